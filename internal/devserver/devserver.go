@@ -1,0 +1,204 @@
+// Package devserver starts private PostgreSQL and Redis servers from the system binaries, for
+// the test suite and the local stack on machines where none is running.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Server is one running server process started by this package.
+type Server struct {
+	URL  string
+	stop func() error
+}
+
+// Stop shuts the server down and waits for it.
+func (s *Server) Stop() error { return s.stop() }
+
+// Answers reports whether something accepts TCP connections on addr.
+func Answers(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// postgresBinDir finds the newest PostgreSQL installed under /usr/lib/postgresql (Debian's layout),
+// or the directory of initdb on PATH.
+func postgresBinDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return majorOf(dirs[i]) < majorOf(dirs[j]) })
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(dirs[i], "initdb")); err == nil {
+			return dirs[i], nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("no PostgreSQL server binaries found: install the Debian package postgresql")
+}
+
+func majorOf(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// asServiceUser wraps a command so that it runs as the postgres system user when we are root:
+// PostgreSQL refuses to run as root.
+func asServiceUser(name string, args ...string) (*exec.Cmd, error) {
+	if os.Geteuid() != 0 {
+		return exec.Command(name, args...), nil
+	}
+	if _, err := user.Lookup("postgres"); err != nil {
+		return nil, errors.New("running as root needs the postgres system user (Debian package postgresql)")
+	}
+	return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...), nil
+}
+
+func chownToService(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("look up postgres user: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// Postgres starts a PostgreSQL cluster in dir (initialised on first use, kept afterwards) on
+// 127.0.0.1:port with trust authentication for local connections.
+func Postgres(ctx context.Context, dir string, port int) (*Server, error) {
+	bin, err := postgresBinDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := chownToService(dir); err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
+		cmd, err := asServiceUser(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
+			"--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
+		if err != nil {
+			return nil, err
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("initdb %s: %w\n%s", data, err, out)
+		}
+	}
+	logFile := filepath.Join(dir, "postgres.log")
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "+
+		"-c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB", port, dir)
+	cmd, err := asServiceUser(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-o", opts, "-w", "-t", "60", "start")
+	if err != nil {
+		return nil, err
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(logFile)
+		return nil, fmt.Errorf("start postgres on port %d: %w\n%s\n%s", port, err, out, tail(string(log), 2000))
+	}
+	stop := func() error {
+		cmd, err := asServiceUser(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
+		if err != nil {
+			return err
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("stop postgres: %w\n%s", err, out)
+		}
+		return nil
+	}
+	if err := waitFor(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop: stop}, nil
+}
+
+// Redis starts a redis-server on 127.0.0.1:port that keeps nothing on disk.
+func Redis(ctx context.Context, dir string, port int) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, errors.New("no redis-server binary found: install the Debian package redis-server")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
+		"--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop := func() error {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return nil
+	}
+	if err := waitFor(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: stop}, nil
+}
+
+func waitFor(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for !Answers(addr) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not start listening: %w", addr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,190 @@
+// Package testenv gives tests isolated, migrated PostgreSQL databases and Redis key spaces on
+// the servers that `go tool mage test` provides.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sview-project/sview/migrations"
+)
+
+const (
+	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+	howToStart         = "run the tests with `go tool mage test`, which starts throwaway servers when none answer, " +
+		"or point SVIEW_TEST_DATABASE_URL / SVIEW_TEST_REDIS_URL at running ones"
+)
+
+// AdminURL is the server the test databases are created on.
+func AdminURL() string {
+	if u := os.Getenv("SVIEW_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultDatabaseURL
+}
+
+// RedisURL is the Redis server tests use; it fails the test when nothing answers there.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("SVIEW_TEST_REDIS_URL")
+	if u == "" {
+		u = defaultRedisURL
+	}
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatalf("SVIEW_TEST_REDIS_URL %q: %v", u, err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis at %s does not answer (%v): %s", u, err, howToStart)
+	}
+	return u
+}
+
+// KeyPrefix is a Redis key prefix of this test alone, so tests sharing a server never collide.
+func KeyPrefix(t testing.TB) string {
+	return "sviewtest:" + randomSuffix() + ":"
+}
+
+// DatabaseURL creates a fresh database at the latest schema version for this test and drops it
+// when the test ends.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	return create(t, true)
+}
+
+// EmptyDatabaseURL creates a fresh database with no schema at all, for migration tests.
+func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	return create(t, false)
+}
+
+// Pool opens a pool on a fresh migrated database.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	u := DatabaseURL(t)
+	pool, err := pgxpool.New(context.Background(), u)
+	if err != nil {
+		t.Fatalf("open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func create(t testing.TB, migrated bool) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s does not answer (%v): %s", redact(AdminURL()), err, howToStart)
+	}
+	defer admin.Close(ctx)
+
+	name := "sview_t_" + randomSuffix()
+	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if migrated {
+		tmpl, err := ensureTemplate(ctx, admin)
+		if err != nil {
+			t.Fatalf("prepare template database: %v", err)
+		}
+		stmt += " TEMPLATE " + pgx.Identifier{tmpl}.Sanitize()
+	}
+	if err := createLocked(ctx, admin, stmt); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := pgx.Connect(ctx, AdminURL())
+		if err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	return withDatabase(AdminURL(), name)
+}
+
+// templateLock serialises template creation and cloning across test processes: CREATE DATABASE
+// … TEMPLATE fails while another session is connected to the template.
+const templateLock = 7_246_001
+
+func createLocked(ctx context.Context, admin *pgx.Conn, stmt string) error {
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLock)
+	_, err := admin.Exec(ctx, stmt)
+	return err
+}
+
+func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
+	name := "sview_tmpl_" + migrations.Fingerprint()
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLock)
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()); err != nil {
+		return "", err
+	}
+	if err := migrations.Up(withDatabase(AdminURL(), building)); err != nil {
+		return "", err
+	}
+	// Renamed only once complete, so a crash never leaves a half-migrated template behind.
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{building}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func withDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func redact(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return strings.ToLower(hex.EncodeToString(b))
+}
+

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS geo_lookup(INET);
+DROP TABLE IF EXISTS geo_prefixes;

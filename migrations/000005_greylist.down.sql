@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS greylist_history;
+DROP TABLE IF EXISTS greylist;

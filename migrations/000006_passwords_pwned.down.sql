@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS passwords_pwned;
+DROP TYPE IF EXISTS data_source;

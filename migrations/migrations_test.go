@@ -1,0 +1,102 @@
+package migrations_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/testenv"
+	"github.com/sview-project/sview/migrations"
+)
+
+func tables(t *testing.T, url string) []string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY 1`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return names
+}
+
+func TestUpDownUp(t *testing.T) {
+	t.Parallel()
+	url := testenv.EmptyDatabaseURL(t)
+
+	require.NoError(t, migrations.Up(url))
+	v, dirty, err := migrations.Version(url)
+	require.NoError(t, err)
+	require.False(t, dirty)
+	require.Equal(t, migrations.Latest(), v)
+	require.NoError(t, migrations.Check(v, dirty))
+	first := tables(t, url)
+	for _, want := range []string{
+		"identity", "incidents", "passwords", "ports",
+		"incidents_quarterly", "incidents_hourly", "incidents_daily",
+		"passwords_quarterly", "passwords_hourly", "passwords_daily",
+		"ports_quarterly", "ports_hourly", "ports_daily",
+		"geo_prefixes", "rollup_watermarks", "rollup_invalidations", "job_runs",
+		"greylist", "greylist_history", "passwords_pwned", "ingest_ledger",
+	} {
+		require.Contains(t, first, want)
+	}
+
+	require.NoError(t, migrations.Up(url), "a second up is a no-op")
+	require.NoError(t, migrations.Down(url, 0))
+	require.Empty(t, tables(t, url), "down removes every table")
+	v, _, err = migrations.Version(url)
+	require.NoError(t, err)
+	require.Zero(t, v)
+
+	require.NoError(t, migrations.Up(url))
+	require.Equal(t, first, tables(t, url))
+}
+
+func TestSchemaDetails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, testenv.DatabaseURL(t))
+	require.NoError(t, err)
+	defer c.Close(ctx)
+
+	// The rollup key treats NULL dimensions as equal, so rewriting a bucket can never duplicate.
+	_, err = c.Exec(ctx, `INSERT INTO identity (sn, device_token) VALUES ('0000000000000001', repeat('a', 64))`)
+	require.NoError(t, err)
+	ins := `INSERT INTO incidents_quarterly (time, raw_count, identity_id, trap, action, ip)
+		VALUES ('2026-01-01 00:00Z', 1, 1, 'minipot_telnet', 'login', '192.0.2.1')`
+	_, err = c.Exec(ctx, ins)
+	require.NoError(t, err)
+	_, err = c.Exec(ctx, ins)
+	require.ErrorContains(t, err, "incidents_quarterly_key")
+
+	// The extension enum values are there.
+	var n int
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM unnest(enum_range(NULL::trap_t)) v
+		WHERE v::text IN ('faillogs', 'haas')`).Scan(&n))
+	require.Equal(t, 2, n)
+
+	// geo_lookup picks the most specific prefix.
+	_, err = c.Exec(ctx, `INSERT INTO geo_prefixes (network, asn, country, as_name) VALUES
+		('192.0.2.0/24', 64500, 'CZ', 'EXAMPLE-A'), ('192.0.2.128/25', 64501, 'SK', 'EXAMPLE-B')`)
+	require.NoError(t, err)
+	var asn int
+	var cc string
+	require.NoError(t, c.QueryRow(ctx, `SELECT asn, country FROM geo_lookup('192.0.2.200')`).Scan(&asn, &cc))
+	require.Equal(t, 64501, asn)
+	require.Equal(t, "SK", cc)
+
+	// The roles exist and the reader may read but not write.
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname IN ('sview_reader','sview_writer')`).Scan(&n))
+	require.Equal(t, 2, n)
+	var canRead, canWrite bool
+	require.NoError(t, c.QueryRow(ctx, `SELECT has_table_privilege('sview_reader', 'incidents', 'SELECT'),
+		has_table_privilege('sview_reader', 'incidents', 'INSERT')`).Scan(&canRead, &canWrite))
+	require.True(t, canRead)
+	require.False(t, canWrite)
+}
