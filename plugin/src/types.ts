@@ -1,0 +1,143 @@
+// The query model and the datasource settings. These JSON names are the contract with the Go
+// backend (DESIGN §4): the backend parses exactly these fields, alert rules and dashboards store
+// them, and the HTTP API accepts them. Change a name here only together with the Go side.
+import { DataSourceJsonData } from '@grafana/data';
+import { DataQuery } from '@grafana/schema';
+
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status';
+
+/** incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from ports. */
+export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
+
+/** "" = one series for everything; combination = username and password together. */
+export type GroupBy =
+  | ''
+  | 'country'
+  | 'asn'
+  | 'trap'
+  | 'action'
+  | 'ip'
+  | 'probe'
+  | 'password'
+  | 'username'
+  | 'combination'
+  | 'port';
+
+/** map = one row per country code with its value, for the Geomap panel. */
+export type Format = 'timeseries' | 'table' | 'map';
+
+/** "" = follow the dashboard's time range and interval; the others are the original fixed periods. */
+export type Period = '' | '1h' | '6h' | '1d' | '1w' | '1m' | '3m' | '1y';
+
+/**
+ * Filters of a stats query (probe … port) and of a greylist query (tag, country, asn).
+ * Every list holds strings, also asn and port: a saved query may hold `$variable` references,
+ * and the backend parses the numbers (asn as `64500` or `AS64500`). Empty or absent = no filter.
+ */
+export interface Filters {
+  /** identity ids (the `value` of variables/probes) */
+  probe?: string[];
+  asn?: string[];
+  /** ISO 3166 alpha-2 codes */
+  country?: string[];
+  trap?: string[];
+  action?: string[];
+  /** one attacker address */
+  ip?: string;
+  /** one password (exact match) */
+  password?: string;
+  /** one username (exact match) */
+  username?: string;
+  port?: string[];
+  /** greylist only: greylist tags */
+  tag?: string[];
+}
+
+export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'port' | 'tag';
+export type TextFilterKey = 'ip' | 'password' | 'username';
+
+export interface SviewQuery extends DataQuery {
+  queryType?: QueryType;
+
+  // stats
+  /** a name from the original catalog (variables/presets); explicit fields below override it */
+  preset?: string;
+  metric?: Metric;
+  groupBy?: GroupBy;
+  format?: Format;
+  period?: Period;
+  /** top-N for groupBy (stats) or rows (greylist); absent = backend default (7 timeseries, 15 table) */
+  limit?: number;
+  filters?: Filters;
+
+  // greylist (also uses filters.tag/country/asn and limit)
+  minScore?: number;
+
+  // leak: exactly one of these
+  password?: string;
+  sha1?: string;
+  /** 5 or 6 hex digits of a SHA-1 */
+  prefix?: string;
+}
+
+export const DEFAULT_QUERY: Partial<SviewQuery> = {
+  queryType: 'stats',
+  metric: 'incidents',
+  groupBy: '',
+  format: 'timeseries',
+  period: '',
+};
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+export type RedisMode = 'single' | 'sentinel' | 'cluster';
+
+/** jsonData: plain settings of one datasource instance. */
+export interface SviewOptions extends DataSourceJsonData {
+  /** PostgreSQL primary */
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  sslMode?: SslMode;
+  /** postgres:// URL of a streaming replica to read from; user and password default to the primary's */
+  readReplicaUrl?: string;
+  /** host:port; several comma-separated for sentinel or cluster mode; empty = in-process cache only */
+  redisAddress?: string;
+  redisMode?: RedisMode;
+  /** sentinel mode: the name of the monitored master */
+  redisMasterName?: string;
+  queryTimeoutSeconds?: number;
+  /** cap on rows of one table or map result */
+  maxRows?: number;
+  /** period → cache TTL as a Go duration ("2m", "1h"); absent periods keep DESIGN §3's TTL */
+  cacheTtlOverrides?: Partial<Record<Exclude<Period, ''>, string>>;
+}
+
+/** secureJsonData: write-only secrets. */
+export interface SviewSecureJsonData {
+  password?: string;
+  redisPassword?: string;
+}
+
+/** One value of a resource endpoint `variables/{kind}` (docs/plugin-resources.md). */
+export interface VariableValue {
+  value: string;
+  text: string;
+}
+
+export type VariableKind = 'probes' | 'asns' | 'countries' | 'traps' | 'actions' | 'presets' | 'periods' | 'tags';
+
+/** The query of a dashboard variable that uses this datasource. */
+export interface SviewVariableQuery {
+  kind: VariableKind;
+  /** optional case-insensitive substring filter (`q`), may hold $variables */
+  search?: string;
+  /** optional cap on the number of values */
+  limit?: number;
+}
+
+export interface LeakMatch {
+  hash: string;
+  count: number;
+  sources: string[];
+}
