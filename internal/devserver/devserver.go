@@ -83,6 +83,9 @@ func chownToService(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
+	if err := ensureTraversable(dir); err != nil {
+		return err
+	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
 		return fmt.Errorf("look up postgres user: %w", err)
@@ -95,6 +98,28 @@ func chownToService(dir string) error {
 		}
 		return os.Lchown(p, uid, gid)
 	})
+}
+
+// ensureTraversable lets other users pass through every ancestor of dir (execute bit only, no
+// listing), since temporary directories are created 0700 and the postgres user must reach its
+// data directory inside them.
+func ensureTraversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := filepath.Dir(abs); p != filepath.Dir(p); p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o001); err != nil {
+				return fmt.Errorf("let the postgres user reach %s: %w", dir, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Postgres starts a PostgreSQL cluster in dir (initialised on first use, kept afterwards) on
