@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -99,4 +100,35 @@ func TestSchemaDetails(t *testing.T) {
 		has_table_privilege('sview_reader', 'incidents', 'INSERT')`).Scan(&canRead, &canWrite))
 	require.True(t, canRead)
 	require.False(t, canWrite)
+}
+
+// An existing database written by the original Sentinel dumper is migrated in place: raw rows
+// stay, new columns are added empty, and the original keyless rollups are kept aside as _legacy
+// for `sview backfill` to replace.
+func TestUpOnOriginalSentinelDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.EmptyDatabaseURL(t)
+	original, err := os.ReadFile("testdata/original_sentinel_schema.sql")
+	require.NoError(t, err)
+	c, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, string(original))
+	require.NoError(t, err)
+
+	require.NoError(t, migrations.Up(url))
+
+	var incidents, legacy int
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE asn IS NULL`).Scan(&incidents))
+	require.Equal(t, 2, incidents)
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents_quarterly_legacy`).Scan(&legacy))
+	require.Equal(t, 2, legacy)
+	var fresh int
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents_quarterly`).Scan(&fresh))
+	require.Zero(t, fresh)
+	// The extended columns accept rows from the new ingest path.
+	_, err = c.Exec(ctx, `INSERT INTO passwords (time, username, password, identity_id, trap, ip)
+		VALUES (now(), 'admin', '1234', 1, 'haas', '203.0.113.5')`)
+	require.NoError(t, err)
 }
