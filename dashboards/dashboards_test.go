@@ -1,0 +1,199 @@
+package dashboards
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The seven periods of DESIGN §3; every period picker offers them plus the dashboard range.
+var periods = []string{"1h", "6h", "1d", "1w", "1m", "3m", "1y"}
+
+func load(t *testing.T) []Dashboard {
+	t.Helper()
+	ds, err := Load()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ds), 10, "one dashboard per page")
+	return ds
+}
+
+func TestUIDsAndPanelIDsAreUnique(t *testing.T) {
+	uids := map[string]string{}
+	for _, d := range load(t) {
+		require.Regexp(t, `^sview-[a-z0-9-]+$`, d.UID, d.File)
+		require.LessOrEqual(t, len(d.UID), 40, "%s: Grafana limits uids to 40 characters", d.File)
+		if other, dup := uids[d.UID]; dup {
+			t.Fatalf("uid %q used by %s and %s", d.UID, other, d.File)
+		}
+		uids[d.UID] = d.File
+		require.NotEmpty(t, d.Title, d.File)
+		require.True(t, d.Schema >= 39 && d.Schema <= 41, "%s: schemaVersion %d, want 39..41", d.File, d.Schema)
+
+		ids := map[int]string{}
+		for _, p := range d.AllPanels() {
+			require.NotZero(t, p.ID, "%s: panel %q has no id", d.File, p.Title)
+			if other, dup := ids[p.ID]; dup {
+				t.Fatalf("%s: panel id %d used by %q and %q", d.File, p.ID, other, p.Title)
+			}
+			ids[p.ID] = p.Title
+		}
+	}
+}
+
+// TestOnlyTheProvisionedDatasource walks every object of every dashboard: each datasource
+// reference is the provisioned sview datasource, apart from Grafana's built-in annotations.
+func TestOnlyTheProvisionedDatasource(t *testing.T) {
+	for _, d := range load(t) {
+		var walk func(where string, v any)
+		walk = func(where string, v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if ref, ok := v["datasource"]; ok {
+					m, isObj := ref.(map[string]any)
+					require.True(t, isObj, "%s %s: datasource must be a {type, uid} object, got %v", d.File, where, ref)
+					if m["uid"] != "-- Grafana --" {
+						require.Equal(t, DatasourceUID, m["uid"], "%s %s", d.File, where)
+						require.Equal(t, DatasourceType, m["type"], "%s %s", d.File, where)
+					}
+				}
+				for k, child := range v {
+					walk(where+"."+k, child)
+				}
+			case []any:
+				for _, child := range v {
+					walk(where, child)
+				}
+			}
+		}
+		walk("", d.Raw)
+	}
+}
+
+func TestEveryPanelHasTargets(t *testing.T) {
+	for _, d := range load(t) {
+		for _, p := range d.AllPanels() {
+			if p.Type == "row" || p.Type == "text" {
+				continue
+			}
+			require.NotEmpty(t, p.Targets, "%s: panel %d %q has no query", d.File, p.ID, p.Title)
+			refs := map[string]bool{}
+			for _, raw := range p.Targets {
+				var tg struct {
+					RefID     string `json:"refId"`
+					QueryType string `json:"queryType"`
+				}
+				require.NoError(t, json.Unmarshal(raw, &tg))
+				require.NotEmpty(t, tg.RefID, "%s: panel %q", d.File, p.Title)
+				require.False(t, refs[tg.RefID], "%s: panel %q repeats refId %s", d.File, p.Title, tg.RefID)
+				refs[tg.RefID] = true
+				require.Contains(t, []string{"stats", "greylist", "leak", "status"}, tg.QueryType, "%s: panel %q", d.File, p.Title)
+			}
+		}
+	}
+}
+
+var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|([A-Za-z0-9_]+))`)
+
+// TestVariablesAreDefined scans targets, titles and links for $name / ${name} and requires
+// each to be a variable of the dashboard (Grafana's own __ variables aside in links).
+func TestVariablesAreDefined(t *testing.T) {
+	for _, d := range load(t) {
+		defined := map[string]bool{}
+		for _, v := range d.Templating.List {
+			defined[v.Name] = true
+		}
+		check := func(where, s string, allowBuiltin bool) {
+			for _, m := range varRef.FindAllStringSubmatch(s, -1) {
+				name := m[1] + m[2]
+				if allowBuiltin && strings.HasPrefix(name, "__") {
+					continue
+				}
+				require.True(t, defined[name], "%s %s: $%s is not a variable of the dashboard (have %v)", d.File, where, name, keys(defined))
+			}
+		}
+		for _, p := range d.AllPanels() {
+			check("title of panel "+p.Title, p.Title, false)
+			for _, raw := range p.Targets {
+				check("target of panel "+p.Title, string(raw), false)
+			}
+		}
+		b, err := json.Marshal(d.Raw["panels"])
+		require.NoError(t, err)
+		check("panels", string(b), true)
+	}
+}
+
+// TestPeriodVariable: every dashboard offers the seven periods and the dashboard range, and
+// every stats query follows it.
+func TestPeriodVariable(t *testing.T) {
+	for _, d := range load(t) {
+		v, ok := d.Variable("period")
+		require.True(t, ok, "%s has no period variable", d.File)
+		require.Equal(t, "custom", v.Type, d.File)
+		require.False(t, v.Multi, d.File)
+		var values []string
+		for _, o := range v.Options {
+			values = append(values, o.Value)
+		}
+		require.Equal(t, append(slices.Clone(periods), DashboardRange), values, d.File)
+		require.Contains(t, values, v.Current.Value, "%s: default period", d.File)
+
+		targets, err := d.Targets()
+		require.NoError(t, err)
+		for _, tg := range targets {
+			var q struct {
+				QueryType string `json:"queryType"`
+				Period    string `json:"period"`
+			}
+			require.NoError(t, json.Unmarshal(tg.JSON, &q))
+			if q.QueryType == "stats" {
+				require.Equal(t, "$period", q.Period, "%s: panel %q must follow the period picker", d.File, tg.Panel.Title)
+			}
+		}
+	}
+}
+
+// TestQueryVariablesUseThePlugin: $probe, $asn, $country and friends come from the plugin's
+// variables/{kind} resource.
+func TestQueryVariablesUseThePlugin(t *testing.T) {
+	kinds := []string{"probes", "asns", "countries", "traps", "actions", "presets", "periods", "tags"}
+	for _, d := range load(t) {
+		for _, v := range d.Templating.List {
+			switch v.Type {
+			case "custom", "textbox":
+			case "query":
+				require.NotNil(t, v.Datasource, "%s: $%s", d.File, v.Name)
+				var q struct {
+					Kind string `json:"kind"`
+				}
+				require.NoError(t, json.Unmarshal(v.Query, &q), "%s: $%s", d.File, v.Name)
+				require.Contains(t, kinds, q.Kind, "%s: $%s", d.File, v.Name)
+			default:
+				t.Fatalf("%s: $%s has type %q; want custom, textbox or query", d.File, v.Name, v.Type)
+			}
+		}
+	}
+}
+
+func TestGeoAttribution(t *testing.T) {
+	for _, d := range load(t) {
+		if d.UID == "sview-overview" || d.UID == "sview-network-operator" {
+			for _, s := range []string{"CC BY 4.0", "RouteViews", "DB-IP"} {
+				require.Contains(t, d.Desc, s, "%s: geo data attribution", d.File)
+			}
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
