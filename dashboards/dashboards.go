@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
+	"strings"
 )
 
 //go:embed *.json
@@ -21,10 +23,11 @@ const DatasourceUID = "sview"
 // DatasourceType is the plugin id of that datasource.
 const DatasourceType = "sview-sentinel-datasource"
 
-// DashboardRange is the value of the period picker's "Dashboard range" entry. Grafana's custom
-// variables cannot hold an empty value, so the query model's "" (follow the dashboard's time
-// range) travels as this word, which the query parser accepts as a synonym of "".
-const DashboardRange = "range"
+// DashboardRange is the value of the period picker's "Dashboard range" entry: the query model's
+// "" (follow the dashboard's time range). Grafana's custom-variable syntax "text : value" needs a
+// non-empty value, so the entry is written "Dashboard range :  " (a blank value) and Grafana's
+// trimming of option values turns it into "".
+const DashboardRange = ""
 
 // Dashboard is the part of a Grafana dashboard model that the tests and tools look at; Raw
 // keeps the whole document.
@@ -60,6 +63,7 @@ type Ref struct {
 // Variable is one template variable.
 type Variable struct {
 	Name       string          `json:"name"`
+	Definition string          `json:"definition"`
 	Type       string          `json:"type"`
 	Multi      bool            `json:"multi"`
 	IncludeAll bool            `json:"includeAll"`
@@ -72,6 +76,53 @@ type Variable struct {
 		Text  string `json:"text"`
 		Value string `json:"value"`
 	} `json:"options"`
+}
+
+// Option is one choice of a custom variable.
+type Option struct {
+	Text, Value string
+}
+
+var customOption = regexp.MustCompile(`^\s*(.+)\s:\s(.+)$`)
+
+// CustomOptions are the choices of a custom variable the way Grafana derives them from its
+// query: comma-separated entries ("\," escapes a comma), each "text : value" or a bare value,
+// both trimmed.
+func (v Variable) CustomOptions() ([]Option, error) {
+	var q string
+	if err := json.Unmarshal(v.Query, &q); err != nil {
+		return nil, fmt.Errorf("custom variable $%s: query must be a string: %w", v.Name, err)
+	}
+	var out []Option
+	for _, entry := range splitUnescaped(q) {
+		if m := customOption.FindStringSubmatch(entry); m != nil {
+			out = append(out, Option{Text: strings.TrimSpace(m[1]), Value: strings.TrimSpace(m[2])})
+			continue
+		}
+		out = append(out, Option{Text: strings.TrimSpace(entry), Value: strings.TrimSpace(entry)})
+	}
+	return out, nil
+}
+
+func splitUnescaped(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ',':
+			cur.WriteByte(',')
+			i++
+		case s[i] == ',':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
 }
 
 // Target is one query of a panel, in the plugin's query JSON (DESIGN §4).

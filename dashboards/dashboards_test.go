@@ -135,11 +135,17 @@ func TestPeriodVariable(t *testing.T) {
 		require.True(t, ok, "%s has no period variable", d.File)
 		require.Equal(t, "custom", v.Type, d.File)
 		require.False(t, v.Multi, d.File)
-		var values []string
-		for _, o := range v.Options {
+		opts, err := v.CustomOptions()
+		require.NoError(t, err, d.File)
+		var values, saved []string
+		for _, o := range opts {
 			values = append(values, o.Value)
 		}
-		require.Equal(t, append(slices.Clone(periods), DashboardRange), values, d.File)
+		for _, o := range v.Options {
+			saved = append(saved, o.Value)
+		}
+		require.Equal(t, append(slices.Clone(periods), DashboardRange), values, "%s: options Grafana derives from the query", d.File)
+		require.Equal(t, values, saved, "%s: saved options must match the query", d.File)
 		require.Contains(t, values, v.Current.Value, "%s: default period", d.File)
 
 		targets, err := d.Targets()
@@ -196,4 +202,25 @@ func keys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func TestCustomOptions(t *testing.T) {
+	cases := []struct {
+		name, query string
+		want        []Option
+	}{
+		{"text and value", "Hour : 1h, Day : 1d", []Option{{"Hour", "1h"}, {"Day", "1d"}}},
+		{"bare values", "a,b", []Option{{"a", "a"}, {"b", "b"}}},
+		{"blank value becomes empty", "Week : 1w, Dashboard range :  ", []Option{{"Week", "1w"}, {"Dashboard range", ""}}},
+		{"escaped comma", `x\,y : 1`, []Option{{"x,y", "1"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q, err := json.Marshal(c.query)
+			require.NoError(t, err)
+			got, err := Variable{Name: "v", Query: q}.CustomOptions()
+			require.NoError(t, err)
+			require.Equal(t, c.want, got)
+		})
+	}
 }
