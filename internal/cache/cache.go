@@ -414,3 +414,43 @@ func (c *Cache) warn(msg string, args ...any) {
 		c.opts.Logger.Warn(msg, args...)
 	}
 }
+
+// Refresh recomputes r and stores it, unless onlyDue is set and a stored entry is neither past
+// its refresh interval nor behind the source watermark. It reports whether it computed.
+// Another process holding the key's lock counts as done: that process is computing it.
+func (c *Cache) Refresh(ctx context.Context, r Request, onlyDue bool) (bool, error) {
+	if onlyDue {
+		due, err := c.isDue(ctx, r)
+		if err != nil || !due {
+			return false, err
+		}
+	}
+	key := hashKey(r.Key)
+	release, acquired, err := c.backend.Lock(ctx, key, c.opts.LockTTL)
+	if err != nil {
+		c.failed("lock", err)
+		return false, fmt.Errorf("lock cache entry %s: %w", r.Label, err)
+	}
+	if !acquired {
+		return false, nil
+	}
+	defer release()
+	if _, err := c.computeAndStore(ctx, key, r); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// isDue reports whether r is missing from the cache or due for a refresh.
+func (c *Cache) isDue(ctx context.Context, r Request) (bool, error) {
+	raw, ok, err := c.backend.Get(ctx, hashKey(r.Key))
+	if err != nil {
+		c.failed("get", err)
+		return false, fmt.Errorf("read cache entry %s: %w", r.Label, err)
+	}
+	if !ok {
+		return true, nil
+	}
+	e, err := decodeEntry(raw)
+	return err != nil || c.due(ctx, r, e), nil
+}
