@@ -1,0 +1,138 @@
+// Package query is the query model of sview (DESIGN §4): the JSON the Grafana plugin,
+// dashboards, alert rules and the HTTP API send. Parse decodes it leniently (Grafana
+// interpolates variables into strings), expands a preset, normalises and validates it, so the
+// engine only ever sees a well-formed query.
+package query
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/sview-project/sview/internal/period"
+)
+
+// Query types.
+const (
+	TypeStats    = "stats"
+	TypeGreylist = "greylist"
+	TypeLeak     = "leak"
+	TypeStatus   = "status"
+)
+
+// Formats of a stats query.
+const (
+	FormatTimeSeries = "timeseries"
+	FormatTable      = "table"
+	FormatMap        = "map"
+)
+
+// Default top-N limits when a query groups and gives no limit.
+const (
+	DefaultTimeSeriesLimit = 7
+	DefaultTableLimit      = 15
+	// MaxLimit caps any limit; the engine's row guard applies on top of it.
+	MaxLimit = 10000
+)
+
+// Closed lists of the stats query fields.
+var (
+	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus}
+	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
+	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
+	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
+)
+
+// Query is a normalised, validated query. Its JSON form (json.Marshal) is canonical: Parse of
+// it gives the same query back.
+type Query struct {
+	QueryType string `json:"queryType"`
+	// stats
+	Preset  string  `json:"preset,omitempty"`
+	Metric  string  `json:"metric,omitempty"`
+	GroupBy string  `json:"groupBy"` // always written: "" may override a preset
+	Format  string  `json:"format,omitempty"`
+	Period  string  `json:"period,omitempty"`
+	Limit   int     `json:"limit,omitempty"` // top-N for stats and greylist; 0 = all
+	Filters Filters `json:"filters,omitzero"`
+	// greylist
+	MinScore float64 `json:"minScore,omitempty"`
+	// leak: exactly one of them
+	Password string `json:"password,omitempty"`
+	SHA1     string `json:"sha1,omitempty"`
+	Prefix   string `json:"prefix,omitempty"`
+}
+
+// Filters restrict a stats or greylist query. Lists are sorted and free of duplicates; within a
+// list values are alternatives (OR), across filters all must hold (AND).
+type Filters struct {
+	Probe    []int64  `json:"probe,omitempty"` // identity ids
+	ASN      []int64  `json:"asn,omitempty"`
+	Country  []string `json:"country,omitempty"` // ISO 3166 alpha-2, upper case
+	Trap     []string `json:"trap,omitempty"`
+	Action   []string `json:"action,omitempty"`
+	IP       string   `json:"ip,omitempty"` // one address, or a CIDR prefix
+	Password string   `json:"password,omitempty"`
+	Username string   `json:"username,omitempty"`
+	Port     []int64  `json:"port,omitempty"`
+	Tag      []string `json:"tag,omitempty"` // greylist only
+}
+
+// Table is the raw table family a stats metric reads: incidents and attackers come from
+// incidents, usages from passwords, scans from ports.
+func Table(metric string) string {
+	switch metric {
+	case "usages":
+		return "passwords"
+	case "scans":
+		return "ports"
+	}
+	return "incidents"
+}
+
+// GroupBysOf lists the groupings a table supports. combination is the table's natural pair:
+// trap and action (the incident type) for incidents, username and password for passwords.
+// port on ports is the pair protocol and port, shown as TCP/22.
+func GroupBysOf(table string) []string {
+	switch table {
+	case "passwords":
+		return []string{"", "country", "asn", "trap", "ip", "probe", "password", "username", "combination"}
+	case "ports":
+		return []string{"", "country", "asn", "ip", "probe", "port"}
+	}
+	return []string{"", "country", "asn", "trap", "action", "ip", "probe", "combination"}
+}
+
+// FiltersOf lists the filters a table supports (the JSON names under filters).
+func FiltersOf(table string) []string {
+	switch table {
+	case "passwords":
+		return []string{"probe", "asn", "country", "trap", "ip", "password", "username"}
+	case "ports":
+		return []string{"probe", "asn", "country", "ip", "port"}
+	}
+	return []string{"probe", "asn", "country", "trap", "action", "ip"}
+}
+
+// Table is the raw table family this stats query reads.
+func (q Query) Table() string { return Table(q.Metric) }
+
+// CacheKey identifies the answer to q: a hash of the canonical query (without the preset
+// name, so a preset and its spelled-out form share an answer) and of either the period or, for a
+// dashboard-range query, the range aligned to whole intervals.
+func (q Query) CacheKey(r period.Range) string {
+	k := q
+	k.Preset = ""
+	b, _ := json.Marshal(k) // a Query always marshals: it holds only strings and numbers
+	h := sha256.New()
+	h.Write(b)
+	if q.QueryType == TypeStats && q.Period == "" {
+		a := r.Aligned()
+		h.Write([]byte{0})
+		h.Write([]byte(a.From.UTC().Format(time.RFC3339)))
+		h.Write([]byte(a.To.UTC().Format(time.RFC3339)))
+		h.Write([]byte(a.Interval.String()))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

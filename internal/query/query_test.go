@@ -1,0 +1,178 @@
+package query
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/period"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want Query
+	}{
+		{
+			name: "preset expands with defaults",
+			in:   `{"refId":"A","preset":"top_countries_by_attackers_graph","period":"1w"}`,
+			want: Query{QueryType: "stats", Preset: "top_countries_by_attackers_graph", Metric: "attackers", GroupBy: "country", Format: "timeseries", Period: "1w", Limit: 7},
+		},
+		{
+			name: "explicit fields override the preset",
+			in:   `{"preset":"top_passwords_by_usages_list","limit":"3","format":"timeseries","period":"1d"}`,
+			want: Query{QueryType: "stats", Preset: "top_passwords_by_usages_list", Metric: "usages", GroupBy: "password", Format: "timeseries", Period: "1d", Limit: 3},
+		},
+		{
+			name: "explicit empty groupBy overrides the preset and drops the limit",
+			in:   `{"preset":"top_traps_by_incidents_graph","groupBy":""}`,
+			want: Query{QueryType: "stats", Preset: "top_traps_by_incidents_graph", Metric: "incidents", Format: "timeseries"},
+		},
+		{
+			name: "table default limit, lenient filters sorted and deduplicated",
+			in: `{"queryType":"stats","metric":"Incidents","groupBy":"country","format":"table",
+			      "filters":{"probe":["12","3",12],"asn":"64500","country":["cz","sk","CZ"],"trap":"minipot_telnet","ip":"::ffff:192.0.2.1"}}`,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "table", Limit: 15,
+				Filters: Filters{Probe: []int64{3, 12}, ASN: []int64{64500}, Country: []string{"CZ", "SK"}, Trap: []string{"minipot_telnet"}, IP: "192.0.2.1"}},
+		},
+		{
+			name: "map defaults to country and all rows",
+			in:   `{"metric":"attackers","format":"map","period":"1y"}`,
+			want: Query{QueryType: "stats", Metric: "attackers", GroupBy: "country", Format: "map", Period: "1y"},
+		},
+		{
+			name: "ports by port with port filter",
+			in:   `{"metric":"scans","groupBy":"port","filters":{"port":["22","23"]}}`,
+			want: Query{QueryType: "stats", Metric: "scans", GroupBy: "port", Format: "timeseries", Limit: 7, Filters: Filters{Port: []int64{22, 23}}},
+		},
+		{
+			name: "prefix filter is masked",
+			in:   `{"metric":"incidents","filters":{"ip":"198.51.100.77/24"}}`,
+			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries", Filters: Filters{IP: "198.51.100.0/24"}},
+		},
+		{
+			name: "greylist keeps its fields only",
+			in:   `{"queryType":"greylist","metric":"incidents","minScore":"2.5","limit":100,"filters":{"tag":["telnet","ftp"],"country":"cz"}}`,
+			want: Query{QueryType: "greylist", MinScore: 2.5, Limit: 100, Filters: Filters{Tag: []string{"ftp", "telnet"}, Country: []string{"CZ"}}},
+		},
+		{
+			name: "leak by sha1, lower-cased",
+			in:   `{"queryType":"leak","sha1":"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8","period":"1h"}`,
+			want: Query{QueryType: "leak", SHA1: "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"},
+		},
+		{
+			name: "status",
+			in:   `{"queryType":"status","metric":"x"}`,
+			want: Query{QueryType: "status"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q, err := Parse([]byte(c.in))
+			require.NoError(t, err)
+			require.Equal(t, c.want, q)
+			// The canonical JSON parses back to the same query.
+			b, err := json.Marshal(q)
+			require.NoError(t, err)
+			again, err := Parse(b)
+			require.NoError(t, err)
+			require.Equal(t, q, again)
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		kind    error
+		field   string
+		mention string // a word the message must contain (an allowed value or the reason)
+	}{
+		{"not an object", `[1]`, ErrInvalidJSON, "", "JSON object"},
+		{"broken json", `{"metric":`, ErrInvalidJSON, "", "JSON object"},
+		{"unknown query type", `{"queryType":"graph"}`, ErrInvalidField, "queryType", "greylist"},
+		{"unknown preset", `{"preset":"all_the_things"}`, ErrInvalidField, "preset", "all_incidents_graph"},
+		{"preset on greylist", `{"queryType":"greylist","preset":"all_incidents_graph"}`, ErrUnsupported, "preset", "stats"},
+		{"no metric", `{"groupBy":"country"}`, ErrMissingField, "metric", "usages"},
+		{"unknown metric", `{"metric":"logins"}`, ErrInvalidField, "metric", "attackers"},
+		{"unknown format", `{"metric":"scans","format":"pie"}`, ErrInvalidField, "format", "map"},
+		{"unknown period", `{"metric":"scans","period":"2h"}`, ErrInvalidField, "period", "1w"},
+		{"unknown groupBy", `{"metric":"scans","groupBy":"city"}`, ErrInvalidField, "groupBy", "combination"},
+		{"groupBy not in table", `{"metric":"scans","groupBy":"password"}`, ErrUnsupported, "groupBy", "port"},
+		{"action on passwords", `{"metric":"usages","groupBy":"action"}`, ErrUnsupported, "groupBy", "username"},
+		{"map by trap", `{"metric":"incidents","format":"map","groupBy":"trap"}`, ErrUnsupported, "groupBy", "country"},
+		{"negative limit", `{"metric":"incidents","groupBy":"ip","limit":-3}`, ErrInvalidField, "limit", "between"},
+		{"huge limit", `{"metric":"incidents","groupBy":"ip","limit":"99999999999999999"}`, ErrInvalidField, "limit", "between"},
+		{"limit not a number", `{"metric":"incidents","limit":"seven"}`, ErrInvalidJSON, "limit", "integer"},
+		{"filter not in table", `{"metric":"scans","filters":{"trap":["fwlogs"]}}`, ErrUnsupported, "filters.trap", "port"},
+		{"port filter on incidents", `{"metric":"incidents","filters":{"port":22}}`, ErrUnsupported, "filters.port", "action"},
+		{"password filter on incidents", `{"metric":"attackers","filters":{"password":"123456"}}`, ErrUnsupported, "filters.password", "ip"},
+		{"bad trap", `{"metric":"incidents","filters":{"trap":["minipot_ssh"]}}`, ErrInvalidField, "filters.trap", "minipot_telnet"},
+		{"bad action", `{"metric":"incidents","filters":{"action":"hack"}}`, ErrInvalidField, "filters.action", "login"},
+		{"bad country", `{"metric":"incidents","filters":{"country":["CZE"]}}`, ErrInvalidField, "filters.country", "two-letter"},
+		{"bad probe", `{"metric":"incidents","filters":{"probe":["abc"]}}`, ErrInvalidJSON, "filters.probe", "integer"},
+		{"zero probe", `{"metric":"incidents","filters":{"probe":[0]}}`, ErrInvalidField, "filters.probe", "positive"},
+		{"bad port", `{"metric":"scans","filters":{"port":[70000]}}`, ErrInvalidField, "filters.port", "65535"},
+		{"bad asn", `{"metric":"scans","filters":{"asn":[-1]}}`, ErrInvalidField, "filters.asn", "AS number"},
+		{"bad ip", `{"metric":"incidents","filters":{"ip":"300.1.1.1"}}`, ErrInvalidField, "filters.ip", "IP address"},
+		{"filters not an object", `{"metric":"incidents","filters":[1]}`, ErrInvalidJSON, "", "filters"},
+		{"ip is an object", `{"metric":"incidents","filters":{"ip":{"a":1}}}`, ErrInvalidJSON, "filters.ip", "string"},
+		{"preset needs its filter", `{"preset":"my_all_incidents_graph"}`, ErrMissingField, "filters.probe", "my_all_incidents_graph"},
+		{"selected attacker needs ip", `{"preset":"selected_attacker_incidents_graph","period":"1d"}`, ErrMissingField, "filters.ip", "ip"},
+		{"greylist with probe filter", `{"queryType":"greylist","filters":{"probe":[1]}}`, ErrUnsupported, "filters.probe", "tag"},
+		{"greylist negative score", `{"queryType":"greylist","minScore":-1}`, ErrInvalidField, "minScore", "at least 0"},
+		{"greylist NaN score", `{"queryType":"greylist","minScore":"NaN"}`, ErrInvalidField, "minScore", "at least 0"},
+		{"greylist bad tag", `{"queryType":"greylist","filters":{"tag":"Port Scan"}}`, ErrInvalidField, "filters.tag", "a-z"},
+		{"leak with nothing", `{"queryType":"leak"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
+		{"leak with two", `{"queryType":"leak","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8","prefix":"5baa6"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
+		{"leak short prefix", `{"queryType":"leak","prefix":"5ba"}`, ErrInvalidField, "prefix", "5 to 40"},
+		{"leak bad sha1", `{"queryType":"leak","sha1":"xyz"}`, ErrInvalidField, "sha1", "40 hexadecimal"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.in))
+			require.Error(t, err)
+			require.ErrorIs(t, err, c.kind)
+			require.Contains(t, err.Error(), c.mention)
+			var fe *FieldError
+			if c.field != "" {
+				require.True(t, errors.As(err, &fe), "want a *FieldError, got %T: %v", err, err)
+				require.Equal(t, c.field, fe.Field)
+				require.Contains(t, err.Error(), c.field)
+			}
+		})
+	}
+}
+
+func TestNormalizeDoesNotTouchCaller(t *testing.T) {
+	q := Query{Metric: "incidents", Filters: Filters{Country: []string{"sk", "cz"}}}
+	n := q.Normalize()
+	require.Equal(t, []string{"CZ", "SK"}, n.Filters.Country)
+	require.Equal(t, []string{"sk", "cz"}, q.Filters.Country)
+}
+
+func TestCacheKey(t *testing.T) {
+	parse := func(s string) Query {
+		q, err := Parse([]byte(s))
+		require.NoError(t, err)
+		return q
+	}
+	r := period.Range{From: time.Date(2026, 3, 1, 10, 7, 13, 0, time.UTC), To: time.Date(2026, 3, 1, 12, 7, 0, 0, time.UTC), Interval: 5 * time.Minute}
+	later := period.Range{From: r.From.Add(time.Minute), To: r.To.Add(time.Minute), Interval: r.Interval}
+	preset := parse(`{"preset":"top_countries_by_incidents_list","period":"1w"}`)
+	spelled := parse(`{"metric":"incidents","groupBy":"country","format":"table","limit":15,"period":"1w"}`)
+	require.Equal(t, preset.CacheKey(r), spelled.CacheKey(period.Range{}), "a preset and its expansion share an answer; a period ignores the range")
+	require.NotEqual(t, preset.CacheKey(r), parse(`{"preset":"top_countries_by_incidents_list","period":"1d"}`).CacheKey(r))
+
+	a := parse(`{"metric":"incidents","filters":{"country":["SK","cz"]}}`)
+	b := parse(`{"metric":"incidents","filters":{"country":["CZ","sk","SK"]}}`)
+	require.Equal(t, a.CacheKey(r), b.CacheKey(r), "filter order and case do not matter")
+	require.Equal(t, a.CacheKey(r), a.CacheKey(later), "the same aligned range")
+	require.NotEqual(t, a.CacheKey(r), a.CacheKey(period.Range{From: r.From, To: r.To.Add(time.Hour), Interval: r.Interval}))
+	require.NotEqual(t, a.CacheKey(r), parse(`{"metric":"attackers","filters":{"country":["CZ","SK"]}}`).CacheKey(r))
+}
