@@ -1,0 +1,179 @@
+package greylist
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Order of List results.
+type Order string
+
+const (
+	OrderIP    Order = ""      // by address, IPv4 first (the CSV order)
+	OrderScore Order = "score" // highest score first, then by address
+)
+
+// Filter narrows List. Empty lists match everything; within a list any value matches.
+type Filter struct {
+	Tags      []string // entries with at least one of these tags
+	Countries []string // ISO codes, either case
+	ASNs      []int
+	MinScore  float64
+	Limit     int // 0: no limit
+	Order     Order
+}
+
+// validate normalises f (upper-case countries) and checks every value.
+func (f *Filter) validate() error {
+	for _, t := range f.Tags {
+		if !tagPattern.MatchString(t) {
+			return fmt.Errorf("%w: tag %q: want lowercase letters, digits, _ or - (builder tags: %s)", ErrInvalid, t, strings.Join(Tags, ", "))
+		}
+	}
+	countries := make([]string, len(f.Countries))
+	for i, c := range f.Countries {
+		if !isCountry(c) {
+			return fmt.Errorf("%w: country %q: want a two-letter ISO code", ErrInvalid, c)
+		}
+		countries[i] = strings.ToUpper(c)
+	}
+	f.Countries = countries
+	for _, a := range f.ASNs {
+		if a < 1 {
+			return fmt.Errorf("%w: ASN %d: want a positive AS number", ErrInvalid, a)
+		}
+	}
+	if f.Limit < 0 {
+		return fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrInvalid, f.Limit)
+	}
+	if f.Order != OrderIP && f.Order != OrderScore {
+		return fmt.Errorf("%w: order %q: want %q or %q", ErrInvalid, f.Order, OrderIP, OrderScore)
+	}
+	return nil
+}
+
+const selectEntry = `SELECT host(ip), tags, score, probes, incidents, coalesce(country, ''), coalesce(asn, 0),
+	first_seen, last_seen FROM greylist `
+
+// List returns the current greylist entries matching f.
+func List(ctx context.Context, q Querier, f Filter) ([]Entry, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	order := "ip"
+	if f.Order == OrderScore {
+		order = "score DESC, ip"
+	}
+	var limit *int
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	// Empty filters go in as NULL, so one statement serves every combination.
+	rows, err := q.Query(ctx, selectEntry+`
+		WHERE ($1::text[] IS NULL OR tags && $1)
+		  AND ($2::text[] IS NULL OR country = ANY ($2))
+		  AND ($3::int[] IS NULL OR asn = ANY ($3))
+		  AND score >= $4
+		ORDER BY `+order+` LIMIT $5`,
+		nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list greylist: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("list greylist: %w", err)
+	}
+	return entries, nil
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// Snapshot returns the list as built on day (its UTC date), sorted by address; empty when no
+// build ran that day.
+func Snapshot(ctx context.Context, q Querier, day time.Time) ([]Entry, error) {
+	d := day.UTC()
+	rows, err := q.Query(ctx, `SELECT host(ip), tags, score, probes, 0::bigint, coalesce(country, ''), coalesce(asn, 0),
+		first_seen, last_seen
+		FROM greylist_history WHERE day = $1 ORDER BY ip`, d.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("read greylist snapshot %s: %w", d.Format(time.DateOnly), err)
+	}
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("read greylist snapshot %s: %w", d.Format(time.DateOnly), err)
+	}
+	return entries, nil
+}
+
+// DaySize is the number of addresses in one day's snapshot.
+type DaySize struct {
+	Day  time.Time // UTC midnight
+	Size int
+}
+
+// Sizes returns the snapshot size of every day in [from, to] that has one, oldest first: the
+// "greylist size over time" panel.
+func Sizes(ctx context.Context, q Querier, from, to time.Time) ([]DaySize, error) {
+	rows, err := q.Query(ctx, `SELECT day::timestamp AT TIME ZONE 'UTC', count(*)::int FROM greylist_history
+		WHERE day BETWEEN $1 AND $2 GROUP BY day ORDER BY day`,
+		from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("read greylist sizes: %w", err)
+	}
+	sizes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DaySize, error) {
+		var s DaySize
+		err := row.Scan(&s.Day, &s.Size)
+		s.Day = s.Day.UTC()
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read greylist sizes: %w", err)
+	}
+	return sizes, nil
+}
+
+func scanEntry(row pgx.CollectableRow) (Entry, error) {
+	var (
+		e           Entry
+		ip          string
+		asn         int32
+		first, last *time.Time
+	)
+	if err := row.Scan(&ip, &e.Tags, &e.Score, &e.Probes, &e.Incidents, &e.Country, &asn, &first, &last); err != nil {
+		return e, err
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return e, fmt.Errorf("stored address %q: %w", ip, err)
+	}
+	e.IP, e.ASN = addr, int(asn)
+	if first != nil {
+		e.FirstSeen = first.UTC()
+	}
+	if last != nil {
+		e.LastSeen = last.UTC()
+	}
+	return e, nil
+}
+
+func isCountry(c string) bool {
+	if len(c) != 2 {
+		return false
+	}
+	for _, r := range c {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
+}
