@@ -36,4 +36,16 @@ export default defineConfig([
     ],
   },
   ...baseConfig,
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    rules: {
+      // Select and MultiSelect are deprecated in favour of Combobox from Grafana 12, but the plugin
+      // supports Grafana >= 11.6 (plugin.json), where Combobox was still experimental. Any other
+      // deprecation is an error, so it is noticed.
+      '@typescript-eslint/no-deprecated': [
+        'error',
+        { allow: [{ from: 'package', package: '@grafana/ui', name: ['Select', 'MultiSelect'] }] },
+      ],
+    },
+  },
 ]);

@@ -11,17 +11,7 @@ export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
 
 /** "" = one series for everything; combination = username and password together. */
 export type GroupBy =
-  | ''
-  | 'country'
-  | 'asn'
-  | 'trap'
-  | 'action'
-  | 'ip'
-  | 'probe'
-  | 'password'
-  | 'username'
-  | 'combination'
-  | 'port';
+  '' | 'country' | 'asn' | 'trap' | 'action' | 'ip' | 'probe' | 'password' | 'username' | 'combination' | 'port';
 
 /** map = one row per country code with its value, for the Geomap panel. */
 export type Format = 'timeseries' | 'table' | 'map';
@@ -31,8 +21,9 @@ export type Period = '' | '1h' | '6h' | '1d' | '1w' | '1m' | '3m' | '1y';
 
 /**
  * Filters of a stats query (probe … port) and of a greylist query (tag, country, asn).
- * Every list holds strings, also asn and port: a saved query may hold `$variable` references,
- * and the backend parses the numbers (asn as `64500` or `AS64500`). Empty or absent = no filter.
+ * Every list holds strings, also probe, asn and port: a saved query may hold `$variable`
+ * references, and the backend parses numeric strings (internal/query lenient decoding).
+ * Empty or absent = no filter.
  */
 export interface Filters {
   /** identity ids (the `value` of variables/probes) */
@@ -42,7 +33,7 @@ export interface Filters {
   country?: string[];
   trap?: string[];
   action?: string[];
-  /** one attacker address */
+  /** one attacker address or a CIDR prefix */
   ip?: string;
   /** one password (exact match) */
   password?: string;
@@ -76,7 +67,7 @@ export interface SviewQuery extends DataQuery {
   // leak: exactly one of these
   password?: string;
   sha1?: string;
-  /** 5 or 6 hex digits of a SHA-1 */
+  /** the first 5 to 40 hex digits of a SHA-1 */
   prefix?: string;
 }
 
@@ -128,7 +119,7 @@ export interface VariableValue {
 export type VariableKind = 'probes' | 'asns' | 'countries' | 'traps' | 'actions' | 'presets' | 'periods' | 'tags';
 
 /** The query of a dashboard variable that uses this datasource. */
-export interface SviewVariableQuery {
+export interface SviewVariableQuery extends DataQuery {
   kind: VariableKind;
   /** optional case-insensitive substring filter (`q`), may hold $variables */
   search?: string;

@@ -1,0 +1,272 @@
+import React from 'react';
+import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import { Field, FieldSet, Input, InlineField, InlineFieldRow, SecretInput, Select } from '@grafana/ui';
+
+import { PERIOD_OPTIONS } from '../catalog';
+import { Period, RedisMode, SslMode, SviewOptions, SviewSecureJsonData } from '../types';
+
+type Props = DataSourcePluginOptionsEditorProps<SviewOptions, SviewSecureJsonData>;
+type PeriodName = Exclude<Period, ''>;
+
+const SSL_MODES: Array<SelectableValue<SslMode>> = [
+  { value: 'disable', label: 'disable', description: 'No TLS' },
+  { value: 'allow', label: 'allow', description: 'TLS only if the server insists' },
+  { value: 'prefer', label: 'prefer', description: 'TLS when the server offers it (libpq default)' },
+  { value: 'require', label: 'require', description: 'TLS, certificate not checked' },
+  { value: 'verify-ca', label: 'verify-ca', description: 'TLS, certificate signed by a trusted CA' },
+  { value: 'verify-full', label: 'verify-full', description: 'TLS, trusted certificate for this host name' },
+];
+
+const REDIS_MODES: Array<SelectableValue<RedisMode>> = [
+  { value: 'single', label: 'Single node' },
+  { value: 'sentinel', label: 'Sentinel', description: 'Addresses are the sentinels; needs the master name' },
+  { value: 'cluster', label: 'Cluster', description: 'Addresses are cluster nodes' },
+];
+
+// Go's time.ParseDuration syntax, as the backend parses the overrides.
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+
+/** Defaults the backend applies to empty fields; shown as placeholders. */
+export const SETTING_DEFAULTS = {
+  host: 'localhost',
+  port: 5432,
+  database: 'sview',
+  user: 'sview_reader',
+  sslMode: 'prefer' as SslMode,
+  queryTimeoutSeconds: 30,
+  maxRows: 10000,
+};
+
+function positiveInt(raw: string): number | undefined {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const jsonData = options.jsonData;
+  const secureJsonFields = options.secureJsonFields ?? {};
+  const secureJsonData = (options.secureJsonData ?? {}) as SviewSecureJsonData;
+
+  const setJson = <K extends keyof SviewOptions>(key: K, value: SviewOptions[K]) => {
+    onOptionsChange({ ...options, jsonData: { ...jsonData, [key]: value } });
+  };
+  const setSecret = (key: keyof SviewSecureJsonData, value: string) => {
+    onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, [key]: value } });
+  };
+  const resetSecret = (key: keyof SviewSecureJsonData) => {
+    onOptionsChange({
+      ...options,
+      secureJsonFields: { ...secureJsonFields, [key]: false },
+      secureJsonData: { ...secureJsonData, [key]: '' },
+    });
+  };
+  const setTtl = (period: PeriodName, value: string) => {
+    const overrides = { ...jsonData.cacheTtlOverrides };
+    if (value === '') {
+      delete overrides[period];
+    } else {
+      overrides[period] = value;
+    }
+    setJson('cacheTtlOverrides', Object.keys(overrides).length > 0 ? overrides : undefined);
+  };
+
+  const redisMode = jsonData.redisMode ?? 'single';
+  const portText = jsonData.port === undefined ? '' : String(jsonData.port);
+  const portInvalid = portText !== '' && !((positiveInt(portText) ?? 0) <= 65535 && positiveInt(portText));
+
+  return (
+    <>
+      <FieldSet label="PostgreSQL">
+        <Field label="Host" description="Name or address of the PostgreSQL primary (or a pooler in front of it).">
+          <Input
+            id="config-host"
+            width={40}
+            value={jsonData.host ?? ''}
+            placeholder={SETTING_DEFAULTS.host}
+            onChange={(e) => setJson('host', e.currentTarget.value || undefined)}
+          />
+        </Field>
+        <Field
+          label="Port"
+          description="TCP port of the server."
+          invalid={portInvalid}
+          error="A port is a whole number from 1 to 65535."
+        >
+          <Input
+            id="config-port"
+            type="number"
+            width={12}
+            value={portText}
+            placeholder={String(SETTING_DEFAULTS.port)}
+            onChange={(e) => setJson('port', e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value))}
+          />
+        </Field>
+        <Field
+          label="Database"
+          description="Database holding the sview schema (migrations applied by `sview migrate up`)."
+        >
+          <Input
+            id="config-database"
+            width={40}
+            value={jsonData.database ?? ''}
+            placeholder={SETTING_DEFAULTS.database}
+            onChange={(e) => setJson('database', e.currentTarget.value || undefined)}
+          />
+        </Field>
+        <Field label="User" description="A login with the read-only role sview_reader; the plugin never writes.">
+          <Input
+            id="config-user"
+            width={40}
+            value={jsonData.user ?? ''}
+            placeholder={SETTING_DEFAULTS.user}
+            onChange={(e) => setJson('user', e.currentTarget.value || undefined)}
+          />
+        </Field>
+        <Field label="Password" description="Stored encrypted by Grafana; never sent back to the browser.">
+          <SecretInput
+            id="config-password"
+            width={40}
+            isConfigured={!!secureJsonFields.password}
+            value={secureJsonData.password ?? ''}
+            onChange={(e) => setSecret('password', e.currentTarget.value)}
+            onReset={() => resetSecret('password')}
+          />
+        </Field>
+        <Field
+          label="TLS mode"
+          description="libpq sslmode: how strictly the connection must be encrypted and the server verified."
+        >
+          <Select<SslMode>
+            inputId="config-ssl-mode"
+            width={40}
+            options={SSL_MODES}
+            value={jsonData.sslMode ?? SETTING_DEFAULTS.sslMode}
+            onChange={(v) => setJson('sslMode', v.value)}
+          />
+        </Field>
+        <Field
+          label="Read replica URL"
+          description="Optional postgres:// URL of a streaming replica that serves the queries; user and password default to the above."
+        >
+          <Input
+            id="config-read-replica"
+            width={60}
+            value={jsonData.readReplicaUrl ?? ''}
+            placeholder="postgres://replica.example:5432/sview?sslmode=verify-full"
+            onChange={(e) => setJson('readReplicaUrl', e.currentTarget.value || undefined)}
+          />
+        </Field>
+      </FieldSet>
+
+      <FieldSet label="Redis cache">
+        <Field
+          label="Address"
+          description="host:port (comma-separated for sentinel or cluster); empty keeps the cache in this Grafana process only."
+        >
+          <Input
+            id="config-redis-address"
+            width={60}
+            value={jsonData.redisAddress ?? ''}
+            placeholder="redis:6379"
+            onChange={(e) => setJson('redisAddress', e.currentTarget.value || undefined)}
+          />
+        </Field>
+        <Field label="Mode" description="How the addresses are used: one node, Redis Sentinel or Redis Cluster.">
+          <Select<RedisMode>
+            inputId="config-redis-mode"
+            width={40}
+            options={REDIS_MODES}
+            value={redisMode}
+            onChange={(v) => setJson('redisMode', v.value)}
+          />
+        </Field>
+        {redisMode === 'sentinel' && (
+          <Field
+            label="Master name"
+            description="The name under which the sentinels monitor the master."
+            invalid={!jsonData.redisMasterName}
+            error="Sentinel mode needs the master name."
+          >
+            <Input
+              id="config-redis-master"
+              width={40}
+              value={jsonData.redisMasterName ?? ''}
+              placeholder="mymaster"
+              onChange={(e) => setJson('redisMasterName', e.currentTarget.value || undefined)}
+            />
+          </Field>
+        )}
+        <Field label="Password" description="Redis AUTH password, stored encrypted; empty when Redis has none.">
+          <SecretInput
+            id="config-redis-password"
+            width={40}
+            isConfigured={!!secureJsonFields.redisPassword}
+            value={secureJsonData.redisPassword ?? ''}
+            onChange={(e) => setSecret('redisPassword', e.currentTarget.value)}
+            onReset={() => resetSecret('redisPassword')}
+          />
+        </Field>
+      </FieldSet>
+
+      <FieldSet label="Limits">
+        <Field
+          label="Query timeout (seconds)"
+          description="A query running longer is cancelled on the server and reported as a timeout."
+        >
+          <Input
+            id="config-query-timeout"
+            type="number"
+            min={1}
+            width={12}
+            value={jsonData.queryTimeoutSeconds ?? ''}
+            placeholder={String(SETTING_DEFAULTS.queryTimeoutSeconds)}
+            onChange={(e) => setJson('queryTimeoutSeconds', positiveInt(e.currentTarget.value))}
+          />
+        </Field>
+        <Field
+          label="Max rows"
+          description="Largest table or map result; longer results are cut with a notice on the frame."
+        >
+          <Input
+            id="config-max-rows"
+            type="number"
+            min={1}
+            width={12}
+            value={jsonData.maxRows ?? ''}
+            placeholder={String(SETTING_DEFAULTS.maxRows)}
+            onChange={(e) => setJson('maxRows', positiveInt(e.currentTarget.value))}
+          />
+        </Field>
+        <Field
+          label="Cache TTL overrides"
+          description="Per period, how long a cached result is served (Go duration such as 90s, 10m, 2h); empty keeps the built-in TTL."
+        >
+          <InlineFieldRow>
+            {PERIOD_OPTIONS.filter((p) => p.value !== '').map((p) => {
+              const period = p.value as PeriodName;
+              const value = jsonData.cacheTtlOverrides?.[period] ?? '';
+              const bad = value !== '' && !GO_DURATION.test(value);
+              return (
+                <InlineField
+                  key={period}
+                  label={period}
+                  labelWidth={5}
+                  invalid={bad}
+                  error={bad ? `"${value}" is not a duration like 10m` : undefined}
+                >
+                  <Input
+                    id={`config-ttl-${period}`}
+                    width={9}
+                    value={value}
+                    placeholder="default"
+                    onChange={(e) => setTtl(period, e.currentTarget.value.trim())}
+                  />
+                </InlineField>
+              );
+            })}
+          </InlineFieldRow>
+        </Field>
+      </FieldSet>
+    </>
+  );
+}

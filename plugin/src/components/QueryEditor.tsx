@@ -1,0 +1,56 @@
+import React, { useEffect, useMemo } from 'react';
+import { QueryEditorProps } from '@grafana/data';
+import { InlineField, InlineFieldRow, RadioButtonGroup } from '@grafana/ui';
+
+import { QUERY_TYPE_OPTIONS } from '../catalog';
+import type { DataSource } from '../datasource';
+import { migrateQuery } from '../migration';
+import { DEFAULT_QUERY, QueryType, SviewOptions, SviewQuery } from '../types';
+import { GreylistEditor } from './GreylistEditor';
+import { LeakEditor } from './LeakEditor';
+import { StatsEditor } from './StatsEditor';
+
+type Props = QueryEditorProps<DataSource, SviewQuery, SviewOptions>;
+
+export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) {
+  const migrated = useMemo(() => migrateQuery(query), [query]);
+  // an old saved query is stored in its new shape as soon as it is edited
+  const changed = JSON.stringify(migrated) !== JSON.stringify(query);
+  useEffect(() => {
+    if (changed) {
+      onChange(migrated);
+    }
+  }, [changed, migrated, onChange]);
+
+  const queryType = migrated.queryType ?? 'stats';
+  const setType = (next: QueryType) => {
+    // Fields of the other types stay (the backend ignores them, and switching back restores them),
+    // except the preset: the backend rejects a preset on anything but a stats query.
+    const { preset: _preset, ...rest } = migrated;
+    onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
+    onRunQuery();
+  };
+
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Query type" labelWidth={14}>
+          <RadioButtonGroup<QueryType> options={QUERY_TYPE_OPTIONS} value={queryType} onChange={setType} />
+        </InlineField>
+      </InlineFieldRow>
+      {queryType === 'stats' && (
+        <StatsEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'greylist' && (
+        <GreylistEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
+      {queryType === 'status' && (
+        <p>
+          Aggregation lag per table and precision and the cache state, as a table: for health dashboards and alert rules
+          on a stalled aggregator.
+        </p>
+      )}
+    </>
+  );
+}

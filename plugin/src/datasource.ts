@@ -1,0 +1,136 @@
+import { AdHocVariableFilter, CoreApp, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+
+import { migrateQuery } from './migration';
+import { isComplete } from './validation';
+import { SviewVariableSupport } from './variables';
+import {
+  DEFAULT_QUERY,
+  Filters,
+  ListFilterKey,
+  SviewOptions,
+  SviewQuery,
+  TextFilterKey,
+  VariableKind,
+  VariableValue,
+} from './types';
+
+const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
+const TEXT_KEYS: TextFilterKey[] = ['ip', 'password', 'username'];
+const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'password', 'sha1', 'prefix'] as const;
+
+// Joins the values of a multi-value variable inside one list element; split again right after.
+// A control character cannot occur in any value of the model (codes, numbers, names).
+const SEP = '\u001f';
+
+/** The variable formatter for list fields: every value becomes its own list element. */
+function listFormat(value: unknown): string {
+  return Array.isArray(value) ? value.map(String).join(SEP) : String(value ?? '');
+}
+
+export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> {
+  constructor(instanceSettings: DataSourceInstanceSettings<SviewOptions>) {
+    super(instanceSettings);
+    this.variables = new SviewVariableSupport(this);
+  }
+
+  getDefaultQuery(_: CoreApp): Partial<SviewQuery> {
+    return DEFAULT_QUERY;
+  }
+
+  filterQuery(query: SviewQuery): boolean {
+    return !query.hide && isComplete(migrateQuery(query));
+  }
+
+  /**
+   * Replaces $variables in every text and list field. A multi-value or All variable in a list
+   * field expands to one element per value ("$country" → ["CZ", "DE"]); an element that becomes
+   * empty (a variable with nothing selected) is dropped, so it means "no filter", never "match ''".
+   * Ad-hoc filters whose key is a filter of the model are added to that filter.
+   */
+  applyTemplateVariables(query: SviewQuery, scopedVars: ScopedVars, adhoc?: AdHocVariableFilter[]): SviewQuery {
+    const migrated = migrateQuery(query);
+    const templateSrv = getTemplateSrv();
+    const text = (v: string | undefined) =>
+      v === undefined ? undefined : templateSrv.replace(v, scopedVars, listFormat).split(SEP).join(',');
+    const list = (values: string[] | undefined) =>
+      values?.flatMap((v) => templateSrv.replace(v, scopedVars, listFormat).split(SEP)).filter((v) => v !== '');
+
+    const out: SviewQuery = { ...migrated };
+    for (const k of TEXT_FIELDS) {
+      if (migrated[k] !== undefined) {
+        (out as unknown as Record<string, string | undefined>)[k] = text(migrated[k]);
+      }
+    }
+    const filters: Filters = { ...migrated.filters };
+    for (const k of LIST_KEYS) {
+      if (filters[k] !== undefined) {
+        filters[k] = list(filters[k]);
+      }
+    }
+    for (const k of TEXT_KEYS) {
+      if (filters[k] !== undefined) {
+        filters[k] = text(filters[k]);
+      }
+    }
+    for (const f of adhoc ?? []) {
+      const key = f.key as ListFilterKey;
+      if (LIST_KEYS.includes(key) && (f.operator === '=' || f.operator === '=|')) {
+        const values = f.values && f.values.length > 0 ? f.values : [f.value];
+        filters[key] = [...(filters[key] ?? []), ...values];
+      }
+    }
+    if (migrated.filters !== undefined || Object.keys(filters).length > 0) {
+      out.filters = filters;
+    }
+    return out;
+  }
+
+  /** Values of one variable kind from the backend (docs/plugin-resources.md). */
+  async variableValues(kind: VariableKind, search?: string, limit?: number): Promise<VariableValue[]> {
+    const params: Record<string, string | number> = {};
+    if (search) {
+      params.q = search;
+    }
+    if (limit !== undefined) {
+      params.limit = limit;
+    }
+    const values = await this.getResource<VariableValue[]>(`variables/${kind}`, params);
+    if (!Array.isArray(values)) {
+      throw new Error(`variables/${kind}: expected a JSON array of {value, text}, got ${typeof values}`);
+    }
+    return values;
+  }
+
+  /** Ad-hoc filter keys: the list filters of the model that have value lists. */
+  async getTagKeys(): Promise<MetricFindValue[]> {
+    return ADHOC_KEYS.map(([key]) => ({ text: key, value: key }));
+  }
+
+  async getTagValues(options: { key: string }): Promise<MetricFindValue[]> {
+    const kind = ADHOC_KEYS.find(([key]) => key === options.key)?.[1];
+    if (!kind) {
+      return [];
+    }
+    const values = await this.variableValues(kind);
+    return values.map((v) => ({ text: v.text, value: v.value }));
+  }
+
+  /** Used when a panel's queries move to Explore: they arrive there with the variables replaced. */
+  interpolateVariablesInQueries(
+    queries: SviewQuery[],
+    scopedVars: ScopedVars,
+    adhoc?: AdHocVariableFilter[]
+  ): SviewQuery[] {
+    return queries.map((q) => this.applyTemplateVariables(q, scopedVars, adhoc));
+  }
+}
+
+const ADHOC_KEYS: Array<[ListFilterKey, VariableKind]> = [
+  ['probe', 'probes'],
+  ['asn', 'asns'],
+  ['country', 'countries'],
+  ['trap', 'traps'],
+  ['action', 'actions'],
+  ['tag', 'tags'],
+];

@@ -1,0 +1,143 @@
+// Checks the editors show inline, so a combination that cannot work is explained where it is
+// chosen instead of failing later in the panel. The backend validates again (alert rules and
+// the HTTP API do not pass through here).
+import { groupByLabel, METRIC_DIMENSIONS, METRIC_FILTERS, PRESETS } from './catalog';
+import { Filters, GroupBy, Metric, SviewQuery } from './types';
+
+export interface Problem {
+  /** the query field the message belongs to */
+  field: 'preset' | 'metric' | 'groupBy' | 'format' | 'limit' | 'filters' | 'minScore' | 'leak';
+  message: string;
+  /** the query lacks something it needs to run at all (as opposed to a wrong combination) */
+  incomplete?: boolean;
+}
+
+const SHA1 = /^[0-9a-fA-F]{40}$/;
+const PREFIX = /^[0-9a-fA-F]{5,40}$/;
+const VARIABLE = /\$/;
+
+function effective(query: SviewQuery): { metric?: Metric; groupBy?: GroupBy; format?: string } {
+  const preset = query.preset ? PRESETS[query.preset] : undefined;
+  return {
+    metric: query.metric ?? preset?.metric,
+    groupBy: query.groupBy ?? preset?.groupBy,
+    format: query.format ?? preset?.format,
+  };
+}
+
+function listLabel(values: string[]): string {
+  return values.map((v) => (v === '' ? 'nothing' : v)).join(', ');
+}
+
+function usedFilters(filters: Filters | undefined): string[] {
+  if (!filters) {
+    return [];
+  }
+  return Object.entries(filters)
+    .filter(([, v]) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== ''))
+    .map(([k]) => k);
+}
+
+export function statsProblems(query: SviewQuery): Problem[] {
+  const problems: Problem[] = [];
+  const { metric, groupBy, format } = effective(query);
+  // $variables are only known at query time: the backend checks those.
+  const concrete = (v: string | undefined) => v !== undefined && !VARIABLE.test(v);
+
+  if (query.preset && concrete(query.preset) && !PRESETS[query.preset]) {
+    // names loaded from the backend but unknown here are fine; only say what the editor cannot check
+    problems.push({
+      field: 'preset',
+      message: `Preset "${query.preset}" is not in the built-in catalog; the backend expands it.`,
+    });
+  }
+  if (!metric && !query.preset) {
+    problems.push({ field: 'metric', message: 'Choose a metric or a preset.', incomplete: true });
+  }
+  if (metric && concrete(metric) && groupBy !== undefined && concrete(groupBy)) {
+    const allowed = METRIC_DIMENSIONS[metric];
+    if (allowed && !allowed.includes(groupBy)) {
+      problems.push({
+        field: 'groupBy',
+        message: `${groupByLabel(groupBy, metric)} cannot group ${metric}: ${metric} can be grouped by ${listLabel(allowed)}.`,
+      });
+    }
+  }
+  if (format === 'map' && concrete(groupBy ?? '') && groupBy !== 'country') {
+    problems.push({ field: 'format', message: 'The map format needs group by Country.' });
+  }
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
+    problems.push({ field: 'limit', message: `Limit must be a whole number of at least 1, not ${query.limit}.` });
+  }
+  if (metric && concrete(metric) && METRIC_FILTERS[metric]) {
+    const stray = usedFilters(query.filters).filter((k) => !METRIC_FILTERS[metric].includes(k));
+    if (stray.length > 0) {
+      problems.push({
+        field: 'filters',
+        message: `${metric} cannot be filtered by ${stray.join(', ')}; its filters are ${METRIC_FILTERS[metric].join(', ')}.`,
+      });
+    }
+  }
+  const need = query.preset ? PRESETS[query.preset]?.needs : undefined;
+  if (need && !usedFilters(query.filters).includes(need)) {
+    problems.push({ field: 'filters', message: `Preset ${query.preset} needs a ${need} filter.`, incomplete: true });
+  }
+  return problems;
+}
+
+export function greylistProblems(query: SviewQuery): Problem[] {
+  const problems: Problem[] = [];
+  if (query.minScore !== undefined && (!Number.isFinite(query.minScore) || query.minScore < 0)) {
+    problems.push({ field: 'minScore', message: `Minimum score must be 0 or more, not ${query.minScore}.` });
+  }
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
+    problems.push({ field: 'limit', message: `Limit must be a whole number of at least 1, not ${query.limit}.` });
+  }
+  const stray = usedFilters(query.filters).filter((k) => !['tag', 'country', 'asn'].includes(k));
+  if (stray.length > 0) {
+    problems.push({
+      field: 'filters',
+      message: `The greylist cannot be filtered by ${stray.join(', ')}; use tag, country or asn.`,
+    });
+  }
+  return problems;
+}
+
+export function leakProblems(query: SviewQuery): Problem[] {
+  const given = (['password', 'sha1', 'prefix'] as const).filter((k) => (query[k] ?? '') !== '');
+  if (given.length === 0) {
+    return [{ field: 'leak', message: 'Enter a password, a SHA-1 or a hash prefix.', incomplete: true }];
+  }
+  if (given.length > 1) {
+    return [{ field: 'leak', message: `Give only one of password, SHA-1 and prefix (got ${given.join(', ')}).` }];
+  }
+  if (query.sha1 && !VARIABLE.test(query.sha1) && !SHA1.test(query.sha1)) {
+    return [{ field: 'leak', message: 'A SHA-1 is 40 hex digits.' }];
+  }
+  if (query.prefix && !VARIABLE.test(query.prefix) && !PREFIX.test(query.prefix)) {
+    return [{ field: 'leak', message: 'A prefix is 5 to 40 hex digits.' }];
+  }
+  return [];
+}
+
+export function queryProblems(query: SviewQuery): Problem[] {
+  switch (query.queryType ?? 'stats') {
+    case 'stats':
+      return statsProblems(query);
+    case 'greylist':
+      return greylistProblems(query);
+    case 'leak':
+      return leakProblems(query);
+    default:
+      return [];
+  }
+}
+
+/**
+ * Whether a query has what it needs to run. Incomplete queries (a new leak lookup without input,
+ * a stats query without metric or preset, a preset lacking its parameter) are not sent; wrong
+ * combinations are, so the backend's error names them in the panel.
+ */
+export function isComplete(query: SviewQuery): boolean {
+  return !queryProblems(query).some((p) => p.incomplete);
+}

@@ -1,0 +1,29 @@
+// Dashboard variables backed by the resource endpoints variables/{kind}.
+import { CustomVariableSupport, DataQueryRequest, DataQueryResponse, MetricFindValue } from '@grafana/data';
+import { getTemplateSrv } from '@grafana/runtime';
+import { from, Observable } from 'rxjs';
+import { map } from 'rxjs/operators';
+
+import { VariableQueryEditor } from './components/VariableQueryEditor';
+import type { DataSource } from './datasource';
+import { SviewQuery, SviewVariableQuery } from './types';
+
+export class SviewVariableSupport extends CustomVariableSupport<DataSource, SviewVariableQuery, SviewQuery> {
+  editor = VariableQueryEditor;
+
+  constructor(private readonly datasource: DataSource) {
+    super();
+  }
+
+  query(request: DataQueryRequest<SviewVariableQuery>): Observable<DataQueryResponse> {
+    const query = request.targets[0];
+    if (!query?.kind) {
+      return from([{ data: [] }]);
+    }
+    // the search may refer to other variables (a chained variable)
+    const search = query.search ? getTemplateSrv().replace(query.search, request.scopedVars) : undefined;
+    return from(this.datasource.variableValues(query.kind, search, query.limit)).pipe(
+      map((values) => ({ data: values.map((v): MetricFindValue => ({ text: v.text, value: v.value })) }))
+    );
+  }
+}
