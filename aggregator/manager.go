@@ -1,0 +1,295 @@
+// Package aggregator keeps the rollups of sview exact: quarterly from raw, hourly from
+// quarterly, daily from hourly, each closed once after a grace delay, recomputed when late
+// rows arrive, caught up after downtime, and trimmed by retention. Manager runs it all on a
+// cron schedule together with other jobs (greylist, leaks, cache warming).
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+
+	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/sentinel"
+)
+
+// DefaultGrace is how long after its end a quarter is first closed: the original waited 180 s
+// for probes' delayed reports, and rows later than that are handled as late data.
+const DefaultGrace = 3 * time.Minute
+
+// Job is a scheduled task beside the rollups (greylist, leaked passwords, …). Run returns the
+// number of rows it wrote. Only one aggregator runs a job of a given name at a time.
+type Job struct {
+	Name     string
+	Schedule string // cron spec with seconds, e.g. "0 10 * * * *"
+	Run      func(ctx context.Context) (rows int64, err error)
+}
+
+// Config tunes a Manager; the zero value is usable.
+type Config struct {
+	Logger *slog.Logger
+	// Grace delays the first close of a quarter (default DefaultGrace).
+	Grace time.Duration
+	// Batch is the time span rolled up per transaction for each precision (defaults: quarterly
+	// 3 h, hourly 1 day, daily 14 days).
+	Batch map[string]time.Duration
+	// Retention keeps each table ("incidents", "incidents_quarterly", …) this long; absent
+	// tables are kept forever.
+	Retention Retention
+	// RetentionSchedule runs retention (default "0 30 * * * *", every hour).
+	RetentionSchedule string
+	// Jobs run beside the rollups on their own schedules.
+	Jobs []Job
+	// OnRollup is called after every committed batch, e.g. to warm the cache for the range.
+	OnRollup func(ctx context.Context, table, precision string, from, to time.Time)
+	// Registerer receives the metrics (default: a registry of the Manager's own).
+	Registerer prometheus.Registerer
+	// Now is the clock (default time.Now); tests move it.
+	Now func() time.Time
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (c Config) batchSpan(precision string) time.Duration {
+	if d := c.Batch[precision]; d >= bucket(precision) {
+		return d.Truncate(bucket(precision))
+	}
+	switch precision {
+	case "quarterly":
+		return 3 * time.Hour
+	case "hourly":
+		return 24 * time.Hour
+	}
+	return 14 * 24 * time.Hour
+}
+
+// Manager runs the rollups and jobs against one database.
+type Manager struct {
+	pool    *pgxpool.Pool
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New checks cfg and builds a Manager.
+func New(pool *pgxpool.Pool, cfg Config) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Grace < 0 {
+		return nil, fmt.Errorf("grace %s: must not be negative", cfg.Grace)
+	}
+	if cfg.RetentionSchedule == "" {
+		cfg.RetentionSchedule = "0 30 * * * *"
+	}
+	if err := cfg.Retention.validate(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, j := range cfg.Jobs {
+		if j.Name == "" || j.Run == nil {
+			return nil, fmt.Errorf("job %q: needs a name and a Run function", j.Name)
+		}
+		if seen[j.Name] {
+			return nil, fmt.Errorf("job %q: defined twice", j.Name)
+		}
+		seen[j.Name] = true
+	}
+	m := &Manager{pool: pool, cfg: cfg, log: cfg.Logger.With("component", "aggregator")}
+	var err error
+	if m.metrics, err = newMetrics(cfg.Registerer, pool); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Grace is the delay before a quarter is first closed.
+func (m *Manager) Grace() time.Duration { return m.cfg.Grace }
+
+// CatchUp brings precision and every coarser one up to date for every table: invalidated
+// buckets first, then every closable window from the watermark on. Steps another aggregator
+// is working on are skipped. Each step's outcome is logged and recorded in job_runs; the
+// first error is returned after the other steps have had their turn.
+func (m *Manager) CatchUp(ctx context.Context, precision string) error {
+	return m.catchUp(ctx, precision, stepOptions{})
+}
+
+func (m *Manager) catchUp(ctx context.Context, precision string, opt stepOptions) error {
+	if !sentinel.Valid(sentinel.Precisions, precision) {
+		return fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
+	}
+	var errs []error
+	for p := precision; p != ""; p = nextPrecision(p) {
+		for _, t := range sentinel.Tables {
+			if ctx.Err() != nil {
+				return errors.Join(append(errs, ctx.Err())...)
+			}
+			if _, err := m.runStep(ctx, t, p, opt); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runStep runs one step with logs, metrics and a job_runs record.
+func (m *Manager) runStep(ctx context.Context, table, precision string, opt stepOptions) (StepResult, error) {
+	name := "rollup:" + table + ":" + precision
+	start := time.Now()
+	res, err := m.step(ctx, table, precision, opt)
+	if res.Skipped {
+		m.log.Debug("rollup step skipped: another aggregator holds it", "table", table, "precision", precision)
+		return res, nil
+	}
+	if res.Batches == 0 && err == nil {
+		return res, nil // nothing due: keep the last real result in job_runs
+	}
+	run := rollupstate.JobRun{Job: name, StartedAt: start, Rows: res.Buckets}
+	if res.Batches > 0 {
+		run.WindowFrom, run.WindowTo = &res.From, &res.To
+	}
+	m.finish(ctx, &run, err)
+	attrs := []any{"table", table, "precision", precision, "from", res.From, "to", res.To,
+		"source_rows", res.SourceRows, "rows", res.Buckets, "batches", res.Batches,
+		"duration", time.Since(start).Round(time.Millisecond)}
+	switch {
+	case err == nil:
+		m.log.Info("rolled up", attrs...)
+	case ctx.Err() != nil:
+		m.log.Info("rollup interrupted", attrs...)
+	default:
+		m.log.Warn("rollup failed", append(attrs, "err", err)...)
+	}
+	return res, err
+}
+
+// finish completes a job record, stores it and updates the job metrics.
+func (m *Manager) finish(ctx context.Context, run *rollupstate.JobRun, err error) {
+	run.FinishedAt = time.Now()
+	run.DurationMS = run.FinishedAt.Sub(run.StartedAt).Milliseconds()
+	run.OK = err == nil
+	if err != nil {
+		run.Error = err.Error()
+		if ctx.Err() == nil {
+			m.metrics.failures.WithLabelValues(run.Job).Inc()
+		}
+	}
+	m.metrics.duration.WithLabelValues(run.Job).Observe(run.FinishedAt.Sub(run.StartedAt).Seconds())
+	// Recorded even when ctx is done, so an interrupted run shows up as such.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if rerr := rollupstate.RecordJob(rctx, m.pool, *run); rerr != nil {
+		m.log.Warn("could not record job result", "job", run.Job, "err", rerr)
+	}
+}
+
+// runJob runs a named job under its lock, with logs, metrics and a job_runs record.
+func (m *Manager) runJob(ctx context.Context, name string, fn func(context.Context) (int64, error)) error {
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("job %s: acquire connection: %w", name, err)
+	}
+	defer conn.Release()
+	key := rollupstate.JobKey(name)
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", rollupstate.ClassJob, key).Scan(&got); err != nil {
+		return fmt.Errorf("job %s: take lock: %w", name, err)
+	}
+	if !got {
+		m.log.Debug("job skipped: another aggregator runs it", "job", name)
+		return nil
+	}
+	defer unlockOrClose(conn, rollupstate.ClassJob, key)
+	run := rollupstate.JobRun{Job: name, StartedAt: time.Now()}
+	run.Rows, err = fn(ctx)
+	m.finish(ctx, &run, err)
+	attrs := []any{"job", name, "rows", run.Rows, "duration", time.Duration(run.DurationMS) * time.Millisecond}
+	switch {
+	case err == nil:
+		m.log.Info("job done", attrs...)
+	case ctx.Err() != nil:
+		m.log.Info("job interrupted", attrs...)
+	default:
+		m.log.Warn("job failed", append(attrs, "err", err)...)
+	}
+	if err != nil {
+		return fmt.Errorf("job %s: %w", name, err)
+	}
+	return nil
+}
+
+// schedule returns the cron entries of the daemon. Each rollup tick runs a little after the
+// grace delay past its boundary; the tick only triggers a catch-up from the watermark, so a
+// missed or late tick loses nothing.
+func (m *Manager) schedule() map[string]struct {
+	spec string
+	fn   func(context.Context) error
+} {
+	g := m.cfg.Grace
+	sec, min := int(g.Seconds())%60, int(g.Minutes())%15
+	type entry = struct {
+		spec string
+		fn   func(context.Context) error
+	}
+	out := map[string]entry{
+		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, min), func(ctx context.Context) error { return m.CatchUp(ctx, "quarterly") }},
+		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (int(g.Minutes())+1)%60), func(ctx context.Context) error { return m.CatchUp(ctx, "hourly") }},
+		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (int(g.Minutes())+2)%60, (int(g.Hours())%24)), func(ctx context.Context) error { return m.CatchUp(ctx, "daily") }},
+		"retention": {m.cfg.RetentionSchedule, func(ctx context.Context) error {
+			return m.runJob(ctx, "retention", m.ApplyRetention)
+		}},
+	}
+	for _, j := range m.cfg.Jobs {
+		out["job:"+j.Name] = entry{j.Schedule, func(ctx context.Context) error { return m.runJob(ctx, j.Name, j.Run) }}
+	}
+	return out
+}
+
+// Run is the daemon: a catch-up pass at start, then the cron schedule, until ctx ends. A
+// running step finishes its current transaction or rolls it back; nothing is left half done.
+func (m *Manager) Run(ctx context.Context) error {
+	c := cron.New(cron.WithSeconds(), cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{m.log}),
+		cron.WithChain(cron.Recover(cronLogger{m.log}), cron.SkipIfStillRunning(cronLogger{m.log})))
+	for name, e := range m.schedule() {
+		fn := e.fn
+		if _, err := c.AddFunc(e.spec, func() {
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("scheduled run failed", "entry", name, "err", err)
+			}
+		}); err != nil {
+			return fmt.Errorf("schedule %s with %q: %w", name, e.spec, err)
+		}
+	}
+	m.log.Info("aggregator starting: catch-up pass", "grace", m.cfg.Grace)
+	if err := m.CatchUp(ctx, "quarterly"); err != nil && ctx.Err() == nil {
+		m.log.Warn("catch-up pass incomplete; the schedule retries", "err", err)
+	}
+	c.Start()
+	<-ctx.Done()
+	m.log.Info("aggregator stopping: waiting for running jobs")
+	<-c.Stop().Done()
+	return nil
+}
+
+// cronLogger lets robfig/cron log through slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,182 @@
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sview-project/sview/internal/sentinel"
+)
+
+// Retention maps a table ("incidents" for raw rows, "incidents_quarterly" for a rollup) to how
+// long its rows are kept. Tables not in the map are kept forever.
+type Retention map[string]time.Duration
+
+// retentionBatch is how many rows one delete transaction removes on plain PostgreSQL.
+const retentionBatch = 10000
+
+// ParseRetention reads "incidents=90d,incidents_quarterly=30d". Durations take d (days) and w
+// (weeks) besides Go's h, m and s.
+func ParseRetention(s string) (Retention, error) {
+	r := Retention{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(item, "=")
+		if !ok {
+			return nil, fmt.Errorf("retention %q: want TABLE=DURATION, e.g. incidents=90d", item)
+		}
+		d, err := parseDays(strings.TrimSpace(val))
+		if err != nil {
+			return nil, fmt.Errorf("retention of %s: %w", name, err)
+		}
+		r[strings.TrimSpace(name)] = d
+	}
+	return r, r.validate()
+}
+
+func parseDays(v string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil {
+				return 0, fmt.Errorf("duration %q: want e.g. 90d, 2w or 36h", v)
+			}
+			return time.Duration(f * float64(unit)), nil
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: want e.g. 90d, 2w or 36h", v)
+	}
+	return d, nil
+}
+
+// retentionTables lists every table retention may apply to.
+func retentionTables() []string {
+	var out []string
+	for _, t := range sentinel.Tables {
+		out = append(out, t)
+		for _, p := range sentinel.Precisions {
+			out = append(out, tableOf(t, p))
+		}
+	}
+	return out
+}
+
+func (r Retention) validate() error {
+	for name, d := range r {
+		if !sentinel.Valid(retentionTables(), name) {
+			return fmt.Errorf("retention table %q: want one of %v", name, retentionTables())
+		}
+		if d <= 0 {
+			return fmt.Errorf("retention of %s: %s must be positive", name, d)
+		}
+	}
+	return nil
+}
+
+// split returns the source table and precision ("raw" for the raw table) of a retention key.
+func split(name string) (table, precision string) {
+	for _, p := range sentinel.Precisions {
+		if t, ok := strings.CutSuffix(name, "_"+p); ok {
+			return t, p
+		}
+	}
+	return name, "raw"
+}
+
+// ApplyRetention deletes what is older than each table's retention, but never rows the next
+// precision has not rolled up yet (nor rows under a pending invalidation there). It returns
+// the number of rows deleted (rows of dropped TimescaleDB chunks are not counted).
+func (m *Manager) ApplyRetention(ctx context.Context) (int64, error) {
+	names := make([]string, 0, len(m.cfg.Retention))
+	for n := range m.cfg.Retention {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var total int64
+	for _, name := range names {
+		n, err := m.retain(ctx, name, m.cfg.now().Add(-m.cfg.Retention[name]))
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("retention of %s: %w", name, err)
+		}
+	}
+	return total, nil
+}
+
+func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (int64, error) {
+	table, precision := split(name)
+	limit := cutoff
+	if next := map[string]string{"raw": "quarterly", "quarterly": "hourly", "hourly": "daily"}[precision]; next != "" {
+		wm, exists, err := watermark(ctx, m.pool, table, next)
+		if err != nil {
+			return 0, err
+		}
+		if !exists {
+			return 0, nil // nothing rolled up yet, so nothing may go
+		}
+		var pending *time.Time
+		if err := m.pool.QueryRow(ctx, "SELECT min(from_time) FROM rollup_invalidations WHERE source = $1 AND precision = $2",
+			table, next).Scan(&pending); err != nil {
+			return 0, fmt.Errorf("read pending invalidations: %w", err)
+		}
+		limit = minTime(limit, wm)
+		if pending != nil {
+			limit = minTime(limit, floor(*pending, bucket(next)))
+		}
+	}
+	var hyper bool
+	if err := m.pool.QueryRow(ctx, `
+		SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL
+		   AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`).Scan(&hyper); err != nil {
+		return 0, fmt.Errorf("detect TimescaleDB: %w", err)
+	}
+	if hyper {
+		if err := m.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1)",
+			name).Scan(&hyper); err != nil {
+			return 0, fmt.Errorf("detect hypertable: %w", err)
+		}
+	}
+	var deleted int64
+	for {
+		var n int64
+		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+			// The horizon is raised first, in the same transaction, so a recomputation never
+			// rebuilds buckets from rows this removes (the delete trigger records them as late).
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO rollup_retention (source, precision, horizon) VALUES ($1, $2, $3)
+				ON CONFLICT (source, precision) DO UPDATE
+				SET horizon = greatest(rollup_retention.horizon, EXCLUDED.horizon), updated_at = now()`,
+				table, precision, limit); err != nil {
+				return fmt.Errorf("record horizon: %w", err)
+			}
+			if hyper {
+				_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
+				return err
+			}
+			tag, err := tx.Exec(ctx, fmt.Sprintf(
+				"DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE time < $1 LIMIT %d))",
+				name, name, retentionBatch), limit)
+			n = tag.RowsAffected()
+			return err
+		})
+		deleted += n
+		if err != nil {
+			return deleted, fmt.Errorf("delete before %s: %w", limit.Format(time.RFC3339), err)
+		}
+		if hyper || n < retentionBatch {
+			break
+		}
+	}
+	m.log.Info("retention applied", "table", name, "before", limit, "rows", deleted)
+	return deleted, nil
+}

@@ -1,0 +1,338 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/rollupstate"
+)
+
+// Batch is one committed rewrite of the buckets [From, To) of a (table, precision).
+type Batch struct {
+	Table      string
+	Precision  string
+	From, To   time.Time
+	SourceRows int64 // rows read from the source (raw rows for quarterly)
+	Buckets    int64 // rollup rows written
+	Late       bool  // a recomputation of invalidated buckets, not a newly closed window
+}
+
+// StepResult sums up one step: invalidations recomputed and windows closed for one
+// (table, precision).
+type StepResult struct {
+	Table      string
+	Precision  string
+	Skipped    bool // another aggregator holds the worker lock
+	From, To   time.Time
+	SourceRows int64
+	Buckets    int64
+	Batches    int
+	Watermark  time.Time
+}
+
+func (r *StepResult) add(b Batch) {
+	if r.Batches == 0 || b.From.Before(r.From) {
+		r.From = b.From
+	}
+	if b.To.After(r.To) {
+		r.To = b.To
+	}
+	r.SourceRows += b.SourceRows
+	r.Buckets += b.Buckets
+	r.Batches++
+}
+
+type stepOptions struct {
+	until    time.Time // close windows only up to here; zero: as far as closable
+	wait     bool      // wait for the worker lock instead of skipping
+	progress func(Batch)
+}
+
+// step brings one (table, precision) up to date: first the invalidated buckets below the
+// watermark, then every closable window above it, each batch in its own transaction.
+func (m *Manager) step(ctx context.Context, table, precision string, opt stepOptions) (res StepResult, err error) {
+	res = StepResult{Table: table, Precision: precision}
+	idx, err := rollupstate.Index(table, precision)
+	if err != nil {
+		return res, err
+	}
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return res, fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if opt.wait {
+		_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2)", rollupstate.ClassWorker, idx)
+	} else {
+		var got bool
+		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", rollupstate.ClassWorker, idx).Scan(&got)
+		res.Skipped = err == nil && !got
+	}
+	if err != nil {
+		return res, fmt.Errorf("take worker lock of %s %s: %w", table, precision, err)
+	}
+	if res.Skipped {
+		return res, nil
+	}
+	defer unlockOrClose(conn, rollupstate.ClassWorker, idx)
+
+	record := func(b Batch) {
+		if !b.To.After(b.From) {
+			return // invalidations dropped without a rewrite
+		}
+		res.add(b)
+		m.metrics.rows.WithLabelValues(table, precision).Add(float64(b.Buckets))
+		if opt.progress != nil {
+			opt.progress(b)
+		}
+		if m.cfg.OnRollup != nil {
+			m.cfg.OnRollup(ctx, table, precision, b.From, b.To)
+		}
+	}
+	for {
+		b, ok, err := m.recomputeBatch(ctx, conn, table, precision, idx)
+		if err != nil {
+			return res, fmt.Errorf("recompute invalidated %s %s: %w", table, precision, err)
+		}
+		if !ok {
+			break
+		}
+		record(b)
+	}
+	for {
+		b, ok, err := m.closeBatch(ctx, conn, table, precision, idx, opt.until)
+		if err != nil {
+			return res, fmt.Errorf("close windows of %s %s: %w", table, precision, err)
+		}
+		if !ok {
+			break
+		}
+		record(b)
+	}
+	wm, _, err := watermark(ctx, conn, table, precision)
+	res.Watermark = wm
+	return res, err
+}
+
+// unlockOrClose releases a session lock; when that fails the connection is closed, which
+// releases it too, so a lock never outlives its work.
+func unlockOrClose(conn *pgxpool.Conn, class, key int32) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", class, key); err != nil {
+		_ = conn.Hijack().Close(ctx)
+	}
+}
+
+func watermark(ctx context.Context, q rollupstate.Querier, table, precision string) (time.Time, bool, error) {
+	var wm time.Time
+	err := q.QueryRow(ctx, "SELECT watermark FROM rollup_watermarks WHERE source = $1 AND precision = $2",
+		table, precision).Scan(&wm)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read watermark of %s %s: %w", table, precision, err)
+	}
+	return wm.UTC(), true, nil
+}
+
+// inTx runs fn in one transaction holding the exclusive input lock of (table, precision), so
+// no writer of its source can slip rows past the watermark meanwhile.
+func inTx(ctx context.Context, conn *pgxpool.Conn, idx int32, fn func(pgx.Tx) error) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", rollupstate.ClassInput, idx); err != nil {
+		return fmt.Errorf("take input lock: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// closeBatch rolls up the next closable windows above the watermark and advances it.
+func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32, until time.Time) (b Batch, ok bool, err error) {
+	width := bucket(precision)
+	err = inTx(ctx, conn, idx, func(tx pgx.Tx) error {
+		from, exists, err := watermark(ctx, tx, table, precision)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			var first *time.Time
+			if err := tx.QueryRow(ctx, "SELECT min(time) FROM "+tableOf(table, sourcePrecision(precision))).Scan(&first); err != nil {
+				return fmt.Errorf("find first source row: %w", err)
+			}
+			if first == nil {
+				return nil
+			}
+			from = floor(*first, width)
+		}
+		limit, err := m.closable(ctx, tx, table, precision)
+		if err != nil {
+			return err
+		}
+		if !until.IsZero() && floor(until, width).Before(limit) {
+			limit = floor(until, width)
+		}
+		to := from.Add(m.cfg.batchSpan(precision))
+		if limit.Before(to) {
+			to = limit
+		}
+		if !to.After(from) {
+			return nil
+		}
+		b, err = m.rewrite(ctx, tx, table, precision, from, to)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO rollup_watermarks (source, precision, watermark, updated_at) VALUES ($1, $2, $3, now())
+			ON CONFLICT (source, precision) DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()`,
+			table, precision, to); err != nil {
+			return fmt.Errorf("advance watermark to %s: %w", to.Format(time.RFC3339), err)
+		}
+		ok = true
+		return nil
+	})
+	return b, ok, err
+}
+
+// closable is the end of the last window of a precision that may be closed now: for
+// quarterly the last quarter that ended a grace delay ago, for the others the watermark of
+// their source floored to their bucket.
+func (m *Manager) closable(ctx context.Context, q rollupstate.Querier, table, precision string) (time.Time, error) {
+	width := bucket(precision)
+	src := sourcePrecision(precision)
+	if src == "raw" {
+		return floor(m.cfg.now().Add(-m.cfg.Grace), width), nil
+	}
+	wm, exists, err := watermark(ctx, q, table, src)
+	if err != nil || !exists {
+		return time.Time{}, err
+	}
+	return floor(wm, width), nil
+}
+
+// recomputeBatch rewrites the earliest invalidated buckets of a (table, precision), up to one
+// batch span, and removes what it covered from the invalidations.
+func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32) (b Batch, ok bool, err error) {
+	width := bucket(precision)
+	err = inTx(ctx, conn, idx, func(tx pgx.Tx) error {
+		var lo *time.Time
+		if err := tx.QueryRow(ctx, "SELECT min(from_time) FROM rollup_invalidations WHERE source = $1 AND precision = $2",
+			table, precision).Scan(&lo); err != nil {
+			return fmt.Errorf("find invalidations: %w", err)
+		}
+		if lo == nil {
+			return nil
+		}
+		wm, _, err := watermark(ctx, tx, table, precision)
+		if err != nil {
+			return err
+		}
+		ok = true
+		// Ranges at or above the watermark are closed by the window pass anyway.
+		if _, err := tx.Exec(ctx, "DELETE FROM rollup_invalidations WHERE source = $1 AND precision = $2 AND from_time >= $3",
+			table, precision, wm); err != nil {
+			return fmt.Errorf("clear invalidations: %w", err)
+		}
+		if !lo.Before(wm) {
+			return nil
+		}
+		from := floor(*lo, width)
+		span := from.Add(m.cfg.batchSpan(precision))
+		var hi time.Time
+		if err := tx.QueryRow(ctx, `
+			SELECT max(to_time) FROM rollup_invalidations WHERE source = $1 AND precision = $2 AND from_time < $3`,
+			table, precision, span).Scan(&hi); err != nil {
+			return fmt.Errorf("find invalidations: %w", err)
+		}
+		to := minTime(minTime(floor(hi, width).Add(width), span), wm)
+		// Rows removed by retention must not turn into empty buckets: start at the horizon.
+		var horizon *time.Time
+		if err := tx.QueryRow(ctx, "SELECT horizon FROM rollup_retention WHERE source = $1 AND precision = $2",
+			table, sourcePrecision(precision)).Scan(&horizon); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read retention horizon: %w", err)
+		}
+		if horizon != nil && from.Before(ceil(*horizon, width)) {
+			from = ceil(*horizon, width)
+		}
+		if from.Before(to) {
+			if b, err = m.rewrite(ctx, tx, table, precision, from, to); err != nil {
+				return err
+			}
+			b.Late = true
+		}
+		// Everything before `to` is now current: drop what it covers, shorten what sticks out.
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM rollup_invalidations WHERE source = $1 AND precision = $2 AND from_time < $3 AND to_time < $3`,
+			table, precision, to); err != nil {
+			return fmt.Errorf("clear invalidations: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE rollup_invalidations SET from_time = $3 WHERE source = $1 AND precision = $2 AND from_time < $3`,
+			table, precision, to); err != nil {
+			return fmt.Errorf("shrink invalidations: %w", err)
+		}
+		ok = true
+		return nil
+	})
+	return b, ok, err
+}
+
+// rewrite replaces the buckets [from, to) with a fresh GROUP BY of the source and records the
+// range as invalidated at the next precision when that one has already closed it.
+func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision string, from, to time.Time) (Batch, error) {
+	b := Batch{Table: table, Precision: precision, From: from, To: to}
+	del, ins := rewriteSQL(table, precision)
+	if _, err := tx.Exec(ctx, del, from, to); err != nil {
+		return b, fmt.Errorf("delete buckets %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	if err := tx.QueryRow(ctx, ins, from, to).Scan(&b.SourceRows, &b.Buckets); err != nil {
+		return b, fmt.Errorf("roll up %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	next := nextPrecision(precision)
+	if next == "" {
+		return b, nil
+	}
+	nextIdx, err := rollupstate.Index(table, next)
+	if err != nil {
+		return b, err
+	}
+	// Shared input lock of the next precision: its rollup either waits for this commit or has
+	// already advanced the watermark read below.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, nextIdx); err != nil {
+		return b, fmt.Errorf("take input lock of %s %s: %w", table, next, err)
+	}
+	nwm, exists, err := watermark(ctx, tx, table, next)
+	if err != nil || !exists || !from.Before(nwm) {
+		return b, err
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO rollup_invalidations (source, precision, from_time, to_time) VALUES ($1, $2, $3, $4)`,
+		table, next, from, minTime(to, nwm).Add(-time.Microsecond)); err != nil {
+		return b, fmt.Errorf("invalidate %s %s: %w", table, next, err)
+	}
+	return b, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+

@@ -1,0 +1,120 @@
+package aggregator
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sview-project/sview/internal/sentinel"
+)
+
+// origin aligns every bucket to UTC midnight, whatever the session time zone.
+const origin = "'2000-01-01 00:00:00+00'::timestamptz"
+
+// dimensions are the columns of a table that a rollup keeps apart, besides country and asn
+// (which are filled from geo_prefixes when the raw row has none).
+func dimensions(table string) []string {
+	switch table {
+	case "incidents":
+		return []string{"identity_id", "trap", "action", "ip"}
+	case "passwords":
+		return []string{"username", "password", "identity_id", "trap", "ip"}
+	case "ports":
+		return []string{"port", "protocol", "identity_id", "ip"}
+	}
+	panic("aggregator: table outside sentinel.Tables: " + table)
+}
+
+// bucket is the width of one bucket of a precision.
+func bucket(precision string) time.Duration {
+	switch precision {
+	case "quarterly":
+		return 15 * time.Minute
+	case "hourly":
+		return time.Hour
+	case "daily":
+		return 24 * time.Hour
+	}
+	panic("aggregator: precision outside sentinel.Precisions: " + precision)
+}
+
+// sourcePrecision is the precision a precision is rolled up from; "raw" for quarterly.
+func sourcePrecision(precision string) string {
+	for i, p := range sentinel.Precisions {
+		if p == precision && i > 0 {
+			return sentinel.Precisions[i-1]
+		}
+	}
+	return "raw"
+}
+
+// nextPrecision is the coarser precision rolled up from this one, "" for the coarsest.
+func nextPrecision(precision string) string {
+	for i, p := range sentinel.Precisions {
+		if p == precision && i+1 < len(sentinel.Precisions) {
+			return sentinel.Precisions[i+1]
+		}
+	}
+	return ""
+}
+
+// tableOf names the table holding a precision of a source table.
+func tableOf(table, precision string) string {
+	if precision == "raw" {
+		return table
+	}
+	return table + "_" + precision
+}
+
+func floor(t time.Time, d time.Duration) time.Time { return t.UTC().Truncate(d) }
+
+func ceil(t time.Time, d time.Duration) time.Time {
+	f := floor(t, d)
+	if f.Equal(t) {
+		return f
+	}
+	return f.Add(d)
+}
+
+// rewriteSQL returns the statements that rewrite the buckets of [$1, $2) of one (table,
+// precision): the delete, and an insert that answers (source rows read, buckets written).
+// Rolling up from raw also fills a missing country or asn from geo_prefixes; the lookup is
+// done once per group, not per raw row, and the groups are merged again afterwards.
+func rewriteSQL(table, precision string) (del, ins string) {
+	dst := tableOf(table, precision)
+	src := tableOf(table, sourcePrecision(precision))
+	dims := dimensions(table)
+	cols := strings.Join(dims, ", ")
+	width := fmt.Sprintf("'%d seconds'::interval", int(bucket(precision).Seconds()))
+	rawCount := "sum(raw_count)"
+	if src == table {
+		rawCount = "sum(coalesce(raw_count, 1))" // the original schema lets raw_count be NULL
+	}
+	groupBy := make([]string, len(dims)+3)
+	for i := range groupBy {
+		groupBy[i] = fmt.Sprint(i + 1)
+	}
+	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
+	srcCTE := fmt.Sprintf(`src AS (
+	SELECT date_bin(%s, time, %s) AS time, %s, country, asn, %s AS raw_count, count(*) AS n
+	FROM %s WHERE time >= $1 AND time < $2
+	GROUP BY %s)`, width, origin, cols, rawCount, src, strings.Join(groupBy, ", "))
+	var insert string
+	if src == table {
+		insert = fmt.Sprintf(`INSERT INTO %s (time, %s, country, asn, raw_count)
+	SELECT s.time, s.%s, coalesce(s.country, g.country), coalesce(s.asn, g.asn), sum(s.raw_count)
+	FROM src s LEFT JOIN LATERAL (
+		SELECT l.country, l.asn FROM geo_lookup(s.ip) l WHERE s.country IS NULL OR s.asn IS NULL
+	) g ON true
+	GROUP BY %s
+	RETURNING 1`, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "))
+	} else {
+		insert = fmt.Sprintf(`INSERT INTO %s (time, %s, country, asn, raw_count)
+	SELECT time, %s, country, asn, raw_count FROM src
+	RETURNING 1`, dst, cols, cols)
+	}
+	ins = fmt.Sprintf(`WITH %s, ins AS (
+	%s)
+SELECT coalesce((SELECT sum(n) FROM src), 0)::bigint, (SELECT count(*) FROM ins)`, srcCTE, insert)
+	return del, ins
+}

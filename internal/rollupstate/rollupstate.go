@@ -1,0 +1,249 @@
+// Package rollupstate reads and records the state of aggregation: watermarks and lag,
+// pending invalidations, advisory locks held and the last result of every job. `sview status`,
+// the aggregator and the plugin's status frames share it, so it depends on pgx alone.
+package rollupstate
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sview-project/sview/internal/sentinel"
+)
+
+// Advisory lock classes (the first of the two int4 keys). The object key of a rollup lock is
+// Index(table, precision); the same numbers are hard-coded in the late-data trigger
+// (migration 000010).
+const (
+	// ClassWorker is held for the whole time one aggregator works a (table, precision), at
+	// session level, so it vanishes with a dead aggregator's connection.
+	ClassWorker int32 = 1398165504
+	// ClassInput is taken per transaction: exclusively by the rollup of a precision before it
+	// reads its source, and shared by whoever writes that source before reading the watermark.
+	ClassInput int32 = 1398165505
+	// ClassJob is held at session level while a named job (greylist, leak, retention …) runs.
+	ClassJob int32 = 1398165506
+)
+
+// Index is the object key of a (table, precision) pair: table index × 3 + precision index, in
+// the order of sentinel.Tables and sentinel.Precisions.
+func Index(table, precision string) (int32, error) {
+	t := slices.Index(sentinel.Tables, table)
+	p := slices.Index(sentinel.Precisions, precision)
+	if t < 0 {
+		return 0, fmt.Errorf("table %q: want one of %v", table, sentinel.Tables)
+	}
+	if p < 0 {
+		return 0, fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
+	}
+	return int32(t*len(sentinel.Precisions) + p), nil
+}
+
+// JobKey is the object key of a named job's lock.
+func JobKey(name string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int32(h.Sum32() & 0x7fffffff)
+}
+
+// Querier is what a pool, a connection and a transaction have in common.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Watermark says up to where a (table, precision) is final.
+type Watermark struct {
+	Table      string    `json:"table"`
+	Precision  string    `json:"precision"`
+	Watermark  time.Time `json:"watermark"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	LagSeconds float64   `json:"lag_seconds"`
+}
+
+// Invalidation sums up the ranges still waiting to be recomputed at one (table, precision).
+type Invalidation struct {
+	Table     string    `json:"table"`
+	Precision string    `json:"precision"`
+	Ranges    int64     `json:"ranges"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+}
+
+// Lock is an advisory lock of sview held or awaited by some session.
+type Lock struct {
+	// Kind is "worker", "input" or "job".
+	Kind        string `json:"kind"`
+	Table       string `json:"table,omitempty"`
+	Precision   string `json:"precision,omitempty"`
+	Job         string `json:"job,omitempty"`
+	PID         int32  `json:"pid"`
+	Application string `json:"application"`
+	Mode        string `json:"mode"`
+	Granted     bool   `json:"granted"`
+}
+
+// JobRun is the last outcome of one job.
+type JobRun struct {
+	Job        string     `json:"job"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt time.Time  `json:"finished_at"`
+	OK         bool       `json:"ok"`
+	Error      string     `json:"error,omitempty"`
+	Rows       int64      `json:"rows"`
+	WindowFrom *time.Time `json:"window_from,omitempty"`
+	WindowTo   *time.Time `json:"window_to,omitempty"`
+	DurationMS int64      `json:"duration_ms"`
+}
+
+// Status is everything `sview status` shows.
+type Status struct {
+	Now           time.Time      `json:"now"`
+	Watermarks    []Watermark    `json:"watermarks"`
+	Invalidations []Invalidation `json:"invalidations"`
+	Locks         []Lock         `json:"locks"`
+	Jobs          []JobRun       `json:"jobs"`
+}
+
+// Read collects the whole status.
+func Read(ctx context.Context, q Querier) (Status, error) {
+	var s Status
+	if err := q.QueryRow(ctx, "SELECT now()").Scan(&s.Now); err != nil {
+		return s, fmt.Errorf("read server time: %w", err)
+	}
+	var err error
+	if s.Watermarks, err = Watermarks(ctx, q); err != nil {
+		return s, err
+	}
+	if s.Invalidations, err = Invalidations(ctx, q); err != nil {
+		return s, err
+	}
+	if s.Jobs, err = Jobs(ctx, q); err != nil {
+		return s, err
+	}
+	names := make([]string, len(s.Jobs))
+	for i, j := range s.Jobs {
+		names[i] = j.Job
+	}
+	if s.Locks, err = Locks(ctx, q, names); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// Watermarks lists every watermark with its lag behind the database clock.
+func Watermarks(ctx context.Context, q Querier) ([]Watermark, error) {
+	rows, err := q.Query(ctx, `
+		SELECT source, precision, watermark, updated_at, extract(epoch FROM now() - watermark)::float8
+		FROM rollup_watermarks
+		ORDER BY array_position($1::text[], source), array_position($2::text[], precision)`,
+		sentinel.Tables, sentinel.Precisions)
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Watermark, error) {
+		var w Watermark
+		err := r.Scan(&w.Table, &w.Precision, &w.Watermark, &w.UpdatedAt, &w.LagSeconds)
+		return w, err
+	})
+}
+
+// Invalidations sums up the pending invalidated ranges per (table, precision).
+func Invalidations(ctx context.Context, q Querier) ([]Invalidation, error) {
+	rows, err := q.Query(ctx, `
+		SELECT source, precision, count(*), min(from_time), max(to_time)
+		FROM rollup_invalidations
+		GROUP BY source, precision
+		ORDER BY array_position($1::text[], source), array_position($2::text[], precision)`,
+		sentinel.Tables, sentinel.Precisions)
+	if err != nil {
+		return nil, fmt.Errorf("read invalidations: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invalidation, error) {
+		var v Invalidation
+		err := r.Scan(&v.Table, &v.Precision, &v.Ranges, &v.From, &v.To)
+		return v, err
+	})
+}
+
+// Locks lists sview's advisory locks in this database; jobs names the jobs whose lock keys
+// should be shown by name.
+func Locks(ctx context.Context, q Querier, jobs []string) ([]Lock, error) {
+	rows, err := q.Query(ctx, `
+		SELECT l.classid::int4, l.objid::int4, l.pid, coalesce(a.application_name, ''), l.mode, l.granted
+		FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.classid::int4 = ANY($1)
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY l.classid, l.objid, l.pid`,
+		[]int32{ClassWorker, ClassInput, ClassJob})
+	if err != nil {
+		return nil, fmt.Errorf("read advisory locks: %w", err)
+	}
+	byKey := map[int32]string{}
+	for _, j := range jobs {
+		byKey[JobKey(j)] = j
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lock, error) {
+		var l Lock
+		var class, obj int32
+		if err := r.Scan(&class, &obj, &l.PID, &l.Application, &l.Mode, &l.Granted); err != nil {
+			return l, err
+		}
+		switch class {
+		case ClassWorker, ClassInput:
+			l.Kind = map[int32]string{ClassWorker: "worker", ClassInput: "input"}[class]
+			n := int32(len(sentinel.Precisions))
+			if obj >= 0 && int(obj) < len(sentinel.Tables)*len(sentinel.Precisions) {
+				l.Table, l.Precision = sentinel.Tables[obj/n], sentinel.Precisions[obj%n]
+			}
+		case ClassJob:
+			l.Kind = "job"
+			l.Job = byKey[obj]
+			if l.Job == "" {
+				l.Job = fmt.Sprintf("#%d", obj)
+			}
+		}
+		return l, nil
+	})
+}
+
+// Jobs lists the last run of every job.
+func Jobs(ctx context.Context, q Querier) ([]JobRun, error) {
+	rows, err := q.Query(ctx, `
+		SELECT job, started_at, finished_at, coalesce(ok, false), coalesce(error, ''), coalesce(rows, 0),
+		       window_from, window_to, coalesce(duration_ms, 0)
+		FROM job_runs ORDER BY job`)
+	if err != nil {
+		return nil, fmt.Errorf("read job runs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobRun, error) {
+		var j JobRun
+		err := r.Scan(&j.Job, &j.StartedAt, &j.FinishedAt, &j.OK, &j.Error, &j.Rows, &j.WindowFrom, &j.WindowTo, &j.DurationMS)
+		return j, err
+	})
+}
+
+// RecordJob stores the outcome of a job run, replacing the previous one.
+func RecordJob(ctx context.Context, q Querier, j JobRun) error {
+	var errText *string
+	if j.Error != "" {
+		errText = &j.Error
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO job_runs (job, started_at, finished_at, ok, error, rows, window_from, window_to, duration_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (job) DO UPDATE SET started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+			ok = EXCLUDED.ok, error = EXCLUDED.error, rows = EXCLUDED.rows, window_from = EXCLUDED.window_from,
+			window_to = EXCLUDED.window_to, duration_ms = EXCLUDED.duration_ms`,
+		j.Job, j.StartedAt, j.FinishedAt, j.OK, errText, j.Rows, j.WindowFrom, j.WindowTo, j.DurationMS)
+	if err != nil {
+		return fmt.Errorf("record run of job %s: %w", j.Job, err)
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS incidents_late_rows ON incidents;
+DROP TRIGGER IF EXISTS passwords_late_rows ON passwords;
+DROP TRIGGER IF EXISTS ports_late_rows ON ports;
+DROP TRIGGER IF EXISTS incidents_late_insert ON incidents;
+DROP TRIGGER IF EXISTS incidents_late_update ON incidents;
+DROP TRIGGER IF EXISTS incidents_late_delete ON incidents;
+DROP TRIGGER IF EXISTS passwords_late_insert ON passwords;
+DROP TRIGGER IF EXISTS passwords_late_update ON passwords;
+DROP TRIGGER IF EXISTS passwords_late_delete ON passwords;
+DROP TRIGGER IF EXISTS ports_late_insert ON ports;
+DROP TRIGGER IF EXISTS ports_late_update ON ports;
+DROP TRIGGER IF EXISTS ports_late_delete ON ports;
+DROP FUNCTION IF EXISTS rollup_record_late();
