@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,18 +44,41 @@ func Expand(s string, lookup func(string) (string, bool)) string {
 
 // EnvRefs lists the environment variables a text refers to, sorted and unique.
 func EnvRefs(s string) []string {
-	seen := map[string]bool{}
+	var names []string
 	for _, m := range envRef.FindAllStringSubmatch(s, -1) {
 		if name := m[1] + m[2]; name != "" {
-			seen[name] = true
+			names = append(names, name)
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
+	sort.Strings(names)
+	return slices.Compact(names)
+}
+
+// scalars calls fn on every scalar value of a YAML document: Grafana interpolates values after
+// parsing, so comments never count and a value may hold any character.
+func scalars(n *yaml.Node, fn func(n *yaml.Node)) {
+	if n.Kind == yaml.ScalarNode {
+		fn(n)
 	}
-	sort.Strings(out)
-	return out
+	for _, c := range n.Content {
+		scalars(c, fn)
+	}
+}
+
+// FileEnvRefs lists the environment variables the values of one provisioning file refer to.
+func FileEnvRefs(name string) ([]string, error) {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("provisioning/%s: %w", name, err)
+	}
+	var all []string
+	scalars(&doc, func(n *yaml.Node) { all = append(all, EnvRefs(n.Value)...) })
+	sort.Strings(all)
+	return slices.Compact(all), nil
 }
 
 // InterpolatedFiles are the files whose values Grafana interpolates from the environment.
@@ -86,11 +110,16 @@ type Datasource struct {
 func Datasources(lookup func(string) (string, bool)) ([]Datasource, error) {
 	var out []Datasource
 	err := eachFile("datasources/*.yaml", func(name string, b []byte) error {
+		var node yaml.Node
+		if err := yaml.Unmarshal(b, &node); err != nil {
+			return err
+		}
+		scalars(&node, func(n *yaml.Node) { n.Value = Expand(n.Value, lookup) })
 		var doc struct {
 			APIVersion  int          `yaml:"apiVersion"`
 			Datasources []Datasource `yaml:"datasources"`
 		}
-		if err := yaml.Unmarshal([]byte(Expand(string(b), lookup)), &doc); err != nil {
+		if err := node.Decode(&doc); err != nil {
 			return err
 		}
 		if doc.APIVersion != 1 {

@@ -147,9 +147,11 @@ func exprInputs(model map[string]any) []string {
 }
 
 func TestContactPointAndPolicy(t *testing.T) {
+	refs, err := FileEnvRefs("alerting/contact-points.yaml")
+	require.NoError(t, err)
+	require.Equal(t, []string{"SVIEW_ALERT_WEBHOOK_URL"}, refs)
 	b, err := files.ReadFile("alerting/contact-points.yaml")
 	require.NoError(t, err)
-	require.Equal(t, []string{"SVIEW_ALERT_WEBHOOK_URL"}, EnvRefs(string(b)))
 	var doc struct {
 		ContactPoints []struct {
 			Name      string `yaml:"name"`
