@@ -91,10 +91,10 @@ type Result struct {
 
 // Status is the cache's own health, for CheckHealth, status frames and `sview status`.
 type Status struct {
-	Backend   string
-	Degraded  bool
-	LastError string
-	Since     time.Time // when the current degraded spell started
+	Backend   string    `json:"backend"`
+	Degraded  bool      `json:"degraded"`
+	LastError string    `json:"last_error,omitempty"`
+	Since     time.Time `json:"since,omitzero"` // when the current degraded spell started
 }
 
 // Cache is safe for concurrent use. Close it to stop background refreshes.

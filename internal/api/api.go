@@ -1,0 +1,91 @@
+// Package api holds the HTTP handlers shared by `sview serve` (the public API) and the Grafana
+// plugin's resource calls: variable values, the greylist CSV, leaked-password lookups, the
+// original password-check and resource APIs, an HIBP-compatible range API, health and metrics.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sview-project/sview/internal/cache"
+)
+
+// DB is what the handlers read PostgreSQL through: a *pgxpool.Pool.
+type DB interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Ping(ctx context.Context) error
+}
+
+// Logger is the logger of the handlers: *slog.Logger and the plugin SDK's logger both fit.
+type Logger interface {
+	Error(msg string, args ...any)
+}
+
+// Deps are what the handlers need.
+type Deps struct {
+	DB    DB
+	Stats *cache.Stats // answers /api/resource; its cache shows in /healthz
+	// Gatherer serves /metrics; nil leaves /metrics out.
+	Gatherer prometheus.Gatherer
+	Logger   Logger
+	Limits   Limits
+}
+
+// Public is the handler of `sview serve`: every endpoint, behind rate and size limits.
+func Public(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	resources(mux, d)
+	mux.HandleFunc("/passcheck/apiv1/", d.passcheck)
+	mux.HandleFunc("GET /range/{prefix}", d.hibpRange)
+	mux.HandleFunc("GET /api/resource", d.resource)
+	mux.HandleFunc("GET /healthz", d.healthz)
+	if d.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	return NewLimiter(d.Limits).Wrap(mux)
+}
+
+// Resources is the handler of the plugin's CallResource: variable values, the greylist CSV
+// and leak lookups. Grafana authenticates and rate-limits these calls itself.
+func Resources(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	resources(mux, d)
+	return MaxBytes(mux, d.Limits.maxBody())
+}
+
+func resources(mux *http.ServeMux, d Deps) {
+	mux.HandleFunc("GET /variables/{kind}", d.variables)
+	mux.HandleFunc("GET /greylist-latest.csv", d.greylistLatest)
+	mux.HandleFunc("GET /greylist/{file}", d.greylistDay)
+	mux.HandleFunc("GET /leak", d.leakLookup)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// errorBody is the error shape of the endpoints sview adds (variables, leak, healthz).
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// fail answers a server-side fault: logged once here, a generic message to the client, and a
+// cancelled request answered as such rather than as a fault.
+func (d Deps) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if r.Context().Err() != nil {
+		writeJSON(w, 499, errorBody{Error: "request cancelled"})
+		return
+	}
+	if d.Logger != nil {
+		d.Logger.Error("request failed", "path", r.URL.Path, "what", what, "err", err)
+	}
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: what + " failed; see the server log"})
+}
