@@ -1,0 +1,104 @@
+package paneltest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+func TestInterpolate(t *testing.T) {
+	vars := map[string][]string{"period": {"1w"}, "country": {"CZ", "DE"}, "none": {""}, "ip": {"192.0.2.1"}}
+	cases := []struct {
+		name, in, want string
+		wantErr        string
+	}{
+		{"text", `{"period":"$period"}`, `{"period":"1w"}`, ""},
+		{"multi in list", `{"filters":{"country":["$country"]}}`, `{"filters":{"country":["CZ","DE"]}}`, ""},
+		{"braces", `{"filters":{"country":["${country}","US"]}}`, `{"filters":{"country":["CZ","DE","US"]}}`, ""},
+		{"empty drops element", `{"filters":{"country":["$none"]}}`, `{"filters":{"country":[]}}`, ""},
+		{"multi in text joins", `{"title":"$country"}`, `{"title":"CZ,DE"}`, ""},
+		{"inside text", `{"filters":{"ip":"$ip"}}`, `{"filters":{"ip":"192.0.2.1"}}`, ""},
+		{"blank period", `{"period":"$none"}`, `{"period":""}`, ""},
+		{"unknown", `{"period":"$nope"}`, "", "$nope has no value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Interpolate(json.RawMessage(c.in), vars)
+			if c.wantErr != "" {
+				require.ErrorContains(t, err, c.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.JSONEq(t, c.want, string(got))
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0).UTC()
+	series := func(labels data.Labels, v int64) *data.Frame {
+		return data.NewFrame("s", data.NewField("time", nil, []time.Time{now}), data.NewField("value", labels, []int64{v}))
+	}
+	table := data.NewFrame("t", data.NewField("country", nil, []string{"CZ", "DE"}), data.NewField("count", nil, []int64{3, 2}))
+	badMap := data.NewFrame("t", data.NewField("country", nil, []string{"Czechia"}), data.NewField("count", nil, []int64{3}))
+	empty := data.NewFrame("e", data.NewField("time", nil, []time.Time{}), data.NewField("value", nil, []int64{}))
+	twoNums := data.NewFrame("t", data.NewField("asn", nil, []int64{1}), data.NewField("count", nil, []int64{3}))
+	cases := []struct {
+		name    string
+		need    Need
+		frames  data.Frames
+		wantErr string
+	}{
+		{"series", NeedTimeSeries, data.Frames{series(nil, 1)}, ""},
+		{"table is no series", NeedTimeSeries, data.Frames{table}, "not a time series"},
+		{"empty", NeedTimeSeries, data.Frames{empty}, "without rows"},
+		{"no frames", NeedTable, nil, "no frames"},
+		{"map", NeedCountryMap, data.Frames{table}, ""},
+		{"map needs codes", NeedCountryMap, data.Frames{badMap}, "not an ISO country code"},
+		{"number", NeedNumber, data.Frames{table}, ""},
+		{"alert multi", NeedAlertSeries, data.Frames{series(data.Labels{"country": "CZ"}, 1), series(data.Labels{"country": "DE"}, 2)}, ""},
+		{"alert duplicate labels", NeedAlertSeries, data.Frames{series(data.Labels{"country": "CZ"}, 1), series(data.Labels{"country": "CZ"}, 2)}, "two series"},
+		{"alert numeric table", NeedAlertSeries, data.Frames{table}, ""},
+		{"alert two numeric columns", NeedAlertSeries, data.Frames{twoNums}, "one numeric field"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Check(c.need, c.frames)
+			if c.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, c.wantErr)
+			}
+		})
+	}
+	require.Equal(t, []string{"ip"}, HasFields(data.Frames{table}, []string{"country", "ip"}))
+}
+
+func TestSeed(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	now := time.Now().UTC()
+	s, err := Seed(ctx, pool, now)
+	require.NoError(t, err)
+	require.Len(t, s.Probes, 2)
+	require.Equal(t, "64500", s.ASN, "the Czech prefix carries most of the traffic")
+	require.Equal(t, []string{"CZ", "US"}, s.Countries)
+	require.NotEmpty(t, s.IP)
+	require.Equal(t, "123456", s.Password)
+	require.Equal(t, "7c4a8", s.Prefix)
+	require.NotEmpty(t, s.Tags)
+	for _, table := range []string{"incidents_quarterly", "incidents_hourly", "incidents_daily", "passwords_daily", "ports_daily"} {
+		var n int64
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+		require.Positive(t, n, "%s is rolled up", table)
+	}
+	var days int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(DISTINCT day) FROM greylist_history").Scan(&days))
+	require.Equal(t, 8, days, "a week of greylist snapshots")
+}
