@@ -2,12 +2,16 @@ package dashboards
 
 import (
 	"encoding/json"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/query"
 )
 
 // The seven periods of DESIGN §3; every period picker offers them plus the dashboard range.
@@ -222,5 +226,33 @@ func TestCustomOptions(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, c.want, got)
 		})
+	}
+}
+
+// staticSamples are variable values for checks that need no database.
+var staticSamples = map[string][]string{
+	"probe": {"1", "2"}, "asn": {"64500"}, "country": {"CZ", "DE"}, "tag": {"telnet", "port_scan"},
+	"ip": {"192.0.2.1"}, "password": {"123456"}, "prefix": {"7c4a8"},
+}
+
+// TestTargetsParse: every target, with its variables replaced as the frontend does and with
+// every choice of the period picker, is a valid query for internal/query.
+func TestTargetsParse(t *testing.T) {
+	for _, d := range load(t) {
+		targets, err := d.Targets()
+		require.NoError(t, err)
+		v, _ := d.Variable("period")
+		opts, err := v.CustomOptions()
+		require.NoError(t, err)
+		for _, o := range opts {
+			vars := maps.Clone(staticSamples)
+			vars["period"] = []string{o.Value}
+			for _, tg := range targets {
+				q, err := paneltest.Interpolate(tg.JSON, vars)
+				require.NoError(t, err, "%s panel %q", d.File, tg.Panel.Title)
+				_, err = query.Parse(q)
+				require.NoError(t, err, "%s panel %q with period %q: %s", d.File, tg.Panel.Title, o.Value, q)
+			}
+		}
 	}
 }

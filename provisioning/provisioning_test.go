@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sview-project/sview/dashboards"
+	"github.com/sview-project/sview/internal/query"
 )
 
 func TestExpand(t *testing.T) {
@@ -206,7 +207,7 @@ func TestDashboardProvider(t *testing.T) {
 }
 
 // The alert rules' models must be the plugin's query JSON: every key one the query model or
-// Grafana knows.
+// Grafana knows, and the whole a valid query for internal/query.
 func TestRuleModelsUseQueryFields(t *testing.T) {
 	groups, err := RuleGroups()
 	require.NoError(t, err)
@@ -225,6 +226,8 @@ func TestRuleModelsUseQueryFields(t *testing.T) {
 				for k := range m {
 					require.True(t, slices.Contains(known, k), "%s/%s: unknown model field %q", r.UID, q.RefID, k)
 				}
+				_, err = query.Parse(b)
+				require.NoError(t, err, "%s/%s: %s", r.UID, q.RefID, b)
 			}
 		}
 	}
