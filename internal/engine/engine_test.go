@@ -1,0 +1,284 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
+
+func setup(t *testing.T) (*Engine, []fact) {
+	t.Helper()
+	pool := testenv.Pool(t)
+	facts := seed(t, pool, 1)
+	return New(pool, Options{Now: func() time.Time { return testNow }}), facts
+}
+
+func mustParse(t *testing.T, s string) query.Query {
+	t.Helper()
+	q, err := query.Parse([]byte(s))
+	require.NoError(t, err, s)
+	return q
+}
+
+// check runs q and compares the frames with the reference computed from the raw rows.
+func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range) {
+	t.Helper()
+	frames, info, err := e.Answer(context.Background(), q, r)
+	require.NoError(t, err)
+	var w period.Window
+	if p, ok := period.Lookup(q.Period); ok {
+		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
+		require.Equal(t, p.Source.Table(q.Table()), info.Source)
+		if p.Source != period.Raw {
+			require.Equal(t, testNow.Truncate(p.Source.Step()), info.Watermark)
+		}
+	} else {
+		w, err = e.Window(context.Background(), q, r)
+		require.NoError(t, err)
+	}
+	ref := computeReference(facts, q, w)
+	labels := labelNames(q.Table(), q.GroupBy)
+	ranked := ref.ranked()
+
+	switch q.Format {
+	case query.FormatTimeSeries:
+		buckets := w.Buckets()
+		if q.GroupBy == "" {
+			require.Len(t, frames, 1)
+			requireSeries(t, frames[0], w, buckets, ref.buckets[""], nil)
+			return
+		}
+		want := min(q.Limit, len(ranked))
+		if want == 0 {
+			require.Len(t, frames, 1)
+			require.Zero(t, frames[0].Rows(), "typed empty frame")
+			require.Len(t, frames[0].Fields, 2)
+			return
+		}
+		require.Len(t, frames, want)
+		var got []int64
+		for _, f := range frames {
+			var parts []string
+			for _, l := range labels {
+				v, ok := f.Fields[1].Labels[l]
+				require.True(t, ok, "label %s", l)
+				parts = append(parts, v)
+			}
+			key := joinKey(parts)
+			total, ok := ref.totals[key]
+			require.True(t, ok, "series %v is not a key of the reference", parts)
+			got = append(got, total)
+			requireSeries(t, f, w, buckets, ref.buckets[key], f.Fields[1].Labels)
+		}
+		require.Equal(t, ranked[:want], got, "the top %d keys, largest first", want)
+	default:
+		require.Len(t, frames, 1)
+		f := frames[0]
+		require.Len(t, f.Fields, len(labels)+1)
+		if q.Format == query.FormatMap {
+			require.Equal(t, "country", f.Fields[0].Name)
+		}
+		if q.GroupBy == "" {
+			require.Equal(t, 1, f.Rows())
+			require.Equal(t, ref.totals[""], f.Fields[0].At(0))
+			return
+		}
+		want := len(ranked)
+		if q.Limit > 0 {
+			want = min(q.Limit, want)
+		}
+		require.Equal(t, want, f.Rows())
+		var got []int64
+		for row := range f.Rows() {
+			var parts []string
+			for i := range labels {
+				parts = append(parts, f.Fields[i].At(row).(string))
+			}
+			v := f.Fields[len(labels)].At(row).(int64)
+			require.Equal(t, ref.totals[joinKey(parts)], v, "row %v", parts)
+			got = append(got, v)
+		}
+		require.Equal(t, ranked[:want], got)
+	}
+}
+
+func requireSeries(t *testing.T, f *data.Frame, w period.Window, buckets []time.Time, want []int64, labels data.Labels) {
+	t.Helper()
+	require.Len(t, f.Fields, 2)
+	require.Equal(t, len(buckets), f.Rows())
+	if want == nil {
+		want = make([]int64, len(buckets))
+	}
+	for i, b := range buckets {
+		require.Equal(t, b.Add(w.Bucket), f.Fields[0].At(i), "points are labelled with the bucket end")
+		require.Equal(t, want[i], f.Fields[1].At(i), "bucket %s of %v", b, labels)
+	}
+}
+
+// TestPresetsMatchRaw: every preset at every period, read from its rollup, equals the same
+// answer computed from the raw rows.
+func TestPresetsMatchRaw(t *testing.T) {
+	e, facts := setup(t)
+	required := map[string]string{
+		"probe":    `"filters":{"probe":[2,3]}`,
+		"ip":       `"filters":{"ip":"198.51.0.10"}`,
+		"password": `"filters":{"password":"123456"}`,
+	}
+	for _, p := range catalog.All {
+		for _, per := range period.Names() {
+			t.Run(p.Name+"/"+per, func(t *testing.T) {
+				extra := ""
+				if p.Requires != "" {
+					extra = "," + required[p.Requires]
+				}
+				q := mustParse(t, fmt.Sprintf(`{"preset":%q,"period":%q%s}`, p.Name, per, extra))
+				check(t, e, facts, q, period.Range{})
+			})
+		}
+	}
+}
+
+// TestFilters: every filter on every metric whose table has the column, in every format.
+func TestFilters(t *testing.T) {
+	e, facts := setup(t)
+	values := map[string]string{
+		"probe": `[1,"4"]`, "asn": `["64500",64503]`, "country": `["cz","CN"]`, "trap": `"minipot_telnet"`,
+		"action": `["login","connect"]`, "ip": `"198.51.0.0/22"`, "password": `"admin"`, "username": `"root"`, "port": `["22",443]`,
+	}
+	for _, metric := range query.Metrics {
+		table := query.Table(metric)
+		for _, filter := range query.FiltersOf(table) {
+			for _, format := range query.Formats {
+				groupBy := "country"
+				if format == query.FormatTimeSeries {
+					groupBy = query.GroupBysOf(table)[len(query.GroupBysOf(table))-1]
+				}
+				for _, per := range []string{"1h", "1w", "1y"} {
+					in := fmt.Sprintf(`{"metric":%q,"format":%q,"groupBy":%q,"period":%q,"filters":{%q:%s}}`, metric, format, groupBy, per, filter, values[filter])
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", metric, filter, format, per), func(t *testing.T) {
+						check(t, e, facts, mustParse(t, in), period.Range{})
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestGroupings: every grouping of every metric, as a table and a graph, for a dashboard range
+// (the source precision is planned from the interval).
+func TestGroupings(t *testing.T) {
+	e, facts := setup(t)
+	ranges := []period.Range{
+		{From: testNow.Add(-2 * time.Hour), To: testNow, Interval: 2 * time.Minute},
+		{From: testNow.Add(-3 * 24 * time.Hour), To: testNow, Interval: 90 * time.Minute},
+		{From: testNow.Add(-200 * 24 * time.Hour), To: testNow, Interval: 3 * 24 * time.Hour},
+	}
+	for _, metric := range query.Metrics {
+		for _, g := range query.GroupBysOf(query.Table(metric)) {
+			for _, format := range []string{query.FormatTable, query.FormatTimeSeries} {
+				for i, r := range ranges {
+					q := mustParse(t, fmt.Sprintf(`{"metric":%q,"groupBy":%q,"format":%q,"limit":4}`, metric, g, format))
+					t.Run(fmt.Sprintf("%s/%s/%s/%d", metric, g, format, i), func(t *testing.T) {
+						check(t, e, facts, q, r)
+					})
+				}
+			}
+		}
+	}
+	w, err := e.Window(context.Background(), mustParse(t, `{"metric":"incidents"}`), ranges[2])
+	require.NoError(t, err)
+	require.Equal(t, period.Daily, w.Source)
+	w, err = e.Window(context.Background(), mustParse(t, `{"metric":"incidents"}`), ranges[1])
+	require.NoError(t, err)
+	require.Equal(t, period.Hourly, w.Source)
+	require.Equal(t, time.Hour, w.Bucket)
+}
+
+func TestEmptyAndLimits(t *testing.T) {
+	e, facts := setup(t)
+	ctx := context.Background()
+	// No row matches: grouped series give one typed frame without rows, tables no rows, an
+	// ungrouped series all zeros.
+	for _, s := range []string{
+		`{"metric":"incidents","groupBy":"country","period":"1d","filters":{"country":["ZZ"]}}`,
+		`{"metric":"incidents","groupBy":"country","format":"table","period":"1d","filters":{"country":["ZZ"]}}`,
+		`{"metric":"attackers","format":"map","period":"1d","filters":{"country":["ZZ"]}}`,
+		`{"metric":"usages","period":"1d","filters":{"username":"nobody-uses-this"}}`,
+	} {
+		q := mustParse(t, s)
+		check(t, e, facts, q, period.Range{})
+		frames, _, err := e.Run(ctx, q, period.Range{})
+		require.NoError(t, err)
+		require.NotEmpty(t, frames[0].Fields)
+	}
+
+	small := New(e.db, Options{Now: e.opts.Now, MaxRows: 50})
+	_, _, err := small.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":"ip","period":"1h"}`), period.Range{})
+	require.ErrorIs(t, err, ErrTooManyRows)
+	require.ErrorIs(t, err, query.ErrUnsupported)
+	_, _, err = small.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":"ip","format":"map","groupBy":"country","period":"1y"}`), period.Range{})
+	require.NoError(t, err)
+	_, _, err = small.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":"ip","format":"table","limit":0,"period":"1y"}`), period.Range{})
+	require.NoError(t, err, "the default table limit (15) fits")
+	_, _, err = small.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":"ip","format":"table","limit":60,"period":"1y"}`), period.Range{})
+	require.ErrorIs(t, err, ErrTooManyRows)
+
+	_, _, err = e.Run(ctx, mustParse(t, `{"queryType":"status"}`), period.Range{})
+	require.ErrorIs(t, err, ErrNotStats)
+	_, _, err = e.Run(ctx, mustParse(t, `{"metric":"incidents"}`), period.Range{From: testNow, To: testNow.Add(-time.Hour), Interval: time.Minute})
+	require.ErrorIs(t, err, query.ErrInvalidField)
+}
+
+func TestCancel(t *testing.T) {
+	e, _ := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := e.Run(ctx, mustParse(t, `{"preset":"top_countries_by_attackers_graph","period":"1y"}`), period.Range{})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestGolden pins the frame shapes (names, labels, types, meta) of one query per format.
+func TestGolden(t *testing.T) {
+	e, _ := setup(t)
+	for name, s := range map[string]string{
+		"timeseries": `{"preset":"top_ports_by_scans_graph","period":"1d","limit":3}`,
+		"table":      `{"preset":"top_combinations_by_usages_list_long","period":"1w","limit":5}`,
+		"map":        `{"preset":"all_countries_by_attackers_list","period":"1m"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			frames, _, err := e.Run(context.Background(), mustParse(t, s), period.Range{})
+			require.NoError(t, err)
+			dr := backend.DataResponse{Frames: frames}
+			experimental.CheckGoldenJSONResponse(t, "testdata", name, &dr, *update)
+		})
+	}
+}
+
+// TestFrameMeta: the source and watermark travel in the first frame's meta.
+func TestFrameMeta(t *testing.T) {
+	e, _ := setup(t)
+	frames, wm, err := e.Run(context.Background(), mustParse(t, `{"preset":"all_incidents_graph","period":"1w"}`), period.Range{})
+	require.NoError(t, err)
+	require.Equal(t, testNow.Truncate(time.Hour), wm)
+	b, err := json.Marshal(frames[0].Meta.Custom)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"source":"incidents_hourly"`)
+	require.Contains(t, frames[0].Meta.ExecutedQueryString, "date_bin")
+	require.True(t, slices.ContainsFunc(frames[0].Fields, func(f *data.Field) bool { return f.Name == "incidents" }))
+}

@@ -1,0 +1,188 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+)
+
+// Field and frame names: the value field is named after the metric (incidents, attackers,
+// usages, scans) so alert rules and transformations can refer to it; time is "time".
+const timeField = "time"
+
+func title(q query.Query) string {
+	if p, ok := catalog.Lookup(q.Preset); ok {
+		return p.Title
+	}
+	return strings.ToUpper(q.Metric[:1]) + q.Metric[1:]
+}
+
+// series runs a time-series statement and builds one frame per series (timeseries-multi):
+// points at bucket ends, every bucket present with 0 where nothing happened.
+func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st statement) (data.Frames, error) {
+	buckets := w.Buckets()
+	index := make(map[time.Time]int, len(buckets))
+	ends := make([]time.Time, len(buckets))
+	for i, b := range buckets {
+		index[b] = i
+		ends[i] = b.Add(w.Bucket)
+	}
+	rows, err := e.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q.Metric, err)
+	}
+	defer rows.Close()
+
+	d := dimensionOf(q.Table(), q.GroupBy)
+	type serie struct {
+		labels data.Labels
+		values []int64
+	}
+	var all []*serie
+	var cur *serie
+	lastRank := int64(-1)
+	for rows.Next() {
+		var bucket *time.Time
+		var value *int64
+		if q.GroupBy == "" {
+			var b time.Time
+			var v int64
+			if err := rows.Scan(&b, &v); err != nil {
+				return nil, fmt.Errorf("read %s points: %w", q.Metric, err)
+			}
+			bucket, value = &b, &v
+			if cur == nil {
+				cur = &serie{values: make([]int64, len(buckets))}
+				all = append(all, cur)
+			}
+		} else {
+			var rank int64
+			texts := make([]string, len(d.labels))
+			dest := []any{&rank}
+			for i := range texts {
+				dest = append(dest, &texts[i])
+			}
+			dest = append(dest, &bucket, &value)
+			if err := rows.Scan(dest...); err != nil {
+				return nil, fmt.Errorf("read %s points: %w", q.Metric, err)
+			}
+			if rank != lastRank {
+				lastRank = rank
+				cur = &serie{labels: data.Labels{}, values: make([]int64, len(buckets))}
+				for i, l := range d.labels {
+					cur.labels[l.name] = texts[i]
+				}
+				all = append(all, cur)
+			}
+		}
+		if bucket == nil || value == nil {
+			continue // a top key with no point in the drawn span
+		}
+		if i, ok := index[bucket.UTC()]; ok {
+			cur.values[i] = *value
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s points: %w", q.Metric, err)
+	}
+	if q.GroupBy == "" && len(all) == 0 {
+		all = append(all, &serie{values: make([]int64, len(buckets))}) // nothing happened: all zeros
+	}
+	name := title(q)
+	frames := make(data.Frames, 0, max(len(all), 1))
+	for _, s := range all {
+		v := data.NewField(q.Metric, s.labels, s.values)
+		v.Config = &data.FieldConfig{DisplayNameFromDS: seriesName(name, d, s.labels)}
+		frames = append(frames, data.NewFrame(name, data.NewField(timeField, nil, ends), v))
+	}
+	if len(frames) == 0 {
+		// Grouped, and no key had any row: one typed frame without rows.
+		frames = append(frames, data.NewFrame(name, data.NewField(timeField, nil, []time.Time{}), data.NewField(q.Metric, nil, []int64{})))
+	}
+	for _, f := range frames {
+		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
+	}
+	return frames, nil
+}
+
+// seriesName is the legend of a series: its label values (TCP/22, CZ, admin / 123456), or
+// the title when nothing is grouped.
+func seriesName(title string, d dimension, labels data.Labels) string {
+	if len(labels) == 0 {
+		return title
+	}
+	parts := make([]string, len(d.labels))
+	for i, l := range d.labels {
+		parts[i] = labels[l.name]
+	}
+	return strings.Join(parts, " / ")
+}
+
+// table runs a table or map statement and builds one frame (numeric-long): a string column per
+// key label and the value, largest first. A map's key column is "country", as the Geomap
+// panel's lookup mode expects.
+func (e *Engine) table(ctx context.Context, q query.Query, st statement) (data.Frames, error) {
+	d := dimensionOf(q.Table(), q.GroupBy)
+	keys := make([][]string, len(d.labels))
+	for i := range keys {
+		keys[i] = []string{}
+	}
+	values := []int64{}
+	rows, err := e.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q.Metric, err)
+	}
+	defer rows.Close()
+	texts := make([]string, len(d.labels))
+	for rows.Next() {
+		var v int64
+		dest := make([]any, 0, len(texts)+1)
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		dest = append(dest, &v)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read %s rows: %w", q.Metric, err)
+		}
+		for i, t := range texts {
+			keys[i] = append(keys[i], t)
+		}
+		values = append(values, v)
+		if len(values) > e.opts.MaxRows {
+			return nil, fmt.Errorf("%w (%w): more than %d rows; set a limit", ErrTooManyRows, query.ErrUnsupported, e.opts.MaxRows)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s rows: %w", q.Metric, err)
+	}
+	name := title(q)
+	f := data.NewFrame(name)
+	for i, l := range d.labels {
+		f.Fields = append(f.Fields, data.NewField(l.name, nil, keys[i]))
+	}
+	v := data.NewField(q.Metric, nil, values)
+	v.Config = &data.FieldConfig{DisplayNameFromDS: strings.ToUpper(q.Metric[:1]) + q.Metric[1:]}
+	f.Fields = append(f.Fields, v)
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return data.Frames{f}, nil
+}
+
+// annotate records the statement and the source in the first frame's meta, for Grafana's
+// query inspector and for the cache.
+func annotate(frames data.Frames, info Info, sql string) {
+	if len(frames) == 0 {
+		return
+	}
+	frames[0].Meta.ExecutedQueryString = sql
+	frames[0].Meta.Custom = map[string]any{
+		"source": info.Source, "precision": info.Precision, "bucketSeconds": info.Bucket.Seconds(),
+		"from": info.From, "to": info.To, "until": info.Until, "watermark": info.Watermark,
+	}
+}

@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+)
+
+// testNow is the fixed clock of the engine tests.
+var testNow = time.Date(2026, 3, 18, 17, 47, 31, 0, time.UTC)
+
+// fact is one raw row in a shape common to the three tables, for the reference computation:
+// dims holds each dimension's text (as the engine labels it); an absent key is NULL.
+type fact struct {
+	table string
+	time  time.Time
+	count int64
+	dims  map[string]string
+}
+
+// seed fills a fresh database with a small deterministic dataset spread over more than a year
+// (denser in the last week and hour, a few rows after testNow, some rows on bucket
+// boundaries), fills the three rollups from it with plain INSERT … SELECT … GROUP BY and sets
+// their watermarks. It returns the raw rows.
+func seed(t testing.TB, db Querier, scale int) []fact {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(4, 2))
+	_, err := db.Exec(ctx, `INSERT INTO identity (id, sn, device_token)
+		SELECT i, lpad(i::text, 16, '0'), lpad(to_hex(i), 64, '0') FROM generate_series(1, 6) i`)
+	require.NoError(t, err)
+
+	type attacker struct {
+		ip      string
+		country string
+		asn     string
+	}
+	countries := []string{"CN", "US", "RU", "CZ", "BR", "IN", "DE", "NL"}
+	var attackers []attacker
+	for i := range 40 {
+		a := attacker{ip: fmt.Sprintf("198.51.%d.%d", i/8, 10+i), country: countries[i%len(countries)], asn: strconv.Itoa(64500 + i%7)}
+		if i%6 == 5 {
+			a.ip = fmt.Sprintf("2001:db8::%x", i)
+		}
+		if i%9 == 4 {
+			a.country = ""
+		}
+		if i%11 == 3 {
+			a.asn = ""
+		}
+		attackers = append(attackers, a)
+	}
+	// A few attackers do most of the work.
+	pick := func(n int) int { return min(int(float64(n)*rng.Float64()*rng.Float64()*rng.Float64()), n-1) }
+	when := func() time.Time {
+		var d time.Duration
+		switch r := rng.Float64(); {
+		case r < 0.40:
+			d = time.Duration(rng.Int64N(int64(380 * 24 * time.Hour)))
+		case r < 0.70:
+			d = time.Duration(rng.Int64N(int64(8 * 24 * time.Hour)))
+		case r < 0.97:
+			d = time.Duration(rng.Int64N(int64(70 * time.Minute)))
+		default:
+			d = -time.Duration(rng.Int64N(int64(time.Hour))) // after now: must never be read
+		}
+		ts := testNow.Add(-d).Truncate(time.Second)
+		if rng.IntN(10) == 0 {
+			ts = ts.Truncate(15 * time.Minute) // on a bucket boundary
+		}
+		return ts
+	}
+	count := func() int64 {
+		if rng.IntN(10) == 0 {
+			return 2 + rng.Int64N(19)
+		}
+		return 1
+	}
+	setDims := func(m map[string]string, a attacker, probe int, trap string) {
+		m["ip"], m["probe"] = displayIP(a.ip), strconv.Itoa(probe)
+		if a.country != "" {
+			m["country"] = a.country
+		}
+		if a.asn != "" {
+			m["asn"] = a.asn
+		}
+		if trap != "" {
+			m["trap"] = trap
+		}
+	}
+	nullable := func(m map[string]string, k string) any {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return nil
+	}
+
+	var facts []fact
+	kinds := [][2]string{
+		{"minipot_telnet", "connect"}, {"minipot_telnet", "login"}, {"minipot_telnet", "invalid"},
+		{"minipot_ftp", "login"}, {"minipot_http", "message"}, {"minipot_http", "login"},
+		{"minipot_smtp", "login"}, {"fwlogs", "small_port_scan"}, {"fwlogs", "big_port_scan"}, {"haas", "login"},
+	}
+	var inc [8][]any
+	for range 2500 * scale {
+		a := attackers[pick(len(attackers))]
+		k := kinds[pick(len(kinds))]
+		f := fact{table: "incidents", time: when(), count: count(), dims: map[string]string{"action": k[1]}}
+		setDims(f.dims, a, 1+pick(6), k[0])
+		facts = append(facts, f)
+		for i, v := range []any{f.time, f.count, f.dims["probe"], k[0], k[1], a.ip, nullable(f.dims, "country"), nullable(f.dims, "asn")} {
+			inc[i] = append(inc[i], v)
+		}
+	}
+	_, err = db.Exec(ctx, `INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[]::trap_t[], $5::text[]::action_t[],
+			$6::inet[], $7::text[], $8::int[])`, inc[0], inc[1], inc[2], inc[3], inc[4], inc[5], inc[6], inc[7])
+	require.NoError(t, err)
+
+	usernames := []string{"root", "admin", "user", "", "\n", "support", "guest", "pi", "ubnt", "test"}
+	passwords := []string{"123456", "admin", "password", "", "\n", "root", "12345", "qwerty", "1234", "pass", "default"}
+	loginTraps := []string{"minipot_telnet", "minipot_ftp", "minipot_http", "minipot_smtp", "haas"}
+	var pw [9][]any
+	for range 1200 * scale {
+		f := fact{table: "passwords", time: when(), count: count(), dims: map[string]string{
+			"username": usernames[pick(len(usernames))], "password": passwords[pick(len(passwords))]}}
+		var ip any
+		if rng.IntN(10) < 7 { // the original stored neither probe, trap nor attacker
+			a := attackers[pick(len(attackers))]
+			setDims(f.dims, a, 1+pick(6), loginTraps[pick(len(loginTraps))])
+			ip = a.ip
+		}
+		facts = append(facts, f)
+		for i, v := range []any{f.time, f.count, f.dims["username"], f.dims["password"], nullable(f.dims, "probe"),
+			nullable(f.dims, "trap"), ip, nullable(f.dims, "country"), nullable(f.dims, "asn")} {
+			pw[i] = append(pw[i], v)
+		}
+	}
+	_, err = db.Exec(ctx, `INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip, country, asn)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[]::trap_t[],
+			$7::inet[], $8::text[], $9::int[])`, pw[0], pw[1], pw[2], pw[3], pw[4], pw[5], pw[6], pw[7], pw[8])
+	require.NoError(t, err)
+
+	ports := []struct {
+		port  int
+		proto string
+	}{{22, "TCP"}, {23, "TCP"}, {80, "TCP"}, {443, "TCP"}, {53, "UDP"}, {445, "TCP"}, {3389, "TCP"}, {1194, "UDP"}, {8080, "TCP"}, {22, "UDP"}, {0, "other"}}
+	var pt [8][]any
+	for range 1000 * scale {
+		p := ports[pick(len(ports))]
+		f := fact{table: "ports", time: when(), count: count(), dims: map[string]string{
+			"port": p.proto + "/" + strconv.Itoa(p.port), "portnum": strconv.Itoa(p.port)}}
+		var ip any
+		if rng.IntN(10) < 7 {
+			a := attackers[pick(len(attackers))]
+			setDims(f.dims, a, 1+pick(6), "")
+			ip = a.ip
+		}
+		facts = append(facts, f)
+		for i, v := range []any{f.time, f.count, p.port, p.proto, nullable(f.dims, "probe"), ip, nullable(f.dims, "country"), nullable(f.dims, "asn")} {
+			pt[i] = append(pt[i], v)
+		}
+	}
+	_, err = db.Exec(ctx, `INSERT INTO ports (time, raw_count, port, protocol, identity_id, ip, country, asn)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::int[], $4::text[]::protocol_t[], $5::bigint[],
+			$6::inet[], $7::text[], $8::int[])`, pt[0], pt[1], pt[2], pt[3], pt[4], pt[5], pt[6], pt[7])
+	require.NoError(t, err)
+
+	fillRollups(t, db)
+	return facts
+}
+
+// rollupDims are the dimension columns of each table, as in migration 000003.
+var rollupDims = map[string]string{
+	"incidents": "identity_id, trap, action, ip, country, asn",
+	"passwords": "username, password, identity_id, trap, ip, country, asn",
+	"ports":     "port, protocol, identity_id, ip, country, asn",
+}
+
+// fillRollups rebuilds every rollup from the precision below it, as the aggregator would, and
+// sets every watermark to the end of the last complete bucket before testNow.
+func fillRollups(t testing.TB, db Querier) {
+	t.Helper()
+	ctx := context.Background()
+	steps := []struct {
+		from, to period.Precision
+		bucket   string
+	}{{period.Raw, period.Quarterly, "15 minutes"}, {period.Quarterly, period.Hourly, "1 hour"}, {period.Hourly, period.Daily, "1 day"}}
+	for table, dims := range rollupDims {
+		for _, s := range steps {
+			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (time, raw_count, %s)
+				SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s`,
+				s.to.Table(table), dims, s.bucket, dims, s.from.Table(table), dims))
+			require.NoError(t, err, "fill %s", s.to.Table(table))
+			_, err = db.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)`,
+				table, string(s.to), testNow.Truncate(s.to.Step()))
+			require.NoError(t, err)
+		}
+	}
+}
+
+func displayIP(s string) string { return netip.MustParseAddr(s).String() }
+
+// reference computes a stats query from the raw rows in Go: per key (label values joined by
+// \x00, "" without grouping) the total over the window and the value per bucket.
+type reference struct {
+	totals  map[string]int64
+	buckets map[string][]int64
+}
+
+func computeReference(facts []fact, q query.Query, w period.Window) reference {
+	table := q.Table()
+	nb := len(w.Buckets())
+	type acc struct {
+		sum     int64
+		ips     map[string]bool
+		bsum    []int64
+		bips    []map[string]bool
+		present bool
+	}
+	accs := map[string]*acc{}
+	labels := labelNames(table, q.GroupBy)
+	for _, f := range facts {
+		if f.table != table || f.time.Before(w.From) || !f.time.Before(w.Until) || !matches(f, q.Filters) {
+			continue
+		}
+		var parts []string
+		ok := true
+		for _, l := range labels {
+			v, has := f.dims[l]
+			if !has || ((l == "username" || l == "password") && (v == "" || v == "\n")) {
+				ok = false
+			}
+			parts = append(parts, v)
+		}
+		if !ok {
+			continue
+		}
+		key := joinKey(parts)
+		a := accs[key]
+		if a == nil {
+			a = &acc{ips: map[string]bool{}, bsum: make([]int64, nb), bips: make([]map[string]bool, nb)}
+			accs[key] = a
+		}
+		i := int(f.time.Sub(w.From) / w.Bucket)
+		a.sum += f.count
+		if i < nb {
+			a.bsum[i] += f.count
+		}
+		if ip, has := f.dims["ip"]; has {
+			a.ips[ip] = true
+			if i < nb {
+				if a.bips[i] == nil {
+					a.bips[i] = map[string]bool{}
+				}
+				a.bips[i][ip] = true
+			}
+		}
+	}
+	r := reference{totals: map[string]int64{}, buckets: map[string][]int64{}}
+	for k, a := range accs {
+		vals := make([]int64, nb)
+		if q.Metric == "attackers" {
+			r.totals[k] = int64(len(a.ips))
+			for i := range vals {
+				vals[i] = int64(len(a.bips[i]))
+			}
+		} else {
+			r.totals[k] = a.sum
+			copy(vals, a.bsum)
+		}
+		r.buckets[k] = vals
+	}
+	return r
+}
+
+// top is the value of the n-th largest total (the smallest one a top-n answer may hold) and
+// how many keys exist.
+func (r reference) ranked() []int64 {
+	var v []int64
+	for _, t := range r.totals {
+		v = append(v, t)
+	}
+	slices.Sort(v)
+	slices.Reverse(v)
+	return v
+}
+
+func joinKey(parts []string) string {
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += "\x00"
+		}
+		out += p
+	}
+	return out
+}
+
+// labelNames are the fact dimensions a grouping reads (the engine's label names).
+func labelNames(table, groupBy string) []string {
+	switch {
+	case groupBy == "":
+		return nil
+	case groupBy == "combination" && table == "passwords":
+		return []string{"username", "password"}
+	case groupBy == "combination":
+		return []string{"trap", "action"}
+	}
+	return []string{groupBy}
+}
+
+func matches(f fact, flt query.Filters) bool {
+	in := func(dim string, want []string) bool {
+		if len(want) == 0 {
+			return true
+		}
+		v, ok := f.dims[dim]
+		return ok && slices.Contains(want, v)
+	}
+	ints := func(v []int64) []string {
+		var s []string
+		for _, x := range v {
+			s = append(s, strconv.FormatInt(x, 10))
+		}
+		return s
+	}
+	if !in("probe", ints(flt.Probe)) || !in("asn", ints(flt.ASN)) || !in("country", flt.Country) ||
+		!in("trap", flt.Trap) || !in("action", flt.Action) || !in("portnum", ints(flt.Port)) {
+		return false
+	}
+	if flt.Password != "" && !in("password", []string{flt.Password}) {
+		return false
+	}
+	if flt.Username != "" && !in("username", []string{flt.Username}) {
+		return false
+	}
+	if p, ok := flt.IPPrefix(); ok {
+		v, has := f.dims["ip"]
+		if !has || !p.Contains(netip.MustParseAddr(v)) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+)
+
+// dimension is how one groupBy value reads from a table: the columns grouped on (compared
+// with IN for the top-N), one label per shown key with its text expression, and conditions
+// that drop meaningless keys. Every identifier here comes from this closed table.
+type dimension struct {
+	cols   []string
+	labels []label
+	where  []string
+}
+
+type label struct {
+	name string
+	text string
+}
+
+func one(col, name, text string) dimension {
+	return dimension{cols: []string{col}, labels: []label{{name, text}}}
+}
+
+// empty logins are not passwords: the original dropped ” and a lone newline from its lists.
+func login(col string) dimension {
+	d := one(col, col, col)
+	d.where = []string{col + " <> ''", col + " <> E'\\n'"}
+	return d
+}
+
+func dimensionOf(table, groupBy string) dimension {
+	switch groupBy {
+	case "country":
+		return one("country", "country", "country")
+	case "asn":
+		return one("asn", "asn", "asn::text")
+	case "trap":
+		return one("trap", "trap", "trap::text")
+	case "action":
+		return one("action", "action", "action::text")
+	case "ip":
+		return one("ip", "ip", "host(ip)")
+	case "probe":
+		return one("identity_id", "probe", "identity_id::text")
+	case "password", "username":
+		return login(groupBy)
+	case "port":
+		return dimension{cols: []string{"protocol", "port"}, labels: []label{{"port", "protocol::text || '/' || port::text"}}}
+	case "combination":
+		if table == "passwords" {
+			u, p := login("username"), login("password")
+			return dimension{cols: []string{"username", "password"}, labels: append(u.labels, p.labels...), where: append(u.where, p.where...)}
+		}
+		return dimension{cols: []string{"trap", "action"}, labels: []label{{"trap", "trap::text"}, {"action", "action::text"}}}
+	}
+	return dimension{}
+}
+
+// measure is the aggregate of a metric: summed raw_count, or distinct attacking addresses.
+func measure(metric string) string {
+	if metric == "attackers" {
+		return "count(DISTINCT ip)"
+	}
+	return "coalesce(sum(raw_count), 0)::bigint"
+}
+
+// statement is SQL with its positional parameters.
+type statement struct {
+	sql  string
+	args []any
+}
+
+func (s *statement) param(v any) string {
+	s.args = append(s.args, v)
+	return fmt.Sprintf("$%d", len(s.args))
+}
+
+// conditions is the WHERE clause shared by every statement of one query: the time span and
+// each filter, all values as parameters.
+func (s *statement) conditions(q query.Query, from, until time.Time, d dimension) string {
+	c := []string{"time >= " + s.param(from), "time < " + s.param(until)}
+	f := q.Filters
+	if len(f.Probe) > 0 {
+		c = append(c, "identity_id = ANY("+s.param(f.Probe)+"::bigint[])")
+	}
+	if len(f.ASN) > 0 {
+		c = append(c, "asn = ANY("+s.param(f.ASN)+"::bigint[])")
+	}
+	if len(f.Country) > 0 {
+		c = append(c, "country = ANY("+s.param(f.Country)+"::text[])")
+	}
+	// Enums compare as text so no enum type has to be registered with the driver.
+	if len(f.Trap) > 0 {
+		c = append(c, "trap::text = ANY("+s.param(f.Trap)+"::text[])")
+	}
+	if len(f.Action) > 0 {
+		c = append(c, "action::text = ANY("+s.param(f.Action)+"::text[])")
+	}
+	if p, ok := f.IPPrefix(); ok {
+		if p.IsSingleIP() {
+			c = append(c, "ip = "+s.param(p.Addr().String())+"::inet")
+		} else {
+			c = append(c, "ip <<= "+s.param(p.String())+"::inet")
+		}
+	}
+	if f.Password != "" {
+		c = append(c, "password = "+s.param(f.Password))
+	}
+	if f.Username != "" {
+		c = append(c, "username = "+s.param(f.Username))
+	}
+	if len(f.Port) > 0 {
+		c = append(c, "port = ANY("+s.param(f.Port)+"::bigint[])")
+	}
+	for _, col := range d.cols {
+		c = append(c, col+" IS NOT NULL")
+	}
+	c = append(c, d.where...)
+	return strings.Join(c, " AND ")
+}
+
+// seriesSQL reads the points of a time series. Without grouping it returns (bucket, value);
+// grouped, the top limit keys over the whole span are ranked first (ties by key, so the choice
+// is deterministic) and it returns (rank, labels…, bucket, value) for those keys only.
+func seriesSQL(q query.Query, w period.Window) statement {
+	var s statement
+	table := w.Source.Table(q.Table())
+	d := dimensionOf(q.Table(), q.GroupBy)
+	where := s.conditions(q, w.From, w.Until, d)
+	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + s.param(w.From) + "::timestamptz)"
+	m := measure(q.Metric)
+	if q.GroupBy == "" {
+		s.sql = fmt.Sprintf("SELECT %s AS bucket, %s AS value FROM %s WHERE %s GROUP BY 1 ORDER BY 1", bucket, m, table, where)
+		return s
+	}
+	cols := strings.Join(d.cols, ", ")
+	var keys, texts, join []string
+	for i, c := range d.cols {
+		keys = append(keys, fmt.Sprintf("%s AS k%d", c, i))
+		join = append(join, fmt.Sprintf("k%d", i))
+	}
+	for i, l := range d.labels {
+		texts = append(texts, fmt.Sprintf("%s AS l%d", l.text, i))
+	}
+	var topLabels []string
+	for i := range d.labels {
+		topLabels = append(topLabels, fmt.Sprintf("top.l%d", i))
+	}
+	limit := s.param(q.Limit)
+	s.sql = fmt.Sprintf(`WITH top AS (
+	SELECT %[1]s, %[2]s, row_number() OVER (ORDER BY %[3]s DESC, %[4]s) AS rank
+	FROM %[5]s WHERE %[6]s
+	GROUP BY %[4]s
+	ORDER BY rank
+	LIMIT %[7]s
+), points AS (
+	SELECT %[8]s AS bucket, %[1]s, %[3]s AS value
+	FROM %[5]s WHERE %[6]s AND (%[4]s) IN (SELECT %[9]s FROM top)
+	GROUP BY 1, %[4]s
+)
+SELECT top.rank, %[10]s, points.bucket, points.value
+FROM top LEFT JOIN points USING (%[9]s)
+ORDER BY top.rank, points.bucket`,
+		strings.Join(keys, ", "), strings.Join(texts, ", "), m, cols, table, where, limit,
+		bucket, strings.Join(join, ", "), strings.Join(topLabels, ", "))
+	return s
+}
+
+// tableSQL reads the ranked rows of a table or map: (labels…, value), largest first; without
+// grouping one row holding the total. limit 0 reads every key; rowCap bounds the read so an
+// oversized answer is detected without fetching it whole.
+func tableSQL(q query.Query, w period.Window, rowCap int) statement {
+	var s statement
+	table := w.Source.Table(q.Table())
+	d := dimensionOf(q.Table(), q.GroupBy)
+	where := s.conditions(q, w.From, w.Until, d)
+	m := measure(q.Metric)
+	if q.GroupBy == "" {
+		s.sql = fmt.Sprintf("SELECT %s AS value FROM %s WHERE %s", m, table, where)
+		return s
+	}
+	var texts []string
+	for _, l := range d.labels {
+		texts = append(texts, l.text)
+	}
+	cols := strings.Join(d.cols, ", ")
+	limit := rowCap
+	if q.Limit > 0 {
+		limit = min(q.Limit, rowCap)
+	}
+	s.sql = fmt.Sprintf("SELECT %s, %s AS value FROM %s WHERE %s GROUP BY %s ORDER BY value DESC, %s LIMIT %s",
+		strings.Join(texts, ", "), m, table, where, cols, cols, s.param(limit))
+	return s
+}
