@@ -1,0 +1,76 @@
+package catalog_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/query"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/presets.golden.json")
+
+// TestPresetsGolden pins what every preset expands to (Parse of {"preset": name}, with the
+// filter it requires), so a change to the catalog or to normalisation shows up in review.
+func TestPresetsGolden(t *testing.T) {
+	required := map[string]string{"probe": `{"probe":[1]}`, "ip": `{"ip":"192.0.2.1"}`, "password": `{"password":"123456"}`}
+	type entry struct {
+		Name      string      `json:"name"`
+		Title     string      `json:"title"`
+		Precached bool        `json:"precached"`
+		Query     query.Query `json:"query"`
+	}
+	var got []entry
+	for _, p := range catalog.All {
+		in := `{"preset":"` + p.Name + `"`
+		if p.Requires != "" {
+			in += `,"filters":` + required[p.Requires]
+		}
+		q, err := query.Parse([]byte(in + "}"))
+		require.NoError(t, err, p.Name)
+		got = append(got, entry{Name: p.Name, Title: p.Title, Precached: p.Precached, Query: q})
+	}
+	b, err := json.MarshalIndent(got, "", "  ")
+	require.NoError(t, err)
+	path := filepath.Join("testdata", "presets.golden.json")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run `go test ./internal/catalog -update` to create it")
+	require.JSONEq(t, string(want), string(b))
+}
+
+func TestCatalog(t *testing.T) {
+	require.Len(t, catalog.All, 29)
+	names := catalog.Names()
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(names))), 29, "names are unique")
+	precached := 0
+	for _, p := range catalog.All {
+		if p.Precached {
+			precached++
+			require.Empty(t, p.Requires, "%s: a precached preset needs no user value", p.Name)
+		}
+		got, ok := catalog.Lookup(p.Name)
+		require.True(t, ok)
+		require.Equal(t, p, got)
+	}
+	require.Equal(t, 23, precached, "the original precached 23 resources")
+	_, ok := catalog.Lookup("top_ips")
+	require.False(t, ok)
+	// Without the filter they are about, the per-probe and per-value presets are rejected.
+	for _, p := range catalog.All {
+		if p.Requires == "" {
+			continue
+		}
+		_, err := query.Parse([]byte(`{"preset":"` + p.Name + `"}`))
+		require.ErrorIs(t, err, query.ErrMissingField, p.Name)
+	}
+}
