@@ -248,7 +248,7 @@ func (m *Manager) schedule() map[string]struct {
 	out := map[string]entry{
 		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, min), func(ctx context.Context) error { return m.CatchUp(ctx, "quarterly") }},
 		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (int(g.Minutes())+1)%60), func(ctx context.Context) error { return m.CatchUp(ctx, "hourly") }},
-		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (int(g.Minutes())+2)%60, (int(g.Hours())%24)), func(ctx context.Context) error { return m.CatchUp(ctx, "daily") }},
+		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (int(g.Minutes())+2)%60, (int(g.Hours()) % 24)), func(ctx context.Context) error { return m.CatchUp(ctx, "daily") }},
 		"retention": {m.cfg.RetentionSchedule, func(ctx context.Context) error {
 			return m.runJob(ctx, "retention", m.ApplyRetention)
 		}},

@@ -335,4 +335,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
