@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
-
-	"github.com/sview-project/sview/internal/testenv"
 )
 
 func TestInterpolate(t *testing.T) {
@@ -82,10 +81,10 @@ func TestCheck(t *testing.T) {
 
 func TestSeed(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	now := time.Now().UTC()
-	s, err := Seed(ctx, pool, now)
+	url, s := SeededDatabase(t, time.Now().UTC())
+	pool, err := pgxpool.New(ctx, url)
 	require.NoError(t, err)
+	defer pool.Close()
 	require.Len(t, s.Probes, 2)
 	require.Equal(t, "64500", s.ASN, "the Czech prefix carries most of the traffic")
 	require.Equal(t, []string{"CZ", "US"}, s.Countries)

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/aggregator"
 	"github.com/sview-project/sview/internal/greylist"
+	"github.com/sview-project/sview/internal/testenv"
 )
 
 // Samples are values of the seeded data for dashboard variables, chosen the way a user would
@@ -154,4 +157,18 @@ func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
 		return Samples{}, fmt.Errorf("sample tags: the greylist is empty")
 	}
 	return s, nil
+}
+
+// SeededDatabase is a fresh test database (internal/testenv) seeded by Seed with traffic
+// ending at now; it returns the database URL and the sample values.
+func SeededDatabase(t testing.TB, now time.Time) (string, Samples) {
+	t.Helper()
+	ctx := context.Background()
+	url := testenv.DatabaseURL(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	defer pool.Close()
+	s, err := Seed(ctx, pool, now)
+	require.NoError(t, err)
+	return url, s
 }
