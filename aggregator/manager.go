@@ -46,7 +46,8 @@ type Config struct {
 	RetentionSchedule string
 	// Jobs run beside the rollups on their own schedules.
 	Jobs []Job
-	// OnRollup is called after every committed batch, e.g. to warm the cache for the range.
+	// OnRollup is called after every step that rewrote buckets, with the range it rewrote
+	// (e.g. to warm the cache); it runs in the step's goroutine, so keep it short or hand off.
 	OnRollup func(ctx context.Context, table, precision string, from, to time.Time)
 	// Registerer receives the metrics (default: a registry of the Manager's own).
 	Registerer prometheus.Registerer
@@ -163,6 +164,9 @@ func (m *Manager) runStep(ctx context.Context, table, precision string, opt step
 		run.WindowFrom, run.WindowTo = &res.From, &res.To
 	}
 	m.finish(ctx, &run, err)
+	if res.Batches > 0 && m.cfg.OnRollup != nil && ctx.Err() == nil {
+		m.cfg.OnRollup(ctx, table, precision, res.From, res.To)
+	}
 	attrs := []any{"table", table, "precision", precision, "from", res.From, "to", res.To,
 		"source_rows", res.SourceRows, "rows", res.Buckets, "batches", res.Batches,
 		"duration", time.Since(start).Round(time.Millisecond)}
@@ -277,6 +281,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.log.Info("aggregator starting: catch-up pass", "grace", m.cfg.Grace)
 	if err := m.CatchUp(ctx, "quarterly"); err != nil && ctx.Err() == nil {
 		m.log.Warn("catch-up pass incomplete; the schedule retries", "err", err)
+	}
+	if len(m.cfg.Retention) > 0 && ctx.Err() == nil {
+		_ = m.runJob(ctx, "retention", m.ApplyRetention) // logged and recorded by runJob
 	}
 	c.Start()
 	<-ctx.Done()

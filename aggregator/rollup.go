@@ -90,9 +90,6 @@ func (m *Manager) step(ctx context.Context, table, precision string, opt stepOpt
 		if opt.progress != nil {
 			opt.progress(b)
 		}
-		if m.cfg.OnRollup != nil {
-			m.cfg.OnRollup(ctx, table, precision, b.From, b.To)
-		}
 	}
 	for {
 		b, ok, err := m.recomputeBatch(ctx, conn, table, precision, idx)

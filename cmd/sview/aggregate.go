@@ -2,11 +2,257 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sview-project/sview/aggregator"
+	"github.com/sview-project/sview/internal/greylist"
+	"github.com/sview-project/sview/internal/leak"
+	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/store"
 )
 
-// Placeholder until this area lands; its owner replaces this file.
-func cmdRun(context.Context, *env, []string) error       { return errors.New("not built yet") }
-func cmdAggregate(context.Context, *env, []string) error { return errors.New("not built yet") }
-func cmdBackfill(context.Context, *env, []string) error  { return errors.New("not built yet") }
-func cmdStatus(context.Context, *env, []string) error    { return errors.New("not built yet") }
+// openAggregatorPool connects to the configured database for an aggregator command.
+func openAggregatorPool(ctx context.Context, e *env) (*pgxpool.Pool, error) {
+	url, err := e.requireDatabase()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, url, "sview-aggregator")
+}
+
+func cmdRun(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("run")
+	grace, err := graceFlag(fs)
+	if err != nil {
+		return err
+	}
+	listen := fs.String("metrics-listen", envOr("SVIEW_METRICS_LISTEN", "127.0.0.1:9464"), "Prometheus metrics address; empty disables (env SVIEW_METRICS_LISTEN)")
+	retain := fs.String("retain", os.Getenv("SVIEW_RETAIN"), "retention per table, e.g. incidents=90d,incidents_quarterly=30d; default keeps everything (env SVIEW_RETAIN)")
+	greylistAt := fs.String("greylist-schedule", envOr("SVIEW_GREYLIST_SCHEDULE", "0 10 * * * *"), "cron spec (with seconds) of the greylist build; empty disables")
+	leakAt := fs.String("leak-schedule", envOr("SVIEW_LEAK_SCHEDULE", "0 5/15 * * * *"), "cron spec (with seconds) of the leaked-password build; empty disables")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	retention, err := aggregator.ParseRetention(*retain)
+	if err != nil {
+		return err
+	}
+	pool, err := openAggregatorPool(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var jobs []aggregator.Job
+	if *greylistAt != "" {
+		jobs = append(jobs, aggregator.Job{Name: "greylist", Schedule: *greylistAt, Run: func(ctx context.Context) (int64, error) {
+			r, err := greylist.Build(ctx, pool, greylist.Options{Logger: e.logger})
+			return int64(r.Entries), err
+		}})
+	}
+	if *leakAt != "" {
+		jobs = append(jobs, aggregator.Job{Name: "leak", Schedule: *leakAt, Run: func(ctx context.Context) (int64, error) {
+			r, err := leak.Build(ctx, pool, leak.Options{Grace: *grace, Logger: e.logger})
+			return r.Hashes, err
+		}})
+	}
+	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace, Retention: retention, Jobs: jobs})
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.Run(gctx) })
+	if *listen != "" {
+		g.Go(func() error { return m.ServeMetrics(gctx, *listen) })
+	}
+	return g.Wait()
+}
+
+func cmdAggregate(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New("aggregate: want a precision: quarterly, hourly or daily")
+	}
+	precision := args[0]
+	fs := e.newFlags("aggregate " + precision)
+	from, to := timeFlag(fs, "from", "start of the range to recompute (RFC 3339 or YYYY-MM-DD)"), timeFlag(fs, "to", "end of the range (exclusive)")
+	grace, err := graceFlag(fs)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if from.IsZero() != to.IsZero() {
+		return errors.New("aggregate: give both --from and --to, or neither to catch up to now")
+	}
+	pool, err := openAggregatorPool(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace})
+	if err != nil {
+		return err
+	}
+	results, err := m.Aggregate(ctx, precision, from.Time, to.Time)
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TABLE\tPRECISION\tFROM\tTO\tSOURCE ROWS\tROWS\tWATERMARK")
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Table, r.Precision, fmtTime(r.From), fmtTime(r.To), r.SourceRows, r.Buckets, fmtTime(r.Watermark))
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func cmdBackfill(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("backfill")
+	from, to := timeFlag(fs, "from", "start of the range (RFC 3339 or YYYY-MM-DD); required"), timeFlag(fs, "to", "end of the range (exclusive); default now")
+	grace, err := graceFlag(fs)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if from.IsZero() {
+		return errors.New("backfill: --from is required")
+	}
+	if to.IsZero() {
+		to.Time = time.Now().UTC()
+	}
+	pool, err := openAggregatorPool(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace})
+	if err != nil {
+		return err
+	}
+	var last time.Time
+	err = m.Backfill(ctx, from.Time, to.Time, func(p aggregator.BackfillProgress) {
+		if time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
+		eta := "?"
+		if p.ETA > 0 {
+			eta = p.ETA.Round(time.Second).String()
+		}
+		fmt.Fprintf(e.stderr, "\rbackfill %5.1f%%  %-9s %-9s at %s  %d raw rows  %.0f rows/s  ETA %s   ",
+			100*p.Fraction, p.Table, p.Precision, p.DoneUntil.Format("2006-01-02 15:04"), p.RawRows, p.RowsPerSecond, eta)
+	})
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backfill of %s..%s done\n", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	return nil
+}
+
+func cmdStatus(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("status")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := openAggregatorPool(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	s, err := rollupstate.Read(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "WATERMARKS\nTABLE\tPRECISION\tWATERMARK\tLAG\tUPDATED")
+	for _, m := range s.Watermarks {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Table, m.Precision, fmtTime(m.Watermark),
+			(time.Duration(m.LagSeconds) * time.Second).String(), fmtTime(m.UpdatedAt))
+	}
+	fmt.Fprintln(w, "\nPENDING INVALIDATIONS\nTABLE\tPRECISION\tRANGES\tFROM\tTO")
+	for _, v := range s.Invalidations {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", v.Table, v.Precision, v.Ranges, fmtTime(v.From), fmtTime(v.To))
+	}
+	fmt.Fprintln(w, "\nLOCKS\nKIND\tWHAT\tPID\tAPPLICATION\tMODE\tGRANTED")
+	for _, l := range s.Locks {
+		what := l.Job
+		if l.Table != "" {
+			what = l.Table + " " + l.Precision
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%t\n", l.Kind, what, l.PID, l.Application, l.Mode, l.Granted)
+	}
+	fmt.Fprintln(w, "\nJOBS\nJOB\tFINISHED\tOK\tROWS\tWINDOW\tDURATION\tERROR")
+	for _, j := range s.Jobs {
+		window := ""
+		if j.WindowFrom != nil && j.WindowTo != nil {
+			window = fmtTime(*j.WindowFrom) + ".." + fmtTime(*j.WindowTo)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%t\t%d\t%s\t%s\t%s\n", j.Job, fmtTime(j.FinishedAt), j.OK, j.Rows, window,
+			(time.Duration(j.DurationMS) * time.Millisecond).String(), j.Error)
+	}
+	return w.Flush()
+}
+
+// flagTime is a time flag taking RFC 3339 or a bare UTC date.
+type flagTime struct{ time.Time }
+
+func (f *flagTime) String() string {
+	if f.IsZero() {
+		return ""
+	}
+	return f.Format(time.RFC3339)
+}
+
+func (f *flagTime) Set(s string) error {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			f.Time = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("time %q: want RFC 3339 (2024-05-01T10:00:00Z) or a UTC date (2024-05-01)", s)
+}
+
+func timeFlag(fs *flag.FlagSet, name, usage string) *flagTime {
+	f := &flagTime{}
+	fs.Var(f, name, usage)
+	return f
+}
+
+// graceFlag defines --grace with its default from SVIEW_GRACE; a bad value there is an error.
+func graceFlag(fs *flag.FlagSet) (*time.Duration, error) {
+	def := aggregator.DefaultGrace
+	if v := os.Getenv("SVIEW_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("SVIEW_GRACE %q: want a duration such as 3m", v)
+		}
+		def = d
+	}
+	return fs.Duration("grace", def, "delay before a quarter is first closed (env SVIEW_GRACE)"), nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
