@@ -90,7 +90,7 @@ func newFixture(t *testing.T, limits Limits) fixture {
 	eng := &countingEngine{}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "sview_test_total", Help: "test"}))
-	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: cache.NewStats(c, eng, pool), Gatherer: reg, Limits: limits}))
+	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: cache.NewStats(c, eng, pool, cache.StatsOptions{}), Gatherer: reg, Limits: limits}))
 	t.Cleanup(srv.Close)
 	return fixture{srv: srv, eng: eng}
 }

@@ -226,11 +226,15 @@ func multiline(q query.Query, frames data.Frames) (any, error) {
 	ykeys := []int{}
 	var buckets []string
 	byBucket := map[string]map[string]any{}
-	for n, f := range frames {
+	for _, f := range frames {
+		if f.Rows() == 0 {
+			continue // the typed empty frame of a grouping without rows
+		}
 		ts, val, err := series(f)
 		if err != nil {
 			return nil, err
 		}
+		n := len(labels)
 		labels = append(labels, seriesName(q, val.Labels))
 		ykeys = append(ykeys, n)
 		for i := range f.Rows() {

@@ -30,11 +30,19 @@ const (
 // should not cost a database round trip, and rollups move at most every few minutes.
 const watermarkTTL = 2 * time.Second
 
+// StatsOptions tune a Stats runner.
+type StatsOptions struct {
+	// TTL overrides the period table's cache TTL per period name (the datasource's cache TTL
+	// settings); the refresh interval stays as the period table says.
+	TTL map[string]time.Duration
+}
+
 // Stats answers stats queries through the cache.
 type Stats struct {
 	cache  *Cache
 	engine Engine
 	db     rollupstate.Querier
+	opts   StatsOptions
 
 	mu       sync.Mutex
 	marks    map[string]time.Time // "table/precision" → watermark
@@ -43,8 +51,8 @@ type Stats struct {
 }
 
 // NewStats joins a cache and an engine; db reads the rollup watermarks.
-func NewStats(c *Cache, e Engine, db rollupstate.Querier) *Stats {
-	return &Stats{cache: c, engine: e, db: db}
+func NewStats(c *Cache, e Engine, db rollupstate.Querier, opts StatsOptions) *Stats {
+	return &Stats{cache: c, engine: e, db: db, opts: opts}
 }
 
 // Cache is the cache this runner fills.
@@ -68,6 +76,9 @@ func (s *Stats) request(q query.Query, r period.Range) Request {
 	}
 	if p, ok := period.Lookup(q.Period); ok {
 		req.TTL, req.RefreshAfter = p.CacheTTL, p.Refresh
+		if ttl, ok := s.opts.TTL[p.Name]; ok {
+			req.TTL = ttl
+		}
 		if p.Source != period.Raw {
 			table, precision := q.Table(), string(p.Source)
 			req.Watermark = func(ctx context.Context) (time.Time, error) { return s.watermark(ctx, table, precision) }

@@ -42,7 +42,7 @@ func TestStatsWatermarkRefresh(t *testing.T) {
 	_, err := pool.Exec(ctx, "INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'hourly', $1)", wm0)
 	require.NoError(t, err)
 	eng := &fakeEngine{wm: wm0}
-	s := NewStats(newCache(t, memory(t), Options{}), eng, pool)
+	s := NewStats(newCache(t, memory(t), Options{}), eng, pool, StatsOptions{})
 	q, err := query.Parse([]byte(`{"queryType":"stats","preset":"all_attackers_graph","period":"1w"}`))
 	require.NoError(t, err)
 
@@ -73,7 +73,7 @@ func TestWarmer(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
 	eng := &fakeEngine{}
-	w := NewWarmer(NewStats(newCache(t, memory(t), Options{}), eng, pool))
+	w := NewWarmer(NewStats(newCache(t, memory(t), Options{}), eng, pool, StatsOptions{}))
 
 	_, err := Targets([]string{"no_such_preset"}, nil)
 	require.ErrorIs(t, err, ErrUnknownTarget)
@@ -122,4 +122,26 @@ func TestWarmer(t *testing.T) {
 	}
 	require.Positive(t, want)
 	require.Equal(t, want, n)
+}
+
+func TestStatsFreshnessRules(t *testing.T) {
+	s := NewStats(nil, &fakeEngine{}, nil, StatsOptions{TTL: map[string]time.Duration{"1w": time.Hour}})
+	q, err := query.Parse([]byte(`{"queryType":"stats","preset":"all_attackers_graph","period":"1w"}`))
+	require.NoError(t, err)
+	req := s.request(q, period.Range{})
+	require.Equal(t, time.Hour, req.TTL, "the override replaces the period's 4 h")
+	require.Equal(t, 3*time.Hour, req.RefreshAfter)
+	require.NotNil(t, req.Watermark, "rollup-sourced periods follow the watermark")
+
+	q.Period = "1h"
+	req = s.request(q, period.Range{})
+	require.Equal(t, 5*time.Minute, req.TTL)
+	require.Nil(t, req.Watermark, "raw sources have no watermark")
+
+	q.Period = ""
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	req = s.request(q, period.Range{From: from, To: from.Add(24 * time.Hour), Interval: 10 * time.Minute})
+	require.Equal(t, 10*time.Minute, req.RefreshAfter)
+	require.Equal(t, 20*time.Minute, req.TTL)
+	require.Contains(t, req.Label, "all_attackers_graph 2026-11-01T00:00:00Z..")
 }
