@@ -24,6 +24,7 @@ import (
 // cancelled at random points; after a final catch-up every rollup of every precision must
 // equal a GROUP BY computed directly from the raw rows. SVIEW_TEST_SEED replays a run.
 func TestRandomizedExactlyOnce(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("SVIEW_TEST_SEED"); s != "" {
 		var err error
