@@ -2,7 +2,12 @@
 // resource catalog as presets, and which dimensions each metric's table has.
 import { SelectableValue } from '@grafana/data';
 
-import { Format, GroupBy, Metric, Period, QueryType, TextFilterKey } from './types';
+import { Format, GroupBy, Metric, Period, QueryType, TextFilterKey, VariableRef } from './types';
+
+/** The value itself, or undefined while it is a $variable (only known at query time). */
+export function known<T extends string>(value: T | VariableRef | undefined): T | undefined {
+  return value === undefined || value.startsWith('$') ? undefined : (value as T);
+}
 
 export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
   { value: 'stats', label: 'Statistics', description: 'Incidents, attackers, password usages and port scans' },

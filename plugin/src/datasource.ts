@@ -22,10 +22,22 @@ const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'passwor
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).
 const SEP = '\u001f';
+// List values (ids, numbers, codes, trap/action/tag keywords) never hold a comma either, so an
+// element is also split on commas: `${country:csv}` or a typed "CZ,DE" become two values.
+const LIST_SPLIT = /[\u001f,]/;
 
 /** The variable formatter for list fields: every value becomes its own list element. */
 function listFormat(value: unknown): string {
   return Array.isArray(value) ? value.map(String).join(SEP) : String(value ?? '');
+}
+
+/**
+ * The formatter for single-value fields: values as they are (no quoting or escaping, the backend
+ * takes them as parameters); several values are joined with commas, which the backend rejects
+ * with a message naming the field instead of silently using one of them.
+ */
+function textFormat(value: unknown): string {
+  return Array.isArray(value) ? value.map(String).join(',') : String(value ?? '');
 }
 
 export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> {
@@ -52,9 +64,12 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     const migrated = migrateQuery(query);
     const templateSrv = getTemplateSrv();
     const text = (v: string | undefined) =>
-      v === undefined ? undefined : templateSrv.replace(v, scopedVars, listFormat).split(SEP).join(',');
+      v === undefined ? undefined : templateSrv.replace(v, scopedVars, textFormat);
     const list = (values: string[] | undefined) =>
-      values?.flatMap((v) => templateSrv.replace(v, scopedVars, listFormat).split(SEP)).filter((v) => v !== '');
+      values
+        ?.flatMap((v) => templateSrv.replace(v, scopedVars, listFormat).split(LIST_SPLIT))
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
 
     const out: SviewQuery = { ...migrated };
     for (const k of TEXT_FIELDS) {

@@ -36,14 +36,15 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
 /**
  * Migrates one saved query:
  * - `resource` or `name` holding an original resource name (the /api/resource?name= API) → `preset`;
- *   its `ip`, `password` and `token` parameters → filters (token → probe);
+ *   its `ip` and `password` parameters → filters. A `token` (device token) stays as it was: it is
+ *   not a probe id, so the editor asks for the probe instead of sending a wrong filter;
  * - no queryType → stats (the only type of the first versions);
  * - filters with scalar or numeric values → string lists; a numeric-string limit → number;
  * - null groupBy/period → "" (no grouping / dashboard range).
  */
 export function migrateQuery(query: SviewQuery): SviewQuery {
   const legacy = query as SviewQuery & Record<string, unknown>;
-  const { resource, name, token, ip, ...rest } = legacy;
+  const { resource, name, ip, ...rest } = legacy;
   const out: SviewQuery & Record<string, unknown> = { ...rest };
   const oldFilters: Record<string, unknown> = { ...(query.filters ?? {}) };
 
@@ -61,9 +62,6 @@ export function migrateQuery(query: SviewQuery): SviewQuery {
   }
   if (ip !== undefined && oldFilters.ip === undefined) {
     oldFilters.ip = ip;
-  }
-  if (token !== undefined && oldFilters.probe === undefined) {
-    oldFilters.probe = token;
   }
   // the original API took the password as a top-level parameter of a stats resource
   if (out.preset && PRESETS[out.preset]?.needs === 'password' && out.password !== undefined && !oldFilters.password) {

@@ -47,16 +47,19 @@ export interface Filters {
 export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'port' | 'tag';
 export type TextFilterKey = 'ip' | 'password' | 'username';
 
+/** A dashboard variable reference (`$name`, `${name}`, `${name:format}`), replaced before sending. */
+export type VariableRef = `$${string}`;
+
 export interface SviewQuery extends DataQuery {
   queryType?: QueryType;
 
   // stats
   /** a name from the original catalog (variables/presets); explicit fields below override it */
   preset?: string;
-  metric?: Metric;
-  groupBy?: GroupBy;
-  format?: Format;
-  period?: Period;
+  metric?: Metric | VariableRef;
+  groupBy?: GroupBy | VariableRef;
+  format?: Format | VariableRef;
+  period?: Period | VariableRef;
   /** top-N for groupBy (stats) or rows (greylist); absent = backend default (7 timeseries, 15 table) */
   limit?: number;
   filters?: Filters;

@@ -1,8 +1,8 @@
 // Checks the editors show inline, so a combination that cannot work is explained where it is
 // chosen instead of failing later in the panel. The backend validates again (alert rules and
 // the HTTP API do not pass through here).
-import { groupByLabel, METRIC_DIMENSIONS, METRIC_FILTERS, PRESETS } from './catalog';
-import { Filters, GroupBy, Metric, SviewQuery } from './types';
+import { groupByLabel, known, METRIC_DIMENSIONS, METRIC_FILTERS, PRESETS } from './catalog';
+import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
 export interface Problem {
   /** the query field the message belongs to */
@@ -16,12 +16,13 @@ const SHA1 = /^[0-9a-fA-F]{40}$/;
 const PREFIX = /^[0-9a-fA-F]{5,40}$/;
 const VARIABLE = /\$/;
 
-function effective(query: SviewQuery): { metric?: Metric; groupBy?: GroupBy; format?: string } {
+/** The fields as the backend will see them (explicit over preset); $variables count as unknown. */
+export function effective(query: SviewQuery): { metric?: Metric; groupBy?: GroupBy; format?: Format } {
   const preset = query.preset ? PRESETS[query.preset] : undefined;
   return {
-    metric: query.metric ?? preset?.metric,
-    groupBy: query.groupBy ?? preset?.groupBy,
-    format: query.format ?? preset?.format,
+    metric: known<Metric>(query.metric ?? preset?.metric),
+    groupBy: known<GroupBy>(query.groupBy ?? preset?.groupBy),
+    format: known<Format>(query.format ?? preset?.format),
   };
 }
 
@@ -40,36 +41,36 @@ function usedFilters(filters: Filters | undefined): string[] {
 
 export function statsProblems(query: SviewQuery): Problem[] {
   const problems: Problem[] = [];
-  const { metric, groupBy, format } = effective(query);
   // $variables are only known at query time: the backend checks those.
-  const concrete = (v: string | undefined) => v !== undefined && !VARIABLE.test(v);
+  const { metric, groupBy, format } = effective(query);
 
-  if (query.preset && concrete(query.preset) && !PRESETS[query.preset]) {
+  if (query.preset && !query.preset.startsWith('$') && !PRESETS[query.preset]) {
     // names loaded from the backend but unknown here are fine; only say what the editor cannot check
     problems.push({
       field: 'preset',
       message: `Preset "${query.preset}" is not in the built-in catalog; the backend expands it.`,
     });
   }
-  if (!metric && !query.preset) {
+  if (query.metric === undefined && !query.preset) {
     problems.push({ field: 'metric', message: 'Choose a metric or a preset.', incomplete: true });
   }
-  if (metric && concrete(metric) && groupBy !== undefined && concrete(groupBy)) {
+  if (metric && groupBy !== undefined) {
     const allowed = METRIC_DIMENSIONS[metric];
-    if (allowed && !allowed.includes(groupBy)) {
+    if (!allowed.includes(groupBy)) {
       problems.push({
         field: 'groupBy',
         message: `${groupByLabel(groupBy, metric)} cannot group ${metric}: ${metric} can be grouped by ${listLabel(allowed)}.`,
       });
     }
   }
-  if (format === 'map' && concrete(groupBy ?? '') && groupBy !== 'country') {
+  // the backend groups a map by country when no grouping is given
+  if (format === 'map' && groupBy !== undefined && groupBy !== '' && groupBy !== 'country') {
     problems.push({ field: 'format', message: 'The map format needs group by Country.' });
   }
   if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
     problems.push({ field: 'limit', message: `Limit must be a whole number of at least 1, not ${query.limit}.` });
   }
-  if (metric && concrete(metric) && METRIC_FILTERS[metric]) {
+  if (metric) {
     const stray = usedFilters(query.filters).filter((k) => !METRIC_FILTERS[metric].includes(k));
     if (stray.length > 0) {
       problems.push({
@@ -80,7 +81,7 @@ export function statsProblems(query: SviewQuery): Problem[] {
   }
   const need = query.preset ? PRESETS[query.preset]?.needs : undefined;
   if (need && !usedFilters(query.filters).includes(need)) {
-    problems.push({ field: 'filters', message: `Preset ${query.preset} needs a ${need} filter.`, incomplete: true });
+    problems.push({ field: 'filters', message: `Preset ${query.preset} needs the ${need} filter.`, incomplete: true });
   }
   return problems;
 }

@@ -15,7 +15,7 @@ import {
   PRESETS,
 } from '../catalog';
 import type { DataSource } from '../datasource';
-import { Problem, statsProblems } from '../validation';
+import { effective, Problem, statsProblems } from '../validation';
 import { Filters, Format, GroupBy, Metric, Period, SviewQuery } from '../types';
 import { ListFilterField, TextFilterField } from './FilterFields';
 import { useVariableOptions } from './useVariableOptions';
@@ -64,20 +64,22 @@ function errorFor(problems: Problem[], field: Problem['field']): string | undefi
   return messages.length > 0 ? messages.join(' ') : undefined;
 }
 
-function selected<T>(value: T | undefined, options: Array<SelectableValue<T>>): SelectableValue<T> | null {
+/** The option of a value, or the value itself (a $variable) when no option has it. */
+function selected(value: string | undefined, options: Array<SelectableValue<string>>): SelectableValue<string> | null {
   if (value === undefined) {
     return null;
   }
-  return options.find((o) => o.value === value) ?? { label: String(value), value };
+  return options.find((o) => o.value === value) ?? { label: value, value };
 }
 
 export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) {
   const presets = useVariableOptions(datasource, 'presets', STATIC_PRESETS);
   const problems = statsProblems(query);
   const preset = query.preset ? PRESETS[query.preset] : undefined;
-  const metric = query.metric ?? preset?.metric;
-  const groupBy = query.groupBy ?? preset?.groupBy;
-  const format = query.format ?? preset?.format;
+  // as written (may be a $variable) for display; `metric`/`format` as known for the checks
+  const shownMetric = query.metric ?? preset?.metric;
+  const shownGroupBy = query.groupBy ?? preset?.groupBy;
+  const { metric, format } = effective(query);
   const filters: Filters = query.filters ?? {};
 
   const change = (q: SviewQuery) => {
@@ -95,13 +97,12 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
 
   // Only the groupings the metric's table has are offered; a grouping chosen before the metric
   // changed stays visible and is explained below.
-  const allowed: GroupBy[] =
-    metric && METRIC_DIMENSIONS[metric] ? METRIC_DIMENSIONS[metric] : (Object.keys(GROUP_BY_LABELS) as GroupBy[]);
-  const groupByOptions: Array<SelectableValue<GroupBy>> = allowed.map((g) => ({
+  const allowed: GroupBy[] = metric ? METRIC_DIMENSIONS[metric] : (Object.keys(GROUP_BY_LABELS) as GroupBy[]);
+  const groupByOptions: Array<SelectableValue<string>> = allowed.map((g) => ({
     value: g,
     label: groupByLabel(g, metric),
   }));
-  const filterKeys = metric && METRIC_FILTERS[metric] ? METRIC_FILTERS[metric] : METRIC_FILTERS.incidents;
+  const filterKeys = metric ? METRIC_FILTERS[metric] : METRIC_FILTERS.incidents;
   const shown = (key: string) => filterKeys.includes(key) || (filters as Record<string, unknown>)[key] !== undefined;
 
   const groupByError = errorFor(problems, 'groupBy');
@@ -136,12 +137,13 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField label="Metric" labelWidth={LABEL_WIDTH} invalid={!!metricError} error={metricError}>
-          <Select<Metric>
+          <Select<string>
             inputId="sview-metric"
             width={24}
             options={METRIC_OPTIONS}
-            value={selected(metric, METRIC_OPTIONS)}
-            onChange={(v) => change({ ...query, metric: v.value })}
+            allowCustomValue
+            value={selected(shownMetric, METRIC_OPTIONS)}
+            onChange={(v) => change({ ...query, metric: v.value as Metric })}
           />
         </InlineField>
         <InlineField
@@ -151,13 +153,14 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
           invalid={!!groupByError}
           error={groupByError}
         >
-          <Select<GroupBy>
+          <Select<string>
             inputId="sview-group-by"
             width={26}
             options={groupByOptions}
-            value={selected(groupBy, groupByOptions)}
+            allowCustomValue
+            value={selected(shownGroupBy, groupByOptions)}
             placeholder={preset ? 'as the preset' : 'nothing'}
-            onChange={(v) => change({ ...query, groupBy: v.value })}
+            onChange={(v) => change({ ...query, groupBy: v.value as GroupBy })}
           />
         </InlineField>
         <InlineField
@@ -173,7 +176,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
             min={1}
             width={10}
             value={query.limit ?? ''}
-            placeholder={String(defaultLimit(format as Format | undefined))}
+            placeholder={String(defaultLimit(format))}
             onChange={(e) => {
               const raw = e.currentTarget.value;
               onChange({ ...query, limit: raw === '' ? undefined : Number(raw) });
@@ -186,7 +189,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
         <InlineField label="Format" labelWidth={LABEL_WIDTH} invalid={!!formatError} error={formatError}>
           <RadioButtonGroup<Format>
             options={FORMAT_OPTIONS}
-            value={format as Format | undefined}
+            value={format}
             onChange={(v) => change({ ...query, format: v })}
           />
         </InlineField>
@@ -195,13 +198,13 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
           labelWidth={8}
           tooltip="A fixed period of the original site, or the dashboard time range"
         >
-          <Select<Period>
+          <Select<string>
             inputId="sview-period"
             width={24}
             allowCustomValue
             options={PERIOD_OPTIONS}
             value={selected(query.period ?? '', PERIOD_OPTIONS)}
-            onChange={(v) => change({ ...query, period: v.value })}
+            onChange={(v) => change({ ...query, period: v.value as Period })}
           />
         </InlineField>
       </InlineFieldRow>

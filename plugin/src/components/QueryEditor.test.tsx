@@ -1,0 +1,198 @@
+import React from 'react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { DataSourceInstanceSettings } from '@grafana/data';
+import { setTemplateSrv } from '@grafana/runtime';
+
+import { DataSource } from '../datasource';
+import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
+import { SviewOptions, SviewQuery, VariableKind, VariableValue } from '../types';
+import { QueryEditor } from './QueryEditor';
+
+const BACKEND: Partial<Record<VariableKind, VariableValue[]>> = {
+  presets: [
+    { value: 'all_incidents_graph', text: 'all_incidents_graph' },
+    { value: 'top_passwords_by_usages_graph', text: 'top_passwords_by_usages_graph' },
+  ],
+  countries: [
+    { value: 'CZ', text: 'CZ' },
+    { value: 'DE', text: 'DE' },
+  ],
+  probes: [{ value: '1', text: 'turris-01' }],
+};
+
+function datasource(fail = false): DataSource {
+  const ds = new DataSource({
+    id: 1,
+    uid: 'u',
+    jsonData: {},
+    meta: {},
+  } as unknown as DataSourceInstanceSettings<SviewOptions>);
+  jest.spyOn(ds, 'variableValues').mockImplementation(async (kind: VariableKind) => {
+    if (fail) {
+      throw new Error('datasource not saved');
+    }
+    return BACKEND[kind] ?? [];
+  });
+  return ds;
+}
+
+/** Renders the editor and lets its option lists finish loading. */
+async function setup(query: Partial<SviewQuery>, ds = datasource()) {
+  const onChange = jest.fn();
+  const onRunQuery = jest.fn();
+  const full: SviewQuery = { refId: 'A', ...query };
+  await act(async () => {
+    render(<QueryEditor datasource={ds} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
+  });
+  return { onChange, onRunQuery };
+}
+
+/** Opens a @grafana/ui Select by its input id and picks the option with this label. */
+function pick(inputId: string, label: string) {
+  const input = document.getElementById(inputId)!;
+  fireEvent.keyDown(input, { key: 'ArrowDown' });
+  fireEvent.click(screen.getByText(label));
+}
+
+function openMenu(inputId: string) {
+  fireEvent.keyDown(document.getElementById(inputId)!, { key: 'ArrowDown' });
+}
+
+const stats: Partial<SviewQuery> = {
+  queryType: 'stats',
+  metric: 'incidents',
+  groupBy: '',
+  format: 'timeseries',
+  period: '',
+};
+
+beforeEach(() => setTemplateSrv(fakeTemplateSrv([{ name: 'cc', current: 'CZ' }])));
+
+describe('QueryEditor: stats', () => {
+  it('renders the fields of a new query', async () => {
+    await setup(stats);
+    expect(screen.getByText('Incidents')).toBeInTheDocument();
+    expect(screen.getByText('Dashboard range')).toBeInTheDocument();
+    expect(screen.getByText('Time series')).toBeInTheDocument();
+    expect(screen.getByPlaceholderText('7')).toBeInTheDocument(); // the default limit of a time series
+    await waitFor(() => expect(screen.getByLabelText('Countries')).toBeInTheDocument());
+  });
+
+  it('changes the metric and runs the query', async () => {
+    const { onChange, onRunQuery } = await setup(stats);
+    pick('sview-metric', 'Port scans');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ metric: 'scans' }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('offers only the groupings of the metric', async () => {
+    await setup({ ...stats, metric: 'scans' });
+    openMenu('sview-group-by');
+    expect(screen.getByText('Port')).toBeInTheDocument();
+    expect(screen.queryByText('Action')).not.toBeInTheDocument();
+    expect(screen.queryByText('Password')).not.toBeInTheDocument();
+  });
+
+  it.each<[string, Partial<SviewQuery>, string]>([
+    ['password cannot group incidents', { groupBy: 'password' }, 'Password cannot group incidents'],
+    ['scans cannot be grouped by action', { metric: 'scans', groupBy: 'action' }, 'Action cannot group scans'],
+    ['map needs country', { format: 'map', groupBy: 'trap' }, 'The map format needs group by Country.'],
+    ['limit must be positive', { groupBy: 'country', limit: 0 }, 'Limit must be a whole number of at least 1'],
+    [
+      'filters must suit the table',
+      { metric: 'scans', filters: { trap: ['fwlogs'] } },
+      'scans cannot be filtered by trap',
+    ],
+    [
+      'a preset asks for its parameter',
+      { preset: 'selected_attacker_incidents_graph' },
+      'Preset selected_attacker_incidents_graph needs the ip filter.',
+    ],
+  ])('explains inline: %s', async (_name, change, message) => {
+    await setup({ ...stats, ...change });
+    expect(await screen.findByText(message, { exact: false })).toBeInTheDocument();
+  });
+
+  it('does not flag combinations that hold a $variable', async () => {
+    await setup({ ...stats, groupBy: '$group' as never });
+    expect(screen.queryByText(/cannot group/)).not.toBeInTheDocument();
+  });
+
+  it('fills the fields from a picked preset, keeping filters and period', async () => {
+    const { onChange } = await setup({ ...stats, period: '1w', filters: { country: ['CZ'] } });
+    await screen.findByText('none: build the query below');
+    pick('sview-preset', 'top_passwords_by_usages_graph');
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'stats',
+      preset: 'top_passwords_by_usages_graph',
+      metric: 'usages',
+      groupBy: 'password',
+      format: 'timeseries',
+      limit: 7,
+      period: '1w',
+      filters: { country: ['CZ'] },
+    });
+  });
+
+  it('falls back to the built-in presets when the backend cannot list them', async () => {
+    await setup(stats, datasource(true));
+    expect(await screen.findByText('Could not load presets: datasource not saved')).toBeInTheDocument();
+    openMenu('sview-preset');
+    expect(screen.getByText('top_combinations_by_usages_list_long')).toBeInTheDocument();
+  });
+
+  it('offers backend values and dashboard variables in a filter', async () => {
+    const { onChange } = await setup(stats);
+    await waitFor(() => expect(screen.getByLabelText('Countries')).toBeInTheDocument());
+    openMenu('sview-filter-country');
+    expect(await screen.findByText('DE')).toBeInTheDocument();
+    fireEvent.click(screen.getByText('$cc'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ filters: { country: ['$cc'] } }));
+  });
+
+  it('stores an old saved query in its new shape', async () => {
+    const { onChange } = await setup({ resource: 'all_attackers_graph' } as Partial<SviewQuery>);
+    await waitFor(() =>
+      expect(onChange).toHaveBeenCalledWith({ refId: 'A', queryType: 'stats', preset: 'all_attackers_graph' })
+    );
+  });
+
+  it('drops the preset when switching to another query type', async () => {
+    const { onChange } = await setup({ ...stats, preset: 'all_incidents_graph' });
+    fireEvent.click(screen.getByText('Greylist'));
+    const sent = onChange.mock.calls.at(-1)[0];
+    expect(sent.queryType).toBe('greylist');
+    expect(sent.preset).toBeUndefined();
+  });
+});
+
+describe('QueryEditor: other query types', () => {
+  it('greylist: min score and its validation', async () => {
+    const { onChange } = await setup({ queryType: 'greylist', minScore: -1 });
+    expect(screen.getByText('Minimum score must be 0 or more, not -1.')).toBeInTheDocument();
+    fireEvent.change(document.getElementById('sview-min-score')!, { target: { value: '3' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ minScore: 3 }));
+  });
+
+  it('leak: an empty lookup is incomplete, not wrong: no error yet', async () => {
+    await setup({ queryType: 'leak' });
+    expect(screen.queryByText('Enter a password, a SHA-1 or a hash prefix.')).not.toBeInTheDocument();
+  });
+
+  it('leak: explains a malformed SHA-1', async () => {
+    await setup({ queryType: 'leak', sha1: 'xyz' });
+    expect(screen.getByText('A SHA-1 is 40 hex digits.')).toBeInTheDocument();
+  });
+
+  it('leak: switching the lookup kind moves the value and clears the others', async () => {
+    const { onChange } = await setup({ queryType: 'leak', password: 'abcdef' });
+    fireEvent.click(screen.getByText('Hash prefix'));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', prefix: 'abcdef' });
+  });
+
+  it('status: explains what it returns', async () => {
+    await setup({ queryType: 'status' });
+    expect(screen.getByText(/Aggregation lag per table and precision/)).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,187 @@
+import { DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { setTemplateSrv } from '@grafana/runtime';
+import { lastValueFrom } from 'rxjs';
+
+import { DataSource } from './datasource';
+import { SviewVariableSupport } from './variables';
+import { fakeTemplateSrv } from './testing/fakeTemplateSrv';
+import { SviewOptions, SviewQuery, SviewVariableQuery } from './types';
+
+const settings = {
+  id: 1,
+  uid: 'sview',
+  type: 'sview-sentinel-datasource',
+  name: 'Sentinel View',
+  jsonData: {},
+  meta: {},
+  access: 'proxy',
+  readOnly: false,
+} as unknown as DataSourceInstanceSettings<SviewOptions>;
+
+function stats(extra: Partial<SviewQuery>): SviewQuery {
+  return { refId: 'A', queryType: 'stats', metric: 'incidents', groupBy: '', format: 'timeseries', ...extra };
+}
+
+describe('applyTemplateVariables', () => {
+  beforeEach(() => {
+    setTemplateSrv(
+      fakeTemplateSrv([
+        { name: 'country', current: ['CZ', 'DE'], options: ['CZ', 'DE', 'US'] },
+        { name: 'allcountry', current: ['$__all'], options: ['CZ', 'DE', 'US'] },
+        { name: 'asn', current: '64500', options: ['64500', '64501'] },
+        { name: 'probes', current: ['$__all'], options: ['1', '2', '3'] },
+        { name: 'none', current: [], options: ['a'] },
+        { name: 'period', current: '1w' },
+        { name: 'preset', current: 'top_countries_by_incidents_graph' },
+        { name: 'ip', current: '192.0.2.7' },
+        { name: 'ips', current: ['192.0.2.7', '192.0.2.8'] },
+        { name: 'customall', current: ['$__all'], options: ['a', 'b'], allValue: '.*' },
+      ])
+    );
+  });
+
+  const ds = () => new DataSource(settings);
+
+  it.each<[string, string[], string[]]>([
+    ['multi-value expands to a list', ['$country'], ['CZ', 'DE']],
+    ['All expands to every value', ['$allcountry'], ['CZ', 'DE', 'US']],
+    ['braced form', ['${country}'], ['CZ', 'DE']],
+    ['an explicit csv format still gives a list', ['${country:csv}'], ['CZ', 'DE']],
+    ['literal values are kept next to variables', ['US', '$country'], ['US', 'CZ', 'DE']],
+    ['a variable with nothing selected means no filter', ['$none'], []],
+    ['an unknown variable stays as written for the backend to name', ['$nope'], ['$nope']],
+  ])('country filter: %s', (_name, input, want) => {
+    const out = ds().applyTemplateVariables(stats({ filters: { country: input } }), {});
+    expect(out.filters?.country).toEqual(want);
+    expect(out.filters?.country?.some((v) => v.includes("'") || v.includes(','))).toBe(false);
+  });
+
+  it('expands every list filter, numeric ones included', () => {
+    const out = ds().applyTemplateVariables(
+      stats({ filters: { probe: ['$probes'], asn: ['$asn'], port: ['22', '23'], trap: ['minipot_ftp'] } }),
+      {}
+    );
+    expect(out.filters).toEqual({ probe: ['1', '2', '3'], asn: ['64500'], port: ['22', '23'], trap: ['minipot_ftp'] });
+  });
+
+  it('replaces text fields and single-value filters', () => {
+    const out = ds().applyTemplateVariables(
+      stats({ preset: '$preset', period: '$period', filters: { ip: '$ip', password: 'pa$$word' } }),
+      {}
+    );
+    expect(out.preset).toBe('top_countries_by_incidents_graph');
+    expect(out.period).toBe('1w');
+    expect(out.filters?.ip).toBe('192.0.2.7');
+    expect(out.filters?.password).toBe('pa$$word');
+  });
+
+  it('joins a multi-value variable in a single-value field with commas, unquoted', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { ip: '$ips' } }), {});
+    expect(out.filters?.ip).toBe('192.0.2.7,192.0.2.8');
+  });
+
+  it('uses scoped variables (repeated panels) before dashboard ones', () => {
+    const scoped: ScopedVars = { country: { text: 'AT', value: 'AT' } };
+    const out = ds().applyTemplateVariables(stats({ filters: { country: ['$country'] } }), scoped);
+    expect(out.filters?.country).toEqual(['AT']);
+  });
+
+  it('passes a custom All value through as one element', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { tag: ['$customall'] } }), {});
+    expect(out.filters?.tag).toEqual(['.*']);
+  });
+
+  it('interpolates the leak fields', () => {
+    const out = ds().applyTemplateVariables({ refId: 'A', queryType: 'leak', prefix: '$asn' }, {});
+    expect(out.prefix).toBe('64500');
+  });
+
+  it('adds ad-hoc filters on model filter keys and ignores other keys and operators', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { country: ['CZ'] } }), {}, [
+      { key: 'country', operator: '=', value: 'DE' },
+      { key: 'trap', operator: '=|', value: '', values: ['minipot_ftp', 'fwlogs'] },
+      { key: 'country', operator: '!=', value: 'US' },
+      { key: 'unknown', operator: '=', value: 'x' },
+    ]);
+    expect(out.filters).toEqual({ country: ['CZ', 'DE'], trap: ['minipot_ftp', 'fwlogs'] });
+  });
+
+  it('migrates an old saved query before interpolating', () => {
+    const old = { refId: 'A', resource: 'selected_attacker_incidents_graph', ip: '$ip' } as unknown as SviewQuery;
+    const out = ds().applyTemplateVariables(old, {});
+    expect(out).toMatchObject({
+      queryType: 'stats',
+      preset: 'selected_attacker_incidents_graph',
+      filters: { ip: '192.0.2.7' },
+    });
+  });
+});
+
+describe('filterQuery', () => {
+  const ds = new DataSource(settings);
+  it.each<[string, SviewQuery, boolean]>([
+    ['default stats query', stats({}), true],
+    ['hidden query', stats({ hide: true }), false],
+    ['stats without metric or preset', { refId: 'A', queryType: 'stats' }, false],
+    ['preset only', { refId: 'A', preset: 'all_incidents_graph' }, true],
+    ['preset lacking its ip filter', { refId: 'A', preset: 'selected_attacker_incidents_graph' }, false],
+    [
+      'preset with its ip filter',
+      { refId: 'A', preset: 'selected_attacker_incidents_graph', filters: { ip: '$ip' } },
+      true,
+    ],
+    ['empty leak lookup', { refId: 'A', queryType: 'leak' }, false],
+    ['leak lookup by prefix', { refId: 'A', queryType: 'leak', prefix: 'abcde' }, true],
+    ['wrong combination is sent (the backend names the problem)', stats({ groupBy: 'password' }), true],
+    ['status', { refId: 'A', queryType: 'status' }, true],
+  ])('%s', (_name, query, want) => {
+    expect(ds.filterQuery(query)).toBe(want);
+  });
+});
+
+describe('getDefaultQuery', () => {
+  it('is a dashboard-range time series of incidents', () => {
+    const ds = new DataSource(settings);
+    expect(ds.getDefaultQuery('dashboard' as never)).toEqual({
+      queryType: 'stats',
+      metric: 'incidents',
+      groupBy: '',
+      format: 'timeseries',
+      period: '',
+    });
+  });
+});
+
+describe('variable support', () => {
+  beforeEach(() => setTemplateSrv(fakeTemplateSrv([{ name: 'cc', current: 'cz' }])));
+
+  it('lists values of a kind through the resource endpoint, with the search interpolated', async () => {
+    const ds = new DataSource(settings);
+    const getResource = jest
+      .spyOn(ds, 'getResource')
+      .mockResolvedValue([{ value: '64500', text: 'AS64500 EXAMPLE-NET' }] as never);
+    const request = {
+      targets: [{ refId: 'A', kind: 'asns', search: '$cc', limit: 50 } as SviewVariableQuery],
+      scopedVars: {},
+    } as never;
+    const response = await lastValueFrom((ds.variables as SviewVariableSupport).query(request));
+    expect(getResource).toHaveBeenCalledWith('variables/asns', { q: 'cz', limit: 50 });
+    expect(response.data).toEqual([{ value: '64500', text: 'AS64500 EXAMPLE-NET' }]);
+  });
+
+  it('rejects an answer that is not a list', async () => {
+    const ds = new DataSource(settings);
+    jest.spyOn(ds, 'getResource').mockResolvedValue({ error: 'x' } as never);
+    await expect(ds.variableValues('probes')).rejects.toThrow('variables/probes: expected a JSON array');
+  });
+
+  it('offers ad-hoc keys and loads their values', async () => {
+    const ds = new DataSource(settings);
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue([{ value: 'CZ', text: 'CZ' }] as never);
+    const keys = await ds.getTagKeys();
+    expect(keys.map((k) => k.value)).toEqual(['probe', 'asn', 'country', 'trap', 'action', 'tag']);
+    expect(await ds.getTagValues({ key: 'country' })).toEqual([{ value: 'CZ', text: 'CZ' }]);
+    expect(getResource).toHaveBeenCalledWith('variables/countries', {});
+    expect(await ds.getTagValues({ key: 'nope' })).toEqual([]);
+  });
+});
