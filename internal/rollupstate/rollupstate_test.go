@@ -1,0 +1,103 @@
+package rollupstate
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+func TestIndex(t *testing.T) {
+	cases := []struct {
+		table, precision string
+		want             int32
+		wantErr          string
+	}{
+		{"incidents", "quarterly", 0, ""},
+		{"incidents", "daily", 2, ""},
+		{"passwords", "quarterly", 3, ""},
+		{"ports", "daily", 8, ""},
+		{"greylist", "daily", 0, `table "greylist"`},
+		{"ports", "weekly", 0, `precision "weekly"`},
+	}
+	for _, c := range cases {
+		t.Run(c.table+"_"+c.precision, func(t *testing.T) {
+			got, err := Index(c.table, c.precision)
+			if c.wantErr != "" {
+				require.ErrorContains(t, err, c.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.want, got)
+		})
+	}
+}
+
+func TestRead(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	wm := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	_, err := pool.Exec(ctx, `
+		INSERT INTO rollup_watermarks (source, precision, watermark) VALUES
+			('ports', 'hourly', $1), ('incidents', 'daily', $1), ('incidents', 'quarterly', $1)`, wm)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `
+		INSERT INTO rollup_invalidations (source, precision, from_time, to_time) VALUES
+			('incidents', 'hourly', $1::timestamptz - interval '2 hours', $1::timestamptz - interval '1 hour'),
+			('incidents', 'hourly', $1::timestamptz - interval '5 hours', $1::timestamptz - interval '4 hours')`, wm)
+	require.NoError(t, err)
+	from, to := wm.Add(-time.Hour), wm
+	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "rollup:ports:hourly", StartedAt: wm, FinishedAt: wm.Add(time.Second),
+		OK: true, Rows: 12, WindowFrom: &from, WindowTo: &to, DurationMS: 1000}))
+	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm, Error: "boom"}))
+	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm.Add(time.Minute), OK: true, Rows: 3}))
+
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	idx, err := Index("passwords", "hourly")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2), pg_advisory_lock($3, $4)", ClassWorker, idx, ClassJob, JobKey("greylist"))
+	require.NoError(t, err)
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock_all()") //nolint:errcheck
+
+	s, err := Read(ctx, pool)
+	require.NoError(t, err)
+	require.Equal(t, []string{"incidents quarterly", "incidents daily", "ports hourly"}, func() []string {
+		var out []string
+		for _, w := range s.Watermarks {
+			out = append(out, w.Table+" "+w.Precision)
+			require.Greater(t, w.LagSeconds, 0.0)
+		}
+		return out
+	}(), "ordered by table, then finest precision first")
+	require.Equal(t, []Invalidation{{Table: "incidents", Precision: "hourly", Ranges: 2, From: wm.Add(-5 * time.Hour), To: wm.Add(-time.Hour)}},
+		utcInvalidations(s.Invalidations))
+	require.Len(t, s.Jobs, 2)
+	require.Equal(t, "greylist", s.Jobs[0].Job)
+	require.True(t, s.Jobs[0].OK, "a run replaces the previous result")
+	require.Empty(t, s.Jobs[0].Error)
+	require.Equal(t, int64(12), s.Jobs[1].Rows)
+	require.Equal(t, from, s.Jobs[1].WindowFrom.UTC())
+
+	require.Len(t, s.Locks, 2)
+	kinds := map[string]Lock{}
+	for _, l := range s.Locks {
+		kinds[l.Kind] = l
+		require.True(t, l.Granted)
+		require.Equal(t, conn.Conn().PgConn().PID(), uint32(l.PID))
+	}
+	require.Equal(t, "passwords", kinds["worker"].Table)
+	require.Equal(t, "hourly", kinds["worker"].Precision)
+	require.Equal(t, "greylist", kinds["job"].Job)
+}
+
+func utcInvalidations(in []Invalidation) []Invalidation {
+	for i := range in {
+		in[i].From, in[i].To = in[i].From.UTC(), in[i].To.UTC()
+	}
+	return in
+}
