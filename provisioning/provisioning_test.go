@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,17 +47,18 @@ func TestDatasource(t *testing.T) {
 	}
 }
 
-// The keys the plugin's settings understand (plugin/src/types.ts SviewOptions).
+// The keys the plugin backend reads (plugin/pkg/plugin/settings.go jsonData; Go matches them
+// case-insensitively, so the frontend's sslMode is its sslmode).
 func TestDatasourceKeysAreKnownToThePlugin(t *testing.T) {
 	ds, err := Datasources(func(string) (string, bool) { return "x", true })
 	require.NoError(t, err)
-	known := []string{"host", "port", "database", "user", "sslMode", "readReplicaUrl", "redisAddress", "redisMode",
-		"redisMasterName", "queryTimeoutSeconds", "maxRows", "cacheTtlOverrides"}
+	known := []string{"host", "port", "database", "user", "sslmode", "readreplicaurl", "redisaddress", "redismode",
+		"redismastername", "redisuser", "redisdb", "redistls", "querytimeout", "maxrows", "cachettl"}
 	for k := range ds[0].JSONData {
-		require.Contains(t, known, k, "jsonData.%s", k)
+		require.Contains(t, known, strings.ToLower(k), "jsonData.%s", k)
 	}
 	for k := range ds[0].SecureJSONData {
-		require.Contains(t, []string{"password", "redisPassword"}, k, "secureJsonData.%s", k)
+		require.Contains(t, []string{"password", "redisPassword", "readReplicaPassword"}, k, "secureJsonData.%s", k)
 	}
 }
 
