@@ -1,0 +1,1 @@
+define(["@grafana/data"], function (d) { return {}; });
