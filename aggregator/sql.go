@@ -77,7 +77,8 @@ func ceil(t time.Time, d time.Duration) time.Time {
 }
 
 // rewriteSQL returns the statements that rewrite the buckets of [$1, $2) of one (table,
-// precision): the delete, and an insert that answers (source rows read, buckets written).
+// precision): the delete, and an insert that answers (raw rows read, buckets written); the raw
+// row count is 0 above quarterly.
 // Rolling up from raw also fills a missing country or asn from geo_prefixes; the lookup is
 // done once per group, not per raw row, and the groups are merged again afterwards.
 func rewriteSQL(table, precision string) (del, ins string) {
@@ -86,35 +87,36 @@ func rewriteSQL(table, precision string) (del, ins string) {
 	dims := dimensions(table)
 	cols := strings.Join(dims, ", ")
 	width := fmt.Sprintf("'%d seconds'::interval", int(bucket(precision).Seconds()))
-	rawCount := "sum(raw_count)"
-	if src == table {
-		rawCount = "sum(coalesce(raw_count, 1))" // the original schema lets raw_count be NULL
-	}
 	groupBy := make([]string, len(dims)+3)
 	for i := range groupBy {
 		groupBy[i] = fmt.Sprint(i + 1)
 	}
 	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
-	srcCTE := fmt.Sprintf(`src AS (
-	SELECT date_bin(%s, time, %s) AS time, %s, country, asn, %s AS raw_count, count(*) AS n
+	if src != table {
+		// Coarser precisions only regroup; no source count, so the source is read once.
+		ins = fmt.Sprintf(`WITH ins AS (
+	INSERT INTO %s (time, %s, country, asn, raw_count)
+	SELECT date_bin(%s, time, %s), %s, country, asn, sum(raw_count)
 	FROM %s WHERE time >= $1 AND time < $2
-	GROUP BY %s)`, width, origin, cols, rawCount, src, strings.Join(groupBy, ", "))
-	var insert string
-	if src == table {
-		insert = fmt.Sprintf(`INSERT INTO %s (time, %s, country, asn, raw_count)
+	GROUP BY %s
+	RETURNING 1)
+SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, src, strings.Join(groupBy, ", "))
+		return del, ins
+	}
+	// The original schema lets a raw raw_count be NULL: it counts as 1.
+	srcCTE := fmt.Sprintf(`src AS (
+	SELECT date_bin(%s, time, %s) AS time, %s, country, asn, sum(coalesce(raw_count, 1)) AS raw_count, count(*) AS n
+	FROM %s WHERE time >= $1 AND time < $2
+	GROUP BY %s)`, width, origin, cols, src, strings.Join(groupBy, ", "))
+	ins = fmt.Sprintf(`WITH %s, ins AS (
+	INSERT INTO %s (time, %s, country, asn, raw_count)
 	SELECT s.time, s.%s, coalesce(s.country, g.country), coalesce(s.asn, g.asn), sum(s.raw_count)
 	FROM src s LEFT JOIN LATERAL (
 		SELECT l.country, l.asn FROM geo_lookup(s.ip) l WHERE s.country IS NULL OR s.asn IS NULL
 	) g ON true
 	GROUP BY %s
-	RETURNING 1`, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "))
-	} else {
-		insert = fmt.Sprintf(`INSERT INTO %s (time, %s, country, asn, raw_count)
-	SELECT time, %s, country, asn, raw_count FROM src
-	RETURNING 1`, dst, cols, cols)
-	}
-	ins = fmt.Sprintf(`WITH %s, ins AS (
-	%s)
-SELECT coalesce((SELECT sum(n) FROM src), 0)::bigint, (SELECT count(*) FROM ins)`, srcCTE, insert)
+	RETURNING 1)
+SELECT coalesce((SELECT sum(n) FROM src), 0)::bigint, (SELECT count(*) FROM ins)`,
+		srcCTE, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "))
 	return del, ins
 }

@@ -1,0 +1,196 @@
+//go:build bench
+
+package aggregator
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/demo"
+	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+func benchScale(b *testing.B) float64 {
+	s := os.Getenv("SVIEW_BENCH_SCALE")
+	if s == "" {
+		return 1
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	require.NoError(b, err, "SVIEW_BENCH_SCALE")
+	require.Positive(b, f, "SVIEW_BENCH_SCALE")
+	return f
+}
+
+// generateIncidents writes n incidents spread evenly over [from, from+span) in sessions: 40
+// consecutive rows share an attacker, a probe and a trap, as brute-force sessions do.
+func generateIncidents(ctx context.Context, b *testing.B, pool *pgxpool.Pool, from time.Time, span time.Duration, n int) {
+	_, err := pool.Exec(ctx, `INSERT INTO identity (id, sn, device_token)
+		SELECT i, 'p' || i, lpad(to_hex(i), 64, '0') FROM generate_series(1, 1000) i ON CONFLICT DO NOTHING`)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, `
+		INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+		SELECT $1::timestamptz + i * ($2::float8 / $3) * interval '1 second', 1,
+		       1 + abs(hashint4(s)) % 1000,
+		       (enum_range(NULL::trap_t))[1 + abs(hashint4(s * 7)) % 5],
+		       (enum_range(NULL::action_t))[1 + abs(hashint4(i)) % 3],
+		       ('10.' || abs(hashint4(s * 3)) % 64 || '.' || abs(hashint4(s * 5)) % 250 || '.' || abs(hashint4(s * 11)) % 250)::inet,
+		       'CZ', 2852
+		FROM generate_series(0, $3 - 1) i, LATERAL (SELECT i / 40 AS s) x`, from, span.Seconds(), n)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, "ANALYZE incidents")
+	require.NoError(b, err)
+}
+
+// floorTimes times the least work any rollup can do: one plain INSERT … SELECT … GROUP BY per
+// precision over the whole range [from, to), into scratch tables shaped like the rollups
+// (quarterly from raw, hourly from that, daily from that).
+func floorTimes(ctx context.Context, b *testing.B, pool *pgxpool.Pool, from, to time.Time) (quarterly, all time.Duration) {
+	src := "incidents"
+	for i, p := range []string{"quarterly", "hourly", "daily"} {
+		dst := "floor_" + p
+		_, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+dst)
+		require.NoError(b, err)
+		_, err = pool.Exec(ctx, "CREATE TABLE "+dst+" (LIKE incidents_"+p+" INCLUDING ALL)")
+		require.NoError(b, err)
+		start := time.Now()
+		_, err = pool.Exec(ctx, `
+			INSERT INTO `+dst+` (time, identity_id, trap, action, ip, country, asn, raw_count)
+			SELECT date_bin('`+strconv.Itoa(int(bucket(p).Seconds()))+` seconds', time, `+origin+`), identity_id, trap, action, ip, country, asn, sum(raw_count)
+			FROM `+src+` WHERE time >= $1 AND time < $2
+			GROUP BY 1, 2, 3, 4, 5, 6, 7`, from, to)
+		require.NoError(b, err)
+		all += time.Since(start)
+		if i == 0 {
+			quarterly = all
+		}
+		src = dst
+	}
+	return quarterly, all
+}
+
+// BenchmarkBackfill: backfill of one day of incidents (1M raw rows at scale 1, above the real
+// network's 0.7M a day) through every precision, next to the floor measured in the same run.
+func BenchmarkBackfill(b *testing.B) {
+	ctx := context.Background()
+	pool := testenv.Pool(b)
+	n := int(1_000_000 * benchScale(b))
+	from := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	to := from.Add(24 * time.Hour)
+	generateIncidents(ctx, b, pool, from, 24*time.Hour, n)
+	b.Logf("%d raw incidents over %s..%s", n, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	c := &clock{}
+	c.Set(to.Add(2 * time.Hour))
+	m := newManager(b, pool, c, Config{})
+
+	var floorQ, floorAll, quarterly, all time.Duration
+	for b.Loop() {
+		floorQ, floorAll = floorTimes(ctx, b, pool, from, to)
+		_, err := pool.Exec(ctx, `TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, rollup_watermarks,
+			rollup_invalidations, backfill_progress`)
+		require.NoError(b, err)
+		start := time.Now()
+		require.NoError(b, m.Backfill(ctx, from, to, func(p BackfillProgress) {
+			switch {
+			case p.Table == "incidents" && p.Precision == "quarterly":
+				quarterly = time.Since(start)
+			case p.Table == "incidents" && p.Precision == "daily":
+				all = time.Since(start)
+			}
+		}))
+		// The floor again, after the backfill warmed the same pages; the faster one counts.
+		q, a := floorTimes(ctx, b, pool, from, to)
+		floorQ, floorAll = min(floorQ, q), min(floorAll, a)
+	}
+	rate := func(d time.Duration) float64 { return float64(n) / d.Seconds() }
+	b.ReportMetric(rate(all), "rows/s")
+	b.ReportMetric(rate(floorAll), "floor_rows/s")
+	b.ReportMetric(rate(all)/rate(floorAll), "x_floor")
+	b.ReportMetric(rate(quarterly), "quarterly_rows/s")
+	b.ReportMetric(rate(floorQ), "quarterly_floor_rows/s")
+	b.ReportMetric(rate(quarterly)/rate(floorQ), "quarterly_x_floor")
+}
+
+// BenchmarkWindow: one 15-minute window at 10M incidents a day (104k raw rows at scale 1)
+// closed through quarterly, hourly and daily, with the three quarters before it already closed.
+func BenchmarkWindow(b *testing.B) {
+	ctx := context.Background()
+	pool := testenv.Pool(b)
+	perQuarter := int(10_000_000 / 96 * benchScale(b))
+	hour := time.Date(2024, 5, 1, 23, 0, 0, 0, time.UTC)
+	generateIncidents(ctx, b, pool, hour, time.Hour, 4*perQuarter)
+	b.Logf("%d raw incidents per quarter hour, window %s..%s", perQuarter, hour.Add(45*time.Minute).Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))
+	c := &clock{}
+	m := newManager(b, pool, c, Config{})
+
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		_, err := pool.Exec(ctx, `TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, rollup_watermarks, rollup_invalidations`)
+		require.NoError(b, err)
+		c.Set(hour.Add(45*time.Minute + DefaultGrace))
+		require.NoError(b, m.CatchUp(ctx, "quarterly")) // the hour's first three quarters
+		c.Set(hour.Add(time.Hour + DefaultGrace))
+		b.StartTimer()
+		start := time.Now()
+		require.NoError(b, m.CatchUp(ctx, "quarterly"))
+		elapsed = time.Since(start)
+	}
+	s, err := rollupstate.Watermarks(ctx, pool)
+	require.NoError(b, err)
+	for _, w := range s {
+		require.Equal(b, hour.Add(time.Hour), w.Watermark.UTC(), "%s %s closed", w.Table, w.Precision)
+	}
+	b.ReportMetric(float64(elapsed.Milliseconds()), "window_ms")
+	b.ReportMetric(float64(perQuarter)/elapsed.Seconds(), "rows/s")
+}
+
+// BenchmarkLiveLag runs demo.Live at 200 incidents/s beside a Manager for two minutes (scaled)
+// and samples every second how overdue the newest closable quarter is (0 when on time) and the
+// plain lag, now minus the quarterly watermark.
+func BenchmarkLiveLag(b *testing.B) {
+	ctx := context.Background()
+	pool := testenv.Pool(b)
+	duration := time.Duration(float64(2*time.Minute) * benchScale(b))
+	b.Logf("demo live at 200 incidents/s for %s", duration)
+	var maxOverdue, maxLag time.Duration
+	for b.Loop() {
+		runCtx, cancel := context.WithTimeout(ctx, duration)
+		m, err := New(pool, Config{})
+		require.NoError(b, err)
+		done := make(chan error, 2)
+		go func() { _, err := demo.Live(runCtx, pool, demo.LiveOptions{Rate: 200, Seed: 1}); done <- err }()
+		go func() { done <- m.Run(runCtx) }()
+		tick := time.NewTicker(time.Second)
+		for runCtx.Err() == nil {
+			select {
+			case <-tick.C:
+			case <-runCtx.Done():
+				continue
+			}
+			wms, err := rollupstate.Watermarks(ctx, pool)
+			require.NoError(b, err)
+			now := time.Now().UTC()
+			for _, w := range wms {
+				if w.Table != "incidents" || w.Precision != "quarterly" {
+					continue
+				}
+				maxLag = max(maxLag, now.Sub(w.Watermark))
+				closable := floor(now.Add(-DefaultGrace), 15*time.Minute)
+				maxOverdue = max(maxOverdue, closable.Sub(w.Watermark))
+			}
+		}
+		tick.Stop()
+		cancel()
+		require.NoError(b, <-done)
+		require.NoError(b, <-done)
+	}
+	b.ReportMetric(maxOverdue.Seconds(), "max_overdue_s")
+	b.ReportMetric(maxLag.Seconds(), "max_lag_s")
+}
