@@ -47,6 +47,10 @@ func TestCheck(t *testing.T) {
 	table := data.NewFrame("t", data.NewField("country", nil, []string{"CZ", "DE"}), data.NewField("count", nil, []int64{3, 2}))
 	badMap := data.NewFrame("t", data.NewField("country", nil, []string{"Czechia"}), data.NewField("count", nil, []int64{3}))
 	empty := data.NewFrame("e", data.NewField("time", nil, []time.Time{}), data.NewField("value", nil, []int64{}))
+	greylist := data.NewFrame("g", data.NewField("ip", nil, []string{"192.0.2.1"}), data.NewField("score", nil, []float64{1}),
+		data.NewField("first_seen", nil, []*time.Time{&now}), data.NewField("last_seen", nil, []*time.Time{nil}))
+	greylist.Meta = &data.FrameMeta{Type: data.FrameTypeTable}
+	backwards := data.NewFrame("b", data.NewField("time", nil, []time.Time{now, now.Add(-time.Hour)}), data.NewField("v", nil, []int64{1, 2}))
 	twoNums := data.NewFrame("t", data.NewField("asn", nil, []int64{1}), data.NewField("count", nil, []int64{3}))
 	cases := []struct {
 		name    string
@@ -56,6 +60,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{"series", NeedTimeSeries, data.Frames{series(nil, 1)}, ""},
 		{"table is no series", NeedTimeSeries, data.Frames{table}, "not a time series"},
+		{"table with times is no series", NeedTimeSeries, data.Frames{greylist}, "frame type table"},
+		{"time must ascend", NeedTimeSeries, data.Frames{backwards}, "not ascending"},
 		{"empty", NeedTimeSeries, data.Frames{empty}, "without rows"},
 		{"no frames", NeedTable, nil, "no frames"},
 		{"map", NeedCountryMap, data.Frames{table}, ""},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
@@ -64,8 +65,8 @@ func Check(need Need, frames data.Frames) error {
 	switch need {
 	case NeedTimeSeries:
 		for _, f := range frames {
-			if n, _ := f.RowLen(); n > 0 && (!hasTime(f) || len(numeric(f)) == 0) {
-				return fmt.Errorf("frame %q is not a time series: fields %s", f.Name, describe(f))
+			if err := timeSeries(f); err != nil {
+				return fmt.Errorf("frame %q is not a time series (%v): fields %s", f.Name, err, describe(f))
 			}
 		}
 	case NeedCountryMap:
@@ -126,6 +127,35 @@ func Check(need Need, frames data.Frames) error {
 	}
 	return nil
 }
+
+// timeSeries reports why f is not a time series: one time field without gaps in ascending
+// order, numeric values, and a time-series frame type when the frame declares one.
+func timeSeries(f *data.Frame) error {
+	if f.Meta != nil && f.Meta.Type != "" && !slices.Contains(timeSeriesTypes, f.Meta.Type) {
+		return fmt.Errorf("frame type %s", f.Meta.Type)
+	}
+	var times []*data.Field
+	for _, fd := range f.Fields {
+		if fd.Type().Time() {
+			times = append(times, fd)
+		}
+	}
+	if len(times) != 1 || len(numeric(f)) == 0 {
+		return fmt.Errorf("%d time fields and %d numeric ones", len(times), len(numeric(f)))
+	}
+	var prev time.Time
+	for i := range times[0].Len() {
+		v, ok := times[0].ConcreteAt(i)
+		t, _ := v.(time.Time)
+		if !ok || t.Before(prev) {
+			return fmt.Errorf("time field %q is not ascending without gaps at row %d", times[0].Name, i)
+		}
+		prev = t
+	}
+	return nil
+}
+
+var timeSeriesTypes = []data.FrameType{data.FrameTypeTimeSeriesMulti, data.FrameTypeTimeSeriesWide, data.FrameTypeTimeSeriesLong}
 
 // countryFrame reports whether f is a country map; why is set when it tried to be one but a
 // value is not a country code.

@@ -1,0 +1,153 @@
+package dashboards
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/dashboards/paneltest"
+)
+
+// TestPanelsThroughBackend is the main test of the dashboards: every target of every panel,
+// with variables replaced by values of the seeded data as the frontend replaces them, runs
+// through the plugin's QueryData and must return data of the shape its panel draws. Each
+// dashboard runs with its default period and the dashboard range; the Overview with every
+// period.
+func TestPanelsThroughBackend(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	url, s := paneltest.SeededDatabase(t, now)
+	b := paneltest.NewBackend(t, url)
+	vars := map[string][]string{
+		"probe": s.Probes, "asn": {s.ASN}, "country": s.Countries, "tag": s.Tags,
+		"ip": {s.IP}, "password": {s.Password}, "prefix": {s.Prefix},
+	}
+	var runs int
+	for _, d := range load(t) {
+		targets, err := d.Targets()
+		require.NoError(t, err)
+		pv, _ := d.Variable("period")
+		periods := []string{fmt.Sprint(pv.Current.Value), DashboardRange}
+		if d.UID == "sview-overview" {
+			opts, err := pv.CustomOptions()
+			require.NoError(t, err)
+			periods = periods[:0]
+			for _, o := range opts {
+				periods = append(periods, o.Value)
+			}
+		}
+		panels := rawPanels(d)
+		for _, p := range periods {
+			vars["period"] = []string{p}
+			for _, tg := range targets {
+				name := fmt.Sprintf("%s/%d %s/%s/period=%q", d.File, tg.Panel.ID, tg.Panel.Title, tg.RefID, p)
+				q, err := paneltest.Interpolate(tg.JSON, vars)
+				require.NoError(t, err, name)
+				t.Run(name, func(t *testing.T) {
+					need, err := paneltest.NeedOfPanel(tg.Panel.Type)
+					require.NoError(t, err)
+					_, err = b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
+						need, fieldRefs(panels[tg.Panel.ID]))
+					paneltest.Require(t, q, err)
+				})
+				runs++
+			}
+		}
+	}
+	t.Logf("%d panel queries run through QueryData", runs)
+}
+
+func rawPanels(d Dashboard) map[int]map[string]any {
+	out := map[int]map[string]any{}
+	var walk func(ps []any)
+	walk = func(ps []any) {
+		for _, p := range ps {
+			m, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			if id, ok := m["id"].(float64); ok {
+				out[int(id)] = m
+			}
+			if sub, ok := m["panels"].([]any); ok {
+				walk(sub)
+			}
+		}
+	}
+	ps, _ := d.Raw["panels"].([]any)
+	walk(ps)
+	return out
+}
+
+var exactField = regexp.MustCompile(`^/\^([A-Za-z0-9_]+)\$/$`)
+
+// fieldRefs are the field names a panel's overrides, transformations and stat options refer
+// to, less those its own transformations create.
+func fieldRefs(p map[string]any) []string {
+	made := map[string]bool{}
+	var refs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if m, ok := v["matcher"].(map[string]any); ok && m["id"] == "byName" {
+				if s, ok := m["options"].(string); ok {
+					refs = append(refs, s)
+				}
+			}
+			if s, ok := v["fieldName"].(string); ok {
+				refs = append(refs, s)
+			}
+			if s, ok := v["alias"].(string); ok {
+				made[s] = true
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(p["fieldConfig"])
+	walk(p["transformations"])
+	if opts, ok := p["options"].(map[string]any); ok {
+		// Geomap layers: the lookup field and the fields that size and colour the markers.
+		var layer func(v any)
+		layer = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for _, k := range []string{"field", "lookup"} {
+					if s, ok := v[k].(string); ok && s != "" {
+						refs = append(refs, s)
+					}
+				}
+				for _, c := range v {
+					layer(c)
+				}
+			case []any:
+				for _, c := range v {
+					layer(c)
+				}
+			}
+		}
+		layer(opts["layers"])
+		if ro, ok := opts["reduceOptions"].(map[string]any); ok {
+			if m := exactField.FindStringSubmatch(fmt.Sprint(ro["fields"])); m != nil {
+				refs = append(refs, m[1])
+			}
+		}
+	}
+	var out []string
+	for _, r := range refs {
+		if !made[r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
