@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sview-project/sview/aggregator"
+	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/rollupstate"
@@ -65,7 +67,16 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 			return r.Hashes, err
 		}})
 	}
-	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace, Retention: retention, Jobs: jobs})
+	cfg := aggregator.Config{Logger: e.logger, Grace: *grace, Retention: retention, Jobs: jobs}
+	if e.redisURL != "" {
+		c, warm, err := newWarmer(e, pool)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		cfg.OnRollup = warm
+	}
+	m, err := aggregator.New(pool, cfg)
 	if err != nil {
 		return err
 	}
@@ -75,6 +86,32 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 		g.Go(func() error { return m.ServeMetrics(gctx, *listen) })
 	}
 	return g.Wait()
+}
+
+// newWarmer fills the shared Redis cache after each rollup step, for the presets that read the
+// rewritten table and precision. Without Redis there is no cache shared with Grafana to warm.
+func newWarmer(e *env, pool *pgxpool.Pool) (*cache.Cache, func(context.Context, string, string, time.Time, time.Time), error) {
+	rc, err := cache.ParseRedisURL(e.redisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	backend, err := cache.NewRedis(rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cache.New(cache.Options{Backend: backend})
+	if err != nil {
+		return nil, nil, err
+	}
+	w := cache.NewWarmer(cache.NewStats(c, engine.New(pool, engine.Options{}), pool, cache.StatsOptions{}))
+	return c, func(ctx context.Context, table, precision string, _, _ time.Time) {
+		n, err := w.WarmSource(ctx, table, precision)
+		if err != nil && ctx.Err() == nil {
+			e.logger.Warn("cache warming failed", "table", table, "precision", precision, "err", err)
+			return
+		}
+		e.logger.Debug("cache warmed", "table", table, "precision", precision, "entries", n)
+	}, nil
 }
 
 func cmdAggregate(ctx context.Context, e *env, args []string) error {
