@@ -58,7 +58,8 @@ func Build(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error
 	if opts.Step <= 0 {
 		opts.Step = DefaultStep
 	}
-	upto := opts.Now.Add(-opts.Grace)
+	// PostgreSQL keeps microseconds; a finer mark would never be reached once stored.
+	upto := opts.Now.Add(-opts.Grace).Truncate(time.Microsecond)
 	// The first run starts at the oldest captured password; with none there is nothing to mark.
 	if _, err := pool.Exec(ctx, `INSERT INTO leak_watermark (watermark)
 		SELECT min(time) FROM passwords HAVING min(time) IS NOT NULL
