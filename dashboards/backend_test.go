@@ -2,8 +2,10 @@ package dashboards
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // with variables replaced by values of the seeded data as the frontend replaces them, runs
 // through the plugin's QueryData and must return data of the shape its panel draws. Each
 // dashboard runs with its default period and the dashboard range; the Overview with every
-// period.
+// period. The resources the dashboards link to must answer too.
 func TestPanelsThroughBackend(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -59,6 +61,31 @@ func TestPanelsThroughBackend(t *testing.T) {
 		}
 	}
 	t.Logf("%d panel queries run through QueryData", runs)
+	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })
+}
+
+var resourceLink = regexp.MustCompile(`/api/datasources/uid/` + DatasourceUID + `/resources/([A-Za-z0-9._/-]+)`)
+
+// linkedResources: every plugin resource a dashboard links to (the greylist CSV, daily
+// snapshots) answers through CallResource; a YYYY-MM-DD placeholder stands for today.
+func linkedResources(t *testing.T, ctx context.Context, b *paneltest.Backend, now time.Time) {
+	seen := map[string]bool{}
+	for _, d := range load(t) {
+		raw, err := json.Marshal(d.Raw)
+		require.NoError(t, err)
+		for _, m := range resourceLink.FindAllStringSubmatch(string(raw), -1) {
+			path := strings.ReplaceAll(m[1], "YYYY-MM-DD", now.Format(time.DateOnly))
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			status, body, err := b.Resource(ctx, path)
+			require.NoError(t, err, "%s links %s", d.File, path)
+			require.Equal(t, 200, status, "%s links %s: %s", d.File, path, body)
+			require.NotEmpty(t, body, "%s links %s", d.File, path)
+		}
+	}
+	require.NotEmpty(t, seen, "the greylist dashboard links its CSV")
 }
 
 func rawPanels(d Dashboard) map[int]map[string]any {

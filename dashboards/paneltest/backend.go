@@ -20,8 +20,9 @@ import (
 // Backend is the plugin's datasource, built from provisioning/datasources the way Grafana
 // builds it, pointing at a test database.
 type Backend struct {
-	handler  backend.QueryDataHandler
-	settings backend.DataSourceInstanceSettings
+	handler   backend.QueryDataHandler
+	resources backend.CallResourceHandler
+	settings  backend.DataSourceInstanceSettings
 }
 
 // ProvisionedEnv is the environment a Grafana server would need for the provisioned
@@ -76,7 +77,9 @@ func NewBackend(t testing.TB, databaseURL string) *Backend {
 	}
 	h, ok := inst.(backend.QueryDataHandler)
 	require.True(t, ok, "the datasource instance must handle QueryData")
-	return &Backend{handler: h, settings: settings}
+	r, ok := inst.(backend.CallResourceHandler)
+	require.True(t, ok, "the datasource instance must serve resources")
+	return &Backend{handler: h, resources: r, settings: settings}
 }
 
 // Query is one query as Grafana sends it to QueryData.
@@ -134,4 +137,33 @@ func (b *Backend) Verify(ctx context.Context, q Query, need Need, fields []strin
 		return resp.Frames, fmt.Errorf("no field %v, which the panel refers to: %s", missing, describeAll(resp.Frames))
 	}
 	return resp.Frames, nil
+}
+
+// Resource GETs a resource path (what the browser reaches under
+// /api/datasources/uid/<uid>/resources/) and returns the status and body.
+func (b *Backend) Resource(ctx context.Context, path string) (int, []byte, error) {
+	u, err := url.Parse(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	req := &backend.CallResourceRequest{
+		PluginContext: backend.PluginContext{PluginID: b.settings.Type, DataSourceInstanceSettings: &b.settings},
+		Path:          u.Path, Method: "GET", URL: path,
+	}
+	var resp *backend.CallResourceResponse
+	err = b.resources.CallResource(ctx, req, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error {
+		if resp == nil {
+			resp = r
+		} else {
+			resp.Body = append(resp.Body, r.Body...)
+		}
+		return nil
+	}))
+	if err != nil {
+		return 0, nil, fmt.Errorf("CallResource %s: %w", path, err)
+	}
+	if resp == nil {
+		return 0, nil, fmt.Errorf("CallResource %s: no response", path)
+	}
+	return resp.Status, resp.Body, nil
 }
