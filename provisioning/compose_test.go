@@ -138,6 +138,13 @@ func TestImagesArePinned(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, froms, 2, "multi-stage Dockerfile")
+
+	// The build stage's Go is at least the module's.
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readRepoFile(t, "go.mod"))
+	require.NotNil(t, goVersion, "go.mod has no go line")
+	golang := regexp.MustCompile(`(?m)^FROM golang:([0-9.]+)`).FindStringSubmatch(readRepoFile(t, "Dockerfile"))
+	require.NotNil(t, golang, "the Dockerfile builds in a golang image")
+	require.True(t, versionAtLeast(golang[1], goVersion[1]), "Dockerfile golang:%s is older than go.mod's go %s", golang[1], goVersion[1])
 }
 
 func TestBuildsAndCommands(t *testing.T) {
