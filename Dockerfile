@@ -1,8 +1,8 @@
 # The sview CLI (aggregator, public API, migrations, demo) in a small image.
 #   docker build -t sview .
 #   docker run --rm -e SVIEW_DATABASE_URL=... sview migrate up
-# The Grafana plugin is not in it: build it with `go tool mage build:linux` (and the frontend)
-# into ./dist, which docker-compose.yml mounts into Grafana.
+# The Grafana plugin is not in it: `go tool mage distLinux` (or `build` for every platform)
+# builds it into ./dist, which docker-compose.yml mounts into Grafana.
 
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src

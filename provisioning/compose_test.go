@@ -199,7 +199,7 @@ func TestMountsExist(t *testing.T) {
 				continue
 			}
 			if b.source == "./dist" {
-				// The build output: `go tool mage build:linux` writes it.
+				// The plugin build output (`go tool mage distLinux`).
 				require.Contains(t, magefile, `OutputBinaryPath = "dist"`)
 				continue
 			}
