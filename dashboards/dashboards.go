@@ -132,9 +132,6 @@ type Target struct {
 	JSON  json.RawMessage
 }
 
-// FS is the embedded dashboard files.
-func FS() fs.FS { return files }
-
 // Load parses every embedded dashboard, sorted by file name.
 func Load() ([]Dashboard, error) {
 	names, err := fs.Glob(files, "*.json")

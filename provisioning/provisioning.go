@@ -22,9 +22,6 @@ var files embed.FS
 // ExprUID is the datasource uid of Grafana's server-side expressions (reduce, math, threshold).
 const ExprUID = "__expr__"
 
-// FS is the embedded provisioning files, under datasources/, dashboards/ and alerting/.
-func FS() fs.FS { return files }
-
 // envRef matches what Grafana interpolates in provisioning files: $$ (a literal $), ${NAME}
 // and $NAME.
 var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)

@@ -23,8 +23,8 @@ var pending = []struct {
 	},
 }
 
-// Pending is the reason a query cannot be answered yet, or "".
-func Pending(raw json.RawMessage) string {
+// pendingReason is the reason a query cannot be answered yet, or "".
+func pendingReason(raw json.RawMessage) string {
 	var q map[string]any
 	if json.Unmarshal(raw, &q) != nil {
 		return ""
@@ -41,7 +41,7 @@ func Pending(raw json.RawMessage) string {
 // pending query skips while it fails and fails once it works.
 func Require(t testing.TB, raw json.RawMessage, err error) {
 	t.Helper()
-	reason := Pending(raw)
+	reason := pendingReason(raw)
 	switch {
 	case reason == "":
 		require.NoError(t, err, "%s", raw)
