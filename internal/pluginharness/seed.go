@@ -1,0 +1,88 @@
+package pluginharness
+
+import (
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The seeded incidents lie in [SeedFrom, SeedTo): six hours of one busy and one steady
+// attacker, so answers over that dashboard range never depend on the clock.
+var (
+	SeedFrom = time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	SeedTo   = SeedFrom.Add(6 * time.Hour)
+)
+
+// Execer runs statements: a *pgxpool.Pool or a *pgx.Conn.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Seed fills a freshly migrated database with the data the plugin tests expect:
+//   - probes 1 and 2; geo prefixes for AS64500 (CZ), AS64501 (DE), AS64502 (US, no name);
+//   - per hour h (0…5) of SeedFrom: 192.0.2.1 (CZ, AS64500) h+1 telnet logins on probe 1 and
+//     198.51.100.7 (DE, AS64501) 2 small port scans on probe 2: 33 incidents in all;
+//   - login attempts admin/admin ×5 and root/123456 ×2 from 192.0.2.1;
+//   - leaked hashes of "password" (100, telnet+http), "123456" (50, ftp), "hunter2" (3, http);
+//   - a greylist of 192.0.2.1 (ftp, telnet; score 5) and 198.51.100.7 (port_scan; score 3)
+//     with a 2026-01-10 snapshot of 192.0.2.1;
+//   - the same rows rolled up at every precision, as the aggregator would have;
+//   - watermarks: quarterly 10 minutes behind now, hourly 1 hour, daily at midnight.
+func Seed(ctx context.Context, db Execer) error {
+	stmts := []string{
+		`INSERT INTO identity (id, sn, device_token) VALUES (1, '0000000000000001', repeat('ab', 32)), (2, '0000000000000002', repeat('cd', 32))`,
+		`INSERT INTO geo_prefixes (network, asn, country, as_name) VALUES
+			('192.0.2.0/24', 64500, 'CZ', 'EXAMPLE-NET'), ('198.51.100.0/24', 64501, 'DE', 'OTHER-NET'), ('203.0.113.0/24', 64502, 'US', NULL)`,
+		`INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT $1::timestamptz + h * interval '1 hour' + interval '10 minutes', 1, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500
+			FROM generate_series(0, 5) AS h, generate_series(0, 5) AS n WHERE n <= h`,
+		`INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT $1::timestamptz + h * interval '1 hour' + interval '20 minutes', 2, 2, 'fwlogs', 'small_port_scan', '198.51.100.7', 'DE', 64501
+			FROM generate_series(0, 5) AS h`,
+		`INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip) VALUES
+			($1::timestamptz + interval '30 minutes', 5, 'admin', 'admin', 1, 'minipot_telnet', '192.0.2.1'),
+			($1::timestamptz + interval '90 minutes', 2, 'root', '123456', 1, 'minipot_telnet', '192.0.2.1')`,
+		`INSERT INTO greylist (ip, tags, score, probes, incidents, country, asn, first_seen, last_seen) VALUES
+			('192.0.2.1', '{ftp,telnet}', 5, 5, 100, 'CZ', 64500, $1, $1::timestamptz + interval '6 hours'),
+			('198.51.100.7', '{port_scan}', 3, 3, 10, 'DE', 64501, $1, $1::timestamptz + interval '6 hours')`,
+		`INSERT INTO greylist_history (day, ip, tags, score, probes, country, asn) VALUES ($1::date, '192.0.2.1', '{telnet}', 4, 4, 'CZ', 64500)`,
+		rollup("incidents", "identity_id, trap, action, ip, country, asn"),
+		rollup("passwords", "username, password, identity_id, trap, ip, country, asn"),
+		`INSERT INTO rollup_watermarks (source, precision, watermark) VALUES
+			('incidents', 'quarterly', now() - interval '10 minutes'), ('incidents', 'hourly', now() - interval '1 hour'),
+			('incidents', 'daily', date_trunc('day', now()))`,
+	}
+	for pw, rec := range map[string]struct {
+		count   int
+		sources string
+	}{"password": {100, "{telnet,http}"}, "123456": {50, "{ftp}"}, "hunter2": {3, "{http}"}} {
+		h := sha1.Sum([]byte(pw))
+		if _, err := db.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources) VALUES ($1, $2, $3)`, h[:], rec.count, rec.sources); err != nil {
+			return fmt.Errorf("seed leaked password: %w", err)
+		}
+	}
+	for i, s := range stmts {
+		var args []any
+		if strings.Contains(s, "$1") {
+			args = append(args, SeedFrom)
+		}
+		if _, err := db.Exec(ctx, s, args...); err != nil {
+			return fmt.Errorf("seed statement %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// rollup writes the raw rows of table into its three rollups.
+func rollup(table, dims string) string {
+	var b strings.Builder
+	for _, p := range []struct{ name, step string }{{"quarterly", "15 minutes"}, {"hourly", "1 hour"}, {"daily", "1 day"}} {
+		fmt.Fprintf(&b, "INSERT INTO %s_%s (time, raw_count, %s) SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s;\n",
+			table, p.name, dims, p.step, dims, table, dims)
+	}
+	return b.String()
+}

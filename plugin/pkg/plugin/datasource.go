@@ -1,0 +1,129 @@
+// Package plugin is the Grafana-facing side of the sview datasource: settings, QueryData,
+// CheckHealth and CallResource. The logic lives in internal packages; this one wires them to
+// the SDK and decides which errors are the user's.
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sview-project/sview/internal/api"
+	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/engine"
+)
+
+// ID is the plugin id of plugin.json.
+const ID = "sview-sentinel-datasource"
+
+// applicationName marks the plugin's sessions in pg_stat_activity.
+const applicationName = "sview-grafana-plugin"
+
+var (
+	_ backend.QueryDataHandler      = (*Datasource)(nil)
+	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
+	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
+)
+
+// Datasource is one configured sview datasource.
+type Datasource struct {
+	settings  Settings
+	primary   *pgxpool.Pool // schema checks
+	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
+	cache     *cache.Cache
+	stats     *cache.Stats
+	resources backend.CallResourceHandler
+	logger    log.Logger
+}
+
+// NewDatasource is the instance factory Grafana calls when a datasource is created or its
+// settings change. It never connects: a database that is down must still let CheckHealth
+// explain what is wrong.
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	set, err := LoadSettings(ctx, s)
+	if err != nil {
+		return nil, backend.DownstreamError(err)
+	}
+	reg := prometheus.WrapRegistererWith(prometheus.Labels{"datasource": s.UID}, prometheus.DefaultRegisterer)
+	return New(set, log.DefaultLogger.With("datasource", s.UID), reg)
+}
+
+// New builds a datasource from validated settings; reg receives the cache metrics.
+func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasource, error) {
+	primary, err := newPool(set.DatabaseURL)
+	if err != nil {
+		return nil, backend.DownstreamError(fmt.Errorf("PostgreSQL settings: %w", err))
+	}
+	read := primary
+	if set.ReadURL != set.DatabaseURL {
+		if read, err = newPool(set.ReadURL); err != nil {
+			primary.Close()
+			return nil, backend.DownstreamError(fmt.Errorf("read-replica settings: %w", err))
+		}
+	}
+	c, err := newCache(set, logger, reg)
+	if err != nil {
+		if read != primary {
+			read.Close()
+		}
+		primary.Close()
+		return nil, err
+	}
+	d := &Datasource{settings: set, primary: primary, read: read, cache: c, logger: logger}
+	d.stats = cache.NewStats(c, engine.New(read, engine.Options{MaxRows: set.MaxRows}), read, cache.StatsOptions{TTL: set.CacheTTL})
+	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger}))
+	return d, nil
+}
+
+// newCache uses Redis when configured (shared by every Grafana instance) and an in-process LRU
+// otherwise.
+func newCache(set Settings, logger log.Logger, reg prometheus.Registerer) (*cache.Cache, error) {
+	var (
+		b   cache.Backend
+		err error
+	)
+	if set.Redis != nil {
+		b, err = cache.NewRedis(*set.Redis)
+	} else {
+		b, err = cache.NewMemory(0)
+	}
+	if err != nil {
+		return nil, backend.DownstreamError(fmt.Errorf("cache settings: %w", err))
+	}
+	return cache.New(cache.Options{Backend: b, Metrics: cache.NewMetrics(reg), Logger: logger})
+}
+
+func newPool(url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = applicationName
+	// Queries are read-only; a replica or a read-only role must never be asked to write.
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	return pgxpool.NewWithConfig(context.Background(), cfg)
+}
+
+// Dispose closes the pools and stops background cache refreshes; Grafana calls it when the
+// instance is replaced or deleted.
+func (d *Datasource) Dispose() {
+	if err := d.cache.Close(); err != nil {
+		d.logger.Warn("close cache", "err", err)
+	}
+	if d.read != d.primary {
+		d.read.Close()
+	}
+	d.primary.Close()
+}
+
+// CallResource serves the resource endpoints (docs/plugin-resources.md).
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
+}

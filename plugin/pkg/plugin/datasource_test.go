@@ -1,0 +1,312 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/pluginharness"
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .jsonc files")
+
+func TestMain(m *testing.M) {
+	// pgx pools keep a health-check goroutine until closed; Dispose closes them.
+	goleak.VerifyTestMain(m)
+}
+
+func newSeeded(t *testing.T, redis *cache.RedisConfig) (*Datasource, *pgxpool.Pool) {
+	t.Helper()
+	url := testenv.DatabaseURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, pluginharness.Seed(context.Background(), pool))
+	d, err := New(Settings{DatabaseURL: url, ReadURL: url, Redis: redis, QueryTimeout: 10 * time.Second, MaxRows: 100_000},
+		log.DefaultLogger, prometheus.NewRegistry())
+	require.NoError(t, err)
+	t.Cleanup(d.Dispose)
+	return d, pool
+}
+
+func dataQuery(refID, js string) backend.DataQuery {
+	return backend.DataQuery{RefID: refID, JSON: json.RawMessage(js), Interval: time.Hour,
+		TimeRange: backend.TimeRange{From: pluginharness.SeedFrom, To: pluginharness.SeedTo}}
+}
+
+// stable drops what changes between runs (when the answer was computed) from golden output.
+func stable(dr *backend.DataResponse) {
+	for _, f := range dr.Frames {
+		if f.Meta != nil {
+			if m, ok := f.Meta.Custom.(map[string]any); ok {
+				delete(m, "computedAt")
+				delete(m, "cache")
+				delete(m, "watermark") // seeded relative to now
+			}
+		}
+	}
+}
+
+func TestQueryDataGolden(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	tests := []struct{ name, query string }{
+		{"stats_timeseries", `{"queryType":"stats","metric":"incidents","format":"timeseries"}`},
+		{"stats_grouped", `{"queryType":"stats","metric":"incidents","groupBy":"country","format":"timeseries"}`},
+		{"stats_table", `{"queryType":"stats","preset":"top_countries_by_incidents_list"}`},
+		{"stats_map", `{"queryType":"stats","metric":"attackers","format":"map"}`},
+		{"greylist", `{"queryType":"greylist","filters":{"tag":["telnet","port_scan"]}}`},
+		{"leak", `{"queryType":"leak","password":"password"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", tt.query)}})
+			require.NoError(t, err)
+			dr := resp.Responses["A"]
+			require.NoError(t, dr.Error)
+			stable(&dr)
+			experimental.CheckGoldenJSONResponse(t, "testdata", tt.name, &dr, *update)
+		})
+	}
+}
+
+func TestQueryDataValues(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("A", `{"queryType":"stats","metric":"incidents"}`),
+		dataQuery("B", `{"queryType":"stats","metric":"usages","groupBy":"password","format":"table"}`),
+	}})
+	require.NoError(t, err)
+	a := resp.Responses["A"]
+	require.NoError(t, a.Error)
+	require.Len(t, a.Frames, 1)
+	var got []int64
+	for i := range a.Frames[0].Rows() {
+		got = append(got, a.Frames[0].Fields[1].At(i).(int64))
+	}
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8}, got, "h+1 logins plus 2 scans per hour")
+	b := resp.Responses["B"]
+	require.NoError(t, b.Error)
+	require.Equal(t, "admin", b.Frames[0].Fields[0].At(0))
+	require.Equal(t, int64(5), b.Frames[0].Fields[1].At(0))
+}
+
+func TestQueryDataErrors(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	tests := []struct {
+		name    string
+		query   string
+		headers map[string]string
+		ctx     func() context.Context
+		status  backend.Status
+		contain string
+	}{
+		{name: "bad field", query: `{"queryType":"stats","metric":"bananas"}`, status: backend.StatusBadRequest, contain: "metric"},
+		{name: "unknown preset", query: `{"queryType":"stats","preset":"nope"}`, status: backend.StatusBadRequest, contain: "preset"},
+		{name: "bad json", query: `{"queryType":`, status: backend.StatusBadRequest, contain: "JSON"},
+		{name: "template variable in alert", query: `{"queryType":"stats","metric":"incidents","filters":{"country":["$country"]}}`,
+			headers: map[string]string{"FromAlert": "true"}, status: backend.StatusBadRequest, contain: "$country is still in the query"},
+		{name: "cancelled", query: `{"queryType":"stats","metric":"incidents"}`, status: statusCancelled, contain: "cancelled",
+			ctx: func() context.Context { c, cancel := context.WithCancel(context.Background()); cancel(); return c }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.ctx != nil {
+				ctx = tt.ctx()
+			}
+			resp, err := d.QueryData(ctx, &backend.QueryDataRequest{Headers: tt.headers, Queries: []backend.DataQuery{
+				dataQuery("A", tt.query), dataQuery("B", `{"queryType":"leak","sha1":"`+sha1Password+`"}`)}})
+			require.NoError(t, err, "a bad query never fails the request")
+			dr := resp.Responses["A"]
+			require.Error(t, dr.Error)
+			require.Equal(t, tt.status, dr.Status)
+			require.Equal(t, backend.ErrorSourceDownstream, dr.ErrorSource)
+			require.Contains(t, dr.Error.Error(), tt.contain)
+			if tt.ctx == nil {
+				require.NoError(t, resp.Responses["B"].Error, "the other query of the request is answered")
+			}
+		})
+	}
+}
+
+const sha1Password = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"
+
+func TestAlertQueries(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	alert := map[string]string{"FromAlert": "true", "X-Cache-Skip": "true"}
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Headers: alert, Queries: []backend.DataQuery{
+		dataQuery("A", `{"queryType":"stats","metric":"incidents","groupBy":"country","filters":{"country":["CZ","DE"]}}`),
+		dataQuery("B", `{"queryType":"stats","metric":"incidents","filters":{"country":["FR"]},"groupBy":"country"}`),
+		dataQuery("C", `{"queryType":"stats","metric":"attackers","groupBy":"country","format":"table"}`),
+		dataQuery("D", `{"queryType":"status"}`),
+	}})
+	require.NoError(t, err)
+	a := resp.Responses["A"]
+	require.NoError(t, a.Error)
+	require.Len(t, a.Frames, 2, "one frame per series")
+	for _, f := range a.Frames {
+		require.Equal(t, data.FrameTypeTimeSeriesMulti, f.Meta.Type)
+		require.Equal(t, data.FieldTypeTime, f.Fields[0].Type())
+		require.True(t, f.Fields[1].Type().Numeric())
+		require.Contains(t, []string{"CZ", "DE"}, f.Fields[1].Labels["country"])
+	}
+	b := resp.Responses["B"]
+	require.NoError(t, b.Error)
+	require.Len(t, b.Frames, 1, "no data is a typed empty frame")
+	require.Zero(t, b.Frames[0].Rows())
+	require.Equal(t, data.FieldTypeTime, b.Frames[0].Fields[0].Type())
+	c := resp.Responses["C"]
+	require.NoError(t, c.Error)
+	numeric := 0
+	for _, f := range c.Frames[0].Fields {
+		if f.Type().Numeric() {
+			numeric++
+		}
+	}
+	require.Equal(t, 1, numeric, "a table for alerts has exactly one numeric column")
+	st := resp.Responses["D"]
+	require.NoError(t, st.Error)
+	require.Len(t, st.Frames, 1, "alerts get only the numeric lag frame")
+	require.Equal(t, "lag_seconds", st.Frames[0].Fields[2].Name)
+	require.Equal(t, 3, st.Frames[0].Rows())
+}
+
+func TestStatusFramesAndCacheState(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	q := dataQuery("A", `{"queryType":"stats","metric":"incidents","period":"1w"}`)
+	var states []string
+	for range 2 {
+		resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}})
+		require.NoError(t, err)
+		dr := resp.Responses["A"]
+		require.NoError(t, dr.Error)
+		states = append(states, dr.Frames[0].Meta.Custom.(map[string]any)["cache"].(string))
+	}
+	require.Equal(t, []string{"miss", "hit"}, states)
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("S", `{"queryType":"status"}`)}})
+	require.NoError(t, err)
+	s := resp.Responses["S"]
+	require.NoError(t, s.Error)
+	require.Len(t, s.Frames, 2)
+	require.Equal(t, "memory", s.Frames[1].Fields[0].At(0))
+}
+
+func TestDegradedRedis(t *testing.T) {
+	d, _ := newSeeded(t, &cache.RedisConfig{Addrs: []string{"127.0.0.1:1"}})
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("A", `{"queryType":"stats","metric":"incidents"}`)}})
+	require.NoError(t, err)
+	dr := resp.Responses["A"]
+	require.NoError(t, dr.Error, "a dead Redis never fails a panel")
+	require.Len(t, dr.Frames[0].Meta.Notices, 1)
+	require.Contains(t, dr.Frames[0].Meta.Notices[0].Text, "computed from PostgreSQL")
+
+	h, err := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status)
+	require.Contains(t, h.Message, "Degraded: ")
+	require.Contains(t, h.Message, "Redis is unreachable")
+}
+
+func TestCheckHealth(t *testing.T) {
+	d, pool := newSeeded(t, nil)
+	ctx := context.Background()
+	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status, h.Message)
+	require.NotContains(t, h.Message, "Degraded")
+	require.Contains(t, h.Message, "schema version")
+
+	_, err = pool.Exec(ctx, "UPDATE rollup_watermarks SET watermark = now() - interval '5 hours' WHERE precision = 'quarterly'")
+	require.NoError(t, err)
+	h, err = d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status)
+	require.Contains(t, h.Message, "aggregation lagging: incidents_quarterly is 5h0m0s behind")
+
+	_, err = pool.Exec(ctx, "UPDATE schema_migrations SET version = 2")
+	require.NoError(t, err)
+	h, err = d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusError, h.Status)
+	require.Contains(t, h.Message, "[schema]")
+	require.Contains(t, h.Message, "sview migrate up")
+
+	unreachable, err := New(Settings{DatabaseURL: "postgres://grafana@127.0.0.1:1/sview", ReadURL: "postgres://grafana@127.0.0.1:1/sview",
+		QueryTimeout: time.Second, MaxRows: 10}, log.DefaultLogger, nil)
+	require.NoError(t, err, "the factory does not connect")
+	defer unreachable.Dispose()
+	h, err = unreachable.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusError, h.Status)
+	require.Contains(t, h.Message, "[network] cannot reach the primary database at 127.0.0.1:1/sview as grafana")
+
+	wrongDB := testenv.AdminURL()
+	noSchema, err := New(Settings{DatabaseURL: wrongDB, ReadURL: wrongDB, QueryTimeout: time.Second, MaxRows: 10}, log.DefaultLogger, nil)
+	require.NoError(t, err)
+	defer noSchema.Dispose()
+	h, err = noSchema.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusError, h.Status)
+	require.Contains(t, h.Message, "no sview schema")
+}
+
+// sender collects a resource response.
+type sender struct{ resp *backend.CallResourceResponse }
+
+func (s *sender) Send(r *backend.CallResourceResponse) error { s.resp = r; return nil }
+
+func TestCallResource(t *testing.T) {
+	d, _ := newSeeded(t, nil)
+	tests := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"variables/asns?q=other", 200, `[{"value":"64501","text":"AS64501 OTHER-NET"}]` + "\n"},
+		{"variables/probes", 200, `[{"value":"1","text":"0000000000000001 (abababab)"},{"value":"2","text":"0000000000000002 (cdcdcdcd)"}]` + "\n"},
+		{"leak?prefix=5baa6", 200, `[{"hash":"` + sha1Password + `","count":100,"sources":["telnet","http"]}]` + "\n"},
+		{"greylist/2026-01-10.csv", 200, "# For the terms of use see https://view.sentinel.turris.cz/greylist-data/LICENSE.txt\nAddress,Tags\n192.0.2.1,telnet\n"},
+		{"variables/nope", 400, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			var s sender
+			req := &backend.CallResourceRequest{Method: http.MethodGet, Path: strings.SplitN(tt.path, "?", 2)[0], URL: tt.path}
+			require.NoError(t, d.CallResource(context.Background(), req, &s))
+			require.Equal(t, tt.status, s.resp.Status, string(s.resp.Body))
+			if tt.body != "" {
+				require.Equal(t, tt.body, string(s.resp.Body))
+			}
+		})
+	}
+}
+
+func TestTemplateVariable(t *testing.T) {
+	tests := []struct{ json, want string }{
+		{`{"filters":{"probe":["$probe"]}}`, "$probe"},
+		{`{"filters":{"country":"${country:csv}"}}`, "${country:csv}"},
+		{`{"filters":{"password":"$ecret"}}`, ""},
+		{`{"password":"pa$$word"}`, ""},
+		{`{"metric":"incidents","limit":5}`, ""},
+		{`{"filters":{"ip":"192.0.2.1"}}`, ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, templateVariable(json.RawMessage(tt.json)), tt.json)
+	}
+}
