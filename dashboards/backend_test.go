@@ -62,6 +62,39 @@ func TestPanelsThroughBackend(t *testing.T) {
 	}
 	t.Logf("%d panel queries run through QueryData", runs)
 	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })
+	t.Run("variable values", func(t *testing.T) { variableValues(t, ctx, b, vars) })
+}
+
+// variableValues: each query variable's list (the plugin resource variables/{kind}) has
+// values, among them the samples the panels were run with.
+func variableValues(t *testing.T, ctx context.Context, b *paneltest.Backend, samples map[string][]string) {
+	for _, d := range load(t) {
+		for _, v := range d.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			var q struct {
+				Kind string `json:"kind"`
+			}
+			require.NoError(t, json.Unmarshal(v.Query, &q))
+			status, body, err := b.Resource(ctx, "variables/"+q.Kind)
+			require.NoError(t, err)
+			require.Equal(t, 200, status, "%s $%s: %s", d.File, v.Name, body)
+			var values []struct {
+				Value string `json:"value"`
+				Text  string `json:"text"`
+			}
+			require.NoError(t, json.Unmarshal(body, &values), "%s $%s: %s", d.File, v.Name, body)
+			require.NotEmpty(t, values, "%s $%s", d.File, v.Name)
+			var have []string
+			for _, x := range values {
+				have = append(have, x.Value)
+			}
+			for _, s := range samples[v.Name] {
+				require.Contains(t, have, s, "%s $%s: sample value", d.File, v.Name)
+			}
+		}
+	}
 }
 
 var resourceLink = regexp.MustCompile(`/api/datasources/uid/` + DatasourceUID + `/resources/([A-Za-z0-9._/-]+)`)
