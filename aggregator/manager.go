@@ -118,9 +118,6 @@ func New(pool *pgxpool.Pool, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Grace is the delay before a quarter is first closed.
-func (m *Manager) Grace() time.Duration { return m.cfg.Grace }
-
 // CatchUp brings precision and every coarser one up to date for every table: invalidated
 // buckets first, then every closable window from the watermark on. Steps another aggregator
 // is working on are skipped. Each step's outcome is logged and recorded in job_runs; the

@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,4 +208,27 @@ func TestScheduleSpecsParse(t *testing.T) {
 	require.ErrorContains(t, err, "must not be negative")
 	_, err = New(pool, Config{Jobs: []Job{{Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}, {Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}}})
 	require.ErrorContains(t, err, `job "x": defined twice`)
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	setupProbes(ctx, t, pool, 3)
+	c := &clock{}
+	c.Set(day1.Add(2 * time.Hour))
+	m := newManager(t, pool, c, Config{})
+	seedIncidents(ctx, t, m, day1, 1)
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	_, err := pool.Exec(ctx, "INSERT INTO incidents (time, identity_id, trap, action, ip) VALUES ($1, 1, 'fwlogs', 'connect', '192.0.2.1')", day1)
+	require.NoError(t, err)
+
+	rec := httptest.NewRecorder()
+	m.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	require.Equal(t, 200, rec.Code)
+	require.Contains(t, body, `sview_rollup_rows_total{precision="quarterly",table="incidents"} 6`)
+	require.Contains(t, body, `sview_rollup_lag_seconds{precision="hourly",table="incidents"}`)
+	require.Contains(t, body, `sview_rollup_invalidations_pending{precision="quarterly",table="incidents"} 1`)
+	require.Contains(t, body, `sview_job_duration_seconds_count{job="rollup:incidents:quarterly"} 1`)
 }

@@ -88,15 +88,20 @@ func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// ServeMetrics serves the Manager's metrics (when it owns its registry, else the default
-// gatherer's) on addr under /metrics until ctx ends.
-func (m *Manager) ServeMetrics(ctx context.Context, addr string) error {
+// MetricsHandler serves the Manager's metrics in the Prometheus text format: its own registry,
+// or the default gatherer when Config.Registerer was given.
+func (m *Manager) MetricsHandler() http.Handler {
 	var g prometheus.Gatherer = prometheus.DefaultGatherer
 	if m.metrics.registry != nil {
 		g = m.metrics.registry
 	}
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+// ServeMetrics serves MetricsHandler on addr under /metrics until ctx ends.
+func (m *Manager) ServeMetrics(ctx context.Context, addr string) error {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", m.MetricsHandler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listen on %s: %w", addr, err)
