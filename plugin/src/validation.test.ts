@@ -1,0 +1,46 @@
+import { isComplete, queryProblems } from './validation';
+import { SviewQuery } from './types';
+
+const q = (extra: Partial<SviewQuery>): SviewQuery => ({ refId: 'A', ...extra });
+
+describe('queryProblems', () => {
+  it.each<[string, SviewQuery, string[]]>([
+    ['default stats query', q({ queryType: 'stats', metric: 'incidents', groupBy: '', format: 'timeseries' }), []],
+    [
+      'map without grouping (the backend groups by country)',
+      q({ metric: 'attackers', format: 'map', groupBy: '' }),
+      [],
+    ],
+    ['map grouped by asn', q({ metric: 'attackers', format: 'map', groupBy: 'asn' }), ['format']],
+    ['combination of incidents is trap + action', q({ metric: 'incidents', groupBy: 'combination' }), []],
+    ['usages by action', q({ metric: 'usages', groupBy: 'action' }), ['groupBy']],
+    ['a preset expands before checking', q({ preset: 'top_ports_by_scans_graph', groupBy: 'trap' }), ['groupBy']],
+    ['variables are left to the backend', q({ metric: '$metric', groupBy: '$g', format: '$f' }), []],
+    ['preset unknown here', q({ preset: 'from_a_newer_backend' }), ['preset']],
+    ['greylist with a stats filter', q({ queryType: 'greylist', filters: { trap: ['fwlogs'] } }), ['filters']],
+    ['greylist fine', q({ queryType: 'greylist', minScore: 2, limit: 100, filters: { tag: ['ssh'] } }), []],
+    ['leak with two lookups', q({ queryType: 'leak', password: 'a', prefix: 'abcde' }), ['leak']],
+    ['leak prefix too short', q({ queryType: 'leak', prefix: 'abc' }), ['leak']],
+    ['leak prefix as variable', q({ queryType: 'leak', prefix: '$p' }), []],
+    ['leak by full SHA-1', q({ queryType: 'leak', sha1: 'a'.repeat(40) }), []],
+    ['status has nothing to check', q({ queryType: 'status' }), []],
+  ])('%s', (_name, query, fields) => {
+    expect(queryProblems(query).map((p) => p.field)).toEqual(fields);
+  });
+
+  it('names the allowed values in its messages', () => {
+    const [problem] = queryProblems(q({ metric: 'scans', groupBy: 'password' }));
+    expect(problem.message).toBe(
+      'Password cannot group scans: scans can be grouped by nothing, port, probe, ip, country, asn.'
+    );
+  });
+});
+
+describe('isComplete', () => {
+  it('only incomplete queries are held back, not wrong ones', () => {
+    expect(isComplete(q({ queryType: 'leak' }))).toBe(false);
+    expect(isComplete(q({ queryType: 'leak', sha1: 'nothex' }))).toBe(true);
+    expect(isComplete(q({ preset: 'logins_of_password_by_usages_list' }))).toBe(false);
+    expect(isComplete(q({ preset: 'logins_of_password_by_usages_list', filters: { password: 'admin' } }))).toBe(true);
+  });
+});
