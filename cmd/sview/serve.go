@@ -3,9 +3,245 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sview-project/sview/internal/api"
+	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/engine"
+	"github.com/sview-project/sview/internal/store"
 )
 
-// Placeholder until this area lands; its owner replaces this file.
-func cmdServe(context.Context, *env, []string) error   { return errors.New("not built yet") }
-func cmdRefresh(context.Context, *env, []string) error { return errors.New("not built yet") }
-func cmdCache(context.Context, *env, []string) error   { return errors.New("not built yet") }
+// queryStack is what serve, refresh and cache share: the read pool, the cache and the runner.
+type queryStack struct {
+	pool  *pgxpool.Pool
+	cache *cache.Cache
+	stats *cache.Stats
+}
+
+func (s *queryStack) close() {
+	_ = s.cache.Close() // only fails for a client that is already closed
+	s.pool.Close()
+}
+
+// openCache uses Redis when SVIEW_REDIS_URL / --redis-url is set, else an in-process LRU.
+func openCache(e *env, reg prometheus.Registerer) (*cache.Cache, error) {
+	var (
+		b   cache.Backend
+		err error
+	)
+	if e.redisURL != "" {
+		rc, perr := cache.ParseRedisURL(e.redisURL)
+		if perr != nil {
+			return nil, perr
+		}
+		b, err = cache.NewRedis(rc)
+	} else {
+		b, err = cache.NewMemory(0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(cache.Options{Backend: b, Metrics: cache.NewMetrics(reg), Logger: e.logger.With("component", "cache")})
+}
+
+// openQueryStack reads from SVIEW_READ_DATABASE_URL (a streaming replica) when set, else from
+// the main database.
+func openQueryStack(ctx context.Context, e *env, app string, reg prometheus.Registerer) (*queryStack, error) {
+	url := os.Getenv("SVIEW_READ_DATABASE_URL")
+	if url == "" {
+		var err error
+		if url, err = e.requireDatabase(); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := store.Open(ctx, url, app)
+	if err != nil {
+		return nil, err
+	}
+	c, err := openCache(e, reg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &queryStack{pool: pool, cache: c,
+		stats: cache.NewStats(c, engine.New(pool, engine.Options{}), pool, cache.StatsOptions{})}, nil
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("serve")
+	listen := fs.String("listen", envOr("SVIEW_LISTEN", "127.0.0.1:8080"), "address to serve the public API on (env SVIEW_LISTEN)")
+	rate := fs.Float64("rate", api.DefaultRate, "requests per second per client IP; negative disables")
+	burst := fs.Int("burst", api.DefaultBurst, "requests a client may send at once")
+	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "largest request body in bytes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	qs, err := openQueryStack(ctx, e, "sview-serve", reg)
+	if err != nil {
+		return err
+	}
+	defer qs.close()
+	log := e.logger.With("component", "api")
+	srv := &http.Server{
+		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
+			Limits: api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      2 * time.Minute, // a cold year-long resource is computed inline
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	log.Info("serving the public API", "addr", "http://"+ln.Addr().String(), "cache", qs.cache.Status().Backend)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shut down the API server: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func cmdRefresh(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("refresh")
+	dry := fs.Bool("dry-run", false, "list the entries that are due without computing them")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("refresh: unexpected argument %q", fs.Arg(0))
+	}
+	return warm(ctx, e, nil, cache.WarmOptions{OnlyDue: true, DryRun: *dry})
+}
+
+func cmdCache(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("cache: want warm [PRESET [PERIOD]], ls or clear")
+	}
+	switch args[0] {
+	case "warm":
+		if len(args) > 3 {
+			return errors.New("cache warm: want at most a preset and a period")
+		}
+		return warm(ctx, e, args[1:], cache.WarmOptions{})
+	case "ls":
+		return cacheList(ctx, e)
+	case "clear":
+		return cacheClear(ctx, e)
+	}
+	return fmt.Errorf("cache: unknown subcommand %q, want warm, ls or clear", args[0])
+}
+
+// warm computes the targets named by args (preset, then period; none = every precached preset
+// at every period), one line per target.
+func warm(ctx context.Context, e *env, args []string, opts cache.WarmOptions) error {
+	var presets, periods []string
+	if len(args) > 0 {
+		presets = args[:1]
+	}
+	if len(args) > 1 {
+		periods = args[1:2]
+	}
+	targets, err := cache.Targets(presets, periods)
+	if err != nil {
+		return err
+	}
+	if e.redisURL == "" && !opts.DryRun {
+		fmt.Fprintln(e.stderr, "note: no Redis configured (SVIEW_REDIS_URL), so results only warm this process's memory and are gone when it exits")
+	}
+	qs, err := openQueryStack(ctx, e, "sview-cache", nil)
+	if err != nil {
+		return err
+	}
+	defer qs.close()
+	n := 0
+	opts.Progress = func(t cache.Target, o cache.Outcome, took time.Duration, err error) {
+		n++
+		line := fmt.Sprintf("[%d/%d] %-9s %s %s (%s)", n, len(targets), o, t.Preset, t.Period, took.Round(time.Millisecond))
+		if err != nil {
+			line += ": " + err.Error()
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	report, err := cache.NewWarmer(qs.stats).Warm(ctx, targets, opts)
+	fmt.Fprintf(e.stdout, "%d computed, %d fresh, %d planned, %d failed\n",
+		report[cache.Computed], report[cache.Fresh], report[cache.Planned], report[cache.Failed])
+	return err
+}
+
+func cacheList(ctx context.Context, e *env) error {
+	c, err := sharedCache(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KEY\tQUERY\tSIZE\tTTL\tCOMPUTED\tWATERMARK")
+	n := 0
+	err = c.List(ctx, func(l cache.Listed) error {
+		n++
+		wm := "-"
+		if !l.Header.Watermark.IsZero() {
+			wm = l.Header.Watermark.UTC().Format(time.RFC3339)
+		}
+		_, err := fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", l.Key, l.Header.Label, l.Size, l.TTL.Round(time.Second),
+			l.Header.ComputedAt.UTC().Format(time.RFC3339), wm)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list the cache: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d entries\n", n)
+	return nil
+}
+
+func cacheClear(ctx context.Context, e *env) error {
+	c, err := sharedCache(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.Clear(ctx)
+	if err != nil {
+		return fmt.Errorf("clear the cache: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "deleted %d keys\n", n)
+	return nil
+}
+
+// sharedCache opens the Redis cache; listing or clearing another process's in-memory cache is
+// impossible, so without Redis these commands say so.
+func sharedCache(e *env) (*cache.Cache, error) {
+	if e.redisURL == "" {
+		return nil, errors.New("no Redis configured (SVIEW_REDIS_URL or --redis-url): without it each process keeps its own cache in memory, and there is nothing shared to list or clear")
+	}
+	return openCache(e, nil)
+}
