@@ -28,8 +28,8 @@ type Outcome string
 // Outcomes reported to WarmOptions.Progress.
 const (
 	Computed Outcome = "computed"
-	Fresh    Outcome = "fresh"    // entry present and not due (onlyDue)
-	Planned  Outcome = "planned"  // dry run
+	Fresh    Outcome = "fresh"   // entry present and not due (onlyDue)
+	Planned  Outcome = "planned" // dry run
 	Failed   Outcome = "failed"
 )
 
