@@ -33,11 +33,19 @@ type Options struct {
 
 // Result says what one Build did.
 type Result struct {
-	From, To time.Time // raw time range hashed, [From, To); equal when there was nothing to do
-	Rows     int64     // raw rows hashed
-	Hashes   int64     // hashes inserted or updated in passwords_pwned
+	From, To time.Time // raw time range hashed, [From, To); equal when there was nothing new
+	Rows     int64     // raw rows hashed from that range
+	Late     int64     // rows that arrived below the mark, taken from leak_pending
+	Hashes   int64     // hashes inserted or updated in passwords_pwned (summed over steps)
 	Duration time.Duration
 }
+
+// The builder's advisory lock (class 'LEAK', object 0): writers of passwords take it shared in
+// the late-row trigger of migration 000031, the builder exclusively while it reads raw rows.
+const (
+	lockClass  = 1279607115
+	lockObject = 0
+)
 
 // Build hashes the raw passwords captured since the last run into passwords_pwned: each
 // (password, trap) adds its summed raw_count to the hash's count and the trap's data source
@@ -45,8 +53,8 @@ type Result struct {
 //
 // Progress is a high-water mark on passwords.time in leak_watermark that advances in the same
 // transaction as the merge, so running twice never counts a row twice and an interrupted run
-// resumes where it stopped. Rows that arrive later than Grace with a time below the mark are
-// not counted (see docs/leak.md).
+// resumes where it stopped. Rows inserted later with a time below the mark are kept by a trigger
+// in leak_pending and added by the next run.
 func Build(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error) {
 	start := time.Now()
 	if opts.Now.IsZero() {
@@ -61,62 +69,90 @@ func Build(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error
 	// PostgreSQL keeps microseconds; a finer mark would never be reached once stored.
 	upto := opts.Now.Add(-opts.Grace).Truncate(time.Microsecond)
 	// The first run starts at the oldest captured password; with none there is nothing to mark.
-	if _, err := pool.Exec(ctx, `INSERT INTO leak_watermark (watermark)
-		SELECT min(time) FROM passwords HAVING min(time) IS NOT NULL
-		ON CONFLICT (id) DO NOTHING`); err != nil {
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockObject); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO leak_watermark (watermark)
+			SELECT min(time) FROM passwords HAVING min(time) IS NOT NULL
+			ON CONFLICT (id) DO NOTHING`)
+		return err
+	}); err != nil {
 		return Result{}, fmt.Errorf("leak build: initialise watermark: %w", err)
 	}
 	res := Result{}
 	for first := true; ; first = false {
-		from, to, rows, hashes, err := buildStep(ctx, pool, upto, opts.Step)
+		st, err := buildStep(ctx, pool, upto, opts.Step)
 		if err != nil {
 			return res, fmt.Errorf("leak build: %w", err)
 		}
 		if first {
-			res.From = from.UTC()
+			res.From = st.from.UTC()
 		}
-		res.To = to.UTC()
-		res.Rows += rows
-		res.Hashes += hashes
-		if !to.After(from) {
+		res.To = st.to.UTC()
+		res.Rows += st.rows
+		res.Late += st.late
+		res.Hashes += st.hashes
+		if st.done {
 			break
 		}
 		if opts.Logger != nil {
-			opts.Logger.Info("leak build step", "from", from, "to", to, "rows", rows, "hashes", hashes)
+			opts.Logger.Info("leak build step", "from", st.from, "to", st.to, "rows", st.rows, "late", st.late, "hashes", st.hashes)
 		}
 	}
 	res.Duration = time.Since(start)
 	return res, nil
 }
 
-// buildStep hashes [watermark, min(watermark+step, upto)) in one transaction; from == to means
-// the mark has reached upto (or no password was ever captured).
-func buildStep(ctx context.Context, pool *pgxpool.Pool, upto time.Time, step time.Duration) (from, to time.Time, rows, hashes int64, err error) {
+type step struct {
+	from, to           time.Time
+	rows, late, hashes int64
+	done               bool // nothing was left to do
+}
+
+// buildStep, in one transaction, drains leak_pending and hashes [watermark, min(watermark+step,
+// upto)); done when the mark had reached upto and nothing was pending.
+func buildStep(ctx context.Context, pool *pgxpool.Pool, upto time.Time, span time.Duration) (st step, err error) {
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		// The row lock serialises builders: a second one waits, then sees the advanced mark.
-		err := tx.QueryRow(ctx, `SELECT watermark FROM leak_watermark FOR UPDATE`).Scan(&from)
-		if errors.Is(err, pgx.ErrNoRows) {
-			from, to = upto, upto
+		// Waits for writers that may still add rows below upto, and holds off new ones until
+		// the advanced mark is committed.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockObject); err != nil {
+			return fmt.Errorf("take builder lock: %w", err)
+		}
+		err := tx.QueryRow(ctx, `SELECT watermark FROM leak_watermark`).Scan(&st.from)
+		if errors.Is(err, pgx.ErrNoRows) { // no password was ever captured
+			st.from, st.to, st.done = upto, upto, true
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("read watermark: %w", err)
 		}
-		if !from.Before(upto) {
-			to = from
+		entries, late, err := hashRows(ctx, tx, `WITH d AS (DELETE FROM leak_pending RETURNING password, trap, raw_count)
+			SELECT password, trap::text, sum(raw_count)::bigint, count(*) FROM d GROUP BY password, trap`)
+		if err != nil {
+			return fmt.Errorf("drain late rows: %w", err)
+		}
+		st.late = late
+		st.to = st.from
+		if st.from.Before(upto) {
+			st.to = st.from.Add(span)
+			if st.to.After(upto) {
+				st.to = upto
+			}
+			more, rows, err := hashRows(ctx, tx, `SELECT password, trap::text, sum(coalesce(raw_count, 1))::bigint, count(*)
+				FROM passwords WHERE time >= $1 AND time < $2
+				GROUP BY password, trap HAVING sum(coalesce(raw_count, 1)) > 0`, st.from, st.to)
+			if err != nil {
+				return fmt.Errorf("read passwords [%s, %s): %w", st.from.Format(time.RFC3339), st.to.Format(time.RFC3339), err)
+			}
+			entries, st.rows = append(entries, more...), rows
+		}
+		if !st.to.After(st.from) && len(entries) == 0 {
+			st.done = true
 			return nil
 		}
-		to = from.Add(step)
-		if to.After(upto) {
-			to = upto
-		}
-		entries, n, err := capturedEntries(ctx, tx, from, to)
-		if err != nil {
-			return err
-		}
-		rows = n
 		i := 0
-		if hashes, err = merge(ctx, tx, func() (Entry, bool, error) {
+		if st.hashes, err = merge(ctx, tx, func() (Entry, bool, error) {
 			if i == len(entries) {
 				return Entry{}, false, nil
 			}
@@ -125,22 +161,21 @@ func buildStep(ctx context.Context, pool *pgxpool.Pool, upto time.Time, step tim
 		}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE leak_watermark SET watermark = $1, rows = rows + $2, updated_at = now()`, to, rows); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE leak_watermark SET watermark = $1, rows = rows + $2, updated_at = now()`,
+			st.to, st.rows+st.late); err != nil {
 			return fmt.Errorf("advance watermark: %w", err)
 		}
 		return nil
 	})
-	return from, to, rows, hashes, err
+	return st, err
 }
 
-// capturedEntries sums the raw passwords of [from, to) per (password, trap) and hashes them.
+// hashRows runs a query answering (password, trap, count, raw rows) and hashes each password.
 // The result is held in memory because the merge needs the same connection.
-func capturedEntries(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]Entry, int64, error) {
-	rs, err := tx.Query(ctx, `SELECT password, trap::text, sum(coalesce(raw_count, 1))::bigint, count(*)
-		FROM passwords WHERE time >= $1 AND time < $2
-		GROUP BY password, trap HAVING sum(coalesce(raw_count, 1)) > 0`, from, to)
+func hashRows(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]Entry, int64, error) {
+	rs, err := tx.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read passwords [%s, %s): %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		return nil, 0, err
 	}
 	var (
 		entries []Entry
@@ -154,7 +189,7 @@ func capturedEntries(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]Entr
 		)
 		if err := rs.Scan(&password, &trap, &count, &n); err != nil {
 			rs.Close()
-			return nil, 0, fmt.Errorf("read passwords: %w", err)
+			return nil, 0, err
 		}
 		e := Entry{Hash: HashPassword(password), Count: count}
 		if trap != nil {
@@ -165,8 +200,5 @@ func capturedEntries(ctx context.Context, tx pgx.Tx, from, to time.Time) ([]Entr
 		entries = append(entries, e)
 		rows += n
 	}
-	if err := rs.Err(); err != nil {
-		return nil, 0, fmt.Errorf("read passwords: %w", err)
-	}
-	return entries, rows, nil
+	return entries, rows, rs.Err()
 }

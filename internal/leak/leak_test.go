@@ -203,6 +203,83 @@ func TestBuildIncremental(t *testing.T) {
 	require.Equal(t, int64(8), total)
 }
 
+func TestBuildLateRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	captured(t, pool, "late", "minipot_smtp", 1, now.Add(-time.Hour))
+	_, err := Build(ctx, pool, Options{Now: now})
+	require.NoError(t, err)
+
+	// Far below the mark, in one statement and one by one.
+	_, err = pool.Exec(ctx, `INSERT INTO passwords (time, raw_count, username, password, trap) VALUES
+		($1, 2, 'u', 'late', 'minipot_http'), ($1, 3, 'u', 'late', 'minipot_http'), ($1, 0, 'u', 'zero', NULL)`, now.AddDate(0, -1, 0))
+	require.NoError(t, err)
+	captured(t, pool, "late", "", 4, now.Add(-2*time.Hour))
+	res, err := Build(ctx, pool, Options{Now: now})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), res.Late)
+	require.Zero(t, res.Rows)
+	require.Equal(t, Record{Hash: HashPassword("late"), Count: 10, Sources: []string{"smtp", "http"}}, lookup(t, pool, "late"))
+	_, found, err := ByPassword(ctx, pool, "zero")
+	require.NoError(t, err)
+	require.False(t, found, "rows with raw_count 0 add nothing")
+
+	res, err = Build(ctx, pool, Options{Now: now})
+	require.NoError(t, err)
+	require.Zero(t, res.Late, "drained once")
+	require.Equal(t, int64(10), lookup(t, pool, "late").Count)
+}
+
+// TestBuildWhileWriting runs builders while writers insert rows at random times around the mark,
+// some far in the past; after a final build every raw_count is in passwords_pwned exactly once.
+func TestBuildWhileWriting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	base := time.Now().Add(-time.Hour)
+	const inserts = 150
+	writers := make(chan error, 2)
+	for w := range 2 {
+		go func() {
+			rnd := rand.New(rand.NewPCG(uint64(w), 99))
+			for range inserts {
+				n := 1 + rnd.IntN(5)
+				_, err := pool.Exec(ctx, `INSERT INTO passwords (time, raw_count, username, password, trap)
+					SELECT $1::timestamptz - interval '1 second' * (random() * 7200), 1 + g % 3, 'u', 'pw' || (g % 11), 'minipot_telnet'
+					FROM generate_series(1, $2::int) g`, base.Add(time.Duration(rnd.IntN(3600))*time.Second), n)
+				if err != nil {
+					writers <- err
+					return
+				}
+				time.Sleep(time.Duration(rnd.IntN(4)) * time.Millisecond)
+			}
+			writers <- nil
+		}()
+	}
+	builds, done := 0, 0
+	for done < 2 {
+		select {
+		case err := <-writers:
+			require.NoError(t, err)
+			done++
+		default:
+			_, err := Build(ctx, pool, Options{Grace: time.Nanosecond, Step: time.Duration(30+builds) * time.Minute})
+			require.NoError(t, err)
+			builds++
+		}
+	}
+	t.Logf("%d builds ran while %d statements were written", builds, 2*inserts)
+	_, err := Build(ctx, pool, Options{Now: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	var raw, hashed int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT sum(raw_count) FROM passwords`).Scan(&raw))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT sum(count) FROM passwords_pwned`).Scan(&hashed))
+	require.Positive(t, raw)
+	require.Equal(t, raw, hashed)
+}
+
 // normalise sorts sources by name, so expectations don't depend on enum order.
 func normalise(r Record) Record {
 	slices.Sort(r.Sources)
