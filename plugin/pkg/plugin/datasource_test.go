@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func newSeeded(t *testing.T, redis *cache.RedisConfig) (*Datasource, *pgxpool.Pool) {
+func newSeeded(t testing.TB, redis *cache.RedisConfig) (*Datasource, *pgxpool.Pool) {
 	t.Helper()
 	url := testenv.DatabaseURL(t)
 	pool, err := pgxpool.New(context.Background(), url)

@@ -1,0 +1,91 @@
+//go:build bench
+
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+func benchScale() float64 {
+	if s, err := strconv.ParseFloat(os.Getenv("SVIEW_BENCH_SCALE"), 64); err == nil && s > 0 {
+		return s
+	}
+	return 1
+}
+
+// BenchmarkRangeThroughput: the HIBP range endpoint over loopback HTTP, driven by an in-Go
+// load loop (8 keep-alive clients, bounded in requests and time), with and without padding.
+// The table holds 10M hashes at scale 1.
+func BenchmarkRangeThroughput(b *testing.B) {
+	hashes := max(10_000, int(10_000_000*benchScale()))
+	requests := max(2_000, int(50_000*benchScale()))
+	const workers = 8
+	pool := testenv.Pool(b)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources)
+		SELECT substring(sha256(i::text::bytea) FROM 1 FOR 20), 1 + i % 1000, '{telnet}' FROM generate_series(1, $1) AS i`, hashes); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE passwords_pwned"); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(Public(Deps{DB: pool, Limits: Limits{Rate: -1}}))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	for _, padding := range []bool{false, true} {
+		b.Run(fmt.Sprintf("padding=%v", padding), func(b *testing.B) {
+			for b.Loop() {
+				lat := make([][]time.Duration, workers)
+				deadline := time.Now().Add(60 * time.Second)
+				start := time.Now()
+				var wg sync.WaitGroup
+				for w := range workers {
+					wg.Go(func() {
+						rnd := rand.New(rand.NewPCG(uint64(w), 1))
+						for i := 0; i < requests/workers && time.Now().Before(deadline); i++ {
+							req, _ := http.NewRequest("GET", fmt.Sprintf("%s/range/%05X", srv.URL, rnd.IntN(1<<20)), nil)
+							if padding {
+								req.Header.Set("Add-Padding", "true")
+							}
+							t0 := time.Now()
+							resp, err := client.Do(req)
+							if err != nil {
+								b.Error(err)
+								return
+							}
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							if resp.StatusCode != 200 {
+								b.Errorf("status %d", resp.StatusCode)
+								return
+							}
+							lat[w] = append(lat[w], time.Since(t0))
+						}
+					})
+				}
+				wg.Wait()
+				all := slices.Concat(lat...)
+				slices.Sort(all)
+				elapsed := time.Since(start)
+				b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50_ms")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99_ms")
+				b.Logf("%d range requests by %d clients over %d hashes (%.1f per prefix) in %s", len(all), workers, hashes,
+					float64(hashes)/(1<<20), elapsed.Round(time.Millisecond))
+			}
+		})
+	}
+}
