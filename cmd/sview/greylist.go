@@ -41,6 +41,10 @@ func greylistBuild(ctx context.Context, e *env, args []string) error {
 	if _, err := parseAll(fs, args, 0); err != nil {
 		return err
 	}
+	// Build reads zero as "the default"; on the command line zero is a mistake.
+	if *minProbes < 1 || *days < 1 {
+		return fmt.Errorf("greylist build: --min-probes %d, --days %d: want 1 or more", *minProbes, *days)
+	}
 	pool, err := openPool(ctx, e, "sview-greylist")
 	if err != nil {
 		return err

@@ -66,6 +66,7 @@ func TestGreylistAndLeakCommands(t *testing.T) {
 	require.Equal(t, "b7a875fc1ea228b9061041b7cec4bd3c52ab3ce3 4 ftp\n", run(cmdLeak, "lookup", "B7A875"))
 
 	require.ErrorContains(t, cmdLeak(ctx, e, []string{"lookup", "xyz"}), "invalid hash prefix")
+	require.ErrorContains(t, cmdGreylist(ctx, e, []string{"build", "--days", "0"}), "want 1 or more")
 	require.ErrorContains(t, cmdGreylist(ctx, e, []string{"export", "--date", "yesterday"}), "want YYYY-MM-DD")
 	require.ErrorContains(t, importPwned(ctx, e, []string{"--format", "xml", hibp}), "want auto, csv or hibp")
 	require.ErrorContains(t, importPwned(ctx, e, []string{}), "want 1 argument(s), got 0")
