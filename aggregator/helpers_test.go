@@ -53,14 +53,21 @@ func rawColumns(table string) []string {
 // statement, so the statement-level late-data trigger sees them together.
 func insertRaw(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table string, rows [][]string) {
 	t.Helper()
+	require.NoError(t, tryInsertRaw(ctx, pool, table, rows))
+}
+
+// tryInsertRaw is insertRaw for goroutines other than the test's.
+func tryInsertRaw(ctx context.Context, pool *pgxpool.Pool, table string, rows [][]string) error {
 	if len(rows) == 0 {
-		return
+		return nil
 	}
 	cols := rawColumns(table)
 	var values []string
 	var args []any
 	for _, r := range rows {
-		require.Len(t, r, len(cols), "row %v of %s: want columns %v", r, table, cols)
+		if len(r) != len(cols) {
+			return fmt.Errorf("row %v of %s: want columns %v", r, table, cols)
+		}
 		ph := make([]string, len(r))
 		for i, v := range r {
 			if v == "-" {
@@ -73,7 +80,10 @@ func insertRaw(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table stri
 		values = append(values, "("+strings.Join(ph, ", ")+")")
 	}
 	_, err := pool.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", table, strings.Join(cols, ", "), strings.Join(values, ", ")), args...)
-	require.NoError(t, err, "insert into %s", table)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
 }
 
 func columnType(col string) string {

@@ -20,8 +20,8 @@ import (
 )
 
 // TestRandomizedExactlyOnce feeds raw rows with late arrivals, duplicates, rows exactly on
-// bucket edges, deletes and updates to two aggregators running at once, whose runs are
-// cancelled at random points; after a final catch-up every rollup of every precision must
+// bucket edges, deletes and updates to two aggregators running at once (rows often arriving
+// while they run), whose runs are cancelled at random points; after a final catch-up every rollup of every precision must
 // equal a GROUP BY computed directly from the raw rows. SVIEW_TEST_SEED replays a run.
 func TestRandomizedExactlyOnce(t *testing.T) {
 	t.Parallel()
@@ -58,16 +58,21 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 		for end < len(arrivals) && !arrivals[end].at.After(now) {
 			end++
 		}
-		insertArrivals(ctx, t, pool, arrivals[next:end], rng)
+		// Half of the time the rows arrive while the aggregators run, racing their windows.
+		batch := arrivals[next:end]
 		next = end
 		if rng.IntN(6) == 0 {
 			mutateRaw(ctx, t, pool, rng)
 		}
-		runConcurrently(t, managers, rng, true)
+		if rng.IntN(2) == 0 {
+			insertArrivals(ctx, t, pool, batch, rng)
+			batch = nil
+		}
+		runConcurrently(t, managers, rng, true, func() error { return tryInsertArrivals(ctx, pool, batch, rng.Uint64()) })
 	}
 	c.Set(base.Add((days + 3) * 24 * time.Hour))
 	insertArrivals(ctx, t, pool, arrivals[next:], rng)
-	runConcurrently(t, managers, rng, false)
+	runConcurrently(t, managers, rng, false, nil)
 	require.NoError(t, managers[0].CatchUp(ctx, "quarterly"))
 
 	for _, tbl := range sentinel.Tables {
@@ -134,17 +139,26 @@ func randomRows(rng *rand.Rand, base time.Time, days int) []arrival {
 
 // insertArrivals writes rows in a few multi-row statements per table.
 func insertArrivals(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rows []arrival, rng *rand.Rand) {
+	require.NoError(t, tryInsertArrivals(ctx, pool, rows, rng.Uint64()))
+}
+
+func tryInsertArrivals(ctx context.Context, pool *pgxpool.Pool, rows []arrival, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, seed))
 	byTable := map[string][][]string{}
 	for _, a := range rows {
 		byTable[a.table] = append(byTable[a.table], a.row)
 	}
-	for tbl, rs := range byTable {
+	for _, tbl := range sentinel.Tables {
+		rs := byTable[tbl]
 		for len(rs) > 0 {
 			n := min(len(rs), 1+rng.IntN(40))
-			insertRaw(ctx, t, pool, tbl, rs[:n])
+			if err := tryInsertRaw(ctx, pool, tbl, rs[:n]); err != nil {
+				return err
+			}
 			rs = rs[n:]
 		}
 	}
+	return nil
 }
 
 // mutateRaw deletes a few raw rows and moves a few others in time, as a correction would.
@@ -157,11 +171,11 @@ func mutateRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rng *rand.
 	require.NoError(t, err)
 }
 
-// runConcurrently runs a catch-up on every Manager at once; with interrupt, some are
-// cancelled after a random delay.
-func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrupt bool) {
+// runConcurrently runs a catch-up on every Manager at once, and alongside, when given, a
+// writer of raw rows; with interrupt, some catch-ups are cancelled after a random delay.
+func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrupt bool, writer func() error) {
 	var wg sync.WaitGroup
-	errs := make([]error, len(managers))
+	errs := make([]error, len(managers)+1)
 	for i, m := range managers {
 		ctx, cancel := context.WithCancel(context.Background())
 		if interrupt && rng.IntN(3) == 0 {
@@ -175,6 +189,13 @@ func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrup
 			if err := m.CatchUp(ctx, "quarterly"); err != nil && ctx.Err() == nil {
 				errs[i] = err
 			}
+		}()
+	}
+	if writer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[len(managers)] = writer()
 		}()
 	}
 	wg.Wait()
