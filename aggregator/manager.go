@@ -233,29 +233,31 @@ func (m *Manager) runJob(ctx context.Context, name string, fn func(context.Conte
 	return nil
 }
 
+// cronEntry is one scheduled entry of the daemon.
+type cronEntry struct {
+	spec string
+	fn   func(context.Context) error
+}
+
 // schedule returns the cron entries of the daemon. Each rollup tick runs a little after the
 // grace delay past its boundary; the tick only triggers a catch-up from the watermark, so a
 // missed or late tick loses nothing.
-func (m *Manager) schedule() map[string]struct {
-	spec string
-	fn   func(context.Context) error
-} {
+func (m *Manager) schedule() map[string]cronEntry {
 	g := m.cfg.Grace
-	sec, min := int(g.Seconds())%60, int(g.Minutes())%15
-	type entry = struct {
-		spec string
-		fn   func(context.Context) error
+	sec, minute, hour := int(g.Seconds())%60, int(g.Minutes()), int(g.Hours())
+	catchUp := func(precision string) func(context.Context) error {
+		return func(ctx context.Context) error { return m.CatchUp(ctx, precision) }
 	}
-	out := map[string]entry{
-		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, min), func(ctx context.Context) error { return m.CatchUp(ctx, "quarterly") }},
-		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (int(g.Minutes())+1)%60), func(ctx context.Context) error { return m.CatchUp(ctx, "hourly") }},
-		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (int(g.Minutes())+2)%60, (int(g.Hours()) % 24)), func(ctx context.Context) error { return m.CatchUp(ctx, "daily") }},
+	out := map[string]cronEntry{
+		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, minute%15), catchUp("quarterly")},
+		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (minute+1)%60), catchUp("hourly")},
+		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (minute+2)%60, hour%24), catchUp("daily")},
 		"retention": {m.cfg.RetentionSchedule, func(ctx context.Context) error {
 			return m.runJob(ctx, "retention", m.ApplyRetention)
 		}},
 	}
 	for _, j := range m.cfg.Jobs {
-		out["job:"+j.Name] = entry{j.Schedule, func(ctx context.Context) error { return m.runJob(ctx, j.Name, j.Run) }}
+		out["job:"+j.Name] = cronEntry{j.Schedule, func(ctx context.Context) error { return m.runJob(ctx, j.Name, j.Run) }}
 	}
 	return out
 }
