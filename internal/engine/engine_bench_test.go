@@ -1,0 +1,407 @@
+//go:build bench
+
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+// benchScale reads SVIEW_BENCH_SCALE: 1 is the issue's size (30 days of raw at a million
+// incidents a day, plus a year of daily rollups).
+func benchScale(b *testing.B) float64 {
+	s := os.Getenv("SVIEW_BENCH_SCALE")
+	if s == "" {
+		return 1
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		b.Fatalf("SVIEW_BENCH_SCALE=%q: want a positive number", s)
+	}
+	return v
+}
+
+// seedBench generates raw rows with generate_series: attackers work in sessions (one address,
+// one probe, one kind of incident for a few minutes), a few addresses do most of the work,
+// logins try many passwords from a long-tailed list. The rollups are filled with INSERT …
+// SELECT … GROUP BY, and the 30 days of daily rows are repeated back over a year so the daily
+// table holds 390 days.
+func seedBench(b *testing.B, db Querier, scale float64, now time.Time) (sizes []string, rawIncidents int64) {
+	ctx := context.Background()
+	n := func(x float64) int64 { return max(int64(x*scale), 1000) }
+	incidents, logins, scans := n(30e6), n(6e6), n(6e6)
+	sessions, addresses := max(incidents/50, 100), n(85_000)
+	steps := []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"seed", "SELECT setseed(0.42)", nil},
+		{"probes", `INSERT INTO identity (id, sn, device_token)
+			SELECT i, lpad(i::text, 16, '0'), lpad(to_hex(i), 64, '0') FROM generate_series(1, 2000) i`, nil},
+		{"sessions", `CREATE TABLE bench_sessions AS
+			SELECT s, $1::timestamptz - random() * interval '30 days' AS start,
+				random() * interval '20 minutes' AS span,
+				floor(random() ^ 3 * $3)::int AS attacker,
+				1 + floor(random() * 2000)::int AS probe,
+				floor(random() ^ 2 * 10)::int AS kind
+			FROM generate_series(1, $2::bigint) s`, []any{now, sessions, addresses}},
+		{"incidents", `INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT start + random() * span, 1, probe,
+				(ARRAY['minipot_telnet','minipot_telnet','minipot_telnet','minipot_ftp','minipot_http','minipot_http',
+					'minipot_smtp','fwlogs','fwlogs','haas'])[kind + 1]::trap_t,
+				(ARRAY['login','connect','invalid','login','message','login','login','small_port_scan','big_port_scan','login'])[kind + 1]::action_t,
+				'100.64.0.0'::inet + attacker,
+				CASE WHEN attacker % 40 = 7 THEN NULL ELSE (ARRAY['CN','US','RU','BR','IN','VN','DE','NL','KR','ID','FR','GB','CZ','TW','UA','IR','TH','SG','HK','JP'])[attacker % 20 + 1] END,
+				CASE WHEN attacker % 50 = 9 THEN NULL ELSE 64500 + attacker % 300 END
+			FROM (SELECT 1 + floor(random() * $1)::bigint AS s FROM generate_series(1, $2::bigint)) r JOIN bench_sessions USING (s)`,
+			[]any{sessions, incidents}},
+		{"passwords", `INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip, country, asn)
+			SELECT start + random() * span, 1,
+				(ARRAY['root','admin','user','support','guest','pi','ubnt','test','oracle','ftp'])[1 + floor(random() ^ 2 * 10)::int],
+				CASE WHEN random() < 0.4 THEN (ARRAY['123456','admin','password','root','12345','1234','qwerty','default','pass',''])[1 + floor(random() ^ 2 * 10)::int]
+					ELSE 'pw' || floor(random() ^ 3 * 200000)::int END,
+				probe, 'minipot_telnet', '100.64.0.0'::inet + attacker,
+				(ARRAY['CN','US','RU','BR','IN','VN','DE','NL','KR','ID','FR','GB','CZ','TW','UA','IR','TH','SG','HK','JP'])[attacker % 20 + 1],
+				64500 + attacker % 300
+			FROM (SELECT 1 + floor(random() * $1)::bigint AS s FROM generate_series(1, $2::bigint)) r JOIN bench_sessions USING (s)`,
+			[]any{sessions, logins}},
+		{"ports", `INSERT INTO ports (time, raw_count, port, protocol, identity_id, ip, country, asn)
+			SELECT start + random() * span, 1,
+				CASE WHEN random() < 0.7 THEN (ARRAY[22,23,80,443,445,3389,8080,5060,1433,3306])[1 + floor(random() ^ 2 * 10)::int]
+					ELSE 1 + floor(random() * 65535)::int END,
+				CASE WHEN random() < 0.9 THEN 'TCP' ELSE 'UDP' END::protocol_t,
+				probe, '100.64.0.0'::inet + attacker,
+				(ARRAY['CN','US','RU','BR','IN','VN','DE','NL','KR','ID','FR','GB','CZ','TW','UA','IR','TH','SG','HK','JP'])[attacker % 20 + 1],
+				64500 + attacker % 300
+			FROM (SELECT 1 + floor(random() * $1)::bigint AS s FROM generate_series(1, $2::bigint)) r JOIN bench_sessions USING (s)`,
+			[]any{sessions, scans}},
+		{"drop sessions", "DROP TABLE bench_sessions", nil},
+	}
+	for _, s := range steps {
+		start := time.Now()
+		_, err := db.Exec(ctx, s.sql, s.args...)
+		require.NoError(b, err, s.what)
+		sizes = append(sizes, fmt.Sprintf("seed %s: %s", s.what, time.Since(start).Round(time.Millisecond)))
+	}
+	start := time.Now()
+	fillBenchRollups(b, db, now)
+	sizes = append(sizes, fmt.Sprintf("rollups: %s", time.Since(start).Round(time.Millisecond)))
+	_, err := db.Exec(ctx, "ANALYZE")
+	require.NoError(b, err)
+	for _, table := range []string{"incidents", "passwords", "ports"} {
+		for _, p := range period.Precisions {
+			var rows, bytes int64
+			require.NoError(b, db.QueryRow(ctx, fmt.Sprintf("SELECT count(*), pg_total_relation_size('%s') FROM %s", p.Table(table), p.Table(table))).Scan(&rows, &bytes))
+			sizes = append(sizes, fmt.Sprintf("%-20s %12d rows %8.1f MiB", p.Table(table), rows, float64(bytes)/(1<<20)))
+			if p == period.Raw && table == "incidents" {
+				rawIncidents = rows
+			}
+		}
+	}
+	return sizes, rawIncidents
+}
+
+func fillBenchRollups(b *testing.B, db Querier, now time.Time) {
+	ctx := context.Background()
+	steps := []struct {
+		from, to period.Precision
+		bucket   string
+	}{{period.Raw, period.Quarterly, "15 minutes"}, {period.Quarterly, period.Hourly, "1 hour"}, {period.Hourly, period.Daily, "1 day"}}
+	for _, table := range []string{"incidents", "passwords", "ports"} {
+		dims := rollupDims[table]
+		for _, s := range steps {
+			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (time, raw_count, %s)
+				SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s`,
+				s.to.Table(table), dims, s.bucket, dims, s.from.Table(table), dims))
+			require.NoError(b, err, "fill %s", s.to.Table(table))
+			_, err = db.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)`,
+				table, string(s.to), now.Truncate(s.to.Step()))
+			require.NoError(b, err)
+		}
+		// The raw days are 31 calendar days at most; shifting them back by 31 days twelve times
+		// never collides and covers 403 days.
+		_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (time, raw_count, %[2]s)
+			SELECT time - k * interval '31 days', raw_count, %[2]s FROM %[1]s, generate_series(1, 12) k`,
+			period.Daily.Table(table), dims))
+		require.NoError(b, err, "extend %s over a year", period.Daily.Table(table))
+	}
+}
+
+// BenchmarkCold times every preset at every period through the engine (no cache in front),
+// next to the same answer computed from the raw rows in the same run.
+func BenchmarkCold(b *testing.B) {
+	scale := benchScale(b)
+	now := time.Now().UTC().Truncate(time.Second)
+	pool := testenv.Pool(b)
+	sizes, rawIncidents := seedBench(b, pool, scale, now)
+	// Logs of a benchmark with sub-benchmarks are not printed, so the data size is reported by
+	// a sub-benchmark of its own.
+	b.Run("dataset", func(b *testing.B) {
+		for b.Loop() {
+		}
+		b.Logf("scale %g", scale)
+		for _, s := range sizes {
+			b.Log(s)
+		}
+		b.ReportMetric(float64(rawIncidents), "raw_incident_rows")
+	})
+	e := New(pool, Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	required := map[string]string{
+		"probe": `"filters":{"probe":[1,2,3]}`, "ip": `"filters":{"ip":"100.64.0.1"}`, "password": `"filters":{"password":"123456"}`,
+	}
+	var results []result
+	for _, p := range catalog.All {
+		for _, per := range period.Names() {
+			in := fmt.Sprintf(`{"preset":%q,"period":%q`, p.Name, per)
+			if p.Requires != "" {
+				in += "," + required[p.Requires]
+			}
+			q, err := query.Parse([]byte(in + "}"))
+			require.NoError(b, err)
+			b.Run(p.Name+"/"+per, func(b *testing.B) {
+				var cold time.Duration
+				for b.Loop() {
+					start := time.Now()
+					_, _, err := e.Run(ctx, q, period.Range{})
+					cold = time.Since(start)
+					require.NoError(b, err)
+				}
+				raw := rawAnswer(b, e, q)
+				b.ReportMetric(float64(cold.Microseconds())/1000, "cold_ms")
+				b.ReportMetric(float64(raw.Microseconds())/1000, "raw_ms")
+				b.ReportMetric(raw.Seconds()/cold.Seconds(), "x_faster_than_raw")
+				results = append(results, result{p.Name, per, cold, raw})
+			})
+		}
+	}
+	narrowExperiment(b, pool, now)
+	// Summary per period: the slowest cold query and the smallest speed-up over raw.
+	b.Run("summary", func(b *testing.B) {
+		for b.Loop() {
+		}
+		summarize(b, results)
+	})
+}
+
+type result struct {
+	name      string
+	per       string
+	cold, raw time.Duration
+}
+
+func summarize(b *testing.B, results []result) {
+	var slowest time.Duration
+	for _, per := range period.Names() {
+		var worst, ratio float64 = 0, 1e9
+		var worstName string
+		for _, r := range results {
+			if r.per != per {
+				continue
+			}
+			if ms := float64(r.cold.Microseconds()) / 1000; ms > worst {
+				worst, worstName = ms, r.name
+			}
+			ratio = min(ratio, r.raw.Seconds()/r.cold.Seconds())
+		}
+		b.Logf("period %s: slowest cold %.1f ms (%s), smallest speed-up over raw %.1f×", per, worst, worstName, ratio)
+		slowest = max(slowest, time.Duration(worst*float64(time.Millisecond)))
+	}
+	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest_cold_ms")
+	slices.SortFunc(results, func(a, b result) int { return int(b.cold - a.cold) })
+	for _, r := range results[:min(5, len(results))] {
+		b.Logf("slowest: %s %s cold %s raw %s", r.name, r.per, r.cold.Round(time.Millisecond), r.raw.Round(time.Millisecond))
+	}
+}
+
+// rawAnswer computes q's answer from the raw table over the same window (the same statement
+// with the raw table as its source) and returns how long it took.
+func rawAnswer(b *testing.B, e *Engine, q query.Query) time.Duration {
+	ctx := context.Background()
+	w, err := e.Window(ctx, q, period.Range{})
+	require.NoError(b, err)
+	w.Source = period.Raw
+	start := time.Now()
+	if q.Format == query.FormatTimeSeries {
+		_, err = e.series(ctx, q, w, seriesSQL(q, w))
+	} else {
+		_, err = e.table(ctx, q, tableSQL(q, w, e.opts.MaxRows+1))
+	}
+	require.NoError(b, err)
+	return time.Since(start)
+}
+
+// narrowExperiment measures what narrower daily rollups (DESIGN §2: totals without ip and
+// probe; one row per attacker per bucket) would gain over the wide daily rollup for year-long
+// queries. The narrow tables exist only in the benchmark database: they are built here from
+// the wide daily rows and read with the same statement shapes the engine uses.
+func narrowExperiment(b *testing.B, db Querier, now time.Time) {
+	ctx := context.Background()
+	for _, ddl := range []string{
+		`CREATE TABLE incidents_daily_totals AS SELECT time, trap, action, country, asn, sum(raw_count)::bigint AS raw_count
+			FROM incidents_daily GROUP BY time, trap, action, country, asn`,
+		`CREATE TABLE incidents_daily_attackers AS SELECT time, ip, country, asn, sum(raw_count)::bigint AS raw_count
+			FROM incidents_daily GROUP BY time, ip, country, asn`,
+		`CREATE TABLE passwords_daily_totals AS SELECT time, username, password, sum(raw_count)::bigint AS raw_count
+			FROM passwords_daily GROUP BY time, username, password`,
+		`CREATE TABLE ports_daily_totals AS SELECT time, port, protocol, sum(raw_count)::bigint AS raw_count
+			FROM ports_daily GROUP BY time, port, protocol`,
+		`ANALYZE`,
+	} {
+		_, err := db.Exec(ctx, ddl)
+		require.NoError(b, err)
+	}
+	p, _ := period.Lookup("1y")
+	w := p.Window(now, false)
+	cases := []struct {
+		name, wide, narrow, sql string
+	}{
+		{"all_incidents_graph", "incidents_daily", "incidents_daily_totals",
+			"SELECT date_bin('14 days', time, $1), sum(raw_count) FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1"},
+		{"top_countries_by_incidents_list", "incidents_daily", "incidents_daily_totals",
+			"SELECT country, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 AND country IS NOT NULL GROUP BY 1 ORDER BY v DESC, 1 LIMIT 15"},
+		{"top_countries_by_attackers_list", "incidents_daily", "incidents_daily_attackers",
+			"SELECT country, count(DISTINCT ip) AS v FROM %s WHERE time >= $1 AND time < $2 AND country IS NOT NULL GROUP BY 1 ORDER BY v DESC, 1 LIMIT 15"},
+		{"all_attackers_graph", "incidents_daily", "incidents_daily_attackers",
+			"SELECT date_bin('14 days', time, $1), count(DISTINCT ip) FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1"},
+		{"top_passwords_by_usages_list_long", "passwords_daily", "passwords_daily_totals",
+			"SELECT password, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 AND password <> '' GROUP BY 1 ORDER BY v DESC, 1 LIMIT 30"},
+		{"top_ports_by_scans_list_long", "ports_daily", "ports_daily_totals",
+			"SELECT protocol, port, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1, 2 ORDER BY v DESC, 1, 2 LIMIT 30"},
+	}
+	timed := func(b *testing.B, table, sql string) (time.Duration, int64) {
+		var rows int64
+		require.NoError(b, db.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&rows))
+		start := time.Now()
+		r, err := db.Query(ctx, fmt.Sprintf(sql, table), w.From, w.To)
+		require.NoError(b, err)
+		for r.Next() {
+		}
+		require.NoError(b, r.Err())
+		return time.Since(start), rows
+	}
+	for _, c := range cases {
+		b.Run("narrow_1y/"+c.name, func(b *testing.B) {
+			var wide time.Duration
+			var wideRows int64
+			for b.Loop() {
+				wide, wideRows = timed(b, c.wide, c.sql)
+			}
+			narrow, narrowRows := timed(b, c.narrow, c.sql)
+			b.ReportMetric(float64(wide.Microseconds())/1000, "wide_ms")
+			b.ReportMetric(float64(narrow.Microseconds())/1000, "narrow_ms")
+			b.ReportMetric(wide.Seconds()/narrow.Seconds(), "x_faster_than_wide")
+			b.ReportMetric(float64(wideRows)/float64(max(narrowRows, 1)), "x_fewer_rows")
+		})
+	}
+}
+
+// BenchmarkYearDaily answers the question the scaled run cannot: at the issue's full size, is a
+// year-long query over the wide daily rollup under a second, and what would narrower daily
+// rollups gain? It writes a year (390 days) of daily incident rows directly, shaped like the
+// sessions of seedBench (about 20,000 sessions a day at scale 1, 50 incidents each), then times
+// the year presets through the engine and the same statements over narrow tables built from it.
+func BenchmarkYearDaily(b *testing.B) {
+	scale := benchScale(b)
+	now := time.Now().UTC().Truncate(time.Second)
+	ctx := context.Background()
+	pool := testenv.Pool(b)
+	perDay := max(int64(20_000*scale), 100)
+	start := time.Now()
+	for _, sql := range []string{
+		"SELECT setseed(0.42)",
+		`INSERT INTO identity (id, sn, device_token) SELECT i, lpad(i::text, 16, '0'), lpad(to_hex(i), 64, '0') FROM generate_series(1, 2000) i`,
+		fmt.Sprintf(`INSERT INTO incidents_daily (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT day, sum(n), probe,
+				(ARRAY['minipot_telnet','minipot_telnet','minipot_telnet','minipot_ftp','minipot_http','minipot_http',
+					'minipot_smtp','fwlogs','fwlogs','haas'])[kind + 1]::trap_t,
+				(ARRAY['login','connect','invalid','login','message','login','login','small_port_scan','big_port_scan','login'])[kind + 1]::action_t,
+				'100.64.0.0'::inet + attacker,
+				CASE WHEN attacker %% 40 = 7 THEN NULL ELSE (ARRAY['CN','US','RU','BR','IN','VN','DE','NL','KR','ID','FR','GB','CZ','TW','UA','IR','TH','SG','HK','JP'])[attacker %% 20 + 1] END,
+				CASE WHEN attacker %% 50 = 9 THEN NULL ELSE 64500 + attacker %% 300 END
+			FROM (SELECT date_trunc('day', $1::timestamptz) - d * interval '1 day' AS day,
+					floor(random() ^ 3 * 85000)::int AS attacker, 1 + floor(random() * 2000)::int AS probe,
+					floor(random() ^ 2 * 10)::int AS kind, 1 + floor(random() * 99)::int AS n
+				FROM generate_series(1, 390) d, generate_series(1, %d) s) g
+			GROUP BY 1, 3, 4, 5, 6, 7, 8`, perDay),
+		`INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'daily', date_trunc('day', now()))`,
+		`CREATE TABLE incidents_daily_totals AS SELECT time, trap, action, country, asn, sum(raw_count)::bigint AS raw_count
+			FROM incidents_daily GROUP BY time, trap, action, country, asn`,
+		`CREATE TABLE incidents_daily_attackers AS SELECT time, ip, country, asn, sum(raw_count)::bigint AS raw_count
+			FROM incidents_daily GROUP BY time, ip, country, asn`,
+		"ANALYZE",
+	} {
+		_, err := pool.Exec(ctx, sql, sqlArgs(sql, now)...)
+		require.NoError(b, err)
+	}
+	var wide, totals, attackers int64
+	require.NoError(b, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM incidents_daily), (SELECT count(*) FROM incidents_daily_totals),
+		(SELECT count(*) FROM incidents_daily_attackers)`).Scan(&wide, &totals, &attackers))
+	b.Run("dataset", func(b *testing.B) {
+		for b.Loop() {
+		}
+		b.Logf("scale %g: incidents_daily %d rows, narrow totals %d rows, narrow attackers %d rows, written in %s",
+			scale, wide, totals, attackers, time.Since(start).Round(time.Second))
+		b.ReportMetric(float64(wide), "daily_rows")
+	})
+	e := New(pool, Options{Now: func() time.Time { return now }})
+	narrow := map[string]string{
+		"all_incidents_graph": "incidents_daily_totals", "top_countries_by_incidents_list": "incidents_daily_totals",
+		"top_traps_by_incidents_graph": "incidents_daily_totals", "all_countries_by_incidents_list": "incidents_daily_totals",
+		"all_attackers_graph": "incidents_daily_attackers", "top_countries_by_attackers_list": "incidents_daily_attackers",
+		"top_countries_by_attackers_graph": "incidents_daily_attackers",
+	}
+	for name, table := range narrow {
+		q, err := query.Parse([]byte(`{"preset":"` + name + `","period":"1y"}`))
+		require.NoError(b, err)
+		b.Run(name, func(b *testing.B) {
+			var cold time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				_, _, err := e.Run(ctx, q, period.Range{})
+				require.NoError(b, err)
+				cold = time.Since(t0)
+			}
+			w, err := e.Window(ctx, q, period.Range{})
+			require.NoError(b, err)
+			var st statement
+			if q.Format == query.FormatTimeSeries {
+				st = seriesSQL(q, w)
+			} else {
+				st = tableSQL(q, w, e.opts.MaxRows+1)
+			}
+			sql := strings.ReplaceAll(st.sql, "FROM incidents_daily ", "FROM "+table+" ")
+			t0 := time.Now()
+			rows, err := pool.Query(ctx, sql, st.args...)
+			require.NoError(b, err)
+			for rows.Next() {
+			}
+			require.NoError(b, rows.Err())
+			n := time.Since(t0)
+			b.ReportMetric(float64(cold.Microseconds())/1000, "wide_ms")
+			b.ReportMetric(float64(n.Microseconds())/1000, "narrow_ms")
+			b.ReportMetric(cold.Seconds()/n.Seconds(), "x_narrow_faster")
+		})
+	}
+}
+
+func sqlArgs(sql string, now time.Time) []any {
+	if strings.Contains(sql, "$1") {
+		return []any{now}
+	}
+	return nil
+}
