@@ -322,6 +322,7 @@ func TestParseRedisURL(t *testing.T) {
 		{name: "tls", url: "rediss://h:6380", want: RedisConfig{Addrs: []string{"h:6380"}, TLS: true}},
 		{name: "sentinel", url: "redis://s1:26379?mode=sentinel&master_name=mymaster&addr=s2:26379",
 			want: RedisConfig{Mode: ModeSentinel, MasterName: "mymaster", Addrs: []string{"s1:26379", "s2:26379"}}},
+		{name: "key prefix", url: "redis://h:1?key_prefix=prod:", want: RedisConfig{Addrs: []string{"h:1"}, KeyPrefix: "prod:"}},
 		{name: "cluster", url: "redis://n1:7000?mode=cluster&addr=n2:7000",
 			want: RedisConfig{Mode: ModeCluster, Addrs: []string{"n1:7000", "n2:7000"}}},
 		{name: "bad scheme", url: "http://h:1", wantErr: ErrRedisURL},

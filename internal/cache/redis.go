@@ -80,8 +80,9 @@ func (c RedisConfig) mode() string {
 	return c.Mode
 }
 
-// ParseRedisURL reads redis://[user:pass@]host:port[/db][?mode=sentinel|cluster&master_name=M&addr=h:p…];
-// rediss:// turns on TLS. Extra addr parameters add sentinels or cluster seeds.
+// ParseRedisURL reads redis://[user:pass@]host:port[/db][?mode=sentinel|cluster&master_name=M&addr=h:p…&key_prefix=P];
+// rediss:// turns on TLS. Extra addr parameters add sentinels or cluster seeds; key_prefix
+// separates the caches of several sview databases sharing one Redis.
 func ParseRedisURL(raw string) (RedisConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -113,13 +114,14 @@ func ParseRedisURL(raw string) (RedisConfig, error) {
 	}
 	q := u.Query()
 	for k := range q {
-		if !slices.Contains([]string{"mode", "master_name", "addr"}, k) {
-			return RedisConfig{}, fmt.Errorf("%w parameter %q: want mode, master_name or addr", ErrRedisURL, k)
+		if !slices.Contains([]string{"mode", "master_name", "addr", "key_prefix"}, k) {
+			return RedisConfig{}, fmt.Errorf("%w parameter %q: want mode, master_name, addr or key_prefix", ErrRedisURL, k)
 		}
 	}
 	c.Mode = q.Get("mode")
 	c.MasterName = q.Get("master_name")
 	c.Addrs = append(c.Addrs, q["addr"]...)
+	c.KeyPrefix = q.Get("key_prefix")
 	return c, c.Validate()
 }
 

@@ -43,6 +43,7 @@ type jsonData struct {
 	RedisUser      string            `json:"redisUser"`
 	RedisDB        int               `json:"redisDB"`
 	RedisTLS       bool              `json:"redisTLS"`
+	RedisPrefix    string            `json:"redisKeyPrefix"`
 	QueryTimeout   string            `json:"queryTimeout"` // Go duration ("30s") or seconds ("30")
 	MaxRows        int               `json:"maxRows"`
 	CacheTTL       map[string]string `json:"cacheTTL"` // period → duration
@@ -125,7 +126,7 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 
 	if j.RedisAddress != "" {
 		rc := cache.RedisConfig{Mode: j.RedisMode, MasterName: j.RedisMaster, Username: j.RedisUser,
-			Password: secure["redisPassword"], DB: j.RedisDB, TLS: j.RedisTLS}
+			Password: secure["redisPassword"], DB: j.RedisDB, TLS: j.RedisTLS, KeyPrefix: j.RedisPrefix}
 		for a := range strings.SplitSeq(j.RedisAddress, ",") {
 			rc.Addrs = append(rc.Addrs, strings.TrimSpace(a))
 		}
