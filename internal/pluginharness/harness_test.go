@@ -54,7 +54,7 @@ func seededContext(t *testing.T, extra map[string]any) backend.PluginContext {
 	u, err := url.Parse(dbURL)
 	require.NoError(t, err)
 	jd := map[string]any{"host": u.Hostname(), "port": u.Port(), "database": strings.TrimPrefix(u.Path, "/"),
-		"user": u.User.Username(), "sslmode": "disable", "queryTimeout": "20s"}
+		"user": u.User.Username(), "sslMode": "disable", "queryTimeoutSeconds": 20}
 	for k, v := range extra {
 		jd[k] = v
 	}
@@ -179,7 +179,7 @@ func TestPluginProcess(t *testing.T) {
 	})
 
 	t.Run("bad settings", func(t *testing.T) {
-		bad := PluginContext("sview-bad", []byte(`{"host":"db","database":"x","user":"u","sslmode":"sometimes"}`), nil)
+		bad := PluginContext("sview-bad", []byte(`{"host":"db","database":"x","user":"u","sslMode":"sometimes"}`), nil)
 		h, err := p.CheckHealth(ctx, bad)
 		// The SDK turns a failing instance factory into an error result or a call error.
 		msg := ""

@@ -29,14 +29,15 @@ const (
 // SSLModes are libpq's TLS modes.
 var SSLModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
-// jsonData is the plain part of the configuration as the config editor writes it.
+// jsonData is the plain part of the configuration, with the names the config editor
+// (plugin/src/types.ts SviewOptions) writes.
 type jsonData struct {
 	Host           string            `json:"host"`
-	Port           json.Number       `json:"port"`
+	Port           looseNumber       `json:"port"`
 	Database       string            `json:"database"`
 	User           string            `json:"user"`
-	SSLMode        string            `json:"sslmode"`
-	ReadReplicaURL string            `json:"readReplicaURL"`
+	SSLMode        string            `json:"sslMode"`
+	ReadReplicaURL string            `json:"readReplicaUrl"`
 	RedisAddress   string            `json:"redisAddress"` // host:port, several comma-separated
 	RedisMode      string            `json:"redisMode"`
 	RedisMaster    string            `json:"redisMasterName"`
@@ -44,9 +45,27 @@ type jsonData struct {
 	RedisDB        int               `json:"redisDB"`
 	RedisTLS       bool              `json:"redisTLS"`
 	RedisPrefix    string            `json:"redisKeyPrefix"`
-	QueryTimeout   string            `json:"queryTimeout"` // Go duration ("30s") or seconds ("30")
+	QueryTimeout   looseNumber       `json:"queryTimeoutSeconds"`
 	MaxRows        int               `json:"maxRows"`
-	CacheTTL       map[string]string `json:"cacheTTL"` // period → duration
+	CacheTTL       map[string]string `json:"cacheTtlOverrides"` // period → Go duration
+}
+
+// looseNumber takes a JSON number or string as text, so a value typed into a text field is
+// validated (and named in the error) rather than failing the whole document.
+type looseNumber string
+
+func (n *looseNumber) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*n = looseNumber(strings.TrimSpace(s))
+		return nil
+	}
+	var num json.Number
+	if err := json.Unmarshal(b, &num); err != nil {
+		return err
+	}
+	*n = looseNumber(num)
+	return nil
 }
 
 // Settings is the validated configuration of one datasource instance.
@@ -77,7 +96,7 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 	}
 	port := DefaultPort
 	if j.Port != "" {
-		p, err := strconv.Atoi(j.Port.String())
+		p, err := strconv.Atoi(string(j.Port))
 		if err != nil || p < 1 || p > 65535 {
 			return Settings{}, fmt.Errorf("%w %q: want 1 to 65535", ErrInvalidPort, j.Port)
 		}
@@ -139,9 +158,10 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 	}
 
 	if j.QueryTimeout != "" {
-		d, err := parseDuration(j.QueryTimeout)
+		secs, err := strconv.ParseFloat(string(j.QueryTimeout), 64)
+		d := time.Duration(secs * float64(time.Second))
 		if err != nil || d <= 0 || d > MaxQueryTimeout {
-			return Settings{}, fmt.Errorf("%w %q: want a duration such as 30s, up to %s", ErrInvalidTimeout, j.QueryTimeout, MaxQueryTimeout)
+			return Settings{}, fmt.Errorf("%w %q: want seconds, more than 0 and at most %d", ErrInvalidTimeout, j.QueryTimeout, int(MaxQueryTimeout.Seconds()))
 		}
 		out.QueryTimeout = d
 	}
@@ -155,7 +175,7 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 		if _, ok := period.Lookup(name); !ok {
 			return Settings{}, fmt.Errorf("%w: period %q, want one of %s", ErrInvalidCacheTTL, name, strings.Join(period.Names(), ", "))
 		}
-		d, err := parseDuration(v)
+		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return Settings{}, fmt.Errorf("%w for %s: %q, want a duration such as 10m", ErrInvalidCacheTTL, name, v)
 		}
@@ -165,12 +185,4 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 		out.CacheTTL[name] = d
 	}
 	return out, nil
-}
-
-// parseDuration accepts Go durations and plain seconds, as Grafana's own timeout fields do.
-func parseDuration(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	return time.ParseDuration(s)
 }

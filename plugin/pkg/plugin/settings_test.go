@@ -41,7 +41,7 @@ func TestLoadSettings(t *testing.T) {
 		{name: "port as string", json: with("port", "6432"), check: func(t *testing.T, s Settings) {
 			require.Contains(t, s.DatabaseURL, "db.example:6432")
 		}},
-		{name: "replica inherits user and password", json: with("readReplicaURL", "postgres://replica:5432/sview?sslmode=require"),
+		{name: "replica inherits user and password", json: with("readReplicaUrl", "postgres://replica:5432/sview?sslmode=require"),
 			secure: map[string]string{"password": "pw"}, check: func(t *testing.T, s Settings) {
 				require.Equal(t, "postgres://grafana:pw@replica:5432/sview?sslmode=require", s.ReadURL)
 			}},
@@ -49,7 +49,7 @@ func TestLoadSettings(t *testing.T) {
 			secure: map[string]string{"redisPassword": "r"}, check: func(t *testing.T, s Settings) {
 				require.Equal(t, &cache.RedisConfig{Mode: "sentinel", MasterName: "mymaster", Addrs: []string{"s1:26379", "s2:26379"}, Password: "r"}, s.Redis)
 			}},
-		{name: "timeouts and overrides", json: with("queryTimeout", "30", "maxRows", 500, "cacheTTL", map[string]string{"1w": "1h", "1h": "90s"}),
+		{name: "timeouts and overrides", json: with("queryTimeoutSeconds", 30, "maxRows", 500, "cacheTtlOverrides", map[string]string{"1w": "1h", "1h": "90s"}),
 			check: func(t *testing.T, s Settings) {
 				require.Equal(t, 30*time.Second, s.QueryTimeout)
 				require.Equal(t, 500, s.MaxRows)
@@ -58,19 +58,20 @@ func TestLoadSettings(t *testing.T) {
 		{name: "no host", json: with("host", ""), wantErr: ErrInvalidHost},
 		{name: "host with port", json: with("host", "db/x"), wantErr: ErrInvalidHost},
 		{name: "bad port", json: with("port", 70000), wantErr: ErrInvalidPort},
+		{name: "port not a number", json: with("port", "fifty"), wantErr: ErrInvalidPort},
 		{name: "no database", json: with("database", ""), wantErr: ErrMissingDatabase},
 		{name: "no user", json: with("user", ""), wantErr: ErrMissingUser},
-		{name: "bad sslmode", json: with("sslmode", "on"), wantErr: ErrInvalidSSLMode},
-		{name: "replica not postgres", json: with("readReplicaURL", "mysql://x/y"), wantErr: ErrInvalidReplicaURL},
-		{name: "replica with password", json: with("readReplicaURL", "postgres://u:pw@x/y"), wantErr: ErrInvalidReplicaURL},
+		{name: "bad sslmode", json: with("sslMode", "on"), wantErr: ErrInvalidSSLMode},
+		{name: "replica not postgres", json: with("readReplicaUrl", "mysql://x/y"), wantErr: ErrInvalidReplicaURL},
+		{name: "replica with password", json: with("readReplicaUrl", "postgres://u:pw@x/y"), wantErr: ErrInvalidReplicaURL},
 		{name: "redis bad mode", json: with("redisAddress", "r:6379", "redisMode", "ring"), wantErr: ErrInvalidRedis},
 		{name: "redis bad address", json: with("redisAddress", "redis"), wantErr: ErrInvalidRedis},
 		{name: "redis mode without address", json: with("redisMode", "cluster"), wantErr: ErrInvalidRedis},
-		{name: "bad timeout", json: with("queryTimeout", "soon"), wantErr: ErrInvalidTimeout},
-		{name: "timeout too long", json: with("queryTimeout", "2h"), wantErr: ErrInvalidTimeout},
+		{name: "bad timeout", json: with("queryTimeoutSeconds", "soon"), wantErr: ErrInvalidTimeout},
+		{name: "timeout too long", json: with("queryTimeoutSeconds", 7200), wantErr: ErrInvalidTimeout},
 		{name: "negative max rows", json: with("maxRows", -1), wantErr: ErrInvalidMaxRows},
-		{name: "ttl for unknown period", json: with("cacheTTL", map[string]string{"2w": "1h"}), wantErr: ErrInvalidCacheTTL},
-		{name: "bad ttl", json: with("cacheTTL", map[string]string{"1w": "-1h"}), wantErr: ErrInvalidCacheTTL},
+		{name: "ttl for unknown period", json: with("cacheTtlOverrides", map[string]string{"2w": "1h"}), wantErr: ErrInvalidCacheTTL},
+		{name: "bad ttl", json: with("cacheTtlOverrides", map[string]string{"1w": "-1h"}), wantErr: ErrInvalidCacheTTL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
