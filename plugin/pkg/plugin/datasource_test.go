@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -309,4 +310,39 @@ func TestTemplateVariable(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, templateVariable(json.RawMessage(tt.json)), tt.json)
 	}
+}
+
+// TestReadOnlyRole runs the datasource as a login with only the sview_reader role, as
+// deployments should: health, every query type and the resources must work read-only.
+func TestReadOnlyRole(t *testing.T) {
+	_, pool := newSeeded(t, nil)
+	ctx := context.Background()
+	role := "sview_t_reader_" + strings.ReplaceAll(strings.TrimPrefix(testenv.KeyPrefix(t), "sviewtest:"), ":", "")
+	_, err := pool.Exec(ctx, "CREATE ROLE "+role+" LOGIN IN ROLE sview_reader")
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	u, err := url.Parse(pool.Config().ConnString())
+	require.NoError(t, err)
+	u.User = url.User(role)
+	d, err := New(Settings{DatabaseURL: u.String(), ReadURL: u.String(), QueryTimeout: 10 * time.Second, MaxRows: 1000},
+		log.DefaultLogger, prometheus.NewRegistry())
+	require.NoError(t, err)
+	defer d.Dispose()
+
+	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status, h.Message)
+	resp, err := d.QueryData(ctx, &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("stats", `{"queryType":"stats","metric":"incidents","groupBy":"trap"}`),
+		dataQuery("greylist", `{"queryType":"greylist"}`),
+		dataQuery("leak", `{"queryType":"leak","prefix":"5baa6"}`),
+		dataQuery("status", `{"queryType":"status"}`),
+	}})
+	require.NoError(t, err)
+	for ref, dr := range resp.Responses {
+		require.NoError(t, dr.Error, ref)
+	}
+	var s sender
+	require.NoError(t, d.CallResource(ctx, &backend.CallResourceRequest{Method: "GET", Path: "variables/tags", URL: "variables/tags"}, &s))
+	require.Equal(t, 200, s.resp.Status, string(s.resp.Body))
 }
