@@ -102,7 +102,8 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
     value: g,
     label: groupByLabel(g, metric),
   }));
-  const filterKeys = metric ? METRIC_FILTERS[metric] : METRIC_FILTERS.incidents;
+  // a metric held in a $variable could be any: offer every filter
+  const filterKeys = metric ? METRIC_FILTERS[metric] : [...new Set(Object.values(METRIC_FILTERS).flat())];
   const shown = (key: string) => filterKeys.includes(key) || (filters as Record<string, unknown>)[key] !== undefined;
 
   const groupByError = errorFor(problems, 'groupBy');
