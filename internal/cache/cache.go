@@ -233,10 +233,10 @@ func (c *Cache) degraded(ctx context.Context, key string, r Request) (Result, er
 // context runs the computation, so Grafana's cancellation reaches PostgreSQL; a waiter whose
 // own context is still alive retries instead of inheriting someone else's cancellation.
 func (c *Cache) shared(ctx context.Context, flightKey string, state State, fn func(context.Context) ([]byte, error)) (Result, error) {
-	for {
-		v, err, _ := c.flight.Do(flightKey, func() (any, error) { return fn(ctx) })
+	for attempt := 0; ; attempt++ {
+		v, err, shared := c.flight.Do(flightKey, func() (any, error) { return fn(ctx) })
 		if err != nil {
-			if ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			if shared && attempt == 0 && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				continue
 			}
 			return Result{}, err

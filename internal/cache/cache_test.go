@@ -344,3 +344,22 @@ func TestParseRedisURL(t *testing.T) {
 		})
 	}
 }
+
+// TestWaiterSurvivesLeaderCancellation: the first caller's dashboard closes mid-computation;
+// a second caller waiting on the same key still gets its answer.
+func TestWaiterSurvivesLeaderCancellation(t *testing.T) {
+	c := newCache(t, memory(t), Options{})
+	cnt := &counter{delay: 200 * time.Millisecond}
+	req := Request{Key: "q", TTL: time.Hour, Compute: cnt.compute}
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	leaderDone := make(chan error, 1)
+	go func() { _, err := c.Get(leaderCtx, req); leaderDone <- err }()
+	require.Eventually(t, func() bool { return cnt.calls.Load() == 1 }, time.Second, time.Millisecond)
+	waiter := make(chan error, 1)
+	go func() { _, err := c.Get(context.Background(), req); waiter <- err }()
+	time.Sleep(20 * time.Millisecond) // let the waiter join the flight
+	cancel()
+	require.ErrorIs(t, <-leaderDone, context.Canceled)
+	require.NoError(t, <-waiter)
+	require.Equal(t, int64(2), cnt.calls.Load(), "the waiter computed again under its own context")
+}
