@@ -120,6 +120,7 @@ func (f fixture) do(t *testing.T, method, path, contentType, body string, hdr ..
 }
 
 func TestPublicAPI(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Limits{Rate: -1})
 	pw := sha1Hex("password")
 	tests := []struct {
@@ -203,6 +204,7 @@ func TestPublicAPI(t *testing.T) {
 }
 
 func TestRangePadding(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Limits{Rate: -1})
 	pw := sha1Hex("password")
 	resp, body := f.do(t, "GET", "/range/"+pw[:5], "", "", "Add-Padding", "true")
@@ -220,6 +222,7 @@ func TestRangePadding(t *testing.T) {
 }
 
 func TestResourceIsCached(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Limits{Rate: -1})
 	for range 3 {
 		resp, _ := f.do(t, "GET", "/api/resource?name=all_attackers_graph&period=1h", "", "")
@@ -230,6 +233,7 @@ func TestResourceIsCached(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Limits{Rate: 1, Burst: 3})
 	for i := range 3 {
 		resp, _ := f.do(t, "GET", "/variables/traps", "", "")
@@ -261,6 +265,7 @@ func TestLimiterRefillsAndSeparatesClients(t *testing.T) {
 }
 
 func TestBodySizeLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Limits{Rate: -1, MaxBodyBytes: 64})
 	big := `{"msg_type":"request","hash":"abcdef","pad":"` + strings.Repeat("x", 100) + `"}`
 	resp, body := f.do(t, "POST", "/passcheck/apiv1/", "application/json", big)
@@ -300,6 +305,7 @@ func TestParsePasscheckMessages(t *testing.T) {
 }
 
 func TestHealthzDegradedCache(t *testing.T) {
+	t.Parallel()
 	pool := testenv.Pool(t)
 	r, err := cache.NewRedis(cache.RedisConfig{Addrs: []string{"127.0.0.1:1"}})
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 // TestResourceShapesWithEngine runs /api/resource through the real engine over the seeded
 // rows and checks the original JSON shapes and values.
 func TestResourceShapesWithEngine(t *testing.T) {
+	t.Parallel()
 	pool := testenv.Pool(t)
 	require.NoError(t, pluginharness.Seed(t.Context(), pool))
 	c, err := cache.New(cache.Options{Backend: mustMemory(t)})

@@ -64,6 +64,7 @@ func stable(dr *backend.DataResponse) {
 }
 
 func TestQueryDataGolden(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	tests := []struct{ name, query string }{
 		{"stats_timeseries", `{"queryType":"stats","metric":"incidents","format":"timeseries"}`},
@@ -86,6 +87,7 @@ func TestQueryDataGolden(t *testing.T) {
 }
 
 func TestQueryDataValues(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("A", `{"queryType":"stats","metric":"incidents"}`),
@@ -107,6 +109,7 @@ func TestQueryDataValues(t *testing.T) {
 }
 
 func TestQueryDataErrors(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	tests := []struct {
 		name    string
@@ -148,6 +151,7 @@ func TestQueryDataErrors(t *testing.T) {
 const sha1Password = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"
 
 func TestAlertQueries(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	alert := map[string]string{"FromAlert": "true", "X-Cache-Skip": "true"}
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Headers: alert, Queries: []backend.DataQuery{
@@ -188,6 +192,7 @@ func TestAlertQueries(t *testing.T) {
 }
 
 func TestStatusFramesAndCacheState(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	q := dataQuery("A", `{"queryType":"stats","metric":"incidents","period":"1w"}`)
 	var states []string
@@ -208,6 +213,7 @@ func TestStatusFramesAndCacheState(t *testing.T) {
 }
 
 func TestDegradedRedis(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, &cache.RedisConfig{Addrs: []string{"127.0.0.1:1"}})
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("A", `{"queryType":"stats","metric":"incidents"}`)}})
@@ -225,6 +231,7 @@ func TestDegradedRedis(t *testing.T) {
 }
 
 func TestCheckHealth(t *testing.T) {
+	t.Parallel()
 	d, pool := newSeeded(t, nil)
 	ctx := context.Background()
 	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
@@ -273,6 +280,7 @@ type sender struct{ resp *backend.CallResourceResponse }
 func (s *sender) Send(r *backend.CallResourceResponse) error { s.resp = r; return nil }
 
 func TestCallResource(t *testing.T) {
+	t.Parallel()
 	d, _ := newSeeded(t, nil)
 	tests := []struct {
 		path   string
@@ -315,6 +323,7 @@ func TestTemplateVariable(t *testing.T) {
 // TestReadOnlyRole runs the datasource as a login with only the sview_reader role, as
 // deployments should: health, every query type and the resources must work read-only.
 func TestReadOnlyRole(t *testing.T) {
+	t.Parallel()
 	_, pool := newSeeded(t, nil)
 	ctx := context.Background()
 	role := "sview_t_reader_" + strings.ReplaceAll(strings.TrimPrefix(testenv.KeyPrefix(t), "sviewtest:"), ":", "")
