@@ -85,21 +85,34 @@ export const DEFAULT_QUERY: Partial<SviewQuery> = {
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 export type RedisMode = 'single' | 'sentinel' | 'cluster';
 
-/** jsonData: plain settings of one datasource instance. */
+/**
+ * jsonData: plain settings of one datasource instance (plugin/pkg/plugin/settings.go reads them;
+ * its defaults are in SETTING_DEFAULTS of the config editor).
+ */
 export interface SviewOptions extends DataSourceJsonData {
-  /** PostgreSQL primary */
+  /** PostgreSQL primary: host name or address, without port or scheme (required) */
   host?: string;
   port?: number;
+  /** required */
   database?: string;
+  /** a login with the sview_reader role (required) */
   user?: string;
   sslMode?: SslMode;
-  /** postgres:// URL of a streaming replica to read from; user and password default to the primary's */
+  /** postgres:// URL of a streaming replica to read from, without password; user and password default to the primary's */
   readReplicaUrl?: string;
   /** host:port; several comma-separated for sentinel or cluster mode; empty = in-process cache only */
   redisAddress?: string;
   redisMode?: RedisMode;
   /** sentinel mode: the name of the monitored master */
   redisMasterName?: string;
+  /** Redis ACL user; empty = default user */
+  redisUser?: string;
+  /** database number (single and sentinel mode) */
+  redisDB?: number;
+  redisTLS?: boolean;
+  /** prefix of every cache key, to share one Redis between installations */
+  redisKeyPrefix?: string;
+  /** seconds, at most 3600 */
   queryTimeoutSeconds?: number;
   /** cap on rows of one table or map result */
   maxRows?: number;
@@ -110,6 +123,8 @@ export interface SviewOptions extends DataSourceJsonData {
 /** secureJsonData: write-only secrets. */
 export interface SviewSecureJsonData {
   password?: string;
+  /** the read replica's password when it differs from the primary's */
+  readReplicaPassword?: string;
   redisPassword?: string;
 }
 

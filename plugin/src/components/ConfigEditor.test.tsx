@@ -22,21 +22,25 @@ const last = (fn: jest.Mock): Options => fn.mock.calls.at(-1)[0];
 describe('ConfigEditor', () => {
   it('shows every setting with its description and the defaults as placeholders', () => {
     setup(options());
-    for (const label of [
+    const labels = [
       'Host',
       'Port',
       'Database',
-      'User',
       'TLS mode',
       'Read replica URL',
       'Address',
       'Mode',
+      'Key prefix',
       'Max rows',
-    ]) {
-      expect(screen.getByText(label)).toBeInTheDocument();
+    ];
+    for (const label of labels) {
+      // required fields carry a trailing " *"
+      expect(screen.getByText(new RegExp(`^${label}( \\*)?$`))).toBeInTheDocument();
     }
+    expect(screen.getAllByText(/^User( \*)?$/)).toHaveLength(2); // PostgreSQL and Redis
     expect(screen.getByText(/read-only role sview_reader/)).toBeInTheDocument();
-    expect(screen.getByPlaceholderText('localhost')).toBeInTheDocument();
+    expect(screen.getByPlaceholderText('60')).toBeInTheDocument(); // the backend's query timeout
+    expect(screen.getByPlaceholderText('100000')).toBeInTheDocument(); // and row cap
     expect(screen.getByPlaceholderText('5432')).toBeInTheDocument();
   });
 
@@ -50,6 +54,9 @@ describe('ConfigEditor', () => {
     ['config-query-timeout', '60', { queryTimeoutSeconds: 60 }],
     ['config-max-rows', '500', { maxRows: 500 }],
     ['config-ttl-1h', '2m', { cacheTtlOverrides: { '1h': '2m' } }],
+    ['config-redis-user', 'cache', { redisUser: 'cache' }],
+    ['config-redis-db', '2', { redisDB: 2 }],
+    ['config-redis-prefix', 'sv1:', { redisKeyPrefix: 'sv1:' }],
   ])('writes %s to jsonData', (id, value, want) => {
     const onOptionsChange = setup(options({ host: 'old' }));
     fireEvent.change(document.getElementById(id)!, { target: { value } });
@@ -62,10 +69,31 @@ describe('ConfigEditor', () => {
     expect(last(onOptionsChange).jsonData.cacheTtlOverrides).toBeUndefined();
   });
 
-  it('explains a malformed TTL and a bad port inline', () => {
-    setup(options({ cacheTtlOverrides: { '1d': '10 minutes' }, port: 70000 }));
-    expect(screen.getByText('"10 minutes" is not a duration like 10m')).toBeInTheDocument();
-    expect(screen.getByText('A port is a whole number from 1 to 65535.')).toBeInTheDocument();
+  it.each<[string, SviewOptions, string]>([
+    ['malformed TTL', { cacheTtlOverrides: { '1d': '10 minutes' } }, '"10 minutes" is not a duration like 10m'],
+    ['port out of range', { port: 70000 }, 'A port is a whole number from 1 to 65535.'],
+    ['host with a port', { host: 'postgres://db:5432' }, 'Only the host name or address: no scheme, path or user.'],
+    [
+      'replica URL with a password',
+      { readReplicaUrl: 'postgres://u:pw@replica/sview' },
+      'Put the password in the replica password field',
+    ],
+    ['replica URL of another scheme', { readReplicaUrl: 'mysql://replica/sview' }, 'Want a postgres:// URL.'],
+    ['timeout above the limit', { queryTimeoutSeconds: 7200 }, 'At most 3600 seconds.'],
+  ])('explains inline: %s', (_name, jsonData, message) => {
+    setup(options(jsonData));
+    expect(screen.getByText(message, { exact: false })).toBeInTheDocument();
+  });
+
+  it('turns Redis TLS on', () => {
+    const onOptionsChange = setup(options());
+    fireEvent.click(document.getElementById('config-redis-tls')!);
+    expect(last(onOptionsChange).jsonData).toEqual({ redisTLS: true });
+  });
+
+  it('offers a separate replica password once a replica is set', () => {
+    setup(options({ readReplicaUrl: 'postgres://reader@replica/sview' }));
+    expect(document.getElementById('config-replica-password')).toBeInTheDocument();
   });
 
   it('keeps passwords in secureJsonData, never in jsonData', () => {

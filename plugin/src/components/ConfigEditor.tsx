@@ -1,6 +1,6 @@
 import React from 'react';
 import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
-import { Field, FieldSet, Input, InlineField, InlineFieldRow, SecretInput, Select } from '@grafana/ui';
+import { Field, FieldSet, Input, InlineField, InlineFieldRow, SecretInput, Select, Switch } from '@grafana/ui';
 
 import { PERIOD_OPTIONS } from '../catalog';
 import { Period, RedisMode, SslMode, SviewOptions, SviewSecureJsonData } from '../types';
@@ -26,16 +26,17 @@ const REDIS_MODES: Array<SelectableValue<RedisMode>> = [
 // Go's time.ParseDuration syntax, as the backend parses the overrides.
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 
-/** Defaults the backend applies to empty fields; shown as placeholders. */
+/** Defaults the backend (plugin/pkg/plugin/settings.go) applies to empty fields; shown as placeholders. */
 export const SETTING_DEFAULTS = {
-  host: 'localhost',
   port: 5432,
-  database: 'sview',
-  user: 'sview_reader',
   sslMode: 'prefer' as SslMode,
-  queryTimeoutSeconds: 30,
-  maxRows: 10000,
+  queryTimeoutSeconds: 60,
+  maxQueryTimeoutSeconds: 3600,
+  maxRows: 100000,
 };
+
+// What the backend refuses in a host name (it wants no port, scheme, path or user).
+const BAD_HOST = /[ /?#@]/;
 
 function positiveInt(raw: string): number | undefined {
   const n = Number(raw);
@@ -71,18 +72,46 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   };
 
   const redisMode = jsonData.redisMode ?? 'single';
+  const hostError =
+    jsonData.host && BAD_HOST.test(jsonData.host)
+      ? 'Only the host name or address: no scheme, path or user.'
+      : undefined;
+  let replicaError: string | undefined;
+  if (jsonData.readReplicaUrl) {
+    try {
+      const u = new URL(jsonData.readReplicaUrl);
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+        replicaError = 'Want a postgres:// URL.';
+      } else if (u.password) {
+        replicaError = 'Put the password in the replica password field, not in the URL.';
+      }
+    } catch {
+      replicaError = 'Want a URL such as postgres://reader@replica:5432/sview.';
+    }
+  }
+  const timeout = jsonData.queryTimeoutSeconds;
+  const timeoutError =
+    timeout !== undefined && timeout > SETTING_DEFAULTS.maxQueryTimeoutSeconds
+      ? `At most ${SETTING_DEFAULTS.maxQueryTimeoutSeconds} seconds.`
+      : undefined;
   const portText = jsonData.port === undefined ? '' : String(jsonData.port);
   const portInvalid = portText !== '' && !((positiveInt(portText) ?? 0) <= 65535 && positiveInt(portText));
 
   return (
     <>
       <FieldSet label="PostgreSQL">
-        <Field label="Host" description="Name or address of the PostgreSQL primary (or a pooler in front of it).">
+        <Field
+          label="Host"
+          required
+          description="Name or address of the PostgreSQL primary (or a pooler in front of it), without port."
+          invalid={!!hostError}
+          error={hostError}
+        >
           <Input
             id="config-host"
             width={40}
             value={jsonData.host ?? ''}
-            placeholder={SETTING_DEFAULTS.host}
+            placeholder="db.example.org"
             onChange={(e) => setJson('host', e.currentTarget.value || undefined)}
           />
         </Field>
@@ -103,22 +132,27 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         <Field
           label="Database"
+          required
           description="Database holding the sview schema (migrations applied by `sview migrate up`)."
         >
           <Input
             id="config-database"
             width={40}
             value={jsonData.database ?? ''}
-            placeholder={SETTING_DEFAULTS.database}
+            placeholder="sview"
             onChange={(e) => setJson('database', e.currentTarget.value || undefined)}
           />
         </Field>
-        <Field label="User" description="A login with the read-only role sview_reader; the plugin never writes.">
+        <Field
+          label="User"
+          required
+          description="A login with the read-only role sview_reader; the plugin never writes."
+        >
           <Input
             id="config-user"
             width={40}
             value={jsonData.user ?? ''}
-            placeholder={SETTING_DEFAULTS.user}
+            placeholder="grafana"
             onChange={(e) => setJson('user', e.currentTarget.value || undefined)}
           />
         </Field>
@@ -146,7 +180,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         <Field
           label="Read replica URL"
-          description="Optional postgres:// URL of a streaming replica that serves the queries; user and password default to the above."
+          description="Optional postgres:// URL (without password) of a streaming replica that serves the queries; user and password default to the above."
+          invalid={!!replicaError}
+          error={replicaError}
         >
           <Input
             id="config-read-replica"
@@ -156,6 +192,21 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e) => setJson('readReplicaUrl', e.currentTarget.value || undefined)}
           />
         </Field>
+        {jsonData.readReplicaUrl && (
+          <Field
+            label="Replica password"
+            description="Only when the replica's login has another password than the primary's."
+          >
+            <SecretInput
+              id="config-replica-password"
+              width={40}
+              isConfigured={!!secureJsonFields.readReplicaPassword}
+              value={secureJsonData.readReplicaPassword ?? ''}
+              onChange={(e) => setSecret('readReplicaPassword', e.currentTarget.value)}
+              onReset={() => resetSecret('readReplicaPassword')}
+            />
+          </Field>
+        )}
       </FieldSet>
 
       <FieldSet label="Redis cache">
@@ -196,6 +247,15 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             />
           </Field>
         )}
+        <Field label="User" description="Redis ACL user; empty for the default user.">
+          <Input
+            id="config-redis-user"
+            width={40}
+            value={jsonData.redisUser ?? ''}
+            placeholder="default"
+            onChange={(e) => setJson('redisUser', e.currentTarget.value || undefined)}
+          />
+        </Field>
         <Field label="Password" description="Redis AUTH password, stored encrypted; empty when Redis has none.">
           <SecretInput
             id="config-redis-password"
@@ -206,12 +266,49 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onReset={() => resetSecret('redisPassword')}
           />
         </Field>
+        {redisMode !== 'cluster' && (
+          <Field label="Database number" description="Redis logical database (Cluster has only 0).">
+            <Input
+              id="config-redis-db"
+              type="number"
+              min={0}
+              width={12}
+              value={jsonData.redisDB ?? ''}
+              placeholder="0"
+              onChange={(e) => {
+                const n = Number(e.currentTarget.value);
+                setJson('redisDB', e.currentTarget.value !== '' && Number.isInteger(n) && n >= 0 ? n : undefined);
+              }}
+            />
+          </Field>
+        )}
+        <Field label="TLS" description="Connect to Redis over TLS.">
+          <Switch
+            id="config-redis-tls"
+            value={!!jsonData.redisTLS}
+            onChange={(e) => setJson('redisTLS', e.currentTarget.checked || undefined)}
+          />
+        </Field>
+        <Field
+          label="Key prefix"
+          description="Prefix of every cache key, so several installations can share one Redis."
+        >
+          <Input
+            id="config-redis-prefix"
+            width={40}
+            value={jsonData.redisKeyPrefix ?? ''}
+            placeholder="built-in prefix"
+            onChange={(e) => setJson('redisKeyPrefix', e.currentTarget.value || undefined)}
+          />
+        </Field>
       </FieldSet>
 
       <FieldSet label="Limits">
         <Field
           label="Query timeout (seconds)"
           description="A query running longer is cancelled on the server and reported as a timeout."
+          invalid={!!timeoutError}
+          error={timeoutError}
         >
           <Input
             id="config-query-timeout"
