@@ -19,6 +19,7 @@ import (
 	"time"
 
 	build "github.com/grafana/grafana-plugin-sdk-go/build"
+	"github.com/magefile/mage/mg"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sview-project/sview/internal/distcheck"
@@ -33,9 +34,7 @@ const (
 // Frontend checks the frontend: npm ci when plugin/node_modules is missing, then typecheck,
 // lint and the jest tests.
 func Frontend(ctx context.Context) error {
-	if err := npmInstalled(ctx); err != nil {
-		return err
-	}
+	mg.CtxDeps(ctx, npmInstalled)
 	for _, script := range []string{"typecheck", "lint", "test:ci"} {
 		if err := npm(ctx, "run", script); err != nil {
 			return err
@@ -82,9 +81,7 @@ func distOptions() distcheck.Options {
 // buildDist removes dist/, builds the frontend and the given backend targets, copies the
 // frontend's output in and checks the result against the validator's offline rules.
 func buildDist(ctx context.Context, backends ...func() error) error {
-	if err := npmInstalled(ctx); err != nil {
-		return err
-	}
+	mg.CtxDeps(ctx, npmInstalled)
 	// a fresh dist: no stale chunks, binaries or standalone.txt/pid.txt from a debug run
 	if err := os.RemoveAll(distDir); err != nil {
 		return fmt.Errorf("remove %s: %w", distDir, err)
@@ -141,7 +138,8 @@ func checked(what string, check func() ([]distcheck.Problem, error)) error {
 	return fmt.Errorf("%s breaks %d validator rule(s):\n%s", what, len(problems), strings.Join(lines, "\n"))
 }
 
-// npmInstalled runs npm ci when plugin/node_modules is missing (a fresh clone).
+// npmInstalled runs npm ci when plugin/node_modules is missing (a fresh clone). It runs as a
+// mage dependency, so targets running in parallel (Frontend and DistLinux) share one install.
 func npmInstalled(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(pluginDir, "node_modules")); err == nil {
 		return nil
