@@ -100,7 +100,10 @@ func buildDist(ctx context.Context, backends ...func() error) error {
 			return err
 		}
 		// every backend build rewrites the manifest; write it once more after all of them
-		return build.Build{}.GenerateManifestFile()
+		if err := (build.Build{}).GenerateManifestFile(); err != nil {
+			return err
+		}
+		return dropNodeModules(filepath.Join(distDir, "go_plugin_build_manifest"))
 	})
 	if err != nil {
 		return err
@@ -119,6 +122,22 @@ func buildDist(ctx context.Context, backends ...func() error) error {
 		}
 	}
 	return checked("dist "+distDir, func() ([]distcheck.Problem, error) { return distcheck.CheckDir(distDir, distOptions()) })
+}
+
+// dropNodeModules removes node_modules entries from the manifest: the SDK hashes every .go file
+// under the repository, and an npm package (flatted) ships one, which is no plugin source.
+func dropNodeModules(manifest string) error {
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	var kept []string
+	for line := range strings.Lines(string(b)) {
+		if !strings.Contains(line, "node_modules/") {
+			kept = append(kept, line)
+		}
+	}
+	return os.WriteFile(manifest, []byte(strings.Join(kept, "")), 0o755)
 }
 
 // checked runs a distcheck and turns its problems into one error listing them all.
