@@ -78,8 +78,11 @@ func testServers(ctx context.Context) (map[string]string, func(), error) {
 	return env, cleanup, nil
 }
 
-// Test runs every test: Go packages against real PostgreSQL and Redis.
+// Test runs every test: the frontend checks (typecheck, lint, jest), a fresh linux dist/ checked
+// against the plugin validator's offline rules, and every Go package against real PostgreSQL and
+// Redis.
 func Test(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Frontend, DistLinux)
 	env, cleanup, err := testServers(ctx)
 	defer cleanup()
 	if err != nil {
