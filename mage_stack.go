@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +120,7 @@ func Up(ctx context.Context) error {
 		stops = append(stops, stop)
 		started = append(started, p.what+"  (log .sview/logs/"+p.name+".log)")
 	}
-	if g, err := stackGrafana(ctx, root, state, env, &stops); err != nil {
+	if g, err := stackGrafana(ctx, root, state, dbURL, redisURL, env, &stops); err != nil {
 		return err
 	} else {
 		started = append(started, g)
@@ -236,7 +237,7 @@ func stackStart(ctx context.Context, dir string, env []string, logFile string, a
 }
 
 // stackGrafana starts a Grafana server provisioned from this repository when one is installed.
-func stackGrafana(ctx context.Context, root, state string, env []string, stops *[]func()) (string, error) {
+func stackGrafana(ctx context.Context, root, state, dbURL, redisURL string, env []string, stops *[]func()) (string, error) {
 	bin, err := exec.LookPath("grafana")
 	args := []string{"server"}
 	if err != nil {
@@ -256,7 +257,31 @@ func stackGrafana(ctx context.Context, root, state string, env []string, stops *
 			return "", err
 		}
 	}
+	pg, err := url.Parse(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	password, _ := pg.User.Password()
+	sslMode := pg.Query().Get("sslmode")
+	if sslMode == "" {
+		sslMode = "prefer"
+	}
+	redisAddress := ""
+	if redisURL != "" {
+		if r, err := url.Parse(redisURL); err == nil {
+			redisAddress = r.Host
+		}
+	}
 	genv := append(env,
+		// provisioning/datasources/sview.yaml reads these
+		"SVIEW_PG_HOST="+pg.Hostname(),
+		"SVIEW_PG_PORT="+pg.Port(),
+		"SVIEW_PG_DATABASE="+strings.TrimPrefix(pg.Path, "/"),
+		"SVIEW_PG_USER="+pg.User.Username(),
+		"SVIEW_PG_PASSWORD="+password,
+		"SVIEW_PG_SSLMODE="+sslMode,
+		"SVIEW_REDIS_ADDRESS="+redisAddress,
+		"SVIEW_REDIS_PASSWORD=",
 		"GF_PATHS_DATA="+filepath.Join(state, "grafana", "data"),
 		"GF_PATHS_PLUGINS="+plugins,
 		"GF_PATHS_PROVISIONING="+filepath.Join(root, "provisioning"),
