@@ -91,6 +91,9 @@ func TestRetentionKeepsWhatIsNotRolledUp(t *testing.T) {
 	require.Equal(t, day1.Add(29*time.Hour), minTimeOf("incidents_quarterly"))
 	// Hourly: now-1h = 47:00, but daily has only closed day 2 00:00.
 	require.Equal(t, day1.Add(24*time.Hour), minTimeOf("incidents_hourly"))
+	// The narrow twins are cut with their wide tables.
+	require.Equal(t, day1.Add(29*time.Hour), minTimeOf("incidents_quarterly_totals"))
+	require.Equal(t, day1.Add(24*time.Hour), minTimeOf("incidents_hourly_totals"))
 
 	// Late rows below a horizon must not rebuild buckets from a source retention has thinned:
 	// 23:01 is below the raw horizon (24:00), 28:01 below the quarterly one (29:00).
@@ -151,6 +154,7 @@ func TestBackfillResumesAfterInterruption(t *testing.T) {
 	require.Zero(t, stored)
 	for _, p := range []string{"quarterly", "hourly", "daily"} {
 		require.Equal(t, oracle(ctx, t, pool, "incidents", p), rollupRows(ctx, t, pool, "incidents", p), p)
+		require.Equal(t, totalsOracle(ctx, t, pool, "incidents", p), totalsRows(ctx, t, pool, totalsOf("incidents", p)), p)
 	}
 }
 

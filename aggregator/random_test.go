@@ -80,6 +80,9 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 			want := oracle(ctx, t, pool, tbl, p)
 			require.NotEmpty(t, want, "%s %s: the generator made no rows", tbl, p)
 			require.Equal(t, want, rollupRows(ctx, t, pool, tbl, p), "%s %s differs from a GROUP BY of the raw rows", tbl, p)
+			if twin := totalsOf(tbl, p); twin != "" {
+				require.Equal(t, totalsOracle(ctx, t, pool, tbl, p), totalsRows(ctx, t, pool, twin), "%s differs from a GROUP BY of the raw rows", twin)
+			}
 		}
 	}
 	var pending int
@@ -224,4 +227,17 @@ func oracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table, precis
 		       sum(coalesce(r.raw_count, 1))::bigint
 		FROM %s r LEFT JOIN LATERAL geo_lookup(r.ip) g ON true
 		GROUP BY %s`, int(bucket(precision).Seconds()), origin, strings.Join(sel, ", "), table, strings.Join(group, ", ")))
+}
+
+// totalsOracle is oracle for a narrow twin: the raw rows grouped without ip and probe.
+func totalsOracle(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table, precision string) []string {
+	return textRows(ctx, t, pool, fmt.Sprintf(`
+		SELECT date_bin('%d seconds'::interval, r.time, %s), r.trap, r.action, coalesce(r.country, g.country), coalesce(r.asn, g.asn),
+		       sum(coalesce(r.raw_count, 1))::bigint
+		FROM %s r LEFT JOIN LATERAL geo_lookup(r.ip) g ON true
+		GROUP BY 1, 2, 3, 4, 5`, int(bucket(precision).Seconds()), origin, table))
+}
+
+func totalsRows(ctx context.Context, t testing.TB, pool *pgxpool.Pool, twin string) []string {
+	return textRows(ctx, t, pool, "SELECT time, trap, action, country, asn, raw_count FROM "+twin)
 }

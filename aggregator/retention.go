@@ -134,6 +134,25 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 			limit = minTime(limit, floor(*pending, bucket(next)))
 		}
 	}
+	// A narrow twin is cut with its wide table: the engine reads either under one watermark.
+	targets := []string{name}
+	if twin := totalsOf(table, precision); twin != "" {
+		targets = append(targets, twin)
+	}
+	var deleted int64
+	for _, target := range targets {
+		n, err := m.cut(ctx, target, table, precision, limit)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	m.log.Info("retention applied", "table", name, "before", limit, "rows", deleted)
+	return deleted, nil
+}
+
+// cut deletes the rows of one table before limit, raising the horizon of (table, precision).
+func (m *Manager) cut(ctx context.Context, name, table, precision string, limit time.Time) (int64, error) {
 	var hyper bool
 	if err := m.pool.QueryRow(ctx, `
 		SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL
@@ -171,12 +190,11 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 		})
 		deleted += n
 		if err != nil {
-			return deleted, fmt.Errorf("delete before %s: %w", limit.Format(time.RFC3339), err)
+			return deleted, fmt.Errorf("delete from %s before %s: %w", name, limit.Format(time.RFC3339), err)
 		}
 		if hyper || n < retentionBatch {
 			break
 		}
 	}
-	m.log.Info("retention applied", "table", name, "before", limit, "rows", deleted)
 	return deleted, nil
 }

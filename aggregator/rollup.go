@@ -295,8 +295,9 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 	return b, ok, err
 }
 
-// rewrite replaces the buckets [from, to) with a fresh GROUP BY of the source and records the
-// range as invalidated at the next precision when that one has already closed it.
+// rewrite replaces the buckets [from, to) with a fresh GROUP BY of the source (and their
+// narrow twin with a GROUP BY of the new buckets) and records the range as invalidated at the
+// next precision when that one has already closed it.
 func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision string, from, to time.Time) (Batch, error) {
 	b := Batch{Table: table, Precision: precision, From: from, To: to}
 	del, ins := rewriteSQL(table, precision)
@@ -305,6 +306,15 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 	}
 	if err := tx.QueryRow(ctx, ins, from, to).Scan(&b.SourceRows, &b.Buckets); err != nil {
 		return b, fmt.Errorf("roll up %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	if totalsOf(table, precision) != "" {
+		del, ins := totalsSQL(table, precision)
+		if _, err := tx.Exec(ctx, del, from, to); err != nil {
+			return b, fmt.Errorf("delete totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
+		if _, err := tx.Exec(ctx, ins, from, to); err != nil {
+			return b, fmt.Errorf("roll up totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
 	}
 	next := nextPrecision(precision)
 	if next == "" {

@@ -66,6 +66,27 @@ func tableOf(table, precision string) string {
 	return table + "_" + precision
 }
 
+// totalsOf names the narrow twin of a rollup: incidents summed without ip and probe, which
+// the engine reads for incident counts that need neither. "" when the table has none.
+func totalsOf(table, precision string) string {
+	if table != "incidents" || precision == "raw" {
+		return ""
+	}
+	return tableOf(table, precision) + "_totals"
+}
+
+// totalsSQL returns the statements that rewrite the buckets of [$1, $2) of a narrow twin from
+// the wide rows of the same buckets, which must already be written.
+func totalsSQL(table, precision string) (del, ins string) {
+	dst := totalsOf(table, precision)
+	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
+	ins = fmt.Sprintf(`INSERT INTO %s (time, trap, action, country, asn, raw_count)
+	SELECT time, trap, action, country, asn, sum(raw_count)
+	FROM %s WHERE time >= $1 AND time < $2
+	GROUP BY 1, 2, 3, 4, 5`, dst, tableOf(table, precision))
+	return del, ins
+}
+
 func floor(t time.Time, d time.Duration) time.Time { return t.UTC().Truncate(d) }
 
 func ceil(t time.Time, d time.Duration) time.Time {

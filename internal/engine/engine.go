@@ -69,7 +69,7 @@ func New(db Querier, opts Options) *Engine {
 
 // Info says where an answer came from; it is also put in the first frame's meta.
 type Info struct {
-	Source    string    // table read, e.g. incidents_hourly
+	Source    string    // table read, e.g. incidents_hourly or incidents_hourly_totals
 	Precision string    // raw, quarterly, hourly or daily
 	From      time.Time // first bucket start
 	To        time.Time // end of the window
@@ -96,7 +96,7 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info := Info{Source: w.Source.Table(q.Table()), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
+	info := Info{Source: sourceTable(q, w.Source), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
 	if w.Source != period.Raw {
 		if info.Watermark, err = e.watermark(ctx, q.Table(), w.Source); err != nil {
 			return nil, info, err

@@ -44,7 +44,7 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 	var w period.Window
 	if p, ok := period.Lookup(q.Period); ok {
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
-		require.Equal(t, p.Source.Table(q.Table()), info.Source)
+		require.Equal(t, sourceTable(q, p.Source), info.Source)
 		if p.Source != period.Raw {
 			require.Equal(t, testNow.Truncate(p.Source.Step()), info.Watermark)
 		}
@@ -278,7 +278,31 @@ func TestFrameMeta(t *testing.T) {
 	require.Equal(t, testNow.Truncate(time.Hour), wm)
 	b, err := json.Marshal(frames[0].Meta.Custom)
 	require.NoError(t, err)
-	require.Contains(t, string(b), `"source":"incidents_hourly"`)
+	require.Contains(t, string(b), `"source":"incidents_hourly_totals"`)
 	require.Contains(t, frames[0].Meta.ExecutedQueryString, "date_bin")
 	require.True(t, slices.ContainsFunc(frames[0].Fields, func(f *data.Field) bool { return f.Name == "incidents" }))
+}
+
+// TestSourceTable: incident counts read the narrow twin only when nothing needs ip or probe.
+func TestSourceTable(t *testing.T) {
+	for _, c := range []struct {
+		query, want string
+	}{
+		{`{"preset":"all_incidents_graph","period":"1y"}`, "incidents_daily_totals"},
+		{`{"preset":"top_countries_by_incidents_list","period":"6h"}`, "incidents_quarterly_totals"},
+		{`{"preset":"top_traps_by_incidents_graph","period":"1w"}`, "incidents_hourly_totals"},
+		{`{"metric":"incidents","groupBy":"combination","period":"1m","filters":{"asn":[64500],"country":["CZ"],"trap":["fwlogs"],"action":["connect"]}}`, "incidents_daily_totals"},
+		{`{"preset":"all_incidents_graph","period":"1h"}`, "incidents"},
+		{`{"preset":"all_attackers_graph","period":"1y"}`, "incidents_daily"},
+		{`{"metric":"incidents","groupBy":"ip","period":"1y"}`, "incidents_daily"},
+		{`{"metric":"incidents","groupBy":"probe","period":"1y"}`, "incidents_daily"},
+		{`{"metric":"incidents","period":"1y","filters":{"probe":[1]}}`, "incidents_daily"},
+		{`{"metric":"incidents","period":"1y","filters":{"ip":"192.0.2.0/24"}}`, "incidents_daily"},
+		{`{"preset":"top_passwords_by_usages_list","period":"1y"}`, "passwords_daily"},
+	} {
+		q := mustParse(t, c.query)
+		p, ok := period.Lookup(q.Period)
+		require.True(t, ok)
+		require.Equal(t, c.want, sourceTable(q, p.Source), c.query)
+	}
 }

@@ -187,8 +187,9 @@ var rollupDims = map[string]string{
 	"ports":     "port, protocol, identity_id, ip, country, asn",
 }
 
-// fillRollups rebuilds every rollup from the precision below it, as the aggregator would, and
-// sets every watermark to the end of the last complete bucket before testNow.
+// fillRollups rebuilds every rollup from the precision below it and the narrow incident twins
+// from their wide tables, as the aggregator would, and sets every watermark to the end of the
+// last complete bucket before testNow.
 func fillRollups(t testing.TB, db Querier) {
 	t.Helper()
 	ctx := context.Background()
@@ -206,6 +207,18 @@ func fillRollups(t testing.TB, db Querier) {
 				table, string(s.to), testNow.Truncate(s.to.Step()))
 			require.NoError(t, err)
 		}
+	}
+	fillTotals(t, db)
+}
+
+// fillTotals groups the wide incident rollups into their narrow twins, as the aggregator does.
+func fillTotals(t testing.TB, db Querier) {
+	t.Helper()
+	for _, p := range []period.Precision{period.Quarterly, period.Hourly, period.Daily} {
+		wide := p.Table("incidents")
+		_, err := db.Exec(context.Background(), fmt.Sprintf(`INSERT INTO %s_totals (time, raw_count, trap, action, country, asn)
+			SELECT time, sum(raw_count), trap, action, country, asn FROM %s GROUP BY 1, 3, 4, 5, 6`, wide, wide))
+		require.NoError(t, err, "fill %s_totals", wide)
 	}
 }
 

@@ -62,6 +62,29 @@ func dimensionOf(table, groupBy string) dimension {
 	return dimension{}
 }
 
+// sourceTable is the table a query reads at a precision. Incident counts that neither group
+// nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
+// action, country and asn only, written with the wide bucket under the same watermark); every
+// other query reads the wide rollup, or raw.
+func sourceTable(q query.Query, p period.Precision) string {
+	t := p.Table(q.Table())
+	if p == period.Raw || q.Metric != "incidents" {
+		return t
+	}
+	switch q.GroupBy {
+	case "", "country", "asn", "trap", "action", "combination":
+	default:
+		return t
+	}
+	f := q.Filters
+	// Password, username and port are not incident columns; Validate rejects them, but a
+	// filter the twin lacks must never be dropped silently.
+	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 {
+		return t
+	}
+	return t + "_totals"
+}
+
 // measure is the aggregate of a metric: summed raw_count, or distinct attacking addresses.
 func measure(metric string) string {
 	if metric == "attackers" {
@@ -130,7 +153,7 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 // is deterministic) and it returns (rank, labels…, bucket, value) for those keys only.
 func seriesSQL(q query.Query, w period.Window) statement {
 	var s statement
-	table := w.Source.Table(q.Table())
+	table := sourceTable(q, w.Source)
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + s.param(w.From) + "::timestamptz)"
@@ -177,7 +200,7 @@ ORDER BY top.rank, points.bucket`,
 // oversized answer is detected without fetching it whole.
 func tableSQL(q query.Query, w period.Window, rowCap int) statement {
 	var s statement
-	table := w.Source.Table(q.Table())
+	table := sourceTable(q, w.Source)
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
 	m := measure(q.Metric)
