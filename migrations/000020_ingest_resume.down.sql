@@ -1,0 +1,6 @@
+ALTER TABLE ingest_ledger
+    DROP COLUMN IF EXISTS lines,
+    DROP COLUMN IF EXISTS state,
+    DROP COLUMN IF EXISTS head_len,
+    DROP COLUMN IF EXISTS head_sha256,
+    DROP COLUMN IF EXISTS updated_at;
