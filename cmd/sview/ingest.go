@@ -3,9 +3,216 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/demo"
+	"github.com/sview-project/sview/internal/geo"
+	"github.com/sview-project/sview/internal/ingest"
+	"github.com/sview-project/sview/internal/store"
 )
 
-// Placeholder until this area lands; its owner replaces this file.
-func cmdIngest(context.Context, *env, []string) error { return errors.New("not built yet") }
-func cmdDemo(context.Context, *env, []string) error   { return errors.New("not built yet") }
-func importGeo(context.Context, *env, []string) error { return errors.New("not built yet") }
+// parseInterleaved parses flags that may come before, between or after the positional
+// arguments ("ingest sshd auth.log --follow"), and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdIngest(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("ingest")
+	follow := fs.Bool("follow", false, "keep reading the file as it grows, like tail -F, until interrupted")
+	sn := fs.String("sn", "", "sshd: serial number of the probe the log belongs to (default: derived from the host name)")
+	token := fs.String("token", "", "sshd: device token (64 lowercase hex) of that probe")
+	year := fs.Int("year", 0, "sshd: year of syslog time stamps that have none (default: the latest that is not in the future)")
+	batch := fs.Int("batch", 100_000, "rows per COPY transaction")
+	maxBad := fs.Int("show-bad", 20, "bad lines to print with their numbers (all are counted)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: sview ingest minipot|fwlogs|faillogs|sshd FILE|- [flags]")
+		fmt.Fprintln(e.stderr, "  JSON lines (minipot, fwlogs, faillogs) carry sn and device_token; sshd reads an auth.log.")
+		fmt.Fprintln(e.stderr, "  The same content is ingested once; --follow resumes at its saved offset.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return errors.New("ingest: want a format and a file (or -)")
+	}
+	opts := ingest.Options{Format: pos[0], Path: pos[1], Follow: *follow, Year: *year, BatchRows: *batch, MaxBad: *maxBad}
+	if *sn != "" || *token != "" {
+		opts.Probe = &ingest.Probe{SN: *sn, Token: *token}
+	}
+	if !*quiet {
+		opts.Progress = e.stderr
+	}
+	url, err := e.requireDatabase()
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, url, "sview-ingest")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := ingest.Run(ctx, pool, opts)
+	if rep != nil {
+		rep.Summary(e.stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	return nil
+}
+
+func importGeo(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("import geo")
+	maxBad := fs.Int("show-bad", 20, "bad lines to print with their numbers (all are counted)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: sview import geo FILE|-")
+		fmt.Fprintln(e.stderr, "  iptoasn TSV (range_start range_end AS_number country_code AS_description), plain or gzip;")
+		fmt.Fprintln(e.stderr, "  replaces the contents of geo_prefixes in one transaction.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errors.New("import geo: want one file (or -)")
+	}
+	var in io.Reader = os.Stdin
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("import geo: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	url, err := e.requireDatabase()
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, url, "sview-import")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := geo.Import(ctx, pool, in, geo.ImportOptions{MaxBad: *maxBad, Progress: e.stderr})
+	if err != nil {
+		return err
+	}
+	rep.Summary(e.stdout)
+	return nil
+}
+
+func cmdDemo(ctx context.Context, e *env, args []string) error {
+	usage := func() {
+		fmt.Fprintln(e.stderr, "usage: sview demo seed --days N --per-day R [--seed S] [--end TIME] [--probes N]")
+		fmt.Fprintln(e.stderr, "       sview demo live --rate R [--seed S] [--probes N]")
+	}
+	if len(args) == 0 {
+		usage()
+		return errors.New("demo: want seed or live")
+	}
+	fs := e.newFlags("demo " + args[0])
+	seed := fs.Uint64("seed", 1, "random seed: the same seed and flags give the same data")
+	probes := fs.Int("probes", demo.DefaultProbes, "number of simulated probes")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	var progress io.Writer = e.stderr
+	switch args[0] {
+	case "seed":
+		days := fs.Int("days", 7, "days of data")
+		perDay := fs.Int("per-day", 100_000, "incidents per day")
+		end := fs.String("end", "", "end of the last day, RFC 3339 or YYYY-MM-DD (default now)")
+		if _, err := parseInterleaved(fs, args[1:]); err != nil {
+			return err
+		}
+		opts := demo.Options{Days: *days, PerDay: *perDay, Seed: *seed, Probes: *probes}
+		if *end != "" {
+			t, err := parseTime(*end)
+			if err != nil {
+				return fmt.Errorf("demo seed: --end: %w", err)
+			}
+			opts.End = t
+		}
+		if !*quiet {
+			opts.Progress = progress
+		}
+		pool, err := openDemoPool(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		res, err := demo.Seed(ctx, pool, opts)
+		if err != nil {
+			return err
+		}
+		if res.GeoPrefixes > 0 {
+			fmt.Fprintf(e.stdout, "loaded %d demo geo prefixes (RouteViews and DB-IP data, CC BY 4.0)\n", res.GeoPrefixes)
+		}
+		fmt.Fprintf(e.stdout, "demo seed: %s\n", res)
+		return nil
+	case "live":
+		rate := fs.Float64("rate", 10, "incidents per second")
+		if _, err := parseInterleaved(fs, args[1:]); err != nil {
+			return err
+		}
+		opts := demo.LiveOptions{Rate: *rate, Seed: *seed, Probes: *probes}
+		if !*quiet {
+			opts.Progress = progress
+		}
+		pool, err := openDemoPool(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		fmt.Fprintf(e.stderr, "demo live: inserting about %g incidents/s; Ctrl-C stops\n", *rate)
+		res, err := demo.Live(ctx, pool, opts)
+		fmt.Fprintf(e.stdout, "demo live: %s\n", res)
+		return err
+	}
+	usage()
+	return fmt.Errorf("demo: unknown action %q", args[0])
+}
+
+func openDemoPool(ctx context.Context, e *env) (*pgxpool.Pool, error) {
+	url, err := e.requireDatabase()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, url, "sview-demo")
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", strings.TrimSpace(s))
+}
