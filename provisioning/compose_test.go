@@ -110,6 +110,29 @@ func sviewCommands(t *testing.T) []string {
 	return out
 }
 
+// flagDef matches a flag definition of the standard flag package, e.g. fs.String("listen", …)
+// or fs.IntVar(&n, "days", …).
+var flagDef = regexp.MustCompile(`\.(?:String|Int|Int64|Uint|Bool|Duration|Float64|Func|Var|TextVar|StringVar|IntVar|Int64Var|BoolVar|DurationVar|Float64Var)\((?:&[\w.]+,\s*)?"([a-z0-9-]+)"`)
+
+// sviewFlags are the flag names cmd/sview defines.
+func sviewFlags(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "cmd", "sview", "*.go"))
+	require.NoError(t, err)
+	var out []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range flagDef.FindAllStringSubmatch(string(b), -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
 	for _, name := range []string{"db", "redis", "migrate", "aggregator", "api", "grafana", "demo-seed", "demo-live"} {
@@ -153,6 +176,7 @@ func TestBuildsAndCommands(t *testing.T) {
 	require.Contains(t, dockerfile, "./cmd/sview")
 	require.DirExists(t, filepath.Join(root, "cmd", "sview"))
 	cmds := sviewCommands(t)
+	flags := sviewFlags(t)
 	var built int
 	for name, s := range c.Services {
 		if s.Build == nil {
@@ -164,6 +188,11 @@ func TestBuildsAndCommands(t *testing.T) {
 		require.FileExists(t, filepath.Join(root, ctx, "Dockerfile"), "service %s", name)
 		require.NotEmpty(t, s.Command, "service %s", name)
 		require.Contains(t, cmds, s.Command[0], "service %s runs `sview %s`, which cmd/sview does not have", name, s.Command[0])
+		for _, a := range s.Command {
+			if f, ok := strings.CutPrefix(a, "--"); ok {
+				require.Contains(t, flags, f, "service %s passes %s, which cmd/sview does not define", name, a)
+			}
+		}
 		if s.Healthcheck != nil && slices.Contains(s.Healthcheck.Test, "curl") {
 			require.Regexp(t, `apt-get install[^\n]*curl`, dockerfile, "service %s health check needs curl in the image", name)
 		}
