@@ -9,9 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,19 +17,12 @@ import (
 	"github.com/sview-project/sview/internal/testenv"
 )
 
-func benchScale() float64 {
-	if s, err := strconv.ParseFloat(os.Getenv("SVIEW_BENCH_SCALE"), 64); err == nil && s > 0 {
-		return s
-	}
-	return 1
-}
-
 // BenchmarkRangeThroughput: the HIBP range endpoint over loopback HTTP, driven by an in-Go
 // load loop (8 keep-alive clients, bounded in requests and time), with and without padding.
 // The table holds 10M hashes at scale 1.
 func BenchmarkRangeThroughput(b *testing.B) {
-	hashes := max(10_000, int(10_000_000*benchScale()))
-	requests := max(2_000, int(50_000*benchScale()))
+	hashes := max(10_000, int(10_000_000*testenv.BenchScale(b)))
+	requests := max(2_000, int(50_000*testenv.BenchScale(b)))
 	const workers = 8
 	pool := testenv.Pool(b)
 	ctx := context.Background()

@@ -16,18 +16,6 @@ import (
 	"github.com/sview-project/sview/internal/testenv"
 )
 
-func benchScale(b *testing.B) float64 {
-	s := os.Getenv("SVIEW_BENCH_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("SVIEW_BENCH_SCALE %q: want a positive number", s)
-	}
-	return f
-}
-
 // load1 is the machine's one-minute load average: benchmarks on a shared machine say how busy
 // it was.
 func load1() float64 {
@@ -42,7 +30,7 @@ func load1() float64 {
 // BenchmarkSeed30Days seeds 30 days at 1M incidents a day (times SVIEW_BENCH_SCALE) into a fresh
 // database and reports the time taken, the rate and the size of each raw table and its indexes.
 func BenchmarkSeed30Days(b *testing.B) {
-	perDay := int(1_000_000 * benchScale(b))
+	perDay := int(1_000_000 * testenv.BenchScale(b))
 	ctx := context.Background()
 	for range b.N {
 		b.StopTimer()

@@ -4,8 +4,6 @@ package greylist
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,24 +15,12 @@ import (
 // benchIncidents is a week of raw incidents at Sentinel's volume (about 0.7M a day).
 const benchIncidents = 5_000_000
 
-func benchScale(b *testing.B) float64 {
-	s := os.Getenv("SVIEW_BENCH_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("SVIEW_BENCH_SCALE %q: want a positive number", s)
-	}
-	return f
-}
-
 // BenchmarkBuild measures one greylist build over a week of raw incidents (benchIncidents×scale
 // rows, 200 probes, a long-tailed set of attacker addresses), against the floor of one plain
 // GROUP BY ip over the same rows in the same run.
 func BenchmarkBuild(b *testing.B) {
 	ctx := context.Background()
-	n := int(benchIncidents * benchScale(b))
+	n := int(benchIncidents * testenv.BenchScale(b))
 	pool := testenv.Pool(b)
 	now := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 	start := time.Now()

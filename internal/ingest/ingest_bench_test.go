@@ -24,19 +24,6 @@ import (
 	"github.com/sview-project/sview/internal/testenv"
 )
 
-// benchScale reads SVIEW_BENCH_SCALE (default 1): the share of the full benchmark size to run.
-func benchScale(b *testing.B) float64 {
-	s := os.Getenv("SVIEW_BENCH_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("SVIEW_BENCH_SCALE %q: want a positive number", s)
-	}
-	return f
-}
-
 // demoRows generates realistic rows (about 2.7 per incident) for a fresh database, with the
 // probes registered there.
 func demoRows(b *testing.B, pool *pgxpool.Pool, incidents int) ([]*ingest.Batch, ingest.Counts) {
@@ -96,7 +83,7 @@ func load1() float64 {
 // does not depend on what else the machine is doing: on idle cores the rate approaches
 // min(conns, cores) / (server CPU per row), as long as the client keeps up.
 func BenchmarkCopy(b *testing.B) {
-	incidents := int(1_000_000 * benchScale(b))
+	incidents := int(1_000_000 * testenv.BenchScale(b))
 	for _, conns := range []int{1, 2} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 			ctx := context.Background()
@@ -191,7 +178,7 @@ func processCPU() time.Duration {
 // BenchmarkInsert is the baseline: the same kind of rows through multi-row INSERT statements
 // of 1,000 rows, one transaction per batch. Full size: 200k incidents.
 func BenchmarkInsert(b *testing.B) {
-	incidents := int(200_000 * benchScale(b))
+	incidents := int(200_000 * testenv.BenchScale(b))
 	ctx := context.Background()
 	var rows int64
 	var el time.Duration
@@ -218,7 +205,7 @@ func BenchmarkInsert(b *testing.B) {
 // BenchmarkIngestFile measures `sview ingest` end to end: minipot JSON lines read, validated,
 // enriched from geo_prefixes and copied. Full size: 1M lines.
 func BenchmarkIngestFile(b *testing.B) {
-	lines := int(1_000_000 * benchScale(b))
+	lines := int(1_000_000 * testenv.BenchScale(b))
 	ctx := context.Background()
 	dir := b.TempDir()
 	path := filepath.Join(dir, "minipot.jsonl")

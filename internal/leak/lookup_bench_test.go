@@ -5,9 +5,7 @@ package leak
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -19,25 +17,13 @@ import (
 // benchHashes is the size: prefix lookups over 10M hashes.
 const benchHashes = 10_000_000
 
-func benchScale(b *testing.B) float64 {
-	s := os.Getenv("SVIEW_BENCH_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		b.Fatalf("SVIEW_BENCH_SCALE %q: want a positive number", s)
-	}
-	return f
-}
-
 // BenchmarkPrefixLookup measures ByPrefix for random 5- and 6-hex prefixes (p50/p99 per query,
 // round trip included) over benchHashes×scale hashes, and, as the baseline, the original's
 // lookup: LIKE 'prefix%' on the hex text of the same hashes in a table shaped like the
 // original's (no index on the hash).
 func BenchmarkPrefixLookup(b *testing.B) {
 	ctx := context.Background()
-	n := int(benchHashes * benchScale(b))
+	n := int(benchHashes * testenv.BenchScale(b))
 	pool := testenv.Pool(b)
 	start := time.Now()
 	// 20 pseudo-random bytes per row without pgcrypto: md5(i) and 4 bytes of md5(i+1).

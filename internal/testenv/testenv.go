@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,3 +189,17 @@ func randomSuffix() string {
 	return strings.ToLower(hex.EncodeToString(b))
 }
 
+// BenchScale reads SVIEW_BENCH_SCALE, the share of the issues' full benchmark sizes to run
+// (default 1); a value that is not a positive number fails the benchmark.
+func BenchScale(tb testing.TB) float64 {
+	tb.Helper()
+	s := os.Getenv("SVIEW_BENCH_SCALE")
+	if s == "" {
+		return 1
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 {
+		tb.Fatalf("SVIEW_BENCH_SCALE %q: want a positive number", s)
+	}
+	return f
+}

@@ -4,9 +4,7 @@ package plugin
 
 import (
 	"context"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,13 +13,6 @@ import (
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/testenv"
 )
-
-func benchScale() float64 {
-	if s, err := strconv.ParseFloat(os.Getenv("SVIEW_BENCH_SCALE"), 64); err == nil && s > 0 {
-		return s
-	}
-	return 1
-}
 
 func percentile(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
@@ -33,7 +24,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // QueryData path in process (parse, cache lookup, frame decoding), with the in-process LRU
 // and with Redis. Target: p99 under 2 ms.
 func BenchmarkQueryDataWarm(b *testing.B) {
-	calls := max(100, int(5000*benchScale()))
+	calls := max(100, int(5000*testenv.BenchScale(b)))
 	redisCfg, err := cache.ParseRedisURL(testenv.RedisURL(b))
 	if err != nil {
 		b.Fatal(err)
