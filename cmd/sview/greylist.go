@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/badline"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/store"
@@ -124,14 +125,8 @@ func importGreylist(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s (%s): %d lines, %d loaded, %d addresses upserted, %d bad\n",
-		name, res.Layout, res.Lines, res.Loaded, res.Upserted, res.BadLines)
-	for i, b := range res.Bad {
-		if i == maxShownBadLines {
-			fmt.Fprintf(e.stderr, "… and %d more bad lines\n", res.BadLines-i)
-			break
-		}
-		fmt.Fprintf(e.stderr, "%s: %v\n", name, b)
-	}
+		name, res.Layout, res.Lines, res.Loaded, res.Upserted, res.Bad)
+	printBadLines(e, name, res.BadLines, res.Bad)
 	return nil
 }
 
@@ -174,14 +169,8 @@ func importPwned(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s (%s): %d lines, %d loaded, %d hashes merged, %d padding skipped, %d bad\n",
-		name, res.Format, res.Lines, res.Loaded, res.Hashes, res.Padding, res.BadLines)
-	for i, b := range res.Bad {
-		if i == maxShownBadLines {
-			fmt.Fprintf(e.stderr, "… and %d more bad lines\n", res.BadLines-i)
-			break
-		}
-		fmt.Fprintf(e.stderr, "%s: %v\n", name, b)
-	}
+		name, res.Format, res.Lines, res.Loaded, res.Hashes, res.Padding, res.Bad)
+	printBadLines(e, name, res.BadLines, res.Bad)
 	return nil
 }
 
@@ -232,6 +221,11 @@ func cmdLeak(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("leak: unknown subcommand %q: want build or lookup", args[0])
+}
+
+// printBadLines shows the first maxShownBadLines bad lines of an import on stderr.
+func printBadLines(e *env, name string, kept []badline.Line, total int64) {
+	badline.Print(e.stderr, name+": ", kept[:min(len(kept), maxShownBadLines)], total)
 }
 
 // parseAll parses flags placed before or after the positional arguments and returns the

@@ -116,10 +116,10 @@ func TestImportWithBadLines(t *testing.T) {
 	require.EqualValues(t, 7, rep.Bad)
 	var lines []int64
 	for _, b := range rep.BadLines {
-		lines = append(lines, b.Line)
+		lines = append(lines, b.Number)
 	}
 	require.Equal(t, []int64{4, 7, 9, 12, 13, 14, 15}, lines)
-	require.Contains(t, rep.BadLines[1].Reason, "already given on line 6")
+	require.ErrorContains(t, rep.BadLines[1], "already given on line 6")
 	require.EqualValues(t, 9, rep.Prefixes)
 
 	var n int

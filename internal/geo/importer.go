@@ -9,12 +9,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/badline"
 )
 
 // ImportOptions tune Import; the zero value is usable.
 type ImportOptions struct {
 	BatchRows int       // prefixes per COPY (default 50,000)
-	MaxBad    int       // bad lines kept with their numbers (default 20)
+	MaxBad    int       // bad lines kept with their numbers (default badline.DefaultKeep)
 	Progress  io.Writer // periodic progress lines; nil for none
 }
 
@@ -29,12 +31,7 @@ type ImportReport struct {
 func (r ImportReport) Summary(w io.Writer) {
 	fmt.Fprintf(w, "geo import: %d lines, %d ranges used, %d not routed, %d bad; %d prefixes loaded in %s\n",
 		r.Lines, r.OK, r.NotRouted, r.Bad, r.Prefixes, r.Duration.Round(time.Millisecond))
-	for _, b := range r.BadLines {
-		fmt.Fprintf(w, "  bad %s\n", b)
-	}
-	if r.Bad > int64(len(r.BadLines)) {
-		fmt.Fprintf(w, "  … and %d more bad lines\n", r.Bad-int64(len(r.BadLines)))
-	}
+	badline.Print(w, "  ", r.BadLines, r.Bad)
 }
 
 // Import replaces the contents of geo_prefixes with the ranges read from r (iptoasn TSV, plain
@@ -44,9 +41,6 @@ func (r ImportReport) Summary(w io.Writer) {
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = 50_000
-	}
-	if opts.MaxBad <= 0 {
-		opts.MaxBad = 20
 	}
 	start := time.Now()
 	var rep ImportReport

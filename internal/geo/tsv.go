@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/sview-project/sview/internal/badline"
 )
 
 // Record is one line of an iptoasn file: an inclusive address range announced by an autonomous
@@ -23,14 +25,6 @@ type Record struct {
 	Country    string
 	Name       string
 }
-
-// BadLine is a line that could not be used, with its 1-based number and the reason.
-type BadLine struct {
-	Line   int64
-	Reason string
-}
-
-func (b BadLine) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Reason) }
 
 // errNotRouted marks lines that say "no data" (AS 0, "Not routed"): skipped, never bad.
 var errNotRouted = errors.New("not routed")
@@ -110,14 +104,15 @@ type ParseStats struct {
 	OK        int64 // records handed to the callback
 	NotRouted int64 // AS 0 lines
 	Bad       int64
-	BadLines  []BadLine // the first MaxBad bad lines
+	BadLines  []badline.Line // the first maxBad bad lines
 }
 
 // Parse reads an iptoasn file (plain or gzip-compressed) and calls fn for every usable record.
-// Bad lines are counted and the first maxBad of them kept with their numbers; they never stop
-// the parse. Only read errors and errors returned by fn end it.
-func Parse(r io.Reader, maxBad int, fn func(line int64, rec Record) error) (ParseStats, error) {
-	var st ParseStats
+// Bad lines are counted and the first maxBad of them (badline.DefaultKeep when 0) kept with their
+// numbers; they never stop the parse. Only read errors and errors returned by fn end it.
+func Parse(r io.Reader, maxBad int, fn func(line int64, rec Record) error) (st ParseStats, err error) {
+	bad := badline.NewCollector(maxBad)
+	defer func() { st.Bad, st.BadLines = bad.Count(), bad.Lines() }()
 	br := bufio.NewReaderSize(r, 1<<16)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -141,19 +136,12 @@ func Parse(r io.Reader, maxBad int, fn func(line int64, rec Record) error) (Pars
 			st.NotRouted++
 			continue
 		case err != nil:
-			st.Bad++
-			if len(st.BadLines) < maxBad {
-				st.BadLines = append(st.BadLines, BadLine{st.Lines, err.Error()})
-			}
+			bad.Add(st.Lines, err)
 			continue
 		}
 		if err := fn(st.Lines, rec); err != nil {
-			var bad badRecord
-			if errors.As(err, &bad) {
-				st.Bad++
-				if len(st.BadLines) < maxBad {
-					st.BadLines = append(st.BadLines, BadLine{st.Lines, bad.reason})
-				}
+			if errors.As(err, new(badRecord)) {
+				bad.Add(st.Lines, err)
 				continue
 			}
 			return st, err

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sview-project/sview/internal/badline"
 )
 
 // Comment is the first line of an exported list, as in the Turris greylist files.
@@ -54,16 +56,6 @@ const (
 	LayoutLegacy  Layout = "Address,Country,Tags,ASN"
 )
 
-// LineError is a bad line of an imported file; the line is skipped and the import goes on.
-type LineError struct {
-	Line int
-	Err  error
-}
-
-func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
-
-func (e LineError) Unwrap() error { return e.Err }
-
 // Limits of the reader: a longer line ends the import with an error naming it; at most
 // MaxKeptErrors bad lines are kept (all are counted).
 const (
@@ -77,18 +69,17 @@ var ErrNoHeader = errors.New("no greylist header")
 // Scanner reads the good entries of a greylist file in either layout and records bad lines.
 // Comment lines (`#`) and blank lines are allowed anywhere.
 type Scanner struct {
-	sc       *bufio.Scanner
-	layout   Layout
-	line     int
-	entry    Entry
-	bad      []LineError
-	badLines int
-	err      error
+	sc     *bufio.Scanner
+	layout Layout
+	line   int
+	entry  Entry
+	bad    *badline.Collector
+	err    error
 }
 
 // NewScanner prepares to read r; the layout is detected from the header on the first Scan.
 func NewScanner(r io.Reader) *Scanner {
-	s := &Scanner{sc: bufio.NewScanner(r)}
+	s := &Scanner{sc: bufio.NewScanner(r), bad: badline.NewCollector(MaxKeptErrors)}
 	s.sc.Buffer(make([]byte, 0, 4096), MaxLineBytes)
 	return s
 }
@@ -113,10 +104,7 @@ func (s *Scanner) Scan() bool {
 		}
 		e, err := parseLine(line, s.layout)
 		if err != nil {
-			s.badLines++
-			if len(s.bad) < MaxKeptErrors {
-				s.bad = append(s.bad, LineError{Line: s.line, Err: err})
-			}
+			s.bad.Add(int64(s.line), err)
 			continue
 		}
 		s.entry = e
@@ -146,11 +134,8 @@ func (s *Scanner) Layout() Layout { return s.layout }
 // Lines is the number of lines read so far.
 func (s *Scanner) Lines() int { return s.line }
 
-// Bad returns the first MaxKeptErrors bad lines; BadLines counts all.
-func (s *Scanner) Bad() []LineError { return s.bad }
-
-// BadLines is the number of bad lines.
-func (s *Scanner) BadLines() int { return s.badLines }
+// Bad holds the bad lines: all counted, the first MaxKeptErrors kept.
+func (s *Scanner) Bad() *badline.Collector { return s.bad }
 
 func detectLayout(line string) Layout {
 	fields := strings.Split(line, ",")

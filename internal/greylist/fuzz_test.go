@@ -32,8 +32,8 @@ func FuzzScanner(f *testing.F) {
 			t.Fatal("empty error message")
 		}
 		lines := strings.Count(in, "\n") + 1
-		for _, b := range sc.Bad() {
-			if b.Line < 1 || b.Line > lines || b.Err == nil || b.Error() == "" {
+		for _, b := range sc.Bad().Lines() {
+			if b.Number < 1 || b.Number > int64(lines) || b.Err == nil || b.Error() == "" {
 				t.Fatalf("bad line report %+v outside 1..%d or without a message", b, lines)
 			}
 		}
@@ -47,8 +47,8 @@ func FuzzScanner(f *testing.F) {
 		for back.Scan() {
 			n++
 		}
-		if back.Err() != nil || back.BadLines() != 0 || n != len(got) {
-			t.Fatalf("re-reading the export: %d of %d entries, %d bad, err %v", n, len(got), back.BadLines(), back.Err())
+		if back.Err() != nil || back.Bad().Count() != 0 || n != len(got) {
+			t.Fatalf("re-reading the export: %d of %d entries, %d bad, err %v", n, len(got), back.Bad().Count(), back.Err())
 		}
 	})
 }

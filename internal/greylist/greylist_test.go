@@ -288,9 +288,9 @@ func TestImport(t *testing.T) {
 			res, err := Import(ctx, pool, f, c.file, nil)
 			require.NoError(t, err)
 			require.Equal(t, c.layout, res.Layout)
-			require.Equal(t, len(c.badAt), res.BadLines)
-			for i, b := range res.Bad {
-				require.Equal(t, c.badAt[i], b.Line, b.Error())
+			require.EqualValues(t, len(c.badAt), res.Bad)
+			for i, b := range res.BadLines {
+				require.EqualValues(t, c.badAt[i], b.Number, b.Error())
 				require.Contains(t, b.Error(), c.badText[i])
 			}
 			got, err := List(ctx, pool, Filter{})

@@ -9,16 +9,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/badline"
 )
 
 // ImportResult says what Import did.
 type ImportResult struct {
 	Layout   Layout
-	Lines    int         // lines read
-	Loaded   int         // good lines
-	Upserted int64       // addresses inserted or updated (duplicates in the file count once)
-	BadLines int         // lines skipped as malformed
-	Bad      []LineError // the first MaxKeptErrors of them, with line numbers
+	Lines    int            // lines read
+	Loaded   int            // good lines
+	Upserted int64          // addresses inserted or updated (duplicates in the file count once)
+	Bad      int64          // lines skipped as malformed
+	BadLines []badline.Line // the first MaxKeptErrors of them, with line numbers
 	Duration time.Duration
 }
 
@@ -76,14 +78,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, source string,
 		res.Upserted = tag.RowsAffected()
 		return nil
 	})
-	res.Layout, res.Lines, res.BadLines, res.Bad = sc.Layout(), sc.Lines(), sc.BadLines(), sc.Bad()
+	res.Layout, res.Lines, res.Bad, res.BadLines = sc.Layout(), sc.Lines(), sc.Bad().Count(), sc.Bad().Lines()
 	res.Duration = time.Since(start)
 	if err != nil {
 		return res, fmt.Errorf("import greylist %s: %w", source, err)
 	}
 	if logger != nil {
 		logger.Info("greylist imported", "file", source, "layout", res.Layout, "lines", res.Lines,
-			"loaded", res.Loaded, "bad", res.BadLines, "duration", res.Duration)
+			"loaded", res.Loaded, "bad", res.Bad, "duration", res.Duration)
 	}
 	return res, nil
 }

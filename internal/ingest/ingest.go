@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/badline"
 	"github.com/sview-project/sview/internal/geo"
 )
 
@@ -36,20 +37,12 @@ type Options struct {
 	Now           func() time.Time // default time.Now
 	Geo           *geo.Table       // enrichment; nil loads geo_prefixes
 	BatchRows     int              // rows per COPY transaction (default 100,000)
-	MaxBad        int              // bad lines kept with their numbers (default 20)
+	MaxBad        int              // bad lines kept with their numbers (default badline.DefaultKeep)
 	Progress      io.Writer        // periodic progress lines; nil for none
 	ProgressEvery time.Duration    // default 2 s
 	Poll          time.Duration    // follow: how often to look for new data (default 250 ms)
 	FlushEvery    time.Duration    // follow: commit new data at least this often (default 1 s)
 }
-
-// BadLine is a line that could not be used, with its 1-based number in the file.
-type BadLine struct {
-	Line   int64
-	Reason string
-}
-
-func (b BadLine) String() string { return fmt.Sprintf("line %d: %s", b.Line, b.Reason) }
 
 // Report is what an ingest did.
 type Report struct {
@@ -60,8 +53,8 @@ type Report struct {
 	Lines           int64 // lines read by this run
 	OK              int64 // lines that produced rows
 	Bad             int64
-	Skipped         int64 // blank lines and lines without data (e.g. other programs in an auth.log)
-	BadLines        []BadLine
+	Skipped         int64          // blank lines and lines without data (e.g. other programs in an auth.log)
+	BadLines        []badline.Line // the first Options.MaxBad bad lines
 	Rows            Counts
 	NewProbes       int
 	Truncations     int // follow: the file shrank and was read again from its start
@@ -89,12 +82,7 @@ func (r *Report) Summary(w io.Writer) {
 	if r.Truncations+r.Rotations > 0 {
 		fmt.Fprintf(w, "  followed through %d truncations and %d rotations\n", r.Truncations, r.Rotations)
 	}
-	for _, b := range r.BadLines {
-		fmt.Fprintf(w, "  bad %s\n", b)
-	}
-	if r.Bad > int64(len(r.BadLines)) {
-		fmt.Fprintf(w, "  … and %d more bad lines\n", r.Bad-int64(len(r.BadLines)))
-	}
+	badline.Print(w, "  ", r.BadLines, r.Bad)
 }
 
 // ErrBusy means another process is reading the same ledger entry right now.
@@ -126,7 +114,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Report, error)
 	}
 	setDefaults(&opts)
 	ids := NewIdentities(pool)
-	r := &runner{opts: opts, ids: ids, rep: &Report{Format: opts.Format}, lastProgress: start}
+	r := &runner{opts: opts, ids: ids, rep: &Report{Format: opts.Format}, bad: badline.NewCollector(opts.MaxBad), lastProgress: start}
 	r.parser = newParser(opts, ids)
 	if opts.Geo != nil {
 		r.geo = opts.Geo
@@ -153,6 +141,7 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Report, error)
 	if derr := r.drain(); err == nil {
 		err = derr
 	}
+	r.rep.Bad, r.rep.BadLines = r.bad.Count(), r.bad.Lines()
 	r.rep.NewProbes = ids.New
 	r.rep.Duration = time.Since(start)
 	return r.rep, err
@@ -167,9 +156,6 @@ func setDefaults(o *Options) {
 	}
 	if o.BatchRows <= 0 {
 		o.BatchRows = 100_000
-	}
-	if o.MaxBad <= 0 {
-		o.MaxBad = 20
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 2 * time.Second
@@ -204,6 +190,7 @@ type runner struct {
 	batch  *Batch
 	entry  ledgerEntry
 	rep    *Report
+	bad    *badline.Collector
 	f      *os.File // the file being read (follow: for the head fingerprint)
 
 	pending []byte // the start of a line not read to its end yet
@@ -431,11 +418,8 @@ func (r *runner) line(ctx context.Context, text []byte, size int64, tooLong bool
 	case errors.Is(err, errSkip):
 		r.rep.Skipped++
 	case errors.As(err, &le):
-		r.rep.Bad++
+		r.bad.Add(no, le)
 		r.entry.Bad++
-		if len(r.rep.BadLines) < r.opts.MaxBad {
-			r.rep.BadLines = append(r.rep.BadLines, BadLine{no, le.reason})
-		}
 	default:
 		return fmt.Errorf("line %d: %w", no, err)
 	}
@@ -461,7 +445,7 @@ func (r *runner) progress(force bool) {
 	}
 	rate := float64(r.rep.Lines-r.lastProgressLines) / now.Sub(r.lastProgress).Seconds()
 	fmt.Fprintf(r.opts.Progress, "ingest %s: %d lines, %d bad, %.0f lines/s, %d rows written\n",
-		r.opts.Format, r.rep.Lines, r.rep.Bad, rate, r.rowsWritten().Total())
+		r.opts.Format, r.rep.Lines, r.bad.Count(), rate, r.rowsWritten().Total())
 	r.lastProgress, r.lastProgressLines = now, r.rep.Lines
 }
 

@@ -40,7 +40,7 @@ func newDB(t *testing.T) *pgxpool.Pool {
 func badLines(r *ingest.Report) []int64 {
 	var out []int64
 	for _, b := range r.BadLines {
-		out = append(out, b.Line)
+		out = append(out, b.Number)
 	}
 	return out
 }
@@ -72,10 +72,10 @@ func TestMinipot(t *testing.T) {
 	require.EqualValues(t, 1, rep.Skipped)
 	require.EqualValues(t, 6, rep.Bad)
 	require.Equal(t, []int64{3, 5, 7, 9, 13, 14}, badLines(rep))
-	require.Contains(t, rep.BadLines[1].Reason, `type "gopher"`)
-	require.Contains(t, rep.BadLines[2].Reason, "device_token")
-	require.Contains(t, rep.BadLines[4].Reason, "ts is missing")
-	require.Contains(t, rep.BadLines[5].Reason, "longer than 16")
+	require.ErrorContains(t, rep.BadLines[1], `type "gopher"`)
+	require.ErrorContains(t, rep.BadLines[2], "device_token")
+	require.ErrorContains(t, rep.BadLines[4], "ts is missing")
+	require.ErrorContains(t, rep.BadLines[5], "longer than 16")
 	require.Equal(t, ingest.Counts{Incidents: 7, Passwords: 3}, rep.Rows)
 	require.Equal(t, 2, rep.NewProbes)
 
@@ -161,7 +161,7 @@ func TestSSHD(t *testing.T) {
 	require.EqualValues(t, 7, rep.OK)
 	require.EqualValues(t, 4, rep.Skipped)
 	require.Equal(t, []int64{6, 9, 13}, badLines(rep))
-	require.Contains(t, rep.BadLines[1].Reason, "scanner.example.com")
+	require.ErrorContains(t, rep.BadLines[1], "scanner.example.com")
 	require.Equal(t, ingest.Counts{Incidents: 7}, rep.Rows)
 	require.Equal(t, 2, rep.NewProbes)
 
@@ -461,7 +461,7 @@ func TestLongAndOddLines(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 3, rep.OK)
 	require.Equal(t, []int64{2}, badLines(rep))
-	require.Contains(t, rep.BadLines[0].Reason, "longer than")
+	require.ErrorContains(t, rep.BadLines[0], "longer than")
 	require.EqualValues(t, ingest.MaxCredentialBytes-1, count(t, pool,
 		"SELECT max(octet_length(password)) FROM passwords"), "cut at a character boundary")
 }

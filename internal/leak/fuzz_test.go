@@ -32,13 +32,13 @@ func fuzzScan(t *testing.T, in string, opts ScanOptions, minCount int64) {
 		}
 	}
 	lines := strings.Count(in, "\n") + 1
-	for _, b := range sc.Bad() {
-		if b.Line < 1 || b.Line > lines || b.Err == nil || b.Error() == "" {
+	for _, b := range sc.Bad().Lines() {
+		if b.Number < 1 || b.Number > int64(lines) || b.Err == nil || b.Error() == "" {
 			t.Fatalf("bad line report %+v outside 1..%d or without a message", b, lines)
 		}
 	}
-	if sc.BadLines() < len(sc.Bad()) {
-		t.Fatalf("%d bad lines counted, %d kept", sc.BadLines(), len(sc.Bad()))
+	if sc.Bad().Count() < int64(len(sc.Bad().Lines())) {
+		t.Fatalf("%d bad lines counted, %d kept", sc.Bad().Count(), len(sc.Bad().Lines()))
 	}
 }
 

@@ -367,9 +367,9 @@ func TestImport(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, c.format, res.Format)
 			require.Equal(t, c.padding, res.Padding)
-			require.Equal(t, len(c.badAt), res.BadLines)
-			for i, b := range res.Bad {
-				require.Equal(t, c.badAt[i], b.Line, b.Error())
+			require.EqualValues(t, len(c.badAt), res.Bad)
+			for i, b := range res.BadLines {
+				require.EqualValues(t, c.badAt[i], b.Number, b.Error())
 				require.ErrorContains(t, b, c.badText[i])
 			}
 			for h, want := range c.check {

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/badline"
 )
 
 // ErrAlreadyImported means a file with the same content was imported before; importing it again
@@ -28,12 +30,12 @@ type ImportOptions struct {
 // ImportResult says what Import did.
 type ImportResult struct {
 	Format   Format
-	Lines    int         // lines read
-	Loaded   int         // good entries
-	Hashes   int64       // distinct hashes inserted or updated
-	Padding  int         // HIBP lines with count 0, skipped
-	BadLines int         // lines skipped as malformed
-	Bad      []LineError // the first MaxKeptErrors of them, with line numbers
+	Lines    int            // lines read
+	Loaded   int            // good entries
+	Hashes   int64          // distinct hashes inserted or updated
+	Padding  int            // HIBP lines with count 0, skipped
+	Bad      int64          // lines skipped as malformed
+	BadLines []badline.Line // the first MaxKeptErrors of them, with line numbers
 	Duration time.Duration
 }
 
@@ -63,7 +65,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 			if opts.Logger != nil && sc.Lines() >= nextLog {
 				nextLog += progressEvery
 				opts.Logger.Info("importing leaked passwords", "file", opts.Source, "lines", sc.Lines(),
-					"bad", sc.BadLines(), "lines_per_s", int(float64(sc.Lines())/time.Since(start).Seconds()))
+					"bad", sc.Bad().Count(), "lines_per_s", int(float64(sc.Lines())/time.Since(start).Seconds()))
 			}
 			return sc.Entry(), true, nil
 		})
@@ -74,9 +76,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 			return err
 		}
 		res.Hashes = hashes
-		return recordLedger(ctx, tx, opts.Source, digest.Sum(nil), res.Loaded, sc.BadLines())
+		return recordLedger(ctx, tx, opts.Source, digest.Sum(nil), res.Loaded, sc.Bad().Count())
 	})
-	res.Lines, res.Padding, res.BadLines, res.Bad = sc.Lines(), sc.Padding(), sc.BadLines(), sc.Bad()
+	res.Lines, res.Padding, res.Bad, res.BadLines = sc.Lines(), sc.Padding(), sc.Bad().Count(), sc.Bad().Lines()
 	res.Duration = time.Since(start)
 	if err != nil {
 		return res, fmt.Errorf("import %s: %w", opts.Source, err)
@@ -85,7 +87,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 }
 
 // recordLedger notes the file's content hash; the scanner has read to EOF, so sum covers it all.
-func recordLedger(ctx context.Context, tx pgx.Tx, source string, sum []byte, ok, bad int) error {
+func recordLedger(ctx context.Context, tx pgx.Tx, source string, sum []byte, ok int, bad int64) error {
 	var at time.Time
 	err := tx.QueryRow(ctx, `SELECT finished_at FROM ingest_ledger WHERE format = 'pwned' AND sha256 = $1`, sum).Scan(&at)
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sview-project/sview/internal/badline"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -51,35 +52,24 @@ type Entry struct {
 	Sources []string
 }
 
-// LineError is a bad line of an import file; the line is skipped and the import goes on.
-type LineError struct {
-	Line int
-	Err  error
-}
-
-func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
-
-func (e LineError) Unwrap() error { return e.Err }
-
 // MaxLineBytes bounds one line; a longer one ends the import with an error naming the line.
 const MaxLineBytes = 1 << 20
 
-// MaxKeptErrors bounds how many bad lines a Scanner keeps; BadLines counts all of them.
+// MaxKeptErrors bounds how many bad lines a Scanner keeps; all of them are counted.
 const MaxKeptErrors = 1000
 
 // Scanner reads the good entries of a leaked-password file one at a time and records the bad
 // lines with their numbers.
 type Scanner struct {
-	sc       *bufio.Scanner
-	format   Format
-	prefix   string // lowercase 5 hex, for FormatHIBP
-	line     int
-	entry    Entry
-	header   bool // the first data line has been seen
-	bad      []LineError
-	badLines int
-	padding  int
-	err      error
+	sc      *bufio.Scanner
+	format  Format
+	prefix  string // lowercase 5 hex, for FormatHIBP
+	line    int
+	entry   Entry
+	header  bool // the first data line has been seen
+	bad     *badline.Collector
+	padding int
+	err     error
 }
 
 // ScanOptions choose the format; Prefix is required for HIBP files (see PrefixFromFileName).
@@ -98,7 +88,7 @@ func NewScanner(r io.Reader, opts ScanOptions) (*Scanner, error) {
 			return nil, err
 		}
 	}
-	s := &Scanner{sc: bufio.NewScanner(br), format: format}
+	s := &Scanner{sc: bufio.NewScanner(br), format: format, bad: badline.NewCollector(MaxKeptErrors)}
 	s.sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
 	if format == FormatHIBP {
 		if len(opts.Prefix) != RangePrefixLen {
@@ -167,10 +157,7 @@ func (s *Scanner) Scan() bool {
 			e, keep, err = parseCSV(line, first)
 		}
 		if err != nil {
-			s.badLines++
-			if len(s.bad) < MaxKeptErrors {
-				s.bad = append(s.bad, LineError{Line: s.line, Err: err})
-			}
+			s.bad.Add(int64(s.line), err)
 			continue
 		}
 		if keep {
@@ -197,11 +184,8 @@ func (s *Scanner) Err() error { return s.err }
 // Lines is the number of lines read so far.
 func (s *Scanner) Lines() int { return s.line }
 
-// Bad returns the first MaxKeptErrors bad lines; BadLines counts all.
-func (s *Scanner) Bad() []LineError { return s.bad }
-
-// BadLines is the number of bad lines.
-func (s *Scanner) BadLines() int { return s.badLines }
+// Bad holds the bad lines: all counted, the first MaxKeptErrors kept.
+func (s *Scanner) Bad() *badline.Collector { return s.bad }
 
 // Padding is the number of HIBP padding lines (count 0) skipped.
 func (s *Scanner) Padding() int { return s.padding }
