@@ -282,6 +282,7 @@ func stackGrafana(ctx context.Context, root, state, dbURL, redisURL string, env 
 		"SVIEW_PG_SSLMODE="+sslMode,
 		"SVIEW_REDIS_ADDRESS="+redisAddress,
 		"SVIEW_REDIS_PASSWORD=",
+		"SVIEW_ALERT_WEBHOOK_URL=http://127.0.0.1:9/set-SVIEW_ALERT_WEBHOOK_URL",
 		"GF_PATHS_DATA="+filepath.Join(state, "grafana", "data"),
 		"GF_PATHS_PLUGINS="+plugins,
 		"GF_PATHS_PROVISIONING="+filepath.Join(root, "provisioning"),
