@@ -54,7 +54,7 @@ func TestPanelsThroughBackend(t *testing.T) {
 					require.NoError(t, err)
 					_, err = b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
 						need, fieldRefs(panels[tg.Panel.ID]))
-					paneltest.Require(t, q, err)
+					require.NoError(t, err, "%s", q)
 				})
 				runs++
 			}

@@ -46,7 +46,7 @@ func TestAlertQueriesThroughBackend(t *testing.T) {
 						From: now.Add(-time.Duration(q.RelativeTimeRange.From) * time.Second),
 						To:   now.Add(-time.Duration(q.RelativeTimeRange.To) * time.Second),
 					}, paneltest.NeedAlertSeries, nil)
-					paneltest.Require(t, model, err)
+					require.NoError(t, err, "%s", model)
 					labelKeys[q.RefID] = seriesLabelNames(frames)
 				})
 			}
@@ -59,7 +59,7 @@ func TestAlertQueriesThroughBackend(t *testing.T) {
 					src := sourceQuery(r, in[1])
 					keys, ok := labelKeys[src]
 					if !ok {
-						continue // its query was skipped as pending or failed above
+						continue // its query failed above
 					}
 					names = append(names, keys)
 				}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,12 +144,32 @@ func TestBuild(t *testing.T) {
 	// The next day gets its own snapshot.
 	_, err = Build(ctx, pool, Options{Now: now.AddDate(0, 0, 1), MinProbes: 1})
 	require.NoError(t, err)
-	sizes, err := Sizes(ctx, pool, now.AddDate(0, 0, -1), now.AddDate(0, 0, 5))
+	sizes, err := Sizes(ctx, pool, Filter{}, now.AddDate(0, 0, -1), now.AddDate(0, 0, 5))
 	require.NoError(t, err)
 	require.Equal(t, []DaySize{
 		{Day: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), Size: 2},
 		{Day: time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC), Size: 4},
 	}, sizes)
+	// Filtered sizes count only the matching addresses of each day, and days without a match
+	// still show as 0.
+	ftp, err := Sizes(ctx, pool, Filter{Tags: []string{"ftp"}}, now.AddDate(0, 0, -1), now.AddDate(0, 0, 5))
+	require.NoError(t, err)
+	require.Len(t, ftp, 2)
+	for i, s := range ftp {
+		require.Equal(t, sizes[i].Day, s.Day)
+		require.LessOrEqual(t, s.Size, sizes[i].Size)
+	}
+	snapDay1, err := Snapshot(ctx, pool, now.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	wantFTP := 0
+	for _, e := range snapDay1 {
+		if slices.Contains(e.Tags, "ftp") {
+			wantFTP++
+		}
+	}
+	require.Equal(t, wantFTP, ftp[1].Size)
+	_, err = Sizes(ctx, pool, Filter{Countries: []string{"czech"}}, now, now)
+	require.ErrorIs(t, err, ErrInvalid)
 	empty, err := Snapshot(ctx, pool, now.AddDate(0, 0, -3))
 	require.NoError(t, err)
 	require.Empty(t, empty)

@@ -73,14 +73,8 @@ func List(ctx context.Context, q Querier, f Filter) ([]Entry, error) {
 	if f.Limit > 0 {
 		limit = &f.Limit
 	}
-	// Empty filters go in as NULL, so one statement serves every combination.
-	rows, err := q.Query(ctx, selectEntry+`
-		WHERE ($1::text[] IS NULL OR tags && $1)
-		  AND ($2::text[] IS NULL OR country = ANY ($2))
-		  AND ($3::int[] IS NULL OR asn = ANY ($3))
-		  AND score >= $4
-		ORDER BY `+order+` LIMIT $5`,
-		nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore, limit)
+	rows, err := q.Query(ctx, selectEntry+`WHERE `+filterClause+` ORDER BY `+order+` LIMIT $5`,
+		append(filterArgs(f), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list greylist: %w", err)
 	}
@@ -121,12 +115,28 @@ type DaySize struct {
 	Size int
 }
 
-// Sizes returns the snapshot size of every day in [from, to] that has one, oldest first: the
-// "greylist size over time" panel.
-func Sizes(ctx context.Context, q Querier, from, to time.Time) ([]DaySize, error) {
-	rows, err := q.Query(ctx, `SELECT day::timestamp AT TIME ZONE 'UTC', count(*)::int FROM greylist_history
-		WHERE day BETWEEN $1 AND $2 GROUP BY day ORDER BY day`,
-		from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+// filterClause matches f's tags, countries, ASNs and minimum score (parameters $1–$4) on either
+// the current list or a snapshot; empty filters go in as NULL, so one statement serves every
+// combination.
+const filterClause = `($1::text[] IS NULL OR tags && $1)
+		  AND ($2::text[] IS NULL OR country = ANY ($2))
+		  AND ($3::int[] IS NULL OR asn = ANY ($3))
+		  AND score >= $4`
+
+func filterArgs(f Filter) []any {
+	return []any{nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore}
+}
+
+// Sizes returns how many addresses matching f each day's snapshot in [from, to] held, oldest
+// first, for every day that has a snapshot: the "greylist size over time" panel. f.Limit and
+// f.Order don't apply.
+func Sizes(ctx context.Context, q Querier, f Filter, from, to time.Time) ([]DaySize, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT day::timestamp AT TIME ZONE 'UTC', count(*) FILTER (WHERE `+filterClause+`)::int
+		FROM greylist_history WHERE day BETWEEN $5 AND $6 GROUP BY day ORDER BY day`,
+		append(filterArgs(f), from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))...)
 	if err != nil {
 		return nil, fmt.Errorf("read greylist sizes: %w", err)
 	}

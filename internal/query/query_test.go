@@ -57,7 +57,12 @@ func TestParse(t *testing.T) {
 		{
 			name: "greylist keeps its fields only",
 			in:   `{"queryType":"greylist","metric":"incidents","minScore":"2.5","limit":100,"filters":{"tag":["telnet","ftp"],"country":"cz"}}`,
-			want: Query{QueryType: "greylist", MinScore: 2.5, Limit: 100, Filters: Filters{Tag: []string{"ftp", "telnet"}, Country: []string{"CZ"}}},
+			want: Query{QueryType: "greylist", Format: "table", MinScore: 2.5, Limit: 100, Filters: Filters{Tag: []string{"ftp", "telnet"}, Country: []string{"CZ"}}},
+		},
+		{
+			name: "greylist size per day over a period",
+			in:   `{"queryType":"greylist","format":"timeseries","period":"1m","filters":{"tag":["ssh"]}}`,
+			want: Query{QueryType: "greylist", Format: "timeseries", Period: "1m", Filters: Filters{Tag: []string{"ssh"}}},
 		},
 		{
 			name: "leak by sha1, lower-cased",
@@ -128,6 +133,8 @@ func TestParseErrors(t *testing.T) {
 		{"greylist negative score", `{"queryType":"greylist","minScore":-1}`, ErrInvalidField, "minScore", "at least 0"},
 		{"greylist NaN score", `{"queryType":"greylist","minScore":"NaN"}`, ErrInvalidField, "minScore", "at least 0"},
 		{"greylist bad tag", `{"queryType":"greylist","filters":{"tag":"Port Scan"}}`, ErrInvalidField, "filters.tag", "a-z"},
+		{"greylist as a map", `{"queryType":"greylist","format":"map"}`, ErrInvalidField, "format", "timeseries"},
+		{"greylist bad period", `{"queryType":"greylist","format":"timeseries","period":"2w"}`, ErrInvalidField, "period", "1m"},
 		{"leak with nothing", `{"queryType":"leak"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
 		{"leak with two", `{"queryType":"leak","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8","prefix":"5baa6"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
 		{"leak short prefix", `{"queryType":"leak","prefix":"5ba"}`, ErrInvalidField, "prefix", "5 to 40"},

@@ -46,7 +46,10 @@ func (q Query) Normalize() Query {
 		}
 	case TypeGreylist:
 		// Stats filters stay so Validate can reject them by name.
-		q = Query{QueryType: q.QueryType, Limit: q.Limit, MinScore: q.MinScore, Filters: q.Filters}
+		// format table (default) is the current list; timeseries is its size per day over the
+		// period or dashboard range, from the daily snapshots.
+		q = Query{QueryType: q.QueryType, Format: cmp.Or(q.Format, FormatTable), Period: q.Period,
+			Limit: q.Limit, MinScore: q.MinScore, Filters: q.Filters}
 	case TypeLeak:
 		q = Query{QueryType: q.QueryType, Password: q.Password, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
@@ -81,10 +84,8 @@ func (q Query) validateStats() error {
 	if !slices.Contains(Formats, q.Format) {
 		return invalid("format", q.Format, Formats, "unknown format")
 	}
-	if q.Period != "" {
-		if _, ok := period.Lookup(q.Period); !ok {
-			return invalid("period", q.Period, append([]string{`"" (dashboard range)`}, period.Names()...), "unknown period")
-		}
+	if err := validPeriod(q.Period); err != nil {
+		return err
 	}
 	table := q.Table()
 	if !slices.Contains(GroupBys, q.GroupBy) {
@@ -114,12 +115,28 @@ func (q Query) validateStats() error {
 	return nil
 }
 
+func validPeriod(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, ok := period.Lookup(name); !ok {
+		return invalid("period", name, append([]string{`"" (dashboard range)`}, period.Names()...), "unknown period")
+	}
+	return nil
+}
+
 func (q Query) validateGreylist() error {
 	if math.IsNaN(q.MinScore) || math.IsInf(q.MinScore, 0) || q.MinScore < 0 {
 		return invalid("minScore", strconv.FormatFloat(q.MinScore, 'g', -1, 64), nil, "must be a number of at least 0")
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return invalid("limit", strconv.Itoa(q.Limit), nil, "must be between 0 (all) and "+strconv.Itoa(MaxLimit))
+	}
+	if q.Format != FormatTable && q.Format != FormatTimeSeries {
+		return invalid("format", q.Format, []string{FormatTable, FormatTimeSeries}, "a greylist query is the list (table) or its size per day (timeseries)")
+	}
+	if err := validPeriod(q.Period); err != nil {
+		return err
 	}
 	return q.Filters.validate([]string{"tag", "country", "asn"}, "a greylist query")
 }

@@ -56,7 +56,11 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert, ski
 	case query.TypeStats:
 		frames, err = d.statsFrames(ctx, q, period.Range{From: dq.TimeRange.From, To: dq.TimeRange.To, Interval: dq.Interval}, skipCache)
 	case query.TypeGreylist:
-		frames, err = d.greylistFrames(ctx, q)
+		if q.Format == query.FormatTimeSeries {
+			frames, err = d.greylistSizeFrames(ctx, q, dq.TimeRange)
+		} else {
+			frames, err = d.greylistFrames(ctx, q)
+		}
 	case query.TypeLeak:
 		frames, err = d.leakFrames(ctx, q)
 	case query.TypeStatus:
@@ -114,13 +118,39 @@ func (d *Datasource) statsFrames(ctx context.Context, q query.Query, r period.Ra
 	return frames, nil
 }
 
-func (d *Datasource) greylistFrames(ctx context.Context, q query.Query) (data.Frames, error) {
+// greylistFilter is the greylist package's filter for a greylist query.
+func greylistFilter(q query.Query) greylist.Filter {
 	asns := make([]int, len(q.Filters.ASN))
 	for i, a := range q.Filters.ASN {
 		asns[i] = int(a)
 	}
-	entries, err := greylist.List(ctx, d.read, greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns,
-		MinScore: q.MinScore, Limit: q.Limit, Order: greylist.OrderScore})
+	return greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns,
+		MinScore: q.MinScore, Limit: q.Limit, Order: greylist.OrderScore}
+}
+
+// greylistSizeFrames answers the greylist's size per day (its daily snapshots) over the
+// query's period, or over the dashboard range when the period is empty.
+func (d *Datasource) greylistSizeFrames(ctx context.Context, q query.Query, tr backend.TimeRange) (data.Frames, error) {
+	from, to := tr.From, tr.To
+	if p, ok := period.Lookup(q.Period); ok {
+		w := p.Window(time.Now(), false)
+		from, to = w.From, w.To
+	}
+	sizes, err := greylist.Sizes(ctx, d.read, greylistFilter(q), from, to)
+	if err != nil {
+		return nil, err
+	}
+	days, counts := make([]time.Time, len(sizes)), make([]int64, len(sizes))
+	for i, s := range sizes {
+		days[i], counts[i] = s.Day, int64(s.Size)
+	}
+	f := data.NewFrame("greylist size", data.NewField("time", nil, days), data.NewField("size", nil, counts))
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return data.Frames{f}, nil
+}
+
+func (d *Datasource) greylistFrames(ctx context.Context, q query.Query) (data.Frames, error) {
+	entries, err := greylist.List(ctx, d.read, greylistFilter(q))
 	if err != nil {
 		return nil, err
 	}
