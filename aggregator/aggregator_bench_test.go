@@ -92,8 +92,8 @@ func BenchmarkBackfill(b *testing.B) {
 	var floorQ, floorAll, quarterly, all time.Duration
 	for b.Loop() {
 		floorQ, floorAll = floorTimes(ctx, b, pool, from, to)
-		_, err := pool.Exec(ctx, `TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, rollup_watermarks,
-			rollup_invalidations, backfill_progress`)
+		_, err := pool.Exec(ctx, `TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, incidents_quarterly_totals,
+			incidents_hourly_totals, incidents_daily_totals, rollup_watermarks, rollup_invalidations, backfill_progress`)
 		require.NoError(b, err)
 		start := time.Now()
 		require.NoError(b, m.Backfill(ctx, from, to, func(p BackfillProgress) {
@@ -120,12 +120,15 @@ func BenchmarkBackfill(b *testing.B) {
 // BenchmarkWindow: one 15-minute window at 10M incidents a day (104k raw rows at scale 1)
 // closed through quarterly, hourly and daily, with the three quarters before it already closed:
 // the last quarter of a day, so the hour and the day close with it (the worst case; the hourly
-// step rewrites the whole hour from its four quarters). Only incidents hold data.
+// step rewrites the whole hour from its four quarters, the daily step the whole day from its
+// 24 hours). The 23 hours before hold hourly rows shaped like the last one, so the day's
+// rewrite reads a whole day. Only incidents hold data.
 func BenchmarkWindow(b *testing.B) {
 	ctx := context.Background()
 	pool := testenv.Pool(b)
 	perQuarter := int(10_000_000 / 96 * benchScale(b))
 	hour := time.Date(2024, 5, 1, 23, 0, 0, 0, time.UTC)
+	day := floor(hour, 24*time.Hour)
 	generateIncidents(ctx, b, pool, hour, time.Hour, 4*perQuarter)
 	b.Logf("%d raw incidents per quarter hour, window %s..%s", perQuarter, hour.Add(45*time.Minute).Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))
 	c := &clock{}
@@ -134,8 +137,7 @@ func BenchmarkWindow(b *testing.B) {
 	steps := map[string]time.Duration{}
 	for b.Loop() {
 		b.StopTimer()
-		_, err := pool.Exec(ctx, `TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, rollup_watermarks, rollup_invalidations`)
-		require.NoError(b, err)
+		prepareDay(ctx, b, pool, hour)
 		c.Set(hour.Add(45*time.Minute + DefaultGrace))
 		require.NoError(b, m.CatchUp(ctx, "quarterly")) // the hour's first three quarters
 		c.Set(hour.Add(time.Hour + DefaultGrace))
@@ -150,14 +152,63 @@ func BenchmarkWindow(b *testing.B) {
 	s, err := rollupstate.Watermarks(ctx, pool)
 	require.NoError(b, err)
 	for _, w := range s {
-		require.Equal(b, hour.Add(time.Hour), w.Watermark.UTC(), "%s %s closed", w.Table, w.Precision)
+		want := hour.Add(time.Hour)
+		if w.Precision == "daily" {
+			want = day.Add(24 * time.Hour)
+		}
+		require.Equal(b, want, w.Watermark.UTC(), "%s %s closed", w.Table, w.Precision)
 	}
+	var n int64
+	require.NoError(b, pool.QueryRow(ctx, "SELECT sum(raw_count) FROM incidents_daily_totals WHERE time = $1", day).Scan(&n))
+	require.Equal(b, int64(24*4*perQuarter), n, "the day holds its 24 hours")
 	total := steps["quarterly"] + steps["hourly"] + steps["daily"]
 	b.ReportMetric(float64(total.Milliseconds()), "window_ms")
 	for p, d := range steps {
 		b.ReportMetric(float64(d.Milliseconds()), p+"_ms")
 	}
 	b.ReportMetric(float64(perQuarter)/total.Seconds(), "rows/s")
+	// What the narrow twins add to the window: their statements of the three steps run again
+	// (they are idempotent) over the same ranges.
+	start := time.Now()
+	for _, r := range []struct {
+		precision string
+		from, to  time.Time
+	}{{"quarterly", hour.Add(45 * time.Minute), hour.Add(time.Hour)}, {"hourly", hour, hour.Add(time.Hour)}, {"daily", day, day.Add(24 * time.Hour)}} {
+		del, ins := totalsSQL("incidents", r.precision)
+		for _, sql := range []string{del, ins} {
+			_, err := pool.Exec(ctx, sql, r.from, r.to)
+			require.NoError(b, err)
+		}
+	}
+	twins := time.Since(start)
+	b.ReportMetric(float64(twins.Milliseconds()), "totals_ms")
+	b.ReportMetric(twins.Seconds()/total.Seconds(), "totals_share")
+}
+
+// prepareDay empties the rollups and gives the 23 hours before hour hourly rows (and their
+// totals) copied from the raw rows of hour, with the hourly watermark at hour and the daily
+// one at the start of the day.
+func prepareDay(ctx context.Context, b *testing.B, pool *pgxpool.Pool, hour time.Time) {
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`TRUNCATE incidents_quarterly, incidents_hourly, incidents_daily, incidents_quarterly_totals, incidents_hourly_totals,
+			incidents_daily_totals, rollup_watermarks, rollup_invalidations`, nil},
+		{`WITH h AS (SELECT sum(raw_count) AS raw_count, identity_id, trap, action, ip, country, asn
+			FROM incidents GROUP BY 2, 3, 4, 5, 6, 7)
+		INSERT INTO incidents_hourly (time, raw_count, identity_id, trap, action, ip, country, asn)
+		SELECT $1::timestamptz - k * interval '1 hour', raw_count, identity_id, trap, action, ip, country, asn
+		FROM h, generate_series(1, 23) k`, []any{hour}},
+		{`INSERT INTO incidents_hourly_totals (time, raw_count, trap, action, country, asn)
+		SELECT time, sum(raw_count), trap, action, country, asn FROM incidents_hourly GROUP BY 1, 3, 4, 5, 6`, nil},
+		{`INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'hourly', $1), ('incidents', 'daily', $2)`,
+			[]any{hour, floor(hour, 24*time.Hour)}},
+		{"ANALYZE", nil},
+	} {
+		_, err := pool.Exec(ctx, st.sql, st.args...)
+		require.NoError(b, err, st.sql)
+	}
 }
 
 // BenchmarkLiveLag runs demo.Live at 200 incidents/s beside a Manager (`sview run`) for two
