@@ -20,16 +20,23 @@ import (
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/store"
 )
 
-// openAggregatorPool connects to the configured database for an aggregator command.
-func openAggregatorPool(ctx context.Context, e *env) (*pgxpool.Pool, error) {
-	url, err := e.requireDatabase()
+// aggregatorApp names the aggregator commands' connections in pg_stat_activity.
+const aggregatorApp = "sview-aggregator"
+
+// openManager connects and builds the aggregator for a one-off command; closePool releases the
+// connections.
+func openManager(ctx context.Context, e *env, grace time.Duration) (m *aggregator.Manager, closePool func(), err error) {
+	pool, err := openPool(ctx, e, aggregatorApp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return store.Open(ctx, url, "sview-aggregator")
+	if m, err = aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: grace}); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return m, pool.Close, nil
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) error {
@@ -49,7 +56,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openAggregatorPool(ctx, e)
+	pool, err := openPool(ctx, e, aggregatorApp)
 	if err != nil {
 		return err
 	}
@@ -131,15 +138,11 @@ func cmdAggregate(ctx context.Context, e *env, args []string) error {
 	if from.IsZero() != to.IsZero() {
 		return errors.New("aggregate: give both --from and --to, or neither to catch up to now")
 	}
-	pool, err := openAggregatorPool(ctx, e)
+	m, closePool, err := openManager(ctx, e, *grace)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace})
-	if err != nil {
-		return err
-	}
+	defer closePool()
 	results, err := m.Aggregate(ctx, precision, from.Time, to.Time)
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TABLE\tPRECISION\tFROM\tTO\tSOURCE ROWS\tROWS\tWATERMARK")
@@ -168,15 +171,11 @@ func cmdBackfill(ctx context.Context, e *env, args []string) error {
 	if to.IsZero() {
 		to.Time = time.Now().UTC()
 	}
-	pool, err := openAggregatorPool(ctx, e)
+	m, closePool, err := openManager(ctx, e, *grace)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	m, err := aggregator.New(pool, aggregator.Config{Logger: e.logger, Grace: *grace})
-	if err != nil {
-		return err
-	}
+	defer closePool()
 	var last time.Time
 	err = m.Backfill(ctx, from.Time, to.Time, func(p aggregator.BackfillProgress) {
 		if time.Since(last) < time.Second {
@@ -204,7 +203,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := openAggregatorPool(ctx, e)
+	pool, err := openPool(ctx, e, aggregatorApp)
 	if err != nil {
 		return err
 	}

@@ -228,13 +228,18 @@ func printBadLines(e *env, name string, kept []badline.Line, total int64) {
 	badline.Print(e.stderr, name+": ", kept[:min(len(kept), maxShownBadLines)], total)
 }
 
-// parseAll parses flags placed before or after the positional arguments and returns the
-// positional arguments, of which there must be exactly want.
+// parseAll parses flags placed before, between or after the positional arguments
+// ("ingest sshd auth.log --follow") and returns the positional arguments, of which there must be
+// exactly want. Everything after "--" is positional.
 func parseAll(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
+		}
+		if used := len(args) - fs.NArg(); used > 0 && args[used-1] == "--" {
+			pos = append(pos, fs.Args()...)
+			break
 		}
 		if fs.NArg() == 0 {
 			break
@@ -249,6 +254,7 @@ func parseAll(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 	return pos, nil
 }
 
+// openPool connects to the configured database; app names the connections in pg_stat_activity.
 func openPool(ctx context.Context, e *env, app string) (*pgxpool.Pool, error) {
 	url, err := e.requireDatabase()
 	if err != nil {

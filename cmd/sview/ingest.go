@@ -3,40 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sview-project/sview/internal/demo"
 	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/ingest"
-	"github.com/sview-project/sview/internal/store"
 )
-
-// parseInterleaved parses flags that may come before, between or after the positional
-// arguments ("ingest sshd auth.log --follow"), and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
 
 func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("ingest")
@@ -53,13 +28,9 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "  The same content is ingested once; --follow resumes at its saved offset.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseAll(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return errors.New("ingest: want a format and a file (or -)")
 	}
 	opts := ingest.Options{Format: pos[0], Path: pos[1], Follow: *follow, Year: *year, BatchRows: *batch, MaxBad: *maxBad}
 	if *sn != "" || *token != "" {
@@ -68,11 +39,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		opts.Progress = e.stderr
 	}
-	url, err := e.requireDatabase()
-	if err != nil {
-		return err
-	}
-	pool, err := store.Open(ctx, url, "sview-ingest")
+	pool, err := openPool(ctx, e, "sview-ingest")
 	if err != nil {
 		return err
 	}
@@ -96,28 +63,16 @@ func importGeo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "  replaces the contents of geo_prefixes in one transaction.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseAll(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("import geo: want one file (or -)")
-	}
-	var in io.Reader = os.Stdin
-	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return fmt.Errorf("import geo: %w", err)
-		}
-		defer f.Close()
-		in = f
-	}
-	url, err := e.requireDatabase()
+	in, closeFile, err := openInput(pos[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("import geo: %w", err)
 	}
-	pool, err := store.Open(ctx, url, "sview-import")
+	defer closeFile()
+	pool, err := openPool(ctx, e, "sview-import")
 	if err != nil {
 		return err
 	}
@@ -149,7 +104,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		days := fs.Int("days", 7, "days of data")
 		perDay := fs.Int("per-day", 100_000, "incidents per day")
 		end := fs.String("end", "", "end of the last day, RFC 3339 or YYYY-MM-DD (default now)")
-		if _, err := parseInterleaved(fs, args[1:]); err != nil {
+		if _, err := parseAll(fs, args[1:], 0); err != nil {
 			return err
 		}
 		opts := demo.Options{Days: *days, PerDay: *perDay, Seed: *seed, Probes: *probes}
@@ -163,7 +118,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		if !*quiet {
 			opts.Progress = progress
 		}
-		pool, err := openDemoPool(ctx, e)
+		pool, err := openPool(ctx, e, "sview-demo")
 		if err != nil {
 			return err
 		}
@@ -179,14 +134,14 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "live":
 		rate := fs.Float64("rate", 10, "incidents per second")
-		if _, err := parseInterleaved(fs, args[1:]); err != nil {
+		if _, err := parseAll(fs, args[1:], 0); err != nil {
 			return err
 		}
 		opts := demo.LiveOptions{Rate: *rate, Seed: *seed, Probes: *probes}
 		if !*quiet {
 			opts.Progress = progress
 		}
-		pool, err := openDemoPool(ctx, e)
+		pool, err := openPool(ctx, e, "sview-demo")
 		if err != nil {
 			return err
 		}
@@ -198,14 +153,6 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	}
 	usage()
 	return fmt.Errorf("demo: unknown action %q", args[0])
-}
-
-func openDemoPool(ctx context.Context, e *env) (*pgxpool.Pool, error) {
-	url, err := e.requireDatabase()
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, url, "sview-demo")
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -20,30 +18,24 @@ import (
 // cancellation, and the cache commands warm, list and clear a Redis key space of their own.
 func TestServeRefreshAndCacheCommands(t *testing.T) {
 	t.Parallel()
-	url := testenv.DatabaseURL(t)
-	redisURL := testenv.RedisURL(t) + "?key_prefix=" + testenv.KeyPrefix(t)
-	var stdout, stderr bytes.Buffer
-	e := &env{databaseURL: url, redisURL: redisURL, logger: slog.New(slog.NewTextHandler(io.Discard, nil)), stdout: &stdout, stderr: &stderr}
+	c := newCLI(t, "")
+	c.e.redisURL = testenv.RedisURL(t) + "?key_prefix=" + testenv.KeyPrefix(t)
 	run := func(args ...string) (string, error) {
-		t.Helper()
-		stdout.Reset()
-		stderr.Reset()
-		err := cmdCache(context.Background(), e, args)
-		return stdout.String(), err
+		err := c.call(cmdCache, args...)
+		return c.stdout.String(), err
 	}
 
 	out, err := run("warm", "all_attackers_graph", "1w")
-	require.NoError(t, err, stderr.String())
+	require.NoError(t, err, c.stderr.String())
 	require.Contains(t, out, "[1/1] computed  all_attackers_graph 1w")
 	out, err = run("ls")
 	require.NoError(t, err)
 	require.Contains(t, out, "all_attackers_graph 1w")
 	require.Contains(t, out, "1 entries")
 
-	stdout.Reset()
-	require.NoError(t, cmdRefresh(context.Background(), e, []string{"--dry-run"}))
-	require.Contains(t, stdout.String(), "fresh     all_attackers_graph 1w")
-	require.Contains(t, stdout.String(), "0 computed, 1 fresh, 160 planned, 0 failed")
+	out = c.run(cmdRefresh, "--dry-run")
+	require.Contains(t, out, "fresh     all_attackers_graph 1w")
+	require.Contains(t, out, "0 computed, 1 fresh, 160 planned, 0 failed")
 
 	out, err = run("clear")
 	require.NoError(t, err)
@@ -57,7 +49,7 @@ func TestServeRefreshAndCacheCommands(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- cmdServe(ctx, e, []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port)}) }()
+	go func() { done <- cmdServe(ctx, c.e, []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port)}) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	require.Eventually(t, func() bool { return devserver.Answers(fmt.Sprintf("127.0.0.1:%d", port)) }, 10*time.Second, 20*time.Millisecond)
 	resp, err := http.Get(base + "/healthz")
