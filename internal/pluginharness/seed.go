@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/aggregator"
 )
 
 // The seeded incidents lie in [SeedFrom, SeedTo): six hours of one busy and one steady
@@ -17,11 +19,6 @@ var (
 	SeedTo   = SeedFrom.Add(6 * time.Hour)
 )
 
-// Execer runs statements: a *pgxpool.Pool or a *pgx.Conn.
-type Execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
 // Seed fills a freshly migrated database with the data the plugin tests expect:
 //   - probes 1 and 2; geo prefixes for AS64500 (CZ), AS64501 (DE), AS64502 (US, no name);
 //   - per hour h (0…5) of SeedFrom: 192.0.2.1 (CZ, AS64500) h+1 telnet logins on probe 1 and
@@ -30,9 +27,10 @@ type Execer interface {
 //   - leaked hashes of "password" (100, telnet+http), "123456" (50, ftp), "hunter2" (3, http);
 //   - a greylist of 192.0.2.1 (ftp, telnet; score 5) and 198.51.100.7 (port_scan; score 3)
 //     with a 2026-01-10 snapshot of 192.0.2.1;
-//   - the same rows rolled up at every precision, as the aggregator would have;
-//   - watermarks: quarterly 10 minutes behind now, hourly 1 hour, daily at midnight.
-func Seed(ctx context.Context, db Execer) error {
+//   - the same rows rolled up at every precision by the aggregator itself;
+//   - then the watermarks moved to just behind now (quarterly 10 minutes, hourly 1
+//     hour, daily at midnight), so health and status see a current aggregator.
+func Seed(ctx context.Context, db *pgxpool.Pool) error {
 	stmts := []string{
 		`INSERT INTO identity (id, sn, device_token) VALUES (1, '0000000000000001', repeat('ab', 32)), (2, '0000000000000002', repeat('cd', 32))`,
 		`INSERT INTO geo_prefixes (network, asn, country, as_name) VALUES
@@ -50,11 +48,6 @@ func Seed(ctx context.Context, db Execer) error {
 			('192.0.2.1', '{ftp,telnet}', 5, 5, 100, 'CZ', 64500, $1, $1::timestamptz + interval '6 hours'),
 			('198.51.100.7', '{port_scan}', 3, 3, 10, 'DE', 64501, $1, $1::timestamptz + interval '6 hours')`,
 		`INSERT INTO greylist_history (day, ip, tags, score, probes, country, asn) VALUES ($1::date, '192.0.2.1', '{telnet}', 4, 4, 'CZ', 64500)`,
-		rollup("incidents", "identity_id, trap, action, ip, country, asn"),
-		rollup("passwords", "username, password, identity_id, trap, ip, country, asn"),
-		`INSERT INTO rollup_watermarks (source, precision, watermark) VALUES
-			('incidents', 'quarterly', now() - interval '10 minutes'), ('incidents', 'hourly', now() - interval '1 hour'),
-			('incidents', 'daily', date_trunc('day', now()))`,
 	}
 	for pw, rec := range map[string]struct {
 		count   int
@@ -74,15 +67,19 @@ func Seed(ctx context.Context, db Execer) error {
 			return fmt.Errorf("seed statement %d: %w", i+1, err)
 		}
 	}
-	return nil
-}
-
-// rollup writes the raw rows of table into its three rollups.
-func rollup(table, dims string) string {
-	var b strings.Builder
-	for _, p := range []struct{ name, step string }{{"quarterly", "15 minutes"}, {"hourly", "1 hour"}, {"daily", "1 day"}} {
-		fmt.Fprintf(&b, "INSERT INTO %s_%s (time, raw_count, %s) SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s;\n",
-			table, p.name, dims, p.step, dims, table, dims)
+	agg, err := aggregator.New(db, aggregator.Config{Now: func() time.Time { return SeedTo.Add(48 * time.Hour) }})
+	if err != nil {
+		return fmt.Errorf("seed rollups: %w", err)
 	}
-	return b.String()
+	if err := agg.CatchUp(ctx, "quarterly"); err != nil {
+		return fmt.Errorf("seed rollups: %w", err)
+	}
+	_, err = db.Exec(ctx, `UPDATE rollup_watermarks SET watermark = CASE precision
+			WHEN 'quarterly' THEN now() - interval '10 minutes'
+			WHEN 'hourly' THEN now() - interval '1 hour'
+			ELSE date_trunc('day', now()) END`)
+	if err != nil {
+		return fmt.Errorf("seed watermarks: %w", err)
+	}
+	return nil
 }
