@@ -110,16 +110,11 @@ func importGreylist(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	name := pos[0]
-	r, closeFile, err := openInput(name)
+	r, pool, done, err := openImport(ctx, e, name)
 	if err != nil {
 		return err
 	}
-	defer closeFile()
-	pool, err := openPool(ctx, e, "sview-import")
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer done()
 	res, err := greylist.Import(ctx, pool, r, name, e.logger)
 	if err != nil {
 		return err
@@ -150,16 +145,11 @@ func importPwned(ctx context.Context, e *env, args []string) error {
 	if *prefix == "" {
 		*prefix, _ = leak.PrefixFromFileName(name)
 	}
-	r, closeFile, err := openInput(name)
+	r, pool, done, err := openImport(ctx, e, name)
 	if err != nil {
 		return err
 	}
-	defer closeFile()
-	pool, err := openPool(ctx, e, "sview-import")
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer done()
 	res, err := leak.Import(ctx, pool, r, leak.ImportOptions{
 		ScanOptions: leak.ScanOptions{Format: f, Prefix: *prefix},
 		Source:      name,
@@ -263,16 +253,23 @@ func openPool(ctx context.Context, e *env, app string) (*pgxpool.Pool, error) {
 	return store.Open(ctx, url, app)
 }
 
-// openInput opens a file, or standard input for "-".
-func openInput(name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return os.Stdin, func() {}, nil
+// openImport opens the input of an import command, a file or standard input for "-", and the
+// database it goes into; done closes both.
+func openImport(ctx context.Context, e *env, name string) (r io.Reader, pool *pgxpool.Pool, done func(), err error) {
+	closeFile := func() {}
+	r = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, nil, err // *PathError: "open NAME: reason"
+		}
+		r, closeFile = f, func() { f.Close() }
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", name, err)
+	if pool, err = openPool(ctx, e, "sview-import"); err != nil {
+		closeFile()
+		return nil, nil, nil, err
 	}
-	return f, func() { f.Close() }, nil
+	return r, pool, func() { pool.Close(); closeFile() }, nil
 }
 
 // writeFileAtomic writes through a temporary file in the same directory and renames it over

@@ -67,16 +67,11 @@ func importGeo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, closeFile, err := openInput(pos[0])
+	in, pool, done, err := openImport(ctx, e, pos[0])
 	if err != nil {
 		return fmt.Errorf("import geo: %w", err)
 	}
-	defer closeFile()
-	pool, err := openPool(ctx, e, "sview-import")
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer done()
 	rep, err := geo.Import(ctx, pool, in, geo.ImportOptions{MaxBad: *maxBad, Progress: e.stderr})
 	if err != nil {
 		return err
