@@ -43,7 +43,7 @@ func Bench(ctx context.Context) error {
 	cmd.Stdout = io.MultiWriter(os.Stdout, &out)
 	cmd.Stderr = io.MultiWriter(os.Stderr, &out)
 	runErr := cmd.Run()
-	if err := os.WriteFile("BENCHMARKS.md", []byte(benchReport(scale, out.String())), 0o644); err != nil {
+	if err := os.WriteFile("BENCHMARKS.md", []byte(keptSummary()+benchReport(scale, out.String())), 0o644); err != nil {
 		return err
 	}
 	fmt.Println("wrote BENCHMARKS.md")
@@ -69,14 +69,29 @@ func benchPackages() ([]string, error) {
 	return pkgs, nil
 }
 
+// generatedMarker separates the hand-written summary of BENCHMARKS.md (targets, full-scale runs,
+// what the figures mean), which a new run keeps, from the figures the run writes below it.
+const generatedMarker = "<!-- everything below is written by go tool mage bench -->\n"
+
+func keptSummary() string {
+	b, err := os.ReadFile("BENCHMARKS.md")
+	if err != nil {
+		return generatedMarker
+	}
+	if summary, _, ok := strings.Cut(string(b), generatedMarker); ok {
+		return summary + generatedMarker
+	}
+	return generatedMarker
+}
+
 func benchReport(scale, output string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `go tool mage bench` on %s. Data scale %s "+
+	fmt.Fprintf(&b, "## Last run\n\nWritten by `go tool mage bench` on %s. Data scale %s "+
 		"(SVIEW_BENCH_SCALE; 1 = the sizes the issues ask for). Every ratio compares against a baseline "+
 		"measured in the same run.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), scale)
-	fmt.Fprintf(&b, "## Machine\n\n| | |\n|---|---|\n| CPU | %s |\n| cores | %d |\n| memory | %s |\n| Go | %s |\n| PostgreSQL | %s |\n\n",
+	fmt.Fprintf(&b, "### Machine\n\n| | |\n|---|---|\n| CPU | %s |\n| cores | %d |\n| memory | %s |\n| Go | %s |\n| PostgreSQL | %s |\n\n",
 		cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version(), commandLine("psql", "--version"))
-	b.WriteString("## Results\n\nEach line: benchmark, iterations, then the metrics it reports; indented lines are what it logged (data sizes, notes).\n\n")
+	b.WriteString("### Results\n\nEach line: benchmark, iterations, then the metrics it reports; indented lines are what it logged (data sizes, notes).\n\n")
 	var pkg string
 	sc := bufio.NewScanner(strings.NewReader(output))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -89,7 +104,7 @@ func benchReport(scale, output string) string {
 				b.WriteString("```\n\n")
 			}
 			pkg = strings.TrimPrefix(line, "pkg: ")
-			fmt.Fprintf(&b, "### %s\n\n```\n", strings.TrimPrefix(pkg, "github.com/sview-project/sview/"))
+			fmt.Fprintf(&b, "#### %s\n\n```\n", strings.TrimPrefix(pkg, "github.com/sview-project/sview/"))
 			open = true
 		case strings.HasPrefix(line, "Benchmark"), strings.HasPrefix(line, "    "), strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"):
 			if open {
