@@ -48,15 +48,7 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 	if opts.ReportEvery <= 0 {
 		opts.ReportEvery = 5 * time.Second
 	}
-	n, err := NewNetwork(opts.Seed, opts.Probes, opts.Attackers)
-	if err != nil {
-		return res, err
-	}
-	res.Probes = len(n.Probes)
-	if res.GeoPrefixes, err = LoadGeoIfEmpty(ctx, pool); err != nil {
-		return res, err
-	}
-	ids, err := RegisterProbes(ctx, pool, n)
+	n, ids, res, err := prepare(ctx, pool, opts.Seed, opts.Probes, opts.Attackers)
 	if err != nil {
 		return res, err
 	}

@@ -105,16 +105,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 	if err := opts.defaults(); err != nil {
 		return Result{}, err
 	}
-	var res Result
-	n, err := NewNetwork(opts.Seed, opts.Probes, opts.Attackers)
-	if err != nil {
-		return res, err
-	}
-	res.Probes = len(n.Probes)
-	if res.GeoPrefixes, err = LoadGeoIfEmpty(ctx, pool); err != nil {
-		return res, err
-	}
-	ids, err := RegisterProbes(ctx, pool, n)
+	n, ids, res, err := prepare(ctx, pool, opts.Seed, opts.Probes, opts.Attackers)
 	if err != nil {
 		return res, err
 	}
@@ -245,6 +236,26 @@ func LoadGeoIfEmpty(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 		return rep.Prefixes, errors.New("the bundled geo file has bad lines")
 	}
 	return rep.Prefixes, nil
+}
+
+// prepare builds the simulated network of seed, loads the bundled geo prefixes when the
+// database has none and registers the probes, returning their identity ids: what Seed and Live
+// both need before their first row.
+func prepare(ctx context.Context, pool *pgxpool.Pool, seed uint64, probes, attackers int) (*Network, []int64, Result, error) {
+	var res Result
+	n, err := NewNetwork(seed, probes, attackers)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	res.Probes = len(n.Probes)
+	if res.GeoPrefixes, err = LoadGeoIfEmpty(ctx, pool); err != nil {
+		return nil, nil, res, err
+	}
+	ids, err := RegisterProbes(ctx, pool, n)
+	if err != nil {
+		return nil, nil, res, err
+	}
+	return n, ids, res, nil
 }
 
 // RegisterProbes makes sure every simulated probe has an identity and returns the ids in the
