@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,6 +49,7 @@ type Config struct {
 	Jobs []Job
 	// OnRollup is called after every step that rewrote buckets, with the range it rewrote
 	// (e.g. to warm the cache); it runs in the step's goroutine, so keep it short or hand off.
+	// Hourly and daily steps run concurrently, so it may be called from two goroutines at once.
 	OnRollup func(ctx context.Context, table, precision string, from, to time.Time)
 	// Registerer receives the metrics (default: a registry of the Manager's own).
 	Registerer prometheus.Registerer
@@ -119,7 +121,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Manager, error) {
 }
 
 // CatchUp brings precision and every coarser one up to date for every table: invalidated
-// buckets first, then every closable window from the watermark on. Steps another aggregator
+// buckets first, then every closable window from the watermark on. Quarterly runs first;
+// hourly and daily both close on the quarterly watermark, so they then run side by side (on
+// two connections), which keeps the window that ends a day short. Steps another aggregator
 // is working on are skipped. Each step's outcome is logged and recorded in job_runs; the
 // first error is returned after the other steps have had their turn.
 func (m *Manager) CatchUp(ctx context.Context, precision string) error {
@@ -130,15 +134,50 @@ func (m *Manager) catchUp(ctx context.Context, precision string, opt stepOptions
 	if !sentinel.Valid(sentinel.Precisions, precision) {
 		return fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
 	}
-	var errs []error
+	// Precisions sharing a closing source form one stage; the stages run in order, the
+	// precisions of a stage concurrently, each over every table.
+	var stages [][]string
 	for p := precision; p != ""; p = nextPrecision(p) {
-		for _, t := range sentinel.Tables {
-			if ctx.Err() != nil {
-				return errors.Join(append(errs, ctx.Err())...)
+		if n := len(stages); n > 0 && closingSource(stages[n-1][0]) == closingSource(p) {
+			stages[n-1] = append(stages[n-1], p)
+		} else {
+			stages = append(stages, []string{p})
+		}
+	}
+	var errs []error
+	for _, stage := range stages {
+		stageErrs := make([]error, len(stage))
+		late := make([]map[string]bool, len(stage))
+		var wg sync.WaitGroup
+		for i, p := range stage {
+			late[i] = map[string]bool{}
+			wg.Go(func() {
+				for _, t := range sentinel.Tables {
+					if ctx.Err() != nil {
+						stageErrs[i] = errors.Join(stageErrs[i], ctx.Err())
+						return
+					}
+					res, err := m.runStep(ctx, t, p, opt)
+					stageErrs[i] = errors.Join(stageErrs[i], err)
+					late[i][t] = res.Late
+				}
+			})
+		}
+		wg.Wait()
+		errs = append(errs, stageErrs...)
+		// A recomputation invalidates the next precision of its stage, whose step may have
+		// looked for invalidations before it committed: they run once more for that table, so
+		// a catch-up still leaves nothing pending.
+		for i, p := range stage[1:] {
+			for _, t := range sentinel.Tables {
+				if late[i][t] && ctx.Err() == nil {
+					_, err := m.runStep(ctx, t, p, opt)
+					errs = append(errs, err)
+				}
 			}
-			if _, err := m.runStep(ctx, t, p, opt); err != nil {
-				errs = append(errs, err)
-			}
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	return errors.Join(errs...)

@@ -236,3 +236,47 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, body, `sview_rollup_invalidations_pending{precision="quarterly",table="incidents"} 1`)
 	require.Contains(t, body, `sview_job_duration_seconds_count{job="rollup:incidents:quarterly"} 1`)
 }
+
+// TestDailyClosesAheadOfHourly: daily closes a day from quarterly rows before the hourly step
+// has run, a late row in that day invalidates daily directly (hourly had not read it), and the
+// hourly step closing the same hours afterwards invalidates nothing.
+func TestDailyClosesAheadOfHourly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	setupProbes(ctx, t, pool, 3)
+	c := &clock{}
+	c.Set(day1.Add(26 * time.Hour))
+	m := newManager(t, pool, c, Config{})
+	seedIncidents(ctx, t, m, day1, 25)
+	count := func(q string) int64 {
+		var n int64
+		require.NoError(t, pool.QueryRow(ctx, q).Scan(&n))
+		return n
+	}
+	step := func(precision string) StepResult {
+		res, err := m.runStep(ctx, "incidents", precision, stepOptions{})
+		require.NoError(t, err)
+		return res
+	}
+
+	step("quarterly")
+	require.Equal(t, 1, step("daily").Batches, "the day closes on the quarterly watermark alone")
+	require.Equal(t, int64(144), count("SELECT sum(raw_count) FROM incidents_daily"))
+	require.Zero(t, count("SELECT count(*) FROM incidents_hourly"))
+
+	_, err := pool.Exec(ctx, `INSERT INTO incidents (time, identity_id, trap, action, ip) VALUES
+		($1, 1, 'minipot_telnet', 'login', '192.0.2.1')`, day1.Add(10*time.Hour+time.Minute))
+	require.NoError(t, err)
+	require.True(t, step("quarterly").Late)
+	require.Equal(t, int64(1), count("SELECT count(*) FROM rollup_invalidations WHERE precision = 'daily'"),
+		"daily read those quarters itself, so the quarterly recomputation invalidates it")
+
+	step("hourly")
+	require.Equal(t, int64(1), count("SELECT count(*) FROM rollup_invalidations WHERE precision = 'daily'"),
+		"closing new hours changes nothing daily has read")
+	require.True(t, step("daily").Late)
+	require.Zero(t, count("SELECT count(*) FROM rollup_invalidations"))
+	require.Equal(t, int64(145), count("SELECT sum(raw_count) FROM incidents_daily WHERE time = '2024-05-01'"))
+	require.Equal(t, int64(145), count("SELECT sum(raw_count) FROM incidents_hourly WHERE time < '2024-05-02'"))
+}

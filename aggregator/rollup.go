@@ -32,6 +32,7 @@ type StepResult struct {
 	SourceRows int64
 	Buckets    int64
 	Batches    int
+	Late       bool // some batch recomputed invalidated buckets
 	Watermark  time.Time
 }
 
@@ -45,6 +46,7 @@ func (r *StepResult) add(b Batch) {
 	r.SourceRows += b.SourceRows
 	r.Buckets += b.Buckets
 	r.Batches++
+	r.Late = r.Late || b.Late
 }
 
 type stepOptions struct {
@@ -173,8 +175,11 @@ func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, pre
 			return err
 		}
 		if !exists {
+			// Daily may start on quarterly rows the hourly step has not reached yet (or on
+			// hourly rows whose quarters retention removed): the earliest of both.
 			var first *time.Time
-			if err := tx.QueryRow(ctx, "SELECT min(time) FROM "+tableOf(table, sourcePrecision(precision))).Scan(&first); err != nil {
+			if err := tx.QueryRow(ctx, fmt.Sprintf("SELECT least((SELECT min(time) FROM %s), (SELECT min(time) FROM %s))",
+				tableOf(table, sourcePrecision(precision)), tableOf(table, closingSource(precision)))).Scan(&first); err != nil {
 				return fmt.Errorf("find first source row: %w", err)
 			}
 			if first == nil {
@@ -213,11 +218,11 @@ func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, pre
 }
 
 // closable is the end of the last window of a precision that may be closed now: for
-// quarterly the last quarter that ended a grace delay ago, for the others the watermark of
-// their source floored to their bucket.
+// quarterly the last quarter that ended a grace delay ago, for hourly and daily the quarterly
+// watermark floored to their bucket.
 func (m *Manager) closable(ctx context.Context, q rollupstate.Querier, table, precision string) (time.Time, error) {
 	width := bucket(precision)
-	src := sourcePrecision(precision)
+	src := closingSource(precision)
 	if src == "raw" {
 		return floor(m.cfg.now().Add(-m.cfg.Grace), width), nil
 	}
@@ -296,15 +301,27 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 }
 
 // rewrite replaces the buckets [from, to) with a fresh GROUP BY of the source (and their
-// narrow twin with a GROUP BY of the new buckets) and records the range as invalidated at the
-// next precision when that one has already closed it.
+// narrow twin with a GROUP BY of the new buckets) and records what it changed as invalidated
+// at the coarser precisions that had already read it.
 func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision string, from, to time.Time) (Batch, error) {
 	b := Batch{Table: table, Precision: precision, From: from, To: to}
 	del, ins := rewriteSQL(table, precision)
+	args := []any{from, to}
+	if src := sourcePrecision(precision); src != closingSource(precision) {
+		// Where daily switches from hourly to quarterly rows. Every transaction that changes
+		// hourly rows below the hourly watermark takes this step's input lock (shared) before
+		// committing, and this one holds it exclusively: those rows stay as read. The hourly
+		// step may close new hours meanwhile; they hold the sums of the quarters read instead.
+		wm, _, err := watermark(ctx, tx, table, src)
+		if err != nil {
+			return b, err
+		}
+		args = append(args, maxTime(from, minTime(wm, to)))
+	}
 	if _, err := tx.Exec(ctx, del, from, to); err != nil {
 		return b, fmt.Errorf("delete buckets %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 	}
-	if err := tx.QueryRow(ctx, ins, from, to).Scan(&b.SourceRows, &b.Buckets); err != nil {
+	if err := tx.QueryRow(ctx, ins, args...).Scan(&b.SourceRows, &b.Buckets); err != nil {
 		return b, fmt.Errorf("roll up %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 	}
 	if totalsOf(table, precision) != "" {
@@ -316,33 +333,62 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 			return b, fmt.Errorf("roll up totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
 	}
-	next := nextPrecision(precision)
-	if next == "" {
-		return b, nil
-	}
-	nextIdx, err := rollupstate.Index(table, next)
+	// Coarser precisions read only rows below this precision's watermark, so closing new
+	// windows above it changes nothing they have read: only the part below can be stale there.
+	own, _, err := watermark(ctx, tx, table, precision)
 	if err != nil {
 		return b, err
 	}
-	// Shared input lock of the next precision: its rollup either waits for this commit or has
-	// already advanced the watermark read below.
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, nextIdx); err != nil {
-		return b, fmt.Errorf("take input lock of %s %s: %w", table, next, err)
+	changed := minTime(to, own)
+	if !from.Before(changed) {
+		return b, nil
 	}
-	nwm, exists, err := watermark(ctx, tx, table, next)
-	if err != nil || !exists || !from.Before(nwm) {
-		return b, err
-	}
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO rollup_invalidations (source, precision, from_time, to_time) VALUES ($1, $2, $3, $4)`,
-		table, next, from, minTime(to, nwm).Add(-time.Microsecond)); err != nil {
-		return b, fmt.Errorf("invalidate %s %s: %w", table, next, err)
+	// readers come in precision order, so the shared input locks are always taken in the same
+	// order (no deadlock), and the lock of daily's source (hourly) is held when daily's turn comes.
+	for _, r := range readers(precision) {
+		ridx, err := rollupstate.Index(table, r)
+		if err != nil {
+			return b, err
+		}
+		// Shared input lock of the reader: its rollup either waits for this commit or has
+		// already advanced the watermark read below.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, ridx); err != nil {
+			return b, fmt.Errorf("take input lock of %s %s: %w", table, r, err)
+		}
+		lo := from
+		if src := sourcePrecision(r); src != precision {
+			// r read this precision only above its source's watermark; below it, r read its
+			// source, whose own recomputation of this range invalidates r in turn.
+			swm, _, err := watermark(ctx, tx, table, src)
+			if err != nil {
+				return b, err
+			}
+			lo = maxTime(lo, swm)
+		}
+		rwm, exists, err := watermark(ctx, tx, table, r)
+		if err != nil {
+			return b, err
+		}
+		if hi := minTime(changed, rwm); exists && lo.Before(hi) {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO rollup_invalidations (source, precision, from_time, to_time) VALUES ($1, $2, $3, $4)`,
+				table, r, lo, hi.Add(-time.Microsecond)); err != nil {
+				return b, fmt.Errorf("invalidate %s %s: %w", table, r, err)
+			}
+		}
 	}
 	return b, nil
 }
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
 		return a
 	}
 	return b

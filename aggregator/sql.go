@@ -48,6 +48,29 @@ func sourcePrecision(precision string) string {
 	return "raw"
 }
 
+// closingSource is the precision whose watermark lets a precision close its windows: raw for
+// quarterly, quarterly for the others. Daily rows are sums of quarterly rows as much as of
+// hourly ones, so a day closes once its quarters are final, without waiting for its hours;
+// hourly and daily then run side by side (see rewriteSQL for how daily reads both).
+func closingSource(precision string) string {
+	if precision == "quarterly" {
+		return "raw"
+	}
+	return "quarterly"
+}
+
+// readers are the coarser precisions that read rows of this one: those rolled up from it,
+// and those that read it above their own source's watermark (daily reads quarterly).
+func readers(precision string) []string {
+	var out []string
+	for _, p := range sentinel.Precisions {
+		if sourcePrecision(p) == precision || closingSource(p) == precision {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // nextPrecision is the coarser precision rolled up from this one, "" for the coarsest.
 func nextPrecision(precision string) string {
 	for i, p := range sentinel.Precisions {
@@ -99,7 +122,8 @@ func ceil(t time.Time, d time.Duration) time.Time {
 
 // rewriteSQL returns the statements that rewrite the buckets of [$1, $2) of one (table,
 // precision): the delete, and an insert that answers (raw rows read, buckets written); the raw
-// row count is 0 above quarterly.
+// row count is 0 above quarterly. The daily insert takes a third parameter, the hourly
+// watermark clamped to [$1, $2]: where it stops reading hourly rows and reads quarterly ones.
 // Rolling up from raw also fills a missing country or asn from geo_prefixes; the lookup is
 // done once per group, not per raw row, and the groups are merged again afterwards.
 func rewriteSQL(table, precision string) (del, ins string) {
@@ -115,13 +139,22 @@ func rewriteSQL(table, precision string) (del, ins string) {
 	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
 	if src != table {
 		// Coarser precisions only regroup; no source count, so the source is read once.
+		from := fmt.Sprintf("%s WHERE time >= $1 AND time < $2", src)
+		if fresh := closingSource(precision); fresh != sourcePrecision(precision) {
+			// Daily reads hourly rows below $3 (the hourly watermark, where hourly is final)
+			// and quarterly rows from $3 on: both hold the same sums, so the result does not
+			// depend on where the hourly step is.
+			from = fmt.Sprintf(`(SELECT time, %[1]s, country, asn, raw_count FROM %[2]s WHERE time >= $1 AND time < $3
+		UNION ALL SELECT time, %[1]s, country, asn, raw_count FROM %[3]s WHERE time >= $3 AND time < $2) s`,
+				cols, src, tableOf(table, fresh))
+		}
 		ins = fmt.Sprintf(`WITH ins AS (
 	INSERT INTO %s (time, %s, country, asn, raw_count)
 	SELECT date_bin(%s, time, %s), %s, country, asn, sum(raw_count)
-	FROM %s WHERE time >= $1 AND time < $2
+	FROM %s
 	GROUP BY %s
 	RETURNING 1)
-SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, src, strings.Join(groupBy, ", "))
+SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, strings.Join(groupBy, ", "))
 		return del, ins
 	}
 	// The original schema lets a raw raw_count be NULL: it counts as 1.
