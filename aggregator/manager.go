@@ -1,5 +1,6 @@
 // Package aggregator keeps the rollups of sview exact: quarterly from raw, hourly from
-// quarterly, daily from hourly, each closed once after a grace delay, recomputed when late
+// quarterly, daily from hourly (and from quarterly where hourly has not got yet), each closed
+// once after a grace delay, recomputed when late
 // rows arrive, caught up after downtime, and trimmed by retention. Manager runs it all on a
 // cron schedule together with other jobs (greylist, leaks, cache warming).
 package aggregator
