@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/sview-project/sview/migrations"
@@ -16,6 +17,10 @@ func cmdMigrate(_ context.Context, e *env, args []string) error {
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if !slices.Contains([]string{"up", "down", "version", "force"}, fs.Arg(0)) {
+		fs.Usage()
+		return fmt.Errorf("migrate: unknown action %q: want up, down, version or force", fs.Arg(0))
 	}
 	url, err := e.requireDatabase()
 	if err != nil {
@@ -40,18 +45,16 @@ func cmdMigrate(_ context.Context, e *env, args []string) error {
 		return printVersion(e, url)
 	case "version":
 		return printVersion(e, url)
-	case "force":
-		v, err := strconv.Atoi(fs.Arg(1))
-		if err != nil || fs.NArg() != 2 {
-			return fmt.Errorf("migrate force: want one version number, got %q", fs.Args()[1:])
-		}
-		if err := migrations.Force(url, v); err != nil {
-			return err
-		}
-		return printVersion(e, url)
 	}
-	fs.Usage()
-	return fmt.Errorf("migrate: unknown action %q", fs.Arg(0))
+	// force
+	v, err := strconv.Atoi(fs.Arg(1))
+	if err != nil || fs.NArg() != 2 {
+		return fmt.Errorf("migrate force: want one version number, got %q", fs.Args()[1:])
+	}
+	if err := migrations.Force(url, v); err != nil {
+		return err
+	}
+	return printVersion(e, url)
 }
 
 func printVersion(e *env, url string) error {
