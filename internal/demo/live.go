@@ -120,34 +120,22 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 // takeDue moves the rows of src stamped at or before now into dst, dropping those before
 // notBefore; the rest stay in src.
 func takeDue(src, dst *ingest.Batch, now, notBefore time.Time) {
-	keepI := src.Incidents[:0]
-	for _, r := range src.Incidents {
-		switch {
-		case r.Time.After(now):
-			keepI = append(keepI, r)
-		case !r.Time.Before(notBefore):
-			dst.Incidents = append(dst.Incidents, r)
+	src.Incidents, dst.Incidents = splitDue(src.Incidents, dst.Incidents, now, notBefore, func(r ingest.Incident) time.Time { return r.Time })
+	src.Passwords, dst.Passwords = splitDue(src.Passwords, dst.Passwords, now, notBefore, func(r ingest.Password) time.Time { return r.Time })
+	src.Ports, dst.Ports = splitDue(src.Ports, dst.Ports, now, notBefore, func(r ingest.Port) time.Time { return r.Time })
+}
+
+// splitDue keeps the rows of src after now (in place) and appends to dst those from notBefore
+// up to now.
+func splitDue[R any](src, dst []R, now, notBefore time.Time, at func(R) time.Time) (kept, due []R) {
+	kept = src[:0]
+	for _, r := range src {
+		switch t := at(r); {
+		case t.After(now):
+			kept = append(kept, r)
+		case !t.Before(notBefore):
+			dst = append(dst, r)
 		}
 	}
-	src.Incidents = keepI
-	keepP := src.Passwords[:0]
-	for _, r := range src.Passwords {
-		switch {
-		case r.Time.After(now):
-			keepP = append(keepP, r)
-		case !r.Time.Before(notBefore):
-			dst.Passwords = append(dst.Passwords, r)
-		}
-	}
-	src.Passwords = keepP
-	keepR := src.Ports[:0]
-	for _, r := range src.Ports {
-		switch {
-		case r.Time.After(now):
-			keepR = append(keepR, r)
-		case !r.Time.Before(notBefore):
-			dst.Ports = append(dst.Ports, r)
-		}
-	}
-	src.Ports = keepR
+	return kept, dst
 }
