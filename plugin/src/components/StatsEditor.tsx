@@ -16,9 +16,36 @@ import {
 } from '../catalog';
 import type { DataSource } from '../datasource';
 import { effective, Problem, statsProblems } from '../validation';
-import { Filters, Format, GroupBy, Metric, Period, SviewQuery } from '../types';
+import {
+  Filters,
+  Format,
+  GroupBy,
+  ListFilterKey,
+  Metric,
+  Period,
+  SviewQuery,
+  TextFilterKey,
+  VariableKind,
+} from '../types';
 import { ListFilterField, TextFilterField } from './FilterFields';
 import { useVariableOptions } from './useVariableOptions';
+
+/** The multi-value filters, in the order the editor shows them. */
+const LIST_FILTERS: Array<{ filter: ListFilterKey; kind?: VariableKind; label: string; tooltip: string }> = [
+  { filter: 'probe', kind: 'probes', label: 'Probes', tooltip: 'Only these probes' },
+  { filter: 'country', kind: 'countries', label: 'Countries', tooltip: 'Only attackers from these countries' },
+  { filter: 'asn', kind: 'asns', label: 'ASNs', tooltip: 'Only attackers from these autonomous systems' },
+  { filter: 'trap', kind: 'traps', label: 'Traps', tooltip: 'Only these traps' },
+  { filter: 'action', kind: 'actions', label: 'Actions', tooltip: 'Only these actions' },
+  { filter: 'port', label: 'Ports', tooltip: 'Only these port numbers (type a number, Enter)' },
+];
+
+/** The single-value filters. */
+const TEXT_FILTERS: Array<{ filter: TextFilterKey; label: string; tooltip: string; placeholder: string }> = [
+  { filter: 'ip', label: 'Attacker IP', tooltip: 'Only this attacker', placeholder: 'any, e.g. 192.0.2.1 or $ip' },
+  { filter: 'password', label: 'Password', tooltip: 'Only login attempts with this password', placeholder: 'any' },
+  { filter: 'username', label: 'Username', tooltip: 'Only login attempts with this username', placeholder: 'any' },
+];
 
 const LABEL_WIDTH = 14;
 const STATIC_PRESETS = PRESET_NAMES.map((name) => ({ label: name, value: name }));
@@ -209,104 +236,18 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
           />
         </InlineField>
       </InlineFieldRow>
-      {shown('probe') && (
+      {LIST_FILTERS.filter((f) => shown(f.filter)).map((f) => (
         <ListFilterField
+          key={f.filter}
           datasource={datasource}
-          filter="probe"
-          kind="probes"
-          label="Probes"
-          tooltip="Only these probes"
+          {...f}
           filters={filters}
           onChange={changeFiltersAndRun}
         />
-      )}
-      {shown('country') && (
-        <ListFilterField
-          datasource={datasource}
-          filter="country"
-          kind="countries"
-          label="Countries"
-          tooltip="Only attackers from these countries"
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      )}
-      {shown('asn') && (
-        <ListFilterField
-          datasource={datasource}
-          filter="asn"
-          kind="asns"
-          label="ASNs"
-          tooltip="Only attackers from these autonomous systems"
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      )}
-      {shown('trap') && (
-        <ListFilterField
-          datasource={datasource}
-          filter="trap"
-          kind="traps"
-          label="Traps"
-          tooltip="Only these traps"
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      )}
-      {shown('action') && (
-        <ListFilterField
-          datasource={datasource}
-          filter="action"
-          kind="actions"
-          label="Actions"
-          tooltip="Only these actions"
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      )}
-      {shown('port') && (
-        <ListFilterField
-          datasource={datasource}
-          filter="port"
-          label="Ports"
-          tooltip="Only these port numbers (type a number, Enter)"
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      )}
-      {shown('ip') && (
-        <TextFilterField
-          filter="ip"
-          label="Attacker IP"
-          tooltip="Only this attacker"
-          placeholder="any, e.g. 192.0.2.1 or $ip"
-          filters={filters}
-          onChange={changeFilters}
-          onBlur={onRunQuery}
-        />
-      )}
-      {shown('password') && (
-        <TextFilterField
-          filter="password"
-          label="Password"
-          tooltip="Only login attempts with this password"
-          placeholder="any"
-          filters={filters}
-          onChange={changeFilters}
-          onBlur={onRunQuery}
-        />
-      )}
-      {shown('username') && (
-        <TextFilterField
-          filter="username"
-          label="Username"
-          tooltip="Only login attempts with this username"
-          placeholder="any"
-          filters={filters}
-          onChange={changeFilters}
-          onBlur={onRunQuery}
-        />
-      )}
+      ))}
+      {TEXT_FILTERS.filter((f) => shown(f.filter)).map((f) => (
+        <TextFilterField key={f.filter} {...f} filters={filters} onChange={changeFilters} onBlur={onRunQuery} />
+      ))}
       {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
     </>
   );
