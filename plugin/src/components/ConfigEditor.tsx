@@ -38,6 +38,11 @@ export const SETTING_DEFAULTS = {
 // What the backend refuses in a host name (it wants no port, scheme, path or user).
 const BAD_HOST = /[ /?#@]/;
 
+/** The settings that are free text, where any string (or none) is valid. */
+type TextSettingKey = {
+  [K in keyof SviewOptions]-?: string extends SviewOptions[K] ? K : never;
+}[keyof SviewOptions];
+
 function positiveInt(raw: string): number | undefined {
   const n = Number(raw);
   return raw.trim() !== '' && Number.isInteger(n) && n > 0 ? n : undefined;
@@ -61,6 +66,26 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       secureJsonData: { ...secureJsonData, [key]: '' },
     });
   };
+  // One text setting: an empty field removes the key, so the backend's default applies.
+  const textInput = (key: TextSettingKey, id: string, placeholder: string, width = 40) => (
+    <Input
+      id={id}
+      width={width}
+      value={jsonData[key] ?? ''}
+      placeholder={placeholder}
+      onChange={(e) => setJson(key, e.currentTarget.value || undefined)}
+    />
+  );
+  const secretInput = (key: keyof SviewSecureJsonData, id: string) => (
+    <SecretInput
+      id={id}
+      width={40}
+      isConfigured={!!secureJsonFields[key]}
+      value={secureJsonData[key] ?? ''}
+      onChange={(e) => setSecret(key, e.currentTarget.value)}
+      onReset={() => resetSecret(key)}
+    />
+  );
   const setTtl = (period: PeriodName, value: string) => {
     const overrides = { ...jsonData.cacheTtlOverrides };
     if (value === '') {
@@ -107,13 +132,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           invalid={!!hostError}
           error={hostError}
         >
-          <Input
-            id="config-host"
-            width={40}
-            value={jsonData.host ?? ''}
-            placeholder="db.example.org"
-            onChange={(e) => setJson('host', e.currentTarget.value || undefined)}
-          />
+          {textInput('host', 'config-host', 'db.example.org')}
         </Field>
         <Field
           label="Port"
@@ -135,36 +154,17 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           required
           description="Database holding the sview schema (migrations applied by `sview migrate up`)."
         >
-          <Input
-            id="config-database"
-            width={40}
-            value={jsonData.database ?? ''}
-            placeholder="sview"
-            onChange={(e) => setJson('database', e.currentTarget.value || undefined)}
-          />
+          {textInput('database', 'config-database', 'sview')}
         </Field>
         <Field
           label="User"
           required
           description="A login with the read-only role sview_reader; the plugin never writes."
         >
-          <Input
-            id="config-user"
-            width={40}
-            value={jsonData.user ?? ''}
-            placeholder="grafana"
-            onChange={(e) => setJson('user', e.currentTarget.value || undefined)}
-          />
+          {textInput('user', 'config-user', 'grafana')}
         </Field>
         <Field label="Password" description="Stored encrypted by Grafana; never sent back to the browser.">
-          <SecretInput
-            id="config-password"
-            width={40}
-            isConfigured={!!secureJsonFields.password}
-            value={secureJsonData.password ?? ''}
-            onChange={(e) => setSecret('password', e.currentTarget.value)}
-            onReset={() => resetSecret('password')}
-          />
+          {secretInput('password', 'config-password')}
         </Field>
         <Field
           label="TLS mode"
@@ -184,27 +184,19 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           invalid={!!replicaError}
           error={replicaError}
         >
-          <Input
-            id="config-read-replica"
-            width={60}
-            value={jsonData.readReplicaUrl ?? ''}
-            placeholder="postgres://replica.example:5432/sview?sslmode=verify-full"
-            onChange={(e) => setJson('readReplicaUrl', e.currentTarget.value || undefined)}
-          />
+          {textInput(
+            'readReplicaUrl',
+            'config-read-replica',
+            'postgres://replica.example:5432/sview?sslmode=verify-full',
+            60
+          )}
         </Field>
         {jsonData.readReplicaUrl && (
           <Field
             label="Replica password"
             description="Only when the replica's login has another password than the primary's."
           >
-            <SecretInput
-              id="config-replica-password"
-              width={40}
-              isConfigured={!!secureJsonFields.readReplicaPassword}
-              value={secureJsonData.readReplicaPassword ?? ''}
-              onChange={(e) => setSecret('readReplicaPassword', e.currentTarget.value)}
-              onReset={() => resetSecret('readReplicaPassword')}
-            />
+            {secretInput('readReplicaPassword', 'config-replica-password')}
           </Field>
         )}
       </FieldSet>
@@ -214,13 +206,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           label="Address"
           description="host:port (comma-separated for sentinel or cluster); empty keeps the cache in this Grafana process only."
         >
-          <Input
-            id="config-redis-address"
-            width={60}
-            value={jsonData.redisAddress ?? ''}
-            placeholder="redis:6379"
-            onChange={(e) => setJson('redisAddress', e.currentTarget.value || undefined)}
-          />
+          {textInput('redisAddress', 'config-redis-address', 'redis:6379', 60)}
         </Field>
         <Field label="Mode" description="How the addresses are used: one node, Redis Sentinel or Redis Cluster.">
           <Select<RedisMode>
@@ -238,33 +224,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             invalid={!jsonData.redisMasterName}
             error="Sentinel mode needs the master name."
           >
-            <Input
-              id="config-redis-master"
-              width={40}
-              value={jsonData.redisMasterName ?? ''}
-              placeholder="mymaster"
-              onChange={(e) => setJson('redisMasterName', e.currentTarget.value || undefined)}
-            />
+            {textInput('redisMasterName', 'config-redis-master', 'mymaster')}
           </Field>
         )}
         <Field label="User" description="Redis ACL user; empty for the default user.">
-          <Input
-            id="config-redis-user"
-            width={40}
-            value={jsonData.redisUser ?? ''}
-            placeholder="default"
-            onChange={(e) => setJson('redisUser', e.currentTarget.value || undefined)}
-          />
+          {textInput('redisUser', 'config-redis-user', 'default')}
         </Field>
         <Field label="Password" description="Redis AUTH password, stored encrypted; empty when Redis has none.">
-          <SecretInput
-            id="config-redis-password"
-            width={40}
-            isConfigured={!!secureJsonFields.redisPassword}
-            value={secureJsonData.redisPassword ?? ''}
-            onChange={(e) => setSecret('redisPassword', e.currentTarget.value)}
-            onReset={() => resetSecret('redisPassword')}
-          />
+          {secretInput('redisPassword', 'config-redis-password')}
         </Field>
         {redisMode !== 'cluster' && (
           <Field label="Database number" description="Redis logical database (Cluster has only 0).">
@@ -293,13 +260,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           label="Key prefix"
           description="Prefix of every cache key, so several installations can share one Redis."
         >
-          <Input
-            id="config-redis-prefix"
-            width={40}
-            value={jsonData.redisKeyPrefix ?? ''}
-            placeholder="built-in prefix"
-            onChange={(e) => setJson('redisKeyPrefix', e.currentTarget.value || undefined)}
-          />
+          {textInput('redisKeyPrefix', 'config-redis-prefix', 'built-in prefix')}
         </Field>
       </FieldSet>
 
