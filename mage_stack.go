@@ -19,10 +19,11 @@ import (
 	"github.com/sview-project/sview/internal/devserver"
 )
 
-// Ports of the private servers `mage up` starts under ./.sview when none is configured.
+// Ports of the private servers `mage up` starts under ./.sview when none is configured: below
+// Linux's ephemeral range (32768–60999), where an outgoing connection can hold the port.
 const (
-	stackPostgresPort = 55432
-	stackRedisPort    = 56379
+	stackPostgresPort = 25432
+	stackRedisPort    = 26379
 	stackAPIListen    = "127.0.0.1:8080"
 	stackMetrics      = "127.0.0.1:9464"
 	stackGrafanaPort  = "3000"
