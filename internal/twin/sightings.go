@@ -1,0 +1,83 @@
+package twin
+
+import (
+	"fmt"
+	"time"
+)
+
+// Sightings is the attackers twin of the incidents rollups (migration 000042): per bucket, how
+// many addresses were seen, by how many buckets had passed since each was seen before. An
+// address counts once in a window [a, b) exactly in the bucket t where it is first seen there,
+// the one whose previous sighting lies before a: gap × Step > t − a. Distinct attackers over a
+// window of up to Lookback buckets are then a sum over a few hundred rows per bucket.
+var Sightings = sightings{}
+
+type sightings struct{}
+
+// Source is the table family the sightings are built from.
+func (sightings) Source() string { return "incidents" }
+
+// Table names the sightings of a precision, e.g. incidents_daily_sightings.
+func (sightings) Table(precision string) string { return "incidents_" + precision + "_sightings" }
+
+// Step is the width of one bucket of a twin precision.
+func Step(precision string) time.Duration {
+	if precision == "hourly" {
+		return time.Hour
+	}
+	return 24 * time.Hour
+}
+
+// Lookback is how many buckets back a previous sighting is searched, so the longest window the
+// sightings answer: eight days hourly (the 1w period reads hourly), 400 days daily (1y is 378).
+func (sightings) Lookback(precision string) int {
+	if precision == "hourly" {
+		return 8 * 24
+	}
+	return 400
+}
+
+// NoGap is the gap of an address not seen within the lookback: larger than any window answered.
+func (s sightings) NoGap(precision string) int { return s.Lookback(precision) + 1 }
+
+// Span is the window the sightings of a precision can answer.
+func (s sightings) Span(precision string) time.Duration {
+	return time.Duration(s.Lookback(precision)) * Step(precision)
+}
+
+// BuildSQL returns the statements that rebuild the sightings of the buckets of [$1, $2) from
+// the wide rollup. Each address of a bucket looks up its previous bucket through the rollup's
+// (ip, time) index, once per country it was seen from and once in any country.
+func (s sightings) BuildSQL(precision string) (del, ins string) {
+	dst, src := s.Table(precision), "incidents_"+precision
+	lookback := fmt.Sprintf("'%d seconds'::interval", int(s.Span(precision).Seconds()))
+	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
+	ins = fmt.Sprintf(`WITH seen AS (
+	SELECT DISTINCT time, ip, country FROM %[2]s WHERE time >= $1 AND time < $2
+), previous AS (
+	SELECT s.time, true AS by_country, s.country,
+		(SELECT max(w.time) FROM %[2]s w WHERE w.ip = s.ip AND w.country IS NOT DISTINCT FROM s.country
+			AND w.time < s.time AND w.time >= s.time - %[3]s) AS before
+	FROM seen s
+	UNION ALL
+	SELECT a.time, false, NULL,
+		(SELECT max(w.time) FROM %[2]s w WHERE w.ip = a.ip AND w.time < a.time AND w.time >= a.time - %[3]s)
+	FROM (SELECT DISTINCT time, ip FROM seen) a
+)
+INSERT INTO %[1]s (time, by_country, country, gap, attackers)
+SELECT time, by_country, country,
+	coalesce((extract(epoch FROM time - before) / %[4]d)::int, %[5]d), count(*)
+FROM previous
+GROUP BY 1, 2, 3, 4`, dst, src, lookback, int(Step(precision).Seconds()), s.NoGap(precision))
+	return del, ins
+}
+
+// Stale is the span of buckets whose twins no longer hold when the wide buckets [from, to) of
+// a source at a precision are rewritten: those buckets, and for incidents the sightings of the
+// lookback after them, whose previous sightings may have moved.
+func Stale(source, precision string, from, to time.Time) (time.Time, time.Time) {
+	if source == Sightings.Source() && hasPrecision(precision) {
+		return from, to.Add(Sightings.Span(precision))
+	}
+	return from, to
+}
