@@ -16,6 +16,7 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 // Querier is what the engine needs of a pool (*pgxpool.Pool, or a transaction in tests).
@@ -102,6 +103,13 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 			return nil, info, err
 		}
 	}
+	sighted, err := e.readsSightings(ctx, q, w)
+	if err != nil {
+		return nil, info, err
+	}
+	if sighted {
+		info.Source = twin.Sightings.Table(string(w.Source))
+	}
 	var frames data.Frames
 	var st statement
 	if q.Format == query.FormatTimeSeries {
@@ -111,12 +119,18 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 				ErrTooManyRows, query.ErrUnsupported, points, max(q.Limit, 1), e.opts.MaxRows)
 		}
 		st = seriesSQL(q, w)
+		if sighted {
+			st = sightingsSeriesSQL(q, w)
+		}
 		frames, err = e.series(ctx, q, w, st)
 	} else {
 		if q.Limit > e.opts.MaxRows {
 			return nil, info, fmt.Errorf("%w (%w): limit %d exceeds %d rows", ErrTooManyRows, query.ErrUnsupported, q.Limit, e.opts.MaxRows)
 		}
 		st = tableSQL(q, w, e.opts.MaxRows+1)
+		if sighted {
+			st = sightingsTableSQL(q, w, e.opts.MaxRows+1)
+		}
 		frames, err = e.table(ctx, q, st)
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
@@ -44,7 +45,11 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 	var w period.Window
 	if p, ok := period.Lookup(q.Period); ok {
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
-		require.Equal(t, sourceTable(q, p.Source), info.Source)
+		want := sourceTable(q, p.Source)
+		if sightingsApply(q, w) { // every bucket is built (fillTwins)
+			want = twin.Sightings.Table(string(p.Source))
+		}
+		require.Equal(t, want, info.Source)
 		if p.Source != period.Raw {
 			require.Equal(t, testNow.Truncate(p.Source.Step()), info.Watermark)
 		}
@@ -305,4 +310,52 @@ func TestSourceTable(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, c.want, sourceTable(q, p.Source), c.query)
 	}
+}
+
+// TestAttackersReadSightings: distinct attackers come from the sightings only where they can
+// answer exactly, and the answer does not change when a bucket is not built yet.
+func TestAttackersReadSightings(t *testing.T) {
+	e, facts := setup(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		query, want string
+	}{
+		{`{"preset":"all_attackers_graph","period":"1y"}`, "incidents_daily_sightings"},
+		{`{"preset":"top_countries_by_attackers_graph","period":"1w"}`, "incidents_hourly_sightings"},
+		{`{"preset":"all_countries_by_attackers_list","period":"3m"}`, "incidents_daily_sightings"},
+		{`{"metric":"attackers","groupBy":"country","period":"1m","filters":{"country":["CZ","US"]}}`, "incidents_daily_sightings"},
+		{`{"metric":"attackers","period":"1m","filters":{"country":["CZ","US"]}}`, "incidents_daily"},
+		{`{"metric":"attackers","groupBy":"country","period":"1m","filters":{"asn":[64501]}}`, "incidents_daily"},
+		{`{"metric":"attackers","groupBy":"asn","period":"1m"}`, "incidents_daily"},
+		{`{"preset":"all_attackers_graph","period":"1d"}`, "incidents_quarterly"},
+	} {
+		q := mustParse(t, c.query)
+		_, info, err := e.Answer(ctx, q, period.Range{})
+		require.NoError(t, err, c.query)
+		require.Equal(t, c.want, info.Source, c.query)
+		check(t, e, facts, q, period.Range{})
+	}
+	// One daily bucket inside the year not built: the year reads the wide rollup, the same answer.
+	_, err := e.db.Exec(ctx, `DELETE FROM twin_buckets WHERE precision = 'daily' AND time = $1`, testNow.Truncate(24*time.Hour).AddDate(0, 0, -40))
+	require.NoError(t, err)
+	q := mustParse(t, `{"preset":"top_countries_by_attackers_list","period":"1y"}`)
+	_, info, err := e.Answer(ctx, q, period.Range{})
+	require.NoError(t, err)
+	require.Equal(t, "incidents_daily", info.Source)
+	q = mustParse(t, `{"preset":"top_countries_by_attackers_list","period":"1w"}`)
+	_, info, err = e.Answer(ctx, q, period.Range{})
+	require.NoError(t, err)
+	require.Equal(t, "incidents_hourly_sightings", info.Source, "an hourly window does not need daily buckets")
+}
+
+func TestSightingsApplyWithinTheLookback(t *testing.T) {
+	q := mustParse(t, `{"metric":"attackers","groupBy":"country","format":"table"}`)
+	until := testNow.Truncate(time.Hour)
+	w := period.Window{From: until.Add(-twin.Sightings.Span("hourly")), Until: until, To: until, Bucket: time.Hour, Source: period.Hourly}
+	require.True(t, sightingsApply(q, w))
+	w.From = w.From.Add(-time.Hour)
+	require.False(t, sightingsApply(q, w), "a window longer than the lookback")
+	w.Source = period.Quarterly
+	w.From = until.Add(-time.Hour)
+	require.False(t, sightingsApply(q, w), "quarterly has no sightings")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 // testNow is the fixed clock of the engine tests.
@@ -209,6 +210,27 @@ func fillRollups(t testing.TB, db Querier) {
 		}
 	}
 	fillTotals(t, db)
+	fillTwins(t, db)
+}
+
+// fillTwins builds the sightings of every hourly and daily bucket up to the watermark, over
+// more than the longest period, and lists them as built, as the aggregator's twin job does.
+func fillTwins(t testing.TB, db Querier) {
+	t.Helper()
+	ctx := context.Background()
+	for _, p := range twin.Precisions {
+		step := twin.Step(p)
+		from, until := testNow.Add(-420*24*time.Hour).Truncate(step), testNow.Truncate(step)
+		del, ins := twin.Sightings.BuildSQL(p)
+		for _, sql := range []string{del, ins} {
+			_, err := db.Exec(ctx, sql, from, until)
+			require.NoError(t, err, "build %s", twin.Sightings.Table(p))
+		}
+		_, err := db.Exec(ctx, `INSERT INTO twin_buckets (source, precision, time)
+			SELECT $1, $2, generate_series($3::timestamptz, $4::timestamptz - $5::interval, $5::interval)`,
+			twin.Sightings.Source(), p, from, until, step)
+		require.NoError(t, err)
+	}
 }
 
 // fillTotals groups the wide incident rollups into their narrow twins, as the aggregator does.
