@@ -89,3 +89,22 @@ func (t Twin) BuildSQL(precision string) (del, ins string) {
 	GROUP BY time, %[2]s`, dst, keys, t.Source, precision)
 	return del, ins
 }
+
+// Builder is one table the twin job builds bucket by bucket.
+type Builder interface {
+	Table(precision string) string
+	BuildSQL(precision string) (del, ins string)
+}
+
+// Builders lists what the twin job builds for a table family: its ranked twins, and for
+// incidents the sightings.
+func Builders(source string) []Builder {
+	var bs []Builder
+	for _, t := range Of(source) {
+		bs = append(bs, t)
+	}
+	if source == Sightings.Source() {
+		bs = append(bs, Sightings)
+	}
+	return bs
+}

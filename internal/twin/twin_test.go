@@ -75,3 +75,13 @@ func TestCoversAndHas(t *testing.T) {
 	require.False(t, Has("ports", "quarterly"))
 	require.Len(t, Of("incidents"), 1)
 }
+
+func TestBuildersOfEachSource(t *testing.T) {
+	var names []string
+	for _, b := range Builders("incidents") {
+		names = append(names, b.Table("daily"))
+	}
+	require.Equal(t, []string{"incidents_daily_by_ip", "incidents_daily_sightings"}, names)
+	require.Len(t, Builders("passwords"), 3)
+	require.Empty(t, Builders("greylist"))
+}
