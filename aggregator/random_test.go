@@ -25,14 +25,7 @@ import (
 // equal a GROUP BY computed directly from the raw rows. SVIEW_TEST_SEED replays a run.
 func TestRandomizedExactlyOnce(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SVIEW_TEST_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "SVIEW_TEST_SEED")
-	}
-	t.Logf("seed %d (rerun with SVIEW_TEST_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng := testRand(t)
 
 	ctx := context.Background()
 	pool := testenv.Pool(t)
@@ -88,6 +81,20 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 	var pending int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM rollup_invalidations").Scan(&pending))
 	require.Zero(t, pending, "invalidations left after the final catch-up")
+}
+
+// testRand seeds a test's random source from the clock, or from SVIEW_TEST_SEED to replay a
+// run; the seed is logged.
+func testRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("SVIEW_TEST_SEED"); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "SVIEW_TEST_SEED")
+	}
+	t.Logf("seed %d (rerun with SVIEW_TEST_SEED=%d)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
 type arrival struct {
