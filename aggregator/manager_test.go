@@ -215,6 +215,8 @@ func TestScheduleSpecsParse(t *testing.T) {
 	}
 	_, err := New(pool, Config{Grace: -time.Second})
 	require.ErrorContains(t, err, "must not be negative")
+	_, err = New(pool, Config{TwinBudget: -time.Second})
+	require.ErrorContains(t, err, "twin budget -1s: must not be negative")
 	_, err = New(pool, Config{Jobs: []Job{{Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}, {Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}}})
 	require.ErrorContains(t, err, `job "x": defined twice`)
 }

@@ -75,7 +75,18 @@ func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, 
 			if err != nil {
 				return res, err
 			}
-			buckets, err := missingTwins(ctx, m.pool, table, precision, opt.From, opt.To)
+			lo, hi, err := closedSpan(ctx, m.pool, table, precision)
+			if err != nil {
+				return res, err
+			}
+			width := bucket(precision)
+			if !opt.From.IsZero() {
+				lo = maxTime(lo, floor(opt.From, width))
+			}
+			if !opt.To.IsZero() {
+				hi = minTime(hi, ceil(opt.To, width))
+			}
+			buckets, err := missingTwins(ctx, m.pool, table, precision, lo, hi)
 			if err != nil {
 				return res, err
 			}
@@ -188,20 +199,10 @@ func closedSpan(ctx context.Context, q rollupstate.Querier, table, precision str
 	return floor(*first, bucket(precision)), wm, nil
 }
 
-// missingTwins lists the closed buckets of a (table, precision) that overlap [from, to) (zero:
-// all) and that twin_buckets does not list, newest first.
-func missingTwins(ctx context.Context, q rollupstate.Querier, table, precision string, from, to time.Time) ([]time.Time, error) {
-	lo, hi, err := closedSpan(ctx, q, table, precision)
-	if err != nil {
-		return nil, err
-	}
+// missingTwins lists the buckets of [lo, hi) of a (table, precision) that twin_buckets does not
+// list, newest first.
+func missingTwins(ctx context.Context, q rollupstate.Querier, table, precision string, lo, hi time.Time) ([]time.Time, error) {
 	width := bucket(precision)
-	if !from.IsZero() {
-		lo = maxTime(lo, floor(from, width))
-	}
-	if !to.IsZero() {
-		hi = minTime(hi, ceil(to, width))
-	}
 	if !lo.Before(hi) {
 		return nil, nil
 	}
@@ -239,7 +240,7 @@ func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
 			if hi.IsZero() {
 				continue // not rolled up yet
 			}
-			missing, err := missingTwins(ctx, q, table, precision, time.Time{}, time.Time{})
+			missing, err := missingTwins(ctx, q, table, precision, lo, hi)
 			if err != nil {
 				return nil, err
 			}
