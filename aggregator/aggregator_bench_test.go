@@ -209,6 +209,13 @@ func BenchmarkWindow(b *testing.B) {
 	twins := time.Since(start)
 	b.ReportMetric(float64(twins.Milliseconds()), "totals_ms")
 	b.ReportMetric(twins.Seconds()/total.Seconds(), "totals_share")
+	// What the twin job does after the window, outside it: the ranked twins (by ip) of the
+	// hour and the day the window closed.
+	start = time.Now()
+	res, err := m.BuildTwins(ctx, TwinOptions{From: hour, To: hour.Add(time.Hour)})
+	require.NoError(b, err)
+	require.Equal(b, 2, res.Built, "the hour and the day")
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "twin_job_ms")
 }
 
 // prepareDay empties the rollups and gives the 23 hours before hour hourly rows (and their

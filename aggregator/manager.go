@@ -46,6 +46,9 @@ type Config struct {
 	Retention Retention
 	// RetentionSchedule runs retention (default "0 30 * * * *", every hour).
 	RetentionSchedule string
+	// TwinBudget bounds each scheduled run of the twin job, which builds the ranked twins of
+	// closed hourly and daily buckets after the rollup steps (default DefaultTwinBudget).
+	TwinBudget time.Duration
 	// Jobs run beside the rollups on their own schedules.
 	Jobs []Job
 	// OnRollup is called after every step that rewrote buckets, with the range it rewrote
@@ -63,6 +66,13 @@ func (c Config) now() time.Time {
 		return c.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+func (c Config) twinBudget() time.Duration {
+	if c.TwinBudget > 0 {
+		return c.TwinBudget
+	}
+	return DefaultTwinBudget
 }
 
 func (c Config) batchSpan(precision string) time.Duration {
@@ -96,6 +106,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Manager, error) {
 	}
 	if cfg.Grace < 0 {
 		return nil, fmt.Errorf("grace %s: must not be negative", cfg.Grace)
+	}
+	if cfg.TwinBudget < 0 {
+		return nil, fmt.Errorf("twin budget %s: must not be negative", cfg.TwinBudget)
 	}
 	if cfg.RetentionSchedule == "" {
 		cfg.RetentionSchedule = "0 30 * * * *"
@@ -285,8 +298,16 @@ type cronEntry struct {
 func (m *Manager) schedule() map[string]cronEntry {
 	g := m.cfg.Grace
 	sec, minute, hour := int(g.Seconds())%60, int(g.Minutes()), int(g.Hours())
+	// The twin job follows the rollup steps of every tick, outside their transactions; a run
+	// still going from another tick (or aggregator) holds its lock, and this one is skipped.
 	catchUp := func(precision string) func(context.Context) error {
-		return func(ctx context.Context) error { return m.CatchUp(ctx, precision) }
+		return func(ctx context.Context) error {
+			err := m.CatchUp(ctx, precision)
+			if ctx.Err() != nil {
+				return err
+			}
+			return errors.Join(err, m.runJob(ctx, "twins", m.buildTwins))
+		}
 	}
 	out := map[string]cronEntry{
 		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, minute%15), catchUp("quarterly")},
@@ -320,6 +341,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.log.Info("aggregator starting: catch-up pass", "grace", m.cfg.Grace)
 	if err := m.CatchUp(ctx, "quarterly"); err != nil && ctx.Err() == nil {
 		m.log.Warn("catch-up pass incomplete; the schedule retries", "err", err)
+	}
+	if ctx.Err() == nil {
+		_ = m.runJob(ctx, "twins", m.buildTwins) // logged and recorded by runJob
 	}
 	if len(m.cfg.Retention) > 0 && ctx.Err() == nil {
 		_ = m.runJob(ctx, "retention", m.ApplyRetention) // logged and recorded by runJob

@@ -193,6 +193,11 @@ func TestRunCatchesUpAndStops(t *testing.T) {
 	require.True(t, jobs["greylist"].OK)
 	require.Equal(t, int64(7), jobs["greylist"].Rows)
 	require.Equal(t, int64(25*6), jobs["rollup:incidents:quarterly"].Rows)
+	require.True(t, jobs["twins"].OK)
+	require.Equal(t, int64(25+1), jobs["twins"].Rows, "the start-up pass built the twins of 25 closed hours and a day")
+	lags, err := TwinStatus(context.Background(), pool)
+	require.NoError(t, err)
+	require.Equal(t, []TwinLag{{Table: "incidents", Precision: "hourly", Closed: 25}, {Table: "incidents", Precision: "daily", Closed: 1}}, lags)
 	require.Empty(t, s.Locks, "no lock outlives a stopped aggregator")
 }
 
@@ -210,6 +215,8 @@ func TestScheduleSpecsParse(t *testing.T) {
 	}
 	_, err := New(pool, Config{Grace: -time.Second})
 	require.ErrorContains(t, err, "must not be negative")
+	_, err = New(pool, Config{TwinBudget: -time.Second})
+	require.ErrorContains(t, err, "twin budget -1s: must not be negative")
 	_, err = New(pool, Config{Jobs: []Job{{Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}, {Name: "x", Run: func(context.Context) (int64, error) { return 0, nil }}}})
 	require.ErrorContains(t, err, `job "x": defined twice`)
 }

@@ -20,6 +20,8 @@ type metrics struct {
 	rows     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	failures *prometheus.CounterVec
+	// twinsBuilt counts buckets whose ranked twins were built, per table and precision.
+	twinsBuilt *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*metrics, error) {
@@ -34,12 +36,15 @@ func newMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*metrics, error)
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sview_job_failures_total", Help: "Failed rollup steps and jobs.",
 		}, []string{"job"}),
+		twinsBuilt: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sview_twin_buckets_built_total", Help: "Buckets whose ranked twins were built, per table and precision.",
+		}, []string{"table", "precision"}),
 	}
 	if reg == nil {
 		m.registry = prometheus.NewRegistry()
 		reg = m.registry
 	}
-	for _, c := range []prometheus.Collector{m.rows, m.duration, m.failures, newStateCollector(pool)} {
+	for _, c := range []prometheus.Collector{m.rows, m.duration, m.failures, m.twinsBuilt, newStateCollector(pool)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -47,11 +52,11 @@ func newMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*metrics, error)
 	return m, nil
 }
 
-// stateCollector reads lag and pending invalidations from the database at scrape time, so the
-// figures are right whichever aggregator advanced the watermarks.
+// stateCollector reads lag, pending invalidations and buckets without twins from the database
+// at scrape time, so the figures are right whichever aggregator advanced the watermarks.
 type stateCollector struct {
-	pool         *pgxpool.Pool
-	lag, pending *prometheus.Desc
+	pool                      *pgxpool.Pool
+	lag, pending, twinPending *prometheus.Desc
 }
 
 func newStateCollector(pool *pgxpool.Pool) stateCollector {
@@ -61,12 +66,15 @@ func newStateCollector(pool *pgxpool.Pool) stateCollector {
 			"Time between now and the watermark of a table and precision.", []string{"table", "precision"}, nil),
 		pending: prometheus.NewDesc("sview_rollup_invalidations_pending",
 			"Invalidated ranges waiting to be recomputed.", []string{"table", "precision"}, nil),
+		twinPending: prometheus.NewDesc("sview_twin_buckets_pending",
+			"Closed buckets whose ranked twins are not built yet.", []string{"table", "precision"}, nil),
 	}
 }
 
 func (s stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- s.lag
 	ch <- s.pending
+	ch <- s.twinPending
 }
 
 func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -85,6 +93,13 @@ func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	} else {
 		ch <- prometheus.NewInvalidMetric(s.pending, err)
+	}
+	if lags, err := TwinStatus(ctx, s.pool); err == nil {
+		for _, l := range lags {
+			ch <- prometheus.MustNewConstMetric(s.twinPending, prometheus.GaugeValue, float64(l.Pending), l.Table, l.Precision)
+		}
+	} else {
+		ch <- prometheus.NewInvalidMetric(s.twinPending, err)
 	}
 }
 

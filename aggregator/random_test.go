@@ -22,17 +22,12 @@ import (
 // TestRandomizedExactlyOnce feeds raw rows with late arrivals, duplicates, rows exactly on
 // bucket edges, deletes and updates to two aggregators running at once (rows often arriving
 // while they run), whose runs are cancelled at random points; after a final catch-up every rollup of every precision must
-// equal a GROUP BY computed directly from the raw rows. SVIEW_TEST_SEED replays a run.
+// equal a GROUP BY computed directly from the raw rows. The twin job runs beside them, and every
+// bucket it lists must hold twins equal to the GROUP BY of the wide bucket, at every turn.
+// SVIEW_TEST_SEED replays a run.
 func TestRandomizedExactlyOnce(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SVIEW_TEST_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "SVIEW_TEST_SEED")
-	}
-	t.Logf("seed %d (rerun with SVIEW_TEST_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng := testRand(t)
 
 	ctx := context.Background()
 	pool := testenv.Pool(t)
@@ -68,7 +63,16 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 			insertArrivals(ctx, t, pool, batch, rng)
 			batch = nil
 		}
-		runConcurrently(t, managers, rng, true, func() error { return tryInsertArrivals(ctx, pool, batch, rng.Uint64()) })
+		// The twin job runs beside the rollups too: whatever it lists must match the wide rows.
+		seed := rng.Uint64()
+		runConcurrently(t, managers, rng, true, func() error {
+			if err := tryInsertArrivals(ctx, pool, batch, seed); err != nil {
+				return err
+			}
+			_, err := managers[1].BuildTwins(ctx, TwinOptions{})
+			return err
+		})
+		requireTwinsCurrent(ctx, t, pool)
 	}
 	c.Set(base.Add((days + 3) * 24 * time.Hour))
 	insertArrivals(ctx, t, pool, arrivals[next:], rng)
@@ -88,6 +92,23 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 	var pending int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM rollup_invalidations").Scan(&pending))
 	require.Zero(t, pending, "invalidations left after the final catch-up")
+	_, err = managers[0].BuildTwins(ctx, TwinOptions{})
+	require.NoError(t, err)
+	requireTwinsComplete(ctx, t, pool)
+}
+
+// testRand seeds a test's random source from the clock, or from SVIEW_TEST_SEED to replay a
+// run; the seed is logged.
+func testRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("SVIEW_TEST_SEED"); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "SVIEW_TEST_SEED")
+	}
+	t.Logf("seed %d (rerun with SVIEW_TEST_SEED=%d)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
 type arrival struct {

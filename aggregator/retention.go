@@ -10,7 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 // Retention maps a table ("incidents" for raw rows, "incidents_quarterly" for a rollup) to how
@@ -136,8 +138,17 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 	}
 	// A narrow twin is cut with its wide table: the engine reads either under one watermark.
 	targets := []string{name}
-	if twin := totalsOf(table, precision); twin != "" {
-		targets = append(targets, twin)
+	if totals := totalsOf(table, precision); totals != "" {
+		targets = append(targets, totals)
+	}
+	// Ranked twins too, once their buckets are unlisted, so no reader trusts a bucket being cut.
+	if twin.Has(table, precision) {
+		if err := m.unlistTwins(ctx, table, precision, limit); err != nil {
+			return 0, err
+		}
+		for _, tw := range twin.Of(table) {
+			targets = append(targets, tw.Table(precision))
+		}
 	}
 	var deleted int64
 	for _, target := range targets {
@@ -171,12 +182,8 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 			// The horizon is raised first, in the same transaction, so a recomputation never
 			// rebuilds buckets from rows this removes (the delete trigger records them as late).
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO rollup_retention (source, precision, horizon) VALUES ($1, $2, $3)
-				ON CONFLICT (source, precision) DO UPDATE
-				SET horizon = greatest(rollup_retention.horizon, EXCLUDED.horizon), updated_at = now()`,
-				table, precision, limit); err != nil {
-				return fmt.Errorf("record horizon: %w", err)
+			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+				return err
 			}
 			if hyper {
 				_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
@@ -197,4 +204,41 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		}
 	}
 	return deleted, nil
+}
+
+// raiseHorizon records that (table, precision) is cut before limit.
+func raiseHorizon(ctx context.Context, tx pgx.Tx, table, precision string, limit time.Time) error {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO rollup_retention (source, precision, horizon) VALUES ($1, $2, $3)
+		ON CONFLICT (source, precision) DO UPDATE
+		SET horizon = greatest(rollup_retention.horizon, EXCLUDED.horizon), updated_at = now()`,
+		table, precision, limit); err != nil {
+		return fmt.Errorf("record horizon of %s %s: %w", table, precision, err)
+	}
+	return nil
+}
+
+// unlistTwins removes the twin_buckets rows of (table, precision) before limit. It raises the
+// horizon under the exclusive input lock, like a rollup: a twin build running now finishes
+// first (and is unlisted here), and any later one sees the horizon and leaves those buckets
+// alone, so nothing lists a bucket that retention is removing.
+func (m *Manager) unlistTwins(ctx context.Context, table, precision string, limit time.Time) error {
+	idx, err := rollupstate.Index(table, precision)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", rollupstate.ClassInput, idx); err != nil {
+			return fmt.Errorf("take input lock: %w", err)
+		}
+		if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "DELETE FROM twin_buckets WHERE source = $1 AND precision = $2 AND time < $3", table, precision, limit)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("unlist twins of %s %s before %s: %w", table, precision, limit.Format(time.RFC3339), err)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 // Batch is one committed rewrite of the buckets [From, To) of a (table, precision).
@@ -142,7 +143,8 @@ func watermark(ctx context.Context, q rollupstate.Querier, table, precision stri
 }
 
 // inTx runs fn in one transaction holding the exclusive input lock of (table, precision), so
-// no writer of its source can slip rows past the watermark meanwhile.
+// no writer of its source can slip rows past the watermark meanwhile, and no build of its
+// ranked twins reads the rows it rewrites (see buildTwinBucket).
 func inTx(ctx context.Context, conn *pgxpool.Conn, idx int32, fn func(pgx.Tx) error) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -269,10 +271,9 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 		}
 		to := minTime(minTime(floor(hi, width).Add(width), span), wm)
 		// Rows removed by retention must not turn into empty buckets: start at the horizon.
-		var horizon *time.Time
-		if err := tx.QueryRow(ctx, "SELECT horizon FROM rollup_retention WHERE source = $1 AND precision = $2",
-			table, sourcePrecision(precision)).Scan(&horizon); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read retention horizon: %w", err)
+		horizon, err := retentionHorizon(ctx, tx, table, sourcePrecision(precision))
+		if err != nil {
+			return err
 		}
 		if horizon != nil && from.Before(ceil(*horizon, width)) {
 			from = ceil(*horizon, width)
@@ -331,6 +332,16 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 		}
 		if _, err := tx.Exec(ctx, ins, from, to); err != nil {
 			return b, fmt.Errorf("roll up totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
+	}
+	// The ranked twins of these buckets no longer match them: unlisted in the same transaction,
+	// readers fall back to the wide rows until the twin job rebuilds them. This transaction
+	// holds the input lock of (table, precision) exclusively, which keeps builds out of it (see
+	// buildTwinBucket).
+	if twin.Has(table, precision) {
+		if _, err := tx.Exec(ctx, "DELETE FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
+			table, precision, from, to); err != nil {
+			return b, fmt.Errorf("unlist twins %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
 	}
 	// Coarser precisions read only rows below this precision's watermark, so closing new

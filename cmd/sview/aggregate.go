@@ -176,12 +176,11 @@ func cmdBackfill(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closePool()
-	var last time.Time
+	due := everySecond()
 	err = m.Backfill(ctx, from.Time, to.Time, func(p aggregator.BackfillProgress) {
-		if time.Since(last) < time.Second {
+		if !due() {
 			return
 		}
-		last = time.Now()
 		eta := "?"
 		if p.ETA > 0 {
 			eta = p.ETA.Round(time.Second).String()
@@ -193,8 +192,32 @@ func cmdBackfill(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backfill of %s..%s done\n", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	// The ranked twins of the backfilled buckets, so the range is fast to query right away.
+	due = everySecond()
+	twins, err := m.BuildTwins(ctx, aggregator.TwinOptions{From: from.Time, To: to.Time, Progress: func(p aggregator.TwinProgress) {
+		if due() {
+			fmt.Fprintf(e.stderr, "\rtwins %d buckets built, %d left  %-9s %-9s at %s   ",
+				p.Built, p.Left, p.Table, p.Precision, p.Bucket.Format("2006-01-02 15:04"))
+		}
+	}})
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backfill of %s..%s done, twins of %d buckets built\n", from.Format(time.RFC3339), to.Format(time.RFC3339), twins.Built)
 	return nil
+}
+
+// everySecond returns a check that answers true at most once a second, for progress lines.
+func everySecond() func() bool {
+	var last time.Time
+	return func() bool {
+		if time.Since(last) < time.Second {
+			return false
+		}
+		last = time.Now()
+		return true
+	}
 }
 
 func cmdStatus(ctx context.Context, e *env, args []string) error {
@@ -212,10 +235,17 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	twins, err := aggregator.TwinStatus(ctx, pool)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return enc.Encode(struct {
+			rollupstate.Status
+			Twins []aggregator.TwinLag `json:"twins"`
+		}{s, twins})
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "WATERMARKS\nTABLE\tPRECISION\tWATERMARK\tLAG\tUPDATED")
@@ -226,6 +256,14 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(w, "\nPENDING INVALIDATIONS\nTABLE\tPRECISION\tRANGES\tFROM\tTO")
 	for _, v := range s.Invalidations {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", v.Table, v.Precision, v.Ranges, fmtTime(v.From), fmtTime(v.To))
+	}
+	fmt.Fprintln(w, "\nRANKED TWINS\nTABLE\tPRECISION\tCLOSED\tPENDING\tNEWEST PENDING")
+	for _, l := range twins {
+		newest := "-"
+		if l.NewestPending != nil {
+			newest = fmtTime(*l.NewestPending)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", l.Table, l.Precision, l.Closed, l.Pending, newest)
 	}
 	fmt.Fprintln(w, "\nLOCKS\nKIND\tWHAT\tPID\tAPPLICATION\tMODE\tGRANTED")
 	for _, l := range s.Locks {

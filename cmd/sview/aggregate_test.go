@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/aggregator"
 	"github.com/sview-project/sview/internal/rollupstate"
 )
 
@@ -24,19 +25,37 @@ func TestAggregateCommands(t *testing.T) {
 
 	require.NoError(t, c.call(cmdBackfill, "--from", "2024-05-01", "--to", "2024-05-03"))
 	require.Contains(t, c.stderr.String(), "rows/s")
-	require.Contains(t, c.stdout.String(), "backfill of 2024-05-01T00:00:00Z..2024-05-03T00:00:00Z done")
+	require.Contains(t, c.stderr.String(), "twins 1 buckets built, 49 left  incidents hourly    at 2024-05-02 23:00")
+	require.Contains(t, c.stdout.String(), "backfill of 2024-05-01T00:00:00Z..2024-05-03T00:00:00Z done, twins of 50 buckets built")
 
 	require.NoError(t, c.call(cmdStatus, "--json"))
-	var s rollupstate.Status
+	var s struct {
+		rollupstate.Status
+		Twins []aggregator.TwinLag `json:"twins"`
+	}
 	require.NoError(t, json.Unmarshal(c.stdout.Bytes(), &s))
 	require.Len(t, s.Watermarks, 9)
 	require.Equal(t, time.Date(2024, 5, 3, 0, 0, 0, 0, time.UTC), s.Watermarks[0].Watermark.UTC())
+	// Only incidents hold rows; the backfill gave the other tables watermarks too.
+	require.Equal(t, []aggregator.TwinLag{{Table: "incidents", Precision: "hourly", Closed: 48}, {Table: "incidents", Precision: "daily", Closed: 2},
+		{Table: "passwords", Precision: "hourly"}, {Table: "passwords", Precision: "daily"},
+		{Table: "ports", Precision: "hourly"}, {Table: "ports", Precision: "daily"}}, s.Twins)
+
+	// Late rows unlist the twins of the buckets they change; status shows what is pending.
+	_, err := c.db.Exec(c.ctx, `INSERT INTO incidents (time, identity_id, trap, action, ip) VALUES ('2024-05-02 10:20Z', 1, 'fwlogs', 'connect', '192.0.2.8')`)
+	require.NoError(t, err)
+	for _, args := range [][]string{{"quarterly", "2024-05-02T10:00:00Z", "2024-05-02T11:00:00Z"},
+		{"hourly", "2024-05-02T10:00:00Z", "2024-05-02T11:00:00Z"}, {"daily", "2024-05-02", "2024-05-03"}} {
+		require.NoError(t, c.call(cmdAggregate, args[0], "--from", args[1], "--to", args[2]))
+	}
 	require.NoError(t, c.call(cmdStatus))
 	require.Contains(t, c.stdout.String(), "rollup:incidents:daily")
+	require.Regexp(t, `RANKED TWINS\nTABLE +PRECISION +CLOSED +PENDING +NEWEST PENDING\n`+
+		`incidents +hourly +48 +1 +2024-05-02 10:00:00\nincidents +daily +2 +1 +2024-05-02 00:00:00\n`, c.stdout.String())
 
 	var total int64
 	require.NoError(t, c.db.QueryRow(c.ctx, "SELECT sum(raw_count) FROM incidents_daily").Scan(&total))
-	require.Equal(t, int64(400), total)
+	require.Equal(t, int64(400+1), total, "the backfilled rows and the late one")
 
 	for _, tc := range []struct {
 		cmd  cmdFunc

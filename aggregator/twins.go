@@ -1,0 +1,266 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/twin"
+)
+
+// DefaultTwinBudget is how long one scheduled run of the twin job may keep starting buckets.
+const DefaultTwinBudget = 2 * time.Minute
+
+// TwinOptions bound one run of BuildTwins.
+type TwinOptions struct {
+	// From and To keep only the buckets that overlap [From, To); zero: every closed bucket.
+	From, To time.Time
+	// Budget stops the run after the first bucket that ends this long after its start; zero:
+	// no bound.
+	Budget time.Duration
+	// Progress is called after every bucket built.
+	Progress func(TwinProgress)
+}
+
+// TwinProgress is reported after each bucket built.
+type TwinProgress struct {
+	Table, Precision string
+	Bucket           time.Time
+	Built, Left      int // buckets built so far in this run, and still to build
+}
+
+// TwinResult sums up one run of BuildTwins.
+type TwinResult struct {
+	Built int // buckets built
+	Left  int // closed buckets still without twins, found at the start and not reached
+}
+
+// TwinLag says how far the ranked twins of one (table, precision) are behind its rollup.
+type TwinLag struct {
+	Table     string `json:"table"`
+	Precision string `json:"precision"`
+	// Closed counts the buckets from the first one the wide rollup holds to its watermark.
+	Closed int64 `json:"closed"`
+	// Pending counts the closed buckets that twin_buckets does not list.
+	Pending int64 `json:"pending"`
+	// NewestPending is the latest of them (nil when none).
+	NewestPending *time.Time `json:"newest_pending,omitempty"`
+}
+
+// twinQueue is the buckets of one (table, precision) still to build, newest first.
+type twinQueue struct {
+	table, precision string
+	idx              int32
+	buckets          []time.Time
+}
+
+// BuildTwins builds the ranked twins (internal/twin) of closed buckets that twin_buckets does
+// not list: newest buckets first, one (table, precision) after the other in turn, so recent
+// windows of every source get fast first. Each bucket is one transaction of its own, apart
+// from the rollup steps' transactions.
+func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, error) {
+	var res TwinResult
+	var queues []*twinQueue
+	for _, table := range sentinel.Tables {
+		for _, precision := range twin.Precisions {
+			if !twin.Has(table, precision) {
+				continue
+			}
+			idx, err := rollupstate.Index(table, precision)
+			if err != nil {
+				return res, err
+			}
+			lo, hi, err := closedSpan(ctx, m.pool, table, precision)
+			if err != nil {
+				return res, err
+			}
+			width := bucket(precision)
+			if !opt.From.IsZero() {
+				lo = maxTime(lo, floor(opt.From, width))
+			}
+			if !opt.To.IsZero() {
+				hi = minTime(hi, ceil(opt.To, width))
+			}
+			buckets, err := missingTwins(ctx, m.pool, table, precision, lo, hi)
+			if err != nil {
+				return res, err
+			}
+			queues = append(queues, &twinQueue{table: table, precision: precision, idx: idx, buckets: buckets})
+			res.Left += len(buckets)
+		}
+	}
+	start := time.Now()
+	for res.Left > 0 {
+		for _, q := range queues {
+			if len(q.buckets) == 0 {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			at := q.buckets[0]
+			q.buckets = q.buckets[1:]
+			res.Left--
+			built, err := m.buildTwinBucket(ctx, q.table, q.precision, q.idx, at)
+			if err != nil {
+				return res, fmt.Errorf("build twins of %s %s at %s: %w", q.table, q.precision, at.Format(time.RFC3339), err)
+			}
+			if built {
+				res.Built++
+				m.metrics.twinsBuilt.WithLabelValues(q.table, q.precision).Inc()
+				if opt.Progress != nil {
+					opt.Progress(TwinProgress{Table: q.table, Precision: q.precision, Bucket: at, Built: res.Built, Left: res.Left})
+				}
+			}
+			// Checked after the bucket, so even a short budget makes progress.
+			if opt.Budget > 0 && time.Since(start) >= opt.Budget {
+				return res, nil
+			}
+		}
+	}
+	return res, nil
+}
+
+// buildTwins is the scheduled twin job: one budgeted run of BuildTwins.
+func (m *Manager) buildTwins(ctx context.Context) (int64, error) {
+	res, err := m.BuildTwins(ctx, TwinOptions{Budget: m.cfg.twinBudget()})
+	if res.Built > 0 || res.Left > 0 {
+		m.log.Info("twins built", "buckets", res.Built, "left", res.Left)
+	}
+	return int64(res.Built), err
+}
+
+// buildTwinBucket rebuilds every twin of (table, precision) for the bucket at, and lists it in
+// twin_buckets, in one transaction. It reports false when retention has cut the bucket.
+//
+// The transaction holds the input lock of (table, precision) shared, and every rollup
+// transaction that rewrites those wide rows (closing or recomputing, see inTx) holds it
+// exclusively and deletes the bucket's twin_buckets row. So a rewrite either committed before
+// this reads the wide bucket, or starts after this committed and deletes the row listed here:
+// a listed bucket never has twins of rows that are no longer there. Row locks on twin_buckets
+// could not do this: the rewrite's DELETE does not see, and so does not wait for, the row
+// inserted here until it is committed. A rollup waits for at most one bucket's build.
+func (m *Manager) buildTwinBucket(ctx context.Context, table, precision string, idx int32, at time.Time) (built bool, err error) {
+	end := at.Add(bucket(precision))
+	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, idx); err != nil {
+			return fmt.Errorf("take input lock: %w", err)
+		}
+		// Retention raises the horizon and deletes the buckets' rows under the exclusive lock
+		// (see dropTwinBuckets), so a bucket below it is gone for good.
+		horizon, err := retentionHorizon(ctx, tx, table, precision)
+		if err != nil || (horizon != nil && at.Before(*horizon)) {
+			return err
+		}
+		// Listed first: a concurrent build of the same bucket (a backfill beside the daemon)
+		// waits here for this one instead of colliding on the twins' keys.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO twin_buckets (source, precision, time) VALUES ($1, $2, $3)
+			ON CONFLICT (source, precision, time) DO UPDATE SET built_at = now()`, table, precision, at); err != nil {
+			return fmt.Errorf("list bucket: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil { // see inTx
+			return fmt.Errorf("disable JIT: %w", err)
+		}
+		for _, tw := range twin.Of(table) {
+			del, ins := tw.BuildSQL(precision)
+			for _, sql := range []string{del, ins} {
+				if _, err := tx.Exec(ctx, sql, at, end); err != nil {
+					return fmt.Errorf("%s: %w", tw.Table(precision), err)
+				}
+			}
+		}
+		built = true
+		return nil
+	})
+	return built && err == nil, err
+}
+
+// closedSpan returns the closed buckets of a (table, precision) that twins cover, [lo, hi): from
+// the first bucket its wide rollup holds up to its watermark; lo == hi when there is none, both
+// zero when the watermark is missing.
+func closedSpan(ctx context.Context, q rollupstate.Querier, table, precision string) (lo, hi time.Time, err error) {
+	wm, exists, err := watermark(ctx, q, table, precision)
+	if err != nil || !exists {
+		return lo, hi, err
+	}
+	var first *time.Time
+	if err := q.QueryRow(ctx, "SELECT min(time) FROM "+tableOf(table, precision)).Scan(&first); err != nil {
+		return lo, hi, fmt.Errorf("find first bucket of %s: %w", tableOf(table, precision), err)
+	}
+	if first == nil || !first.Before(wm) {
+		return wm, wm, nil
+	}
+	return floor(*first, bucket(precision)), wm, nil
+}
+
+// missingTwins lists the buckets of [lo, hi) of a (table, precision) that twin_buckets does not
+// list, newest first.
+func missingTwins(ctx context.Context, q rollupstate.Querier, table, precision string, lo, hi time.Time) ([]time.Time, error) {
+	width := bucket(precision)
+	if !lo.Before(hi) {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `
+		SELECT b FROM generate_series($4::timestamptz - make_interval(secs => $5), $3::timestamptz, -make_interval(secs => $5)) b
+		WHERE NOT EXISTS (SELECT 1 FROM twin_buckets t WHERE t.source = $1 AND t.precision = $2 AND t.time = b)
+		ORDER BY b DESC`, table, precision, lo, hi, width.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("find buckets of %s %s without twins: %w", table, precision, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (time.Time, error) {
+		var t time.Time
+		err := r.Scan(&t)
+		return t.UTC(), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find buckets of %s %s without twins: %w", table, precision, err)
+	}
+	return out, nil
+}
+
+// TwinStatus reports, for every (table, precision) with twins and a watermark, how many
+// closed buckets have no twins yet.
+func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
+	var out []TwinLag
+	for _, table := range sentinel.Tables {
+		for _, precision := range twin.Precisions {
+			if !twin.Has(table, precision) {
+				continue
+			}
+			lo, hi, err := closedSpan(ctx, q, table, precision)
+			if err != nil {
+				return nil, err
+			}
+			if hi.IsZero() {
+				continue // not rolled up yet
+			}
+			missing, err := missingTwins(ctx, q, table, precision, lo, hi)
+			if err != nil {
+				return nil, err
+			}
+			lag := TwinLag{Table: table, Precision: precision, Closed: int64(hi.Sub(lo) / bucket(precision)), Pending: int64(len(missing))}
+			if len(missing) > 0 {
+				lag.NewestPending = &missing[0]
+			}
+			out = append(out, lag)
+		}
+	}
+	return out, nil
+}
+
+// retentionHorizon is where retention has cut a (table, precision); nil when it never has.
+func retentionHorizon(ctx context.Context, q rollupstate.Querier, table, precision string) (*time.Time, error) {
+	var horizon *time.Time
+	err := q.QueryRow(ctx, "SELECT horizon FROM rollup_retention WHERE source = $1 AND precision = $2",
+		table, precision).Scan(&horizon)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read retention horizon of %s %s: %w", table, precision, err)
+	}
+	return horizon, nil
+}
