@@ -146,8 +146,8 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 		if err := m.unlistTwins(ctx, table, precision, limit); err != nil {
 			return 0, err
 		}
-		for _, tw := range twin.Of(table) {
-			targets = append(targets, tw.Table(precision))
+		for _, b := range twin.Builders(table) {
+			targets = append(targets, b.Table(precision))
 		}
 	}
 	var deleted int64

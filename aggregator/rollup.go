@@ -334,13 +334,14 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 			return b, fmt.Errorf("roll up totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
 	}
-	// The ranked twins of these buckets no longer match them: unlisted in the same transaction,
-	// readers fall back to the wide rows until the twin job rebuilds them. This transaction
-	// holds the input lock of (table, precision) exclusively, which keeps builds out of it (see
-	// buildTwinBucket).
+	// The twins of these buckets (and the sightings of the lookback after them) no longer match
+	// them: unlisted in the same transaction, readers fall back to the wide rows until the twin
+	// job rebuilds them. This transaction holds the input lock of (table, precision)
+	// exclusively, which keeps builds out of it (see buildTwinBucket).
 	if twin.Has(table, precision) {
+		staleFrom, staleTo := twin.Stale(table, precision, from, to)
 		if _, err := tx.Exec(ctx, "DELETE FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
-			table, precision, from, to); err != nil {
+			table, precision, staleFrom, staleTo); err != nil {
 			return b, fmt.Errorf("unlist twins %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
 	}

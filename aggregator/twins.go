@@ -167,11 +167,11 @@ func (m *Manager) buildTwinBucket(ctx context.Context, table, precision string, 
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil { // see inTx
 			return fmt.Errorf("disable JIT: %w", err)
 		}
-		for _, tw := range twin.Of(table) {
-			del, ins := tw.BuildSQL(precision)
+		for _, b := range twin.Builders(table) {
+			del, ins := b.BuildSQL(precision)
 			for _, sql := range []string{del, ins} {
 				if _, err := tx.Exec(ctx, sql, at, end); err != nil {
-					return fmt.Errorf("%s: %w", tw.Table(precision), err)
+					return fmt.Errorf("%s: %w", b.Table(precision), err)
 				}
 			}
 		}
