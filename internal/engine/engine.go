@@ -69,7 +69,10 @@ func New(db Querier, opts Options) *Engine {
 
 // Info says where an answer came from; it is also put in the first frame's meta.
 type Info struct {
-	Source    string    // table read, e.g. incidents_hourly or incidents_hourly_totals
+	// What was read: a table (incidents_hourly, incidents_hourly_totals), or a ranked twin
+	// and the wide rollup for the buckets its twin_buckets does not list
+	// (passwords_daily_by_password + passwords_daily), with the keys of a pruned top-N.
+	Source    string
 	Precision string    // raw, quarterly, hourly or daily
 	From      time.Time // first bucket start
 	To        time.Time // end of the window
@@ -96,7 +99,11 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info := Info{Source: sourceTable(q, w.Source), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
+	src, err := e.source(ctx, q, w)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	info := Info{Source: src.name(), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
 	if w.Source != period.Raw {
 		if info.Watermark, err = e.watermark(ctx, q.Table(), w.Source); err != nil {
 			return nil, info, err
@@ -110,13 +117,13 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 			return nil, info, fmt.Errorf("%w (%w): %d points × %d series exceeds %d rows; choose a coarser interval or a smaller limit",
 				ErrTooManyRows, query.ErrUnsupported, points, max(q.Limit, 1), e.opts.MaxRows)
 		}
-		st = seriesSQL(q, w)
+		st = seriesSQL(q, w, src)
 		frames, err = e.series(ctx, q, w, st)
 	} else {
 		if q.Limit > e.opts.MaxRows {
 			return nil, info, fmt.Errorf("%w (%w): limit %d exceeds %d rows", ErrTooManyRows, query.ErrUnsupported, q.Limit, e.opts.MaxRows)
 		}
-		st = tableSQL(q, w, e.opts.MaxRows+1)
+		st = tableSQL(q, w, src, e.opts.MaxRows+1)
 		frames, err = e.table(ctx, q, st)
 	}
 	if err != nil {

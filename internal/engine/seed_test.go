@@ -14,6 +14,7 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/twin"
 )
 
 // testNow is the fixed clock of the engine tests.
@@ -187,9 +188,10 @@ var rollupDims = map[string]string{
 	"ports":     "port, protocol, identity_id, ip, country, asn",
 }
 
-// fillRollups rebuilds every rollup from the precision below it and the narrow incident twins
-// from their wide tables, as the aggregator would, and sets every watermark to the end of the
-// last complete bucket before testNow.
+// fillRollups rebuilds every rollup from the precision below it, the narrow incident totals and
+// the ranked twins from their wide tables, as the aggregator would, and sets every watermark to
+// the end of the last complete bucket before testNow. One bucket in seven is left out of
+// twin_buckets with a stale twin, so every test also reads the wide rollup beside the twins.
 func fillRollups(t testing.TB, db Querier) {
 	t.Helper()
 	ctx := context.Background()
@@ -209,6 +211,41 @@ func fillRollups(t testing.TB, db Querier) {
 		}
 	}
 	fillTotals(t, db)
+	fillTwins(t, db, "(extract(epoch FROM time)::bigint / 3600) % 7 = 3")
+}
+
+// fillTwins builds every ranked twin from its wide rollup with twin.BuildSQL and lists in
+// twin_buckets every bucket from the wide rollup's first to its last, empty ones too, except those matching the SQL predicate
+// unlisted (on time), whose twin rows it then falsifies: a reader that trusts an unlisted
+// twin gives wrong answers.
+func fillTwins(t testing.TB, db Querier, unlisted string) {
+	t.Helper()
+	ctx := context.Background()
+	from, to := time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tw := range twin.All {
+		for _, p := range twin.Precisions {
+			del, ins := tw.BuildSQL(p)
+			for _, sql := range []string{del, ins} {
+				_, err := db.Exec(ctx, sql, from, to)
+				require.NoError(t, err, "build %s", tw.Table(p))
+			}
+		}
+	}
+	for _, source := range []string{"incidents", "passwords", "ports"} {
+		for _, p := range twin.Precisions {
+			wide := source + "_" + p
+			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO twin_buckets (source, precision, time)
+				SELECT $1, $2, time FROM (SELECT min(time) AS first, max(time) AS last FROM %s) w,
+					generate_series(first, last, $3::interval) AS time WHERE NOT (%s)`, wide, unlisted),
+				source, p, period.Precision(p).Step())
+			require.NoError(t, err, "list twin buckets of %s", wide)
+			for _, tw := range twin.Of(source) {
+				_, err := db.Exec(ctx, fmt.Sprintf(`UPDATE %s SET raw_count = raw_count * 3 + 1
+					WHERE time NOT IN (SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2)`, tw.Table(p)), source, p)
+				require.NoError(t, err, "falsify unlisted buckets of %s", tw.Table(p))
+			}
+		}
+	}
 }
 
 // fillTotals groups the wide incident rollups into their narrow twins, as the aggregator does.
