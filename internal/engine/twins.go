@@ -201,49 +201,54 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	if len(d.where) > 0 {
 		kept = strings.Join(d.where, " AND ")
 	}
+	keys := strings.Join(src.twin.Keys, ", ")
 	texts := make([]string, len(src.twin.Keys))
 	for i, k := range src.twin.Keys {
 		texts[i] = k + "::text"
 	}
-	type candidate struct {
-		key       []string
-		lo        int64
-		residuals int64 // Σ r_b over the listed buckets that gave this key
-		buckets   []time.Time
-	}
-	cands := map[string]*candidate{}
-	add := func(key []string, n int64) *candidate {
-		id := strings.Join(key, "\x00")
-		c := cands[id]
-		if c == nil {
-			c = &candidate{key: key}
-			cands[id] = c
-		}
-		c.lo += n
-		return c
-	}
-	residual := map[time.Time]int64{}
+	twinTable := src.twin.Table(string(src.precision))
 
-	var top statement
-	top.sql = fmt.Sprintf("SELECT time, rank, %s, raw_count, %s FROM %s WHERE %s AND rank <= %d",
-		strings.Join(texts, ", "), kept, src.twin.Table(string(src.precision)), top.spans(src.listed), twin.TopRanks+1)
-	err := e.scanKeys(ctx, top, len(texts), func(t time.Time, rank int64, key []string, n int64, ok bool) {
-		switch {
-		case rank > twin.TopRanks:
-			residual[t] = n
-		case ok:
-			c := add(key, n)
-			c.buckets = append(c.buckets, t)
-		}
-	})
-	if err != nil {
-		return src, err
+	var r int64
+	var res statement
+	res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", twinTable, res.spans(src.listed), twin.TopRanks+1)
+	if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&r); err != nil {
+		return src, fmt.Errorf("read the residuals of %s: %w", twinTable, err)
 	}
+	// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
+	// PostgreSQL so only one row per key travels.
+	var top statement
+	top.sql = fmt.Sprintf(`WITH ranked AS (
+	SELECT time, rank, %[1]s, raw_count FROM %[2]s WHERE %[3]s AND rank <= %[4]d
+), residual AS (
+	SELECT time, raw_count AS residual FROM ranked WHERE rank = %[4]d
+)
+SELECT %[5]s, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
+FROM ranked LEFT JOIN residual USING (time)
+WHERE rank <= %[6]d AND %[7]s
+GROUP BY %[1]s`, keys, twinTable, top.spans(src.listed), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
+	statements := []statement{top}
 	if len(src.unlisted) > 0 {
 		var rest statement
-		rest.sql = fmt.Sprintf("SELECT NULL::timestamptz, 0::bigint, %s, sum(raw_count)::bigint, true FROM %s WHERE %s AND %s GROUP BY %s",
-			strings.Join(texts, ", "), src.table, rest.spans(src.unlisted), kept, strings.Join(src.twin.Keys, ", "))
-		err := e.scanKeys(ctx, rest, len(texts), func(_ time.Time, _ int64, key []string, n int64, _ bool) { add(key, n) })
+		rest.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
+			strings.Join(texts, ", "), src.table, rest.spans(src.unlisted), kept, keys)
+		statements = append(statements, rest)
+	}
+	type candidate struct {
+		key           []string
+		lo, residuals int64
+	}
+	cands := map[string]*candidate{}
+	for _, st := range statements {
+		err := e.scanKeys(ctx, st, len(texts), func(key []string, lo, residuals int64) {
+			id := strings.Join(key, "\x00")
+			c := cands[id]
+			if c == nil {
+				c = &candidate{key: key}
+				cands[id] = c
+			}
+			c.lo += lo
+			c.residuals += residuals
+		})
 		if err != nil {
 			return src, err
 		}
@@ -252,10 +257,6 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	n := q.Limit
 	if len(cands) < n {
 		return src, nil
-	}
-	var r int64
-	for _, v := range residual {
-		r += v
 	}
 	los := make([]int64, 0, len(cands))
 	for _, c := range cands {
@@ -268,9 +269,6 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	}
 	src.keys = make([][]string, len(texts))
 	for _, c := range cands {
-		for _, b := range c.buckets {
-			c.residuals += residual[b]
-		}
 		if c.lo+r-c.residuals >= threshold {
 			for i, k := range c.key {
 				src.keys[i] = append(src.keys[i], k)
@@ -280,31 +278,24 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	return src, nil
 }
 
-// scanKeys runs a statement returning (time, rank, key texts…, count, kept) and hands every
-// row to f.
-func (e *Engine) scanKeys(ctx context.Context, st statement, keys int, f func(t time.Time, rank int64, key []string, n int64, kept bool)) error {
+// scanKeys runs a statement returning (key texts…, lo, residuals) and hands every row to f.
+func (e *Engine) scanKeys(ctx context.Context, st statement, keys int, f func(key []string, lo, residuals int64)) error {
 	rows, err := e.db.Query(ctx, st.sql, st.args...)
 	if err != nil {
 		return fmt.Errorf("read top-ranked keys: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var t *time.Time
-		var rank, n int64
-		var kept bool
+		var lo, residuals int64
 		key := make([]string, keys)
-		dest := []any{&t, &rank}
+		dest := make([]any, 0, keys+2)
 		for i := range key {
 			dest = append(dest, &key[i])
 		}
-		if err := rows.Scan(append(dest, &n, &kept)...); err != nil {
+		if err := rows.Scan(append(dest, &lo, &residuals)...); err != nil {
 			return fmt.Errorf("read top-ranked keys: %w", err)
 		}
-		var at time.Time
-		if t != nil {
-			at = t.UTC()
-		}
-		f(at, rank, key, n, kept)
+		f(key, lo, residuals)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read top-ranked keys: %w", err)
