@@ -66,7 +66,8 @@ func dimensionOf(table, groupBy string) dimension {
 // sourceTable is the table a query reads at a precision. Incident counts that neither group
 // nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
 // action, country and asn only, written with the wide bucket under the same watermark); every
-// other query reads the wide rollup, or raw.
+// other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
+// twinOf in twins.go).
 func sourceTable(q query.Query, p period.Precision) string {
 	t := p.Table(q.Table())
 	if p == period.Raw || q.Metric != "incidents" {
@@ -159,16 +160,18 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	return strings.Join(c, " AND ")
 }
 
-// aggregate is the FROM clause and the measure of one grouped read of a metric from the rows
-// of from that match where. Sums read the rows as they are. Attackers count the rows of a
-// SELECT DISTINCT over the grouping and ip: PostgreSQL sorts every group for count(DISTINCT),
-// and this form is 1.3–2.6× faster on PostgreSQL 15. count(ip) rather than count(*) keeps
-// count(DISTINCT ip)'s answer for a group whose ips are all NULL. A bucket expression is
-// computed inside the DISTINCT and named bucket; the returned bucket is what to select.
+// aggregation is what a grouped read selects from (FROM item and WHERE), the bucket
+// expression to select and the measure.
 type aggregation struct {
 	from, bucket, measure string
 }
 
+// aggregate reads a metric from the rows of from that match where, grouped by cols (and the
+// bucket expression, if any). Sums read the rows as they are. Attackers count the rows of a
+// SELECT DISTINCT over the grouping and ip: PostgreSQL sorts every group for count(DISTINCT),
+// and this form is 1.3–2.6× faster on PostgreSQL 15. count(ip) rather than count(*) keeps
+// count(DISTINCT ip)'s answer for a group whose ips are all NULL. The bucket is computed
+// inside the DISTINCT and selected by name outside.
 func aggregate(metric, from, where string, cols []string, bucket string) aggregation {
 	if metric != "attackers" {
 		return aggregation{from: from + " WHERE " + where, bucket: bucket, measure: "coalesce(sum(raw_count), 0)::bigint"}
