@@ -25,6 +25,12 @@ type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// beginner is a pool that opens transactions (*pgxpool.Pool); a Querier that is already a
+// transaction reads one snapshot anyway.
+type beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
 // DefaultMaxRows bounds the rows of one answer (points × series, or table rows).
 const DefaultMaxRows = 100_000
 
@@ -99,13 +105,26 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 	if err != nil {
 		return nil, Info{}, err
 	}
-	src, err := e.source(ctx, q, w)
+	reader := e
+	if b, ok := e.db.(beginner); ok {
+		if _, twins := twinOf(q, w.Source); twins {
+			// A twin read takes several statements (its listed buckets, the top ranks, the
+			// answer): one snapshot keeps them consistent while the ranking job rebuilds buckets.
+			tx, err := b.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+			if err != nil {
+				return nil, Info{}, fmt.Errorf("begin the snapshot of a twin read: %w", err)
+			}
+			defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only: nothing to undo
+			reader = &Engine{db: tx, opts: e.opts}
+		}
+	}
+	src, err := reader.source(ctx, q, w)
 	if err != nil {
 		return nil, Info{}, err
 	}
 	info := Info{Source: src.name(), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
 	if w.Source != period.Raw {
-		if info.Watermark, err = e.watermark(ctx, q.Table(), w.Source); err != nil {
+		if info.Watermark, err = reader.watermark(ctx, q.Table(), w.Source); err != nil {
 			return nil, info, err
 		}
 	}
@@ -118,13 +137,13 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 				ErrTooManyRows, query.ErrUnsupported, points, max(q.Limit, 1), e.opts.MaxRows)
 		}
 		st = seriesSQL(q, w, src)
-		frames, err = e.series(ctx, q, w, st)
+		frames, err = reader.series(ctx, q, w, st)
 	} else {
 		if q.Limit > e.opts.MaxRows {
 			return nil, info, fmt.Errorf("%w (%w): limit %d exceeds %d rows", ErrTooManyRows, query.ErrUnsupported, q.Limit, e.opts.MaxRows)
 		}
 		st = tableSQL(q, w, src, e.opts.MaxRows+1)
-		frames, err = e.table(ctx, q, st)
+		frames, err = reader.table(ctx, q, st)
 	}
 	if err != nil {
 		return nil, info, err
