@@ -26,6 +26,12 @@ type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// beginner is a pool that opens transactions (*pgxpool.Pool); a Querier that is already a
+// transaction reads one snapshot anyway.
+type beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
 // DefaultMaxRows bounds the rows of one answer (points × series, or table rows).
 const DefaultMaxRows = 100_000
 
@@ -70,7 +76,10 @@ func New(db Querier, opts Options) *Engine {
 
 // Info says where an answer came from; it is also put in the first frame's meta.
 type Info struct {
-	Source    string    // table read, e.g. incidents_hourly or incidents_hourly_totals
+	// What was read: a table (incidents_hourly, incidents_hourly_totals), or a ranked twin
+	// and the wide rollup for the buckets its twin_buckets does not list
+	// (passwords_daily_by_password + passwords_daily), with the keys of a pruned top-N.
+	Source    string
 	Precision string    // raw, quarterly, hourly or daily
 	From      time.Time // first bucket start
 	To        time.Time // end of the window
@@ -97,13 +106,30 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info := Info{Source: sourceTable(q, w.Source), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
+	reader := e
+	if b, ok := e.db.(beginner); ok {
+		if _, twins := twinOf(q, w.Source); twins || sightingsApply(q, w) {
+			// A twin read takes several statements (its listed buckets, the top ranks, the
+			// answer): one snapshot keeps them consistent while the twin job rebuilds buckets.
+			tx, err := b.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+			if err != nil {
+				return nil, Info{}, fmt.Errorf("begin the snapshot of a twin read: %w", err)
+			}
+			defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only: nothing to undo
+			reader = &Engine{db: tx, opts: e.opts}
+		}
+	}
+	src, err := reader.source(ctx, q, w)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	info := Info{Source: src.name(), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
 	if w.Source != period.Raw {
-		if info.Watermark, err = e.watermark(ctx, q.Table(), w.Source); err != nil {
+		if info.Watermark, err = reader.watermark(ctx, q.Table(), w.Source); err != nil {
 			return nil, info, err
 		}
 	}
-	sighted, err := e.readsSightings(ctx, q, w)
+	sighted, err := reader.readsSightings(ctx, q, w)
 	if err != nil {
 		return nil, info, err
 	}
@@ -118,20 +144,20 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 			return nil, info, fmt.Errorf("%w (%w): %d points × %d series exceeds %d rows; choose a coarser interval or a smaller limit",
 				ErrTooManyRows, query.ErrUnsupported, points, max(q.Limit, 1), e.opts.MaxRows)
 		}
-		st = seriesSQL(q, w)
+		st = seriesSQL(q, w, src)
 		if sighted {
 			st = sightingsSeriesSQL(q, w)
 		}
-		frames, err = e.series(ctx, q, w, st)
+		frames, err = reader.series(ctx, q, w, st)
 	} else {
 		if q.Limit > e.opts.MaxRows {
 			return nil, info, fmt.Errorf("%w (%w): limit %d exceeds %d rows", ErrTooManyRows, query.ErrUnsupported, q.Limit, e.opts.MaxRows)
 		}
-		st = tableSQL(q, w, e.opts.MaxRows+1)
+		st = tableSQL(q, w, src, e.opts.MaxRows+1)
 		if sighted {
 			st = sightingsTableSQL(q, w, e.opts.MaxRows+1)
 		}
-		frames, err = e.table(ctx, q, st)
+		frames, err = reader.table(ctx, q, st)
 	}
 	if err != nil {
 		return nil, info, err

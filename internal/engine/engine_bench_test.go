@@ -38,8 +38,8 @@ func benchScale(b *testing.B) float64 {
 // one probe, one kind of incident for a few minutes), a few addresses do most of the work,
 // logins try many passwords from a long-tailed list. The rollups are filled with INSERT …
 // SELECT … GROUP BY, and the 30 days of daily rows are repeated back over a year so the daily
-// table holds 390 days.
-func seedBench(b *testing.B, db Querier, scale float64, now time.Time) (sizes []string, rawIncidents int64) {
+// table holds 390 days; the totals and ranked twins are built from them, every bucket listed.
+func seedBench(b testing.TB, db Querier, scale float64, now time.Time) (sizes []string, rawIncidents int64) {
 	ctx := context.Background()
 	n := func(x float64) int64 { return max(int64(x*scale), 1000) }
 	incidents, logins, scans := n(30e6), n(6e6), n(6e6)
@@ -119,7 +119,7 @@ func seedBench(b *testing.B, db Querier, scale float64, now time.Time) (sizes []
 	return sizes, rawIncidents
 }
 
-func fillBenchRollups(b *testing.B, db Querier, now time.Time) {
+func fillBenchRollups(b testing.TB, db Querier, now time.Time) {
 	ctx := context.Background()
 	steps := []struct {
 		from, to period.Precision
@@ -144,6 +144,7 @@ func fillBenchRollups(b *testing.B, db Querier, now time.Time) {
 		require.NoError(b, err, "extend %s over a year", period.Daily.Table(table))
 	}
 	fillTotals(b, db)
+	fillTwins(b, db, "false") // every bucket listed, as after the ranking job caught up
 }
 
 // BenchmarkCold times every preset at every period through the engine (no cache in front),
@@ -169,6 +170,14 @@ func BenchmarkCold(b *testing.B) {
 	required := map[string]string{
 		"probe": `"filters":{"probe":[1,2,3]}`, "ip": `"filters":{"ip":"100.64.0.1"}`, "password": `"filters":{"password":"123456"}`,
 	}
+	// The raw tables hold 30 days: a longer window's raw statement reads only those, so its
+	// time is also extrapolated to the whole window.
+	rawFrom := map[string]time.Time{}
+	for _, table := range []string{"incidents", "passwords", "ports"} {
+		var first time.Time
+		require.NoError(b, pool.QueryRow(ctx, "SELECT min(time) FROM "+table).Scan(&first))
+		rawFrom[table] = first
+	}
 	var results []result
 	for _, p := range catalog.All {
 		for _, per := range period.Names() {
@@ -186,16 +195,19 @@ func BenchmarkCold(b *testing.B) {
 					cold = time.Since(start)
 					require.NoError(b, err)
 				}
-				raw := rawAnswer(b, e, q)
+				raw, covered := rawAnswer(b, e, q, rawFrom[q.Table()])
+				r := result{name: p.Name, per: per, cold: cold, raw: raw, rawExtrapolated: time.Duration(float64(raw) * covered)}
 				b.ReportMetric(float64(cold.Microseconds())/1000, "cold_ms")
 				b.ReportMetric(float64(raw.Microseconds())/1000, "raw_ms")
 				b.ReportMetric(raw.Seconds()/cold.Seconds(), "x_faster_than_raw")
-				results = append(results, result{p.Name, per, cold, raw})
+				b.ReportMetric(float64(r.rawExtrapolated.Microseconds())/1000, "raw_extrapolated_ms")
+				b.ReportMetric(r.rawExtrapolated.Seconds()/cold.Seconds(), "x_faster_than_extrapolated_raw")
+				results = append(results, r)
 			})
 		}
 	}
-	narrowExperiment(b, pool, now)
-	// Summary per period: the slowest cold query and the smallest speed-up over raw.
+	// Summary per period: the slowest cold query, the smallest speed-up over raw and how many
+	// presets meet issue 4's target.
 	b.Run("summary", func(b *testing.B) {
 		for b.Loop() {
 		}
@@ -207,6 +219,17 @@ type result struct {
 	name      string
 	per       string
 	cold, raw time.Duration
+	// raw scaled to the whole window when the raw rows cover only part of it (3m, 1y)
+	rawExtrapolated time.Duration
+}
+
+// baseline is what issue 4's ≥ 20× compares with: the measured raw statement up to 1m, whose
+// windows the 30 days of raw cover, and the extrapolated one for 3m and 1y.
+func (r result) baseline() time.Duration {
+	if r.per == "3m" || r.per == "1y" {
+		return r.rawExtrapolated
+	}
+	return r.raw
 }
 
 func summarize(b *testing.B, results []result) {
@@ -214,6 +237,7 @@ func summarize(b *testing.B, results []result) {
 	for _, per := range period.Names() {
 		var worst, ratio float64 = 0, 1e9
 		var worstName string
+		var n, met int
 		for _, r := range results {
 			if r.per != per {
 				continue
@@ -221,97 +245,48 @@ func summarize(b *testing.B, results []result) {
 			if ms := float64(r.cold.Microseconds()) / 1000; ms > worst {
 				worst, worstName = ms, r.name
 			}
-			ratio = min(ratio, r.raw.Seconds()/r.cold.Seconds())
+			x := r.baseline().Seconds() / r.cold.Seconds()
+			ratio = min(ratio, x)
+			n++
+			if r.cold < time.Second && x >= 20 {
+				met++
+			}
 		}
-		b.Logf("period %s: slowest cold %.1f ms (%s), smallest speed-up over raw %.1f×", per, worst, worstName, ratio)
+		b.Logf("period %s: %d of %d presets under 1 s and ≥ 20× raw; slowest cold %.1f ms (%s), smallest speed-up %.1f×", per, met, n, worst, worstName, ratio)
 		slowest = max(slowest, time.Duration(worst*float64(time.Millisecond)))
 	}
 	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest_cold_ms")
 	slices.SortFunc(results, func(a, b result) int { return int(b.cold - a.cold) })
-	for _, r := range results[:min(5, len(results))] {
+	for _, r := range results[:min(3, len(results))] {
 		b.Logf("slowest: %s %s cold %s raw %s", r.name, r.per, r.cold.Round(time.Millisecond), r.raw.Round(time.Millisecond))
 	}
 }
 
 // rawAnswer computes q's answer from the raw table over the same window (the same statement
-// with the raw table as its source) and returns how long it took.
-func rawAnswer(b *testing.B, e *Engine, q query.Query) time.Duration {
+// with the raw table as its source) and returns how long it took and how many times longer
+// the window is than the part of it the raw rows (from rawFrom on) cover.
+func rawAnswer(b *testing.B, e *Engine, q query.Query, rawFrom time.Time) (time.Duration, float64) {
 	ctx := context.Background()
 	w, err := e.Window(ctx, q, period.Range{})
 	require.NoError(b, err)
 	w.Source = period.Raw
+	src := source{table: sourceTable(q, w.Source)}
 	start := time.Now()
 	if q.Format == query.FormatTimeSeries {
-		_, err = e.series(ctx, q, w, seriesSQL(q, w))
+		_, err = e.series(ctx, q, w, seriesSQL(q, w, src))
 	} else {
-		_, err = e.table(ctx, q, tableSQL(q, w, e.opts.MaxRows+1))
+		_, err = e.table(ctx, q, tableSQL(q, w, src, e.opts.MaxRows+1))
 	}
 	require.NoError(b, err)
-	return time.Since(start)
+	covered := w.Until.Sub(later(w.From, rawFrom))
+	return time.Since(start), w.Until.Sub(w.From).Seconds() / covered.Seconds()
 }
 
-// narrowExperiment measures what narrower daily rollups gain over the wide daily rollup for
-// year-long queries: incidents_daily_totals (the real table, filled like the aggregator does),
-// and experiments that exist only in the benchmark database, built here from the wide daily
-// rows (one row per attacker per bucket; passwords and ports without ip and probe). All are
-// read with the same statement shapes the engine uses.
-func narrowExperiment(b *testing.B, db Querier, now time.Time) {
-	ctx := context.Background()
-	for _, ddl := range []string{
-		`CREATE TABLE incidents_daily_attackers AS SELECT time, ip, country, asn, sum(raw_count)::bigint AS raw_count
-			FROM incidents_daily GROUP BY time, ip, country, asn`,
-		`CREATE TABLE passwords_daily_totals AS SELECT time, username, password, sum(raw_count)::bigint AS raw_count
-			FROM passwords_daily GROUP BY time, username, password`,
-		`CREATE TABLE ports_daily_totals AS SELECT time, port, protocol, sum(raw_count)::bigint AS raw_count
-			FROM ports_daily GROUP BY time, port, protocol`,
-		`ANALYZE`,
-	} {
-		_, err := db.Exec(ctx, ddl)
-		require.NoError(b, err)
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	p, _ := period.Lookup("1y")
-	w := p.Window(now, false)
-	cases := []struct {
-		name, wide, narrow, sql string
-	}{
-		{"all_incidents_graph", "incidents_daily", "incidents_daily_totals",
-			"SELECT date_bin('14 days', time, $1), sum(raw_count) FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1"},
-		{"top_countries_by_incidents_list", "incidents_daily", "incidents_daily_totals",
-			"SELECT country, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 AND country IS NOT NULL GROUP BY 1 ORDER BY v DESC, 1 LIMIT 15"},
-		{"top_countries_by_attackers_list", "incidents_daily", "incidents_daily_attackers",
-			"SELECT country, count(DISTINCT ip) AS v FROM %s WHERE time >= $1 AND time < $2 AND country IS NOT NULL GROUP BY 1 ORDER BY v DESC, 1 LIMIT 15"},
-		{"all_attackers_graph", "incidents_daily", "incidents_daily_attackers",
-			"SELECT date_bin('14 days', time, $1), count(DISTINCT ip) FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1"},
-		{"top_passwords_by_usages_list_long", "passwords_daily", "passwords_daily_totals",
-			"SELECT password, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 AND password <> '' GROUP BY 1 ORDER BY v DESC, 1 LIMIT 30"},
-		{"top_ports_by_scans_list_long", "ports_daily", "ports_daily_totals",
-			"SELECT protocol, port, sum(raw_count) AS v FROM %s WHERE time >= $1 AND time < $2 GROUP BY 1, 2 ORDER BY v DESC, 1, 2 LIMIT 30"},
-	}
-	timed := func(b *testing.B, table, sql string) (time.Duration, int64) {
-		var rows int64
-		require.NoError(b, db.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&rows))
-		start := time.Now()
-		r, err := db.Query(ctx, fmt.Sprintf(sql, table), w.From, w.To)
-		require.NoError(b, err)
-		for r.Next() {
-		}
-		require.NoError(b, r.Err())
-		return time.Since(start), rows
-	}
-	for _, c := range cases {
-		b.Run("narrow_1y/"+c.name, func(b *testing.B) {
-			var wide time.Duration
-			var wideRows int64
-			for b.Loop() {
-				wide, wideRows = timed(b, c.wide, c.sql)
-			}
-			narrow, narrowRows := timed(b, c.narrow, c.sql)
-			b.ReportMetric(float64(wide.Microseconds())/1000, "wide_ms")
-			b.ReportMetric(float64(narrow.Microseconds())/1000, "narrow_ms")
-			b.ReportMetric(wide.Seconds()/narrow.Seconds(), "x_faster_than_wide")
-			b.ReportMetric(float64(wideRows)/float64(max(narrowRows, 1)), "x_fewer_rows")
-		})
-	}
+	return b
 }
 
 // BenchmarkYearDaily answers the question the scaled run cannot: at the issue's full size, how
@@ -388,10 +363,11 @@ func BenchmarkYearDaily(b *testing.B) {
 			w, err := e.Window(ctx, q, period.Range{})
 			require.NoError(b, err)
 			var st statement
+			src := source{table: info.Source}
 			if q.Format == query.FormatTimeSeries {
-				st = seriesSQL(q, w)
+				st = seriesSQL(q, w, src)
 			} else {
-				st = tableSQL(q, w, e.opts.MaxRows+1)
+				st = tableSQL(q, w, src, e.opts.MaxRows+1)
 			}
 			sql := strings.ReplaceAll(st.sql, "FROM "+info.Source+" ", "FROM "+table+" ")
 			t0 := time.Now()

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,11 +46,15 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 	var w period.Window
 	if p, ok := period.Lookup(q.Period); ok {
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
-		want := sourceTable(q, p.Source)
-		if sightingsApply(q, w) { // every bucket is built (fillTwins)
-			want = twin.Sightings.Table(string(p.Source))
+		tw, isTwin := twinOf(q, p.Source)
+		switch {
+		case info.Source == twin.Sightings.Table(string(p.Source)):
+			require.True(t, sightingsApply(q, w), "sightings read for %s", info.Source)
+		case isTwin:
+			require.True(t, strings.HasPrefix(info.Source, tw.Table(string(p.Source))), "source %s", info.Source)
+		default:
+			require.Equal(t, sourceTable(q, p.Source), info.Source)
 		}
-		require.Equal(t, want, info.Source)
 		if p.Source != period.Raw {
 			require.Equal(t, testNow.Truncate(p.Source.Step()), info.Watermark)
 		}
@@ -317,6 +322,15 @@ func TestSourceTable(t *testing.T) {
 func TestAttackersReadSightings(t *testing.T) {
 	e, facts := setup(t)
 	ctx := context.Background()
+	fillTwins(t, e.db, "false") // every bucket built
+	for _, p := range catalog.All {
+		if p.Metric != "attackers" {
+			continue
+		}
+		for _, per := range period.Names() {
+			check(t, e, facts, mustParse(t, fmt.Sprintf(`{"preset":%q,"period":%q}`, p.Name, per)), period.Range{})
+		}
+	}
 	for _, c := range []struct {
 		query, want string
 	}{

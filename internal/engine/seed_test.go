@@ -188,9 +188,10 @@ var rollupDims = map[string]string{
 	"ports":     "port, protocol, identity_id, ip, country, asn",
 }
 
-// fillRollups rebuilds every rollup from the precision below it and the narrow incident twins
-// from their wide tables, as the aggregator would, and sets every watermark to the end of the
-// last complete bucket before testNow.
+// fillRollups rebuilds every rollup from the precision below it, the narrow incident totals and
+// the ranked twins from their wide tables, as the aggregator would, and sets every watermark to
+// the end of the last complete bucket before testNow. One bucket in seven is left out of
+// twin_buckets with a stale twin, so every test also reads the wide rollup beside the twins.
 func fillRollups(t testing.TB, db Querier) {
 	t.Helper()
 	ctx := context.Background()
@@ -210,26 +211,43 @@ func fillRollups(t testing.TB, db Querier) {
 		}
 	}
 	fillTotals(t, db)
-	fillTwins(t, db)
+	fillTwins(t, db, "(extract(epoch FROM time)::bigint / 3600) % 7 = 3")
 }
 
-// fillTwins builds the sightings of every hourly and daily bucket up to the watermark, over
-// more than the longest period, and lists them as built, as the aggregator's twin job does.
-func fillTwins(t testing.TB, db Querier) {
+// fillTwins builds every twin (ranked twins and sightings) from its wide rollup with its
+// BuildSQL, as the aggregator's twin job does, and lists in twin_buckets every bucket from
+// before the longest period to the watermark, empty ones too, except those matching the SQL
+// predicate unlisted (on time), whose twin rows it then falsifies: a reader that trusts an
+// unlisted twin gives wrong answers. Called again, it rebuilds and lists what it left out.
+func fillTwins(t testing.TB, db Querier, unlisted string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, p := range twin.Precisions {
-		step := twin.Step(p)
-		from, until := testNow.Add(-420*24*time.Hour).Truncate(step), testNow.Truncate(step)
-		del, ins := twin.Sightings.BuildSQL(p)
-		for _, sql := range []string{del, ins} {
-			_, err := db.Exec(ctx, sql, from, until)
-			require.NoError(t, err, "build %s", twin.Sightings.Table(p))
+	from, to := time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, source := range []string{"incidents", "passwords", "ports"} {
+		for _, p := range twin.Precisions {
+			for _, b := range twin.Builders(source) {
+				del, ins := b.BuildSQL(p)
+				for _, sql := range []string{del, ins} {
+					_, err := db.Exec(ctx, sql, from, to)
+					require.NoError(t, err, "build %s", b.Table(p))
+				}
+			}
+			step := period.Precision(p).Step()
+			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO twin_buckets (source, precision, time)
+				SELECT $1, $2, time FROM generate_series($3::timestamptz, $4::timestamptz - $5::interval, $5::interval) AS time
+				WHERE NOT (%s) ON CONFLICT DO NOTHING`, unlisted),
+				source, p, testNow.Add(-420*24*time.Hour).Truncate(step), testNow.Truncate(step), step)
+			require.NoError(t, err, "list twin buckets of %s %s", source, p)
+			for _, b := range twin.Builders(source) {
+				value := "raw_count"
+				if b == twin.Builder(twin.Sightings) {
+					value = "attackers"
+				}
+				_, err := db.Exec(ctx, fmt.Sprintf(`UPDATE %[1]s SET %[2]s = %[2]s * 3 + 1
+					WHERE time NOT IN (SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2)`, b.Table(p), value), source, p)
+				require.NoError(t, err, "falsify unlisted buckets of %s", b.Table(p))
+			}
 		}
-		_, err := db.Exec(ctx, `INSERT INTO twin_buckets (source, precision, time)
-			SELECT $1, $2, generate_series($3::timestamptz, $4::timestamptz - $5::interval, $5::interval)`,
-			twin.Sightings.Source(), p, from, until, step)
-		require.NoError(t, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,8 @@ func dimensionOf(table, groupBy string) dimension {
 // sourceTable is the table a query reads at a precision. Incident counts that neither group
 // nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
 // action, country and asn only, written with the wide bucket under the same watermark); every
-// other query reads the wide rollup, or raw.
+// other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
+// twinOf in twins.go).
 func sourceTable(q query.Query, p period.Precision) string {
 	t := p.Table(q.Table())
 	if p == period.Raw || q.Metric != "incidents" {
@@ -85,12 +87,22 @@ func sourceTable(q query.Query, p period.Precision) string {
 	return t + "_totals"
 }
 
-// measure is the aggregate of a metric: summed raw_count, or distinct attacking addresses.
-func measure(metric string) string {
-	if metric == "attackers" {
-		return "count(DISTINCT ip)"
+// filterColumns lists the columns q's filters compare (as conditions does); ok is false for a
+// filter no stats table has.
+func filterColumns(f query.Filters) (cols []string, ok bool) {
+	for _, c := range []struct {
+		set bool
+		col string
+	}{
+		{len(f.Probe) > 0, "identity_id"}, {len(f.ASN) > 0, "asn"}, {len(f.Country) > 0, "country"},
+		{len(f.Trap) > 0, "trap"}, {len(f.Action) > 0, "action"}, {f.IP != "", "ip"},
+		{f.Password != "", "password"}, {f.Username != "", "username"}, {len(f.Port) > 0, "port"},
+	} {
+		if c.set {
+			cols = append(cols, c.col)
+		}
 	}
-	return "coalesce(sum(raw_count), 0)::bigint"
+	return cols, len(f.Tag) == 0
 }
 
 // statement is SQL with its positional parameters.
@@ -148,18 +160,49 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	return strings.Join(c, " AND ")
 }
 
+// aggregation is what a grouped read selects from (FROM item and WHERE), the bucket
+// expression to select and the measure.
+type aggregation struct {
+	from, bucket, measure string
+}
+
+// aggregate reads a metric from the rows of from that match where, grouped by cols (and the
+// bucket expression, if any). Sums read the rows as they are. Attackers count the rows of a
+// SELECT DISTINCT over the grouping and ip: PostgreSQL sorts every group for count(DISTINCT),
+// and this form is 1.3–2.6× faster on PostgreSQL 15. count(ip) rather than count(*) keeps
+// count(DISTINCT ip)'s answer for a group whose ips are all NULL. The bucket is computed
+// inside the DISTINCT and selected by name outside.
+func aggregate(metric, from, where string, cols []string, bucket string) aggregation {
+	if metric != "attackers" {
+		return aggregation{from: from + " WHERE " + where, bucket: bucket, measure: "coalesce(sum(raw_count), 0)::bigint"}
+	}
+	var sel []string
+	if bucket != "" {
+		sel, bucket = append(sel, bucket+" AS bucket"), "bucket"
+	}
+	sel = append(sel, cols...)
+	if !slices.Contains(cols, "ip") {
+		sel = append(sel, "ip")
+	}
+	return aggregation{
+		from:    fmt.Sprintf("(SELECT DISTINCT %s FROM %s WHERE %s) AS seen", strings.Join(sel, ", "), from, where),
+		bucket:  bucket,
+		measure: "count(ip)",
+	}
+}
+
 // seriesSQL reads the points of a time series. Without grouping it returns (bucket, value);
 // grouped, the top limit keys over the whole span are ranked first (ties by key, so the choice
 // is deterministic) and it returns (rank, labels…, bucket, value) for those keys only.
-func seriesSQL(q query.Query, w period.Window) statement {
+func seriesSQL(q query.Query, w period.Window, src source) statement {
 	var s statement
-	table := sourceTable(q, w.Source)
+	from := s.from(src)
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + s.param(w.From) + "::timestamptz)"
-	m := measure(q.Metric)
 	if q.GroupBy == "" {
-		s.sql = fmt.Sprintf("SELECT %s AS bucket, %s AS value FROM %s WHERE %s GROUP BY 1 ORDER BY 1", bucket, m, table, where)
+		a := aggregate(q.Metric, from, where, nil, bucket)
+		s.sql = fmt.Sprintf("SELECT %s AS bucket, %s AS value FROM %s GROUP BY 1 ORDER BY 1", a.bucket, a.measure, a.from)
 		return s
 	}
 	cols := strings.Join(d.cols, ", ")
@@ -176,36 +219,38 @@ func seriesSQL(q query.Query, w period.Window) statement {
 		topLabels = append(topLabels, fmt.Sprintf("top.l%d", i))
 	}
 	limit := s.param(q.Limit)
+	top := aggregate(q.Metric, from, where, d.cols, "")
+	points := aggregate(q.Metric, from, fmt.Sprintf("%s AND (%s) IN (SELECT %s FROM top)", where, cols, strings.Join(join, ", ")), d.cols, bucket)
 	s.sql = fmt.Sprintf(`WITH top AS (
 	SELECT %[1]s, %[2]s, row_number() OVER (ORDER BY %[3]s DESC, %[4]s) AS rank
-	FROM %[5]s WHERE %[6]s
+	FROM %[5]s
 	GROUP BY %[4]s
 	ORDER BY rank
-	LIMIT %[7]s
+	LIMIT %[6]s
 ), points AS (
-	SELECT %[8]s AS bucket, %[1]s, %[3]s AS value
-	FROM %[5]s WHERE %[6]s AND (%[4]s) IN (SELECT %[9]s FROM top)
+	SELECT %[7]s AS bucket, %[1]s, %[8]s AS value
+	FROM %[9]s
 	GROUP BY 1, %[4]s
 )
 SELECT top.rank, %[10]s, points.bucket, points.value
-FROM top LEFT JOIN points USING (%[9]s)
+FROM top LEFT JOIN points USING (%[11]s)
 ORDER BY top.rank, points.bucket`,
-		strings.Join(keys, ", "), strings.Join(texts, ", "), m, cols, table, where, limit,
-		bucket, strings.Join(join, ", "), strings.Join(topLabels, ", "))
+		strings.Join(keys, ", "), strings.Join(texts, ", "), top.measure, cols, top.from, limit,
+		points.bucket, points.measure, points.from, strings.Join(topLabels, ", "), strings.Join(join, ", "))
 	return s
 }
 
 // tableSQL reads the ranked rows of a table or map: (labels…, value), largest first; without
 // grouping one row holding the total. limit 0 reads every key; rowCap bounds the read so an
 // oversized answer is detected without fetching it whole.
-func tableSQL(q query.Query, w period.Window, rowCap int) statement {
+func tableSQL(q query.Query, w period.Window, src source, rowCap int) statement {
 	var s statement
-	table := sourceTable(q, w.Source)
+	from := s.from(src)
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
-	m := measure(q.Metric)
+	a := aggregate(q.Metric, from, where, d.cols, "")
 	if q.GroupBy == "" {
-		s.sql = fmt.Sprintf("SELECT %s AS value FROM %s WHERE %s", m, table, where)
+		s.sql = fmt.Sprintf("SELECT %s AS value FROM %s", a.measure, a.from)
 		return s
 	}
 	var texts []string
@@ -217,7 +262,7 @@ func tableSQL(q query.Query, w period.Window, rowCap int) statement {
 	if q.Limit > 0 {
 		limit = min(q.Limit, rowCap)
 	}
-	s.sql = fmt.Sprintf("SELECT %s, %s AS value FROM %s WHERE %s GROUP BY %s ORDER BY value DESC, %s LIMIT %s",
-		strings.Join(texts, ", "), m, table, where, cols, cols, s.param(limit))
+	s.sql = fmt.Sprintf("SELECT %s, %s AS value FROM %s GROUP BY %s ORDER BY value DESC, %s LIMIT %s",
+		strings.Join(texts, ", "), a.measure, a.from, cols, cols, s.param(limit))
 	return s
 }

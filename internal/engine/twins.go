@@ -1,0 +1,304 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/twin"
+)
+
+// source is what a query's statement reads: one table, or a ranked twin (internal/twin) for
+// the buckets twin_buckets lists and the wide rollup for the others, as one UNION ALL of
+// time, the twin's key columns and raw_count.
+type source struct {
+	table     string // read alone when twin is nil; the wide rollup otherwise
+	twin      *twin.Twin
+	precision period.Precision
+	listed    []span // buckets read from the twin
+	unlisted  []span // buckets read from the wide rollup
+	// keys, when not nil, restricts the read to these keys of a pruned top-N: one slice per
+	// twin key column, each value as the column's text.
+	keys [][]string
+}
+
+// span is a half-open run [from, to) of consecutive buckets.
+type span struct{ from, to time.Time }
+
+// name says what the source reads, for Info.Source.
+func (src source) name() string {
+	if src.twin == nil {
+		return src.table
+	}
+	var parts []string
+	if len(src.listed) > 0 {
+		parts = append(parts, src.twin.Table(string(src.precision)))
+	}
+	if len(src.unlisted) > 0 {
+		parts = append(parts, src.table)
+	}
+	n := strings.Join(parts, " + ")
+	if src.keys != nil {
+		n += fmt.Sprintf(" (top-N pruned to %d keys)", len(src.keys[0]))
+	}
+	return n
+}
+
+// keyTypes are the SQL types of the twin key columns, to turn text arrays back into keys.
+var keyTypes = map[string]string{"ip": "inet", "username": "text", "password": "text", "protocol": "protocol_t", "port": "integer"}
+
+// from is the FROM item of src. Each arm carries its own spans and key restriction so the
+// twin's indexes serve it; the query's own conditions are pushed into both arms by the planner.
+func (s *statement) from(src source) string {
+	if src.twin == nil {
+		return src.table
+	}
+	cols := "time, " + strings.Join(src.twin.Keys, ", ") + ", raw_count"
+	var keyIn string
+	if src.keys != nil {
+		keyIn = " AND " + s.keyIn(src.twin.Keys, src.keys)
+	}
+	var arms []string
+	for _, a := range []struct {
+		table string
+		spans []span
+	}{{src.twin.Table(string(src.precision)), src.listed}, {src.table, src.unlisted}} {
+		if len(a.spans) > 0 {
+			arms = append(arms, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", cols, a.table, s.spans(a.spans), keyIn))
+		}
+	}
+	return "(" + strings.Join(arms, " UNION ALL ") + ") AS src"
+}
+
+// spans is a condition on time matching the spans.
+func (s *statement) spans(spans []span) string {
+	c := make([]string, len(spans))
+	for i, sp := range spans {
+		c[i] = "time >= " + s.param(sp.from) + " AND time < " + s.param(sp.to)
+	}
+	return "(" + strings.Join(c, " OR ") + ")"
+}
+
+// keyIn is a condition matching the keys (one slice of texts per column).
+func (s *statement) keyIn(cols []string, keys [][]string) string {
+	arrays := make([]string, len(cols))
+	for i, c := range cols {
+		arrays[i] = s.param(keys[i]) + "::text[]"
+		if typ := keyTypes[c]; typ != "text" {
+			arrays[i] += "::" + typ + "[]"
+		}
+	}
+	if len(cols) == 1 {
+		return cols[0] + " = ANY(" + arrays[0] + ")"
+	}
+	return fmt.Sprintf("(%s) IN (SELECT * FROM unnest(%s))", strings.Join(cols, ", "), strings.Join(arrays, ", "))
+}
+
+// twinOf picks the twin a query can read at a precision: sums only (not attackers), not the
+// incident counts the totals answer, and only when one twin's keys hold every column the
+// query filters or groups on; the narrowest such twin.
+func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
+	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) || sourceTable(q, p) != p.Table(q.Table()) {
+		return twin.Twin{}, false
+	}
+	cols, ok := filterColumns(q.Filters)
+	if !ok {
+		return twin.Twin{}, false
+	}
+	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
+	var best twin.Twin
+	found := false
+	for _, t := range twin.Of(q.Table()) {
+		if t.Covers(cols...) && (!found || len(t.Keys) < len(best.Keys)) {
+			best, found = t, true
+		}
+	}
+	return best, found
+}
+
+// prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
+// top-ranked rows of every bucket (see prune).
+func prunable(q query.Query, t twin.Twin) bool {
+	cols, _ := filterColumns(q.Filters)
+	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
+		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
+}
+
+// source plans what q reads over w: the table sourceTable names, or its twin for the buckets
+// twin_buckets lists, narrowed to the keys of the answer for an unfiltered top-N.
+func (e *Engine) source(ctx context.Context, q query.Query, w period.Window) (source, error) {
+	src := source{table: sourceTable(q, w.Source)}
+	t, ok := twinOf(q, w.Source)
+	if !ok {
+		return src, nil
+	}
+	listed, unlisted, err := e.twinSpans(ctx, q.Table(), w)
+	if err != nil || len(listed) == 0 {
+		return src, err
+	}
+	src.twin, src.precision, src.listed, src.unlisted = &t, w.Source, listed, unlisted
+	if prunable(q, t) {
+		return e.prune(ctx, q, src)
+	}
+	return src, nil
+}
+
+// twinSpans cuts w's source buckets into runs listed in twin_buckets (their twins are
+// complete) and runs that are not (too new for the ranking job, or re-rolled since).
+func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (listed, unlisted []span, err error) {
+	rows, err := e.db.Query(ctx, "SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
+		table, string(w.Source), w.From, w.Until)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+	}
+	done := map[time.Time]bool{}
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+		}
+		done[t.UTC()] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+	}
+	step := w.Source.Step()
+	for b := w.From; b.Before(w.Until); b = b.Add(step) {
+		runs := &unlisted
+		if done[b.UTC()] {
+			runs = &listed
+		}
+		if n := len(*runs); n > 0 && (*runs)[n-1].to.Equal(b) {
+			(*runs)[n-1].to = b.Add(step)
+		} else {
+			*runs = append(*runs, span{b, b.Add(step)})
+		}
+	}
+	return listed, unlisted, nil
+}
+
+// prune finds the keys that can be in the top N of an unfiltered query read from a twin,
+// without summing every key of the window:
+//
+//   - every listed bucket gives its rows of rank <= TopRanks as candidates and the count at
+//     rank TopRanks+1 as its residual r_b, which bounds every key it did not give (0 when the
+//     bucket has fewer rows); unlisted buckets give all their keys from the wide rollup;
+//   - lo(k) is the sum of what was read for k, a lower bound of its total; T is the N-th
+//     largest lo among keys the dimension keeps; up(k) = lo(k) + the r_b of the listed
+//     buckets that did not give k is an upper bound; a key never read totals at most R = Σ r_b;
+//   - when R < T, only candidates with up(k) >= T can reach the N-th total (>= T), so summing
+//     those exactly and ranking them as usual gives the same answer as ranking every key.
+//
+// Otherwise (fewer than N candidates, or R >= T) src is returned whole.
+func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, error) {
+	d := dimensionOf(q.Table(), q.GroupBy)
+	kept := "true"
+	if len(d.where) > 0 {
+		kept = strings.Join(d.where, " AND ")
+	}
+	keys := strings.Join(src.twin.Keys, ", ")
+	texts := make([]string, len(src.twin.Keys))
+	for i, k := range src.twin.Keys {
+		texts[i] = k + "::text"
+	}
+	twinTable := src.twin.Table(string(src.precision))
+
+	var r int64
+	var res statement
+	res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", twinTable, res.spans(src.listed), twin.TopRanks+1)
+	if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&r); err != nil {
+		return src, fmt.Errorf("read the residuals of %s: %w", twinTable, err)
+	}
+	// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
+	// PostgreSQL so only one row per key travels.
+	var top statement
+	top.sql = fmt.Sprintf(`WITH ranked AS (
+	SELECT time, rank, %[1]s, raw_count FROM %[2]s WHERE %[3]s AND rank <= %[4]d
+), residual AS (
+	SELECT time, raw_count AS residual FROM ranked WHERE rank = %[4]d
+)
+SELECT %[5]s, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
+FROM ranked LEFT JOIN residual USING (time)
+WHERE rank <= %[6]d AND %[7]s
+GROUP BY %[1]s`, keys, twinTable, top.spans(src.listed), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
+	statements := []statement{top}
+	if len(src.unlisted) > 0 {
+		var rest statement
+		rest.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
+			strings.Join(texts, ", "), src.table, rest.spans(src.unlisted), kept, keys)
+		statements = append(statements, rest)
+	}
+	type candidate struct {
+		key           []string
+		lo, residuals int64
+	}
+	cands := map[string]*candidate{}
+	for _, st := range statements {
+		err := e.scanKeys(ctx, st, len(texts), func(key []string, lo, residuals int64) {
+			id := strings.Join(key, "\x00")
+			c := cands[id]
+			if c == nil {
+				c = &candidate{key: key}
+				cands[id] = c
+			}
+			c.lo += lo
+			c.residuals += residuals
+		})
+		if err != nil {
+			return src, err
+		}
+	}
+
+	n := q.Limit
+	if len(cands) < n {
+		return src, nil
+	}
+	los := make([]int64, 0, len(cands))
+	for _, c := range cands {
+		los = append(los, c.lo)
+	}
+	slices.SortFunc(los, func(a, b int64) int { return cmp.Compare(b, a) })
+	threshold := los[n-1]
+	if r >= threshold {
+		return src, nil
+	}
+	src.keys = make([][]string, len(texts))
+	for _, c := range cands {
+		if c.lo+r-c.residuals >= threshold {
+			for i, k := range c.key {
+				src.keys[i] = append(src.keys[i], k)
+			}
+		}
+	}
+	return src, nil
+}
+
+// scanKeys runs a statement returning (key texts…, lo, residuals) and hands every row to f.
+func (e *Engine) scanKeys(ctx context.Context, st statement, keys int, f func(key []string, lo, residuals int64)) error {
+	rows, err := e.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return fmt.Errorf("read top-ranked keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var lo, residuals int64
+		key := make([]string, keys)
+		dest := make([]any, 0, keys+2)
+		for i := range key {
+			dest = append(dest, &key[i])
+		}
+		if err := rows.Scan(append(dest, &lo, &residuals)...); err != nil {
+			return fmt.Errorf("read top-ranked keys: %w", err)
+		}
+		f(key, lo, residuals)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read top-ranked keys: %w", err)
+	}
+	return nil
+}
