@@ -174,7 +174,7 @@ func TestTwinOf(t *testing.T) {
 	}{
 		{`{"preset":"selected_password_by_usages_graph","period":"1y","filters":{"password":"x"}}`, "by_password", false},
 		{`{"preset":"logins_of_password_by_usages_list","period":"1w","filters":{"password":"x"}}`, "by_login", false},
-		{`{"preset":"all_ports_by_scans_graph","period":"1m"}`, "by_port", false},
+		{`{"preset":"all_ports_by_scans_graph","period":"1m"}`, "by_protocol", false},
 		{`{"preset":"selected_attacker_incidents_graph","period":"3m","filters":{"ip":"192.0.2.1"}}`, "by_ip", false},
 		{`{"preset":"top_passwords_by_usages_list_long","period":"1y"}`, "by_password", true},
 		{`{"preset":"top_usernames_by_usages_list","period":"1w"}`, "by_username", true},
