@@ -322,7 +322,7 @@ func TestSourceTable(t *testing.T) {
 func TestAttackersReadSightings(t *testing.T) {
 	e, facts := setup(t)
 	ctx := context.Background()
-	fillTwins(t, e.db, "false") // every bucket built
+	fillTwins(t, e.db, "false", testNow) // every bucket built
 	for _, p := range catalog.All {
 		if p.Metric != "attackers" {
 			continue

@@ -211,7 +211,7 @@ func fillRollups(t testing.TB, db Querier) {
 		}
 	}
 	fillTotals(t, db)
-	fillTwins(t, db, "(extract(epoch FROM time)::bigint / 3600) % 7 = 3")
+	fillTwins(t, db, "(extract(epoch FROM time)::bigint / 3600) % 7 = 3", testNow)
 }
 
 // fillTwins builds every twin (ranked twins and sightings) from its wide rollup with its
@@ -219,7 +219,8 @@ func fillRollups(t testing.TB, db Querier) {
 // before the longest period to the watermark, empty ones too, except those matching the SQL
 // predicate unlisted (on time), whose twin rows it then falsifies: a reader that trusts an
 // unlisted twin gives wrong answers. Called again, it rebuilds and lists what it left out.
-func fillTwins(t testing.TB, db Querier, unlisted string) {
+// now is the clock the rollups' watermarks were set at.
+func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	from, to := time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -236,7 +237,7 @@ func fillTwins(t testing.TB, db Querier, unlisted string) {
 			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO twin_buckets (source, precision, time)
 				SELECT $1, $2, time FROM generate_series($3::timestamptz, $4::timestamptz - $5::interval, $5::interval) AS time
 				WHERE NOT (%s) ON CONFLICT DO NOTHING`, unlisted),
-				source, p, testNow.Add(-420*24*time.Hour).Truncate(step), testNow.Truncate(step), step)
+				source, p, now.Add(-420*24*time.Hour).Truncate(step), now.Truncate(step), step)
 			require.NoError(t, err, "list twin buckets of %s %s", source, p)
 			for _, b := range twin.Builders(source) {
 				value := "raw_count"

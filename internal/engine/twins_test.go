@@ -77,7 +77,7 @@ func seedTails(t *testing.T, db Querier, seed float64) {
 	// The newest buckets and a fifth of those older than 8 days are not listed (the ranking job
 	// lags, or re-rolled them): the week's hourly buckets are all listed, the longer periods mix.
 	fillTwins(t, db, fmt.Sprintf("(random() < 0.2 AND time < '%s') OR time >= '%s'",
-		testNow.Add(-8*24*time.Hour).Format(time.RFC3339), testNow.Add(-3*time.Hour).Format(time.RFC3339)))
+		testNow.Add(-8*24*time.Hour).Format(time.RFC3339), testNow.Add(-3*time.Hour).Format(time.RFC3339)), testNow)
 }
 
 // TestTwinsMatchWide: on long-tailed random data, every query that reads a twin (pruned top-N
