@@ -16,7 +16,6 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
-	"github.com/sview-project/sview/internal/twin"
 )
 
 // Querier is what the engine needs of a pool (*pgxpool.Pool, or a transaction in tests).
@@ -129,12 +128,12 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 			return nil, info, err
 		}
 	}
-	sighted, err := reader.readsSightings(ctx, q, w)
+	sightings, sighted, err := reader.readsSightings(ctx, q, w)
 	if err != nil {
 		return nil, info, err
 	}
 	if sighted {
-		info.Source = twin.Sightings.Table(string(w.Source))
+		info.Source = sightings.name()
 	}
 	var frames data.Frames
 	var st statement
@@ -146,7 +145,7 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 		}
 		st = seriesSQL(q, w, src)
 		if sighted {
-			st = sightingsSeriesSQL(q, w)
+			st = sightingsSeriesSQL(q, w, sightings)
 		}
 		frames, err = reader.series(ctx, q, w, st)
 	} else {
@@ -155,7 +154,7 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 		}
 		st = tableSQL(q, w, src, e.opts.MaxRows+1)
 		if sighted {
-			st = sightingsTableSQL(q, w, e.opts.MaxRows+1)
+			st = sightingsTableSQL(q, w, sightings, e.opts.MaxRows+1)
 		}
 		frames, err = reader.table(ctx, q, st)
 	}

@@ -48,7 +48,7 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
 		tw, isTwin := twinOf(q, p.Source)
 		switch {
-		case info.Source == twin.Sightings.Table(string(p.Source)):
+		case strings.HasPrefix(info.Source, twin.Sightings.Table(string(p.Source))):
 			require.True(t, sightingsApply(q, w), "sightings read for %s", info.Source)
 		case isTwin:
 			require.True(t, strings.HasPrefix(info.Source, tw.Table(string(p.Source))), "source %s", info.Source)
@@ -349,15 +349,35 @@ func TestAttackersReadSightings(t *testing.T) {
 		require.Equal(t, c.want, info.Source, c.query)
 		check(t, e, facts, q, period.Range{})
 	}
-	// One daily bucket inside the year not built: the year reads the wide rollup, the same answer.
-	_, err := e.db.Exec(ctx, `DELETE FROM twin_buckets WHERE precision = 'daily' AND time = $1`, testNow.Truncate(24*time.Hour).AddDate(0, 0, -40))
-	require.NoError(t, err)
+	// Buckets the twin job has not built yet are computed live, up to maxLiveSightings of them;
+	// beyond that the wide rollup answers. Every answer is the same.
+	day := testNow.Truncate(24 * time.Hour)
 	q := mustParse(t, `{"preset":"top_countries_by_attackers_list","period":"1y"}`)
-	_, info, err := e.Answer(ctx, q, period.Range{})
-	require.NoError(t, err)
-	require.Equal(t, "incidents_daily", info.Source)
+	for _, c := range []struct {
+		unbuilt []time.Time
+		want    string
+	}{
+		{[]time.Time{day.AddDate(0, 0, -1)}, "incidents_daily_sightings + incidents_daily"},
+		{[]time.Time{day.AddDate(0, 0, -40)}, "incidents_daily_sightings + incidents_daily"},
+		{[]time.Time{day.AddDate(0, 0, -41), day.AddDate(0, 0, -300)}, "incidents_daily"},
+	} {
+		for _, at := range c.unbuilt {
+			_, err := e.db.Exec(ctx, `DELETE FROM twin_buckets WHERE source = 'incidents' AND precision = 'daily' AND time = $1`, at)
+			require.NoError(t, err)
+			// What is left in the table for an unbuilt bucket must not be read.
+			_, err = e.db.Exec(ctx, `UPDATE incidents_daily_sightings SET attackers = attackers * 5 + 3 WHERE time = $1`, at)
+			require.NoError(t, err)
+		}
+		_, info, err := e.Answer(ctx, q, period.Range{})
+		require.NoError(t, err)
+		require.Equal(t, c.want, info.Source, "unbuilt %v", c.unbuilt)
+		for _, per := range []string{"1m", "3m", "1y"} {
+			check(t, e, facts, mustParse(t, fmt.Sprintf(`{"preset":"top_countries_by_attackers_graph","period":%q}`, per)), period.Range{})
+			check(t, e, facts, mustParse(t, fmt.Sprintf(`{"preset":"all_countries_by_attackers_list","period":%q}`, per)), period.Range{})
+		}
+	}
 	q = mustParse(t, `{"preset":"top_countries_by_attackers_list","period":"1w"}`)
-	_, info, err = e.Answer(ctx, q, period.Range{})
+	_, info, err := e.Answer(ctx, q, period.Range{})
 	require.NoError(t, err)
 	require.Equal(t, "incidents_hourly_sightings", info.Source, "an hourly window does not need daily buckets")
 }

@@ -46,30 +46,38 @@ func (s sightings) Span(precision string) time.Duration {
 }
 
 // BuildSQL returns the statements that rebuild the sightings of the buckets of [$1, $2) from
-// the wide rollup. Each address of a bucket looks up its previous bucket through the rollup's
-// (ip, time) index, once per country it was seen from and once in any country.
+// the wide rollup.
 func (s sightings) BuildSQL(precision string) (del, ins string) {
-	dst, src := s.Table(precision), "incidents_"+precision
-	lookback := fmt.Sprintf("'%d seconds'::interval", int(s.Span(precision).Seconds()))
+	dst := s.Table(precision)
 	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
-	ins = fmt.Sprintf(`WITH seen AS (
-	SELECT DISTINCT time, ip, country FROM %[2]s WHERE time >= $1 AND time < $2
+	ins = fmt.Sprintf("INSERT INTO %s (time, by_country, country, gap, attackers)\n%s", dst, s.SelectSQL(precision, "$1", "$2"))
+	return del, ins
+}
+
+// SelectSQL computes the sightings of the buckets of [from, to) (SQL expressions) from the wide
+// rollup, as rows (time, by_country, country, gap, attackers): BuildSQL stores them, the engine
+// computes the few buckets the twin job has not built yet. Each address of a bucket looks up
+// its previous bucket through the rollup's (ip, time) index, once per country it was seen from
+// and once in any country.
+func (s sightings) SelectSQL(precision, from, to string) string {
+	src := "incidents_" + precision
+	lookback := fmt.Sprintf("'%d seconds'::interval", int(s.Span(precision).Seconds()))
+	return fmt.Sprintf(`WITH seen AS (
+	SELECT DISTINCT time, ip, country FROM %[1]s WHERE time >= %[2]s AND time < %[3]s
 ), previous AS (
 	SELECT s.time, true AS by_country, s.country,
-		(SELECT max(w.time) FROM %[2]s w WHERE w.ip = s.ip AND w.country IS NOT DISTINCT FROM s.country
-			AND w.time < s.time AND w.time >= s.time - %[3]s) AS before
+		(SELECT max(w.time) FROM %[1]s w WHERE w.ip = s.ip AND w.country IS NOT DISTINCT FROM s.country
+			AND w.time < s.time AND w.time >= s.time - %[4]s) AS before
 	FROM seen s
 	UNION ALL
 	SELECT a.time, false, NULL,
-		(SELECT max(w.time) FROM %[2]s w WHERE w.ip = a.ip AND w.time < a.time AND w.time >= a.time - %[3]s)
+		(SELECT max(w.time) FROM %[1]s w WHERE w.ip = a.ip AND w.time < a.time AND w.time >= a.time - %[4]s)
 	FROM (SELECT DISTINCT time, ip FROM seen) a
 )
-INSERT INTO %[1]s (time, by_country, country, gap, attackers)
 SELECT time, by_country, country,
-	coalesce((extract(epoch FROM time - before) / %[4]d)::int, %[5]d), count(*)
+	coalesce((extract(epoch FROM time - before) / %[5]d)::int, %[6]d) AS gap, count(*) AS attackers
 FROM previous
-GROUP BY 1, 2, 3, 4`, dst, src, lookback, int(Step(precision).Seconds()), s.NoGap(precision))
-	return del, ins
+GROUP BY 1, 2, 3, 4`, src, from, to, lookback, int(Step(precision).Seconds()), s.NoGap(precision))
 }
 
 // Stale is the span of buckets whose twins no longer hold when the wide buckets [from, to) of
