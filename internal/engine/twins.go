@@ -206,18 +206,27 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	for i, k := range src.twin.Keys {
 		texts[i] = k + "::text"
 	}
-	twinTable := src.twin.Table(string(src.precision))
-
-	var r int64
-	var res statement
-	res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", twinTable, res.spans(src.listed), twin.TopRanks+1)
-	if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&r); err != nil {
-		return src, fmt.Errorf("read the residuals of %s: %w", twinTable, err)
+	// The bounds may read coarser rows than the answer: whole days of an hourly window whose
+	// daily twin agrees with the hours give one row per key instead of 24, and a far smaller
+	// sum of residuals.
+	arms, err := e.pruneArms(ctx, q.Table(), src)
+	if err != nil {
+		return src, err
 	}
-	// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
-	// PostgreSQL so only one row per key travels.
-	var top statement
-	top.sql = fmt.Sprintf(`WITH ranked AS (
+	var r int64
+	var statements []statement
+	for _, a := range arms {
+		var res statement
+		res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", a.table, res.spans(a.spans), twin.TopRanks+1)
+		var ar int64
+		if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&ar); err != nil {
+			return src, fmt.Errorf("read the residuals of %s: %w", a.table, err)
+		}
+		r += ar
+		// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
+		// PostgreSQL so only one row per key travels.
+		var top statement
+		top.sql = fmt.Sprintf(`WITH ranked AS (
 	SELECT time, rank, %[1]s, raw_count FROM %[2]s WHERE %[3]s AND rank <= %[4]d
 ), residual AS (
 	SELECT time, raw_count AS residual FROM ranked WHERE rank = %[4]d
@@ -225,8 +234,9 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 SELECT %[5]s, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
 FROM ranked LEFT JOIN residual USING (time)
 WHERE rank <= %[6]d AND %[7]s
-GROUP BY %[1]s`, keys, twinTable, top.spans(src.listed), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
-	statements := []statement{top}
+GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
+		statements = append(statements, top)
+	}
 	if len(src.unlisted) > 0 {
 		var rest statement
 		rest.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
@@ -276,6 +286,115 @@ GROUP BY %[1]s`, keys, twinTable, top.spans(src.listed), twin.TopRanks+1, string
 		}
 	}
 	return src, nil
+}
+
+// pruneArm is a twin table and the spans of it the pruning bounds read.
+type pruneArm struct {
+	table string
+	spans []span
+}
+
+// pruneArms splits the listed spans of src for the pruning bounds. For an hourly twin, a whole
+// day inside them is read from the daily twin when that is listed and no daily recomputation
+// is pending over the day: then the daily rollup holds the sums of the hours the answer reads
+// (an hourly recomputation records the daily one in its own transaction, and both are seen in
+// this read's snapshot), so the bounds hold for them. The rest is read from the hourly twin.
+func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pruneArm, error) {
+	fine := pruneArm{table: src.twin.Table(string(src.precision))}
+	if src.precision != period.Hourly || !twin.Has(table, string(period.Daily)) {
+		fine.spans = src.listed
+		return []pruneArm{fine}, nil
+	}
+	day := period.Daily.Step()
+	w := period.Window{Source: period.Daily, From: src.listed[0].from.Truncate(day), Until: src.listed[len(src.listed)-1].to}
+	daily, _, err := e.twinSpans(ctx, table, w)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := e.pendingDaily(ctx, table, w.From, w.Until)
+	if err != nil {
+		return nil, err
+	}
+	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
+	for _, sp := range src.listed {
+		at := sp.from
+		for d := ceilTo(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
+			if !covers(daily, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
+				continue
+			}
+			fine.spans = appendSpan(fine.spans, at, d)
+			coarse.spans = appendSpan(coarse.spans, d, d.Add(day))
+			at = d.Add(day)
+		}
+		fine.spans = appendSpan(fine.spans, at, sp.to)
+	}
+	var arms []pruneArm
+	for _, a := range []pruneArm{coarse, fine} {
+		if len(a.spans) > 0 {
+			arms = append(arms, a)
+		}
+	}
+	return arms, nil
+}
+
+// pendingDaily lists the daily recomputations of a table still pending over [from, until).
+func (e *Engine) pendingDaily(ctx context.Context, table string, from, until time.Time) ([]span, error) {
+	rows, err := e.db.Query(ctx, `SELECT from_time, to_time FROM rollup_invalidations
+		WHERE source = $1 AND precision = 'daily' AND from_time < $3 AND to_time >= $2`, table, from, until)
+	if err != nil {
+		return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []span
+	for rows.Next() {
+		var sp span
+		if err := rows.Scan(&sp.from, &sp.to); err != nil {
+			return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	if f := t.Truncate(d); !f.Equal(t) {
+		return f.Add(d)
+	}
+	return t
+}
+
+// covers reports whether [from, to) lies inside one of spans.
+func covers(spans []span, from, to time.Time) bool {
+	for _, sp := range spans {
+		if !from.Before(sp.from) && !to.After(sp.to) {
+			return true
+		}
+	}
+	return false
+}
+
+// overlaps reports whether one of the ranges, closed at both ends as invalidations are
+// recorded, touches [from, to).
+func overlaps(ranges []span, from, to time.Time) bool {
+	for _, r := range ranges {
+		if r.from.Before(to) && !r.to.Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendSpan adds [from, to) to spans, merged with the last one when they touch; an empty
+// span adds nothing.
+func appendSpan(spans []span, from, to time.Time) []span {
+	if !from.Before(to) {
+		return spans
+	}
+	if n := len(spans); n > 0 && spans[n-1].to.Equal(from) {
+		spans[n-1].to = to
+		return spans
+	}
+	return append(spans, span{from, to})
 }
 
 // scanKeys runs a statement returning (key texts…, lo, residuals) and hands every row to f.
