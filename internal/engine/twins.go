@@ -169,14 +169,10 @@ func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (
 	}
 	step := w.Source.Step()
 	for b := w.From; b.Before(w.Until); b = b.Add(step) {
-		runs := &unlisted
 		if done[b.UTC()] {
-			runs = &listed
-		}
-		if n := len(*runs); n > 0 && (*runs)[n-1].to.Equal(b) {
-			(*runs)[n-1].to = b.Add(step)
+			listed = appendSpan(listed, b, b.Add(step))
 		} else {
-			*runs = append(*runs, span{b, b.Add(step)})
+			unlisted = appendSpan(unlisted, b, b.Add(step))
 		}
 	}
 	return listed, unlisted, nil
