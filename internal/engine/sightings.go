@@ -24,14 +24,13 @@ func sightingsApply(q query.Query, w period.Window) bool {
 	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
 		return false
 	}
-	f := q.Filters
-	if len(f.Probe) > 0 || len(f.ASN) > 0 || len(f.Trap) > 0 || len(f.Action) > 0 || f.IP != "" ||
-		f.Password != "" || f.Username != "" || len(f.Port) > 0 {
+	cols, ok := filterColumns(q.Filters)
+	if !ok || len(cols) > 1 || len(cols) == 1 && cols[0] != "country" {
 		return false
 	}
 	switch q.GroupBy {
 	case "":
-		if len(f.Country) > 0 {
+		if len(cols) > 0 {
 			return false
 		}
 	case "country":
@@ -99,7 +98,7 @@ func (s *statement) sightingsWhere(q query.Query, w period.Window, start string)
 	byCountry := q.GroupBy == "country"
 	c := []string{"time >= " + s.param(w.From), "time < " + s.param(w.Until),
 		"by_country = " + s.param(byCountry),
-		fmt.Sprintf("gap * %d > extract(epoch FROM time - %s)", int(twin.Step(string(w.Source)).Seconds()), start)}
+		fmt.Sprintf("gap * %d > extract(epoch FROM time - %s)", int(w.Source.Step().Seconds()), start)}
 	if byCountry {
 		c = append(c, "country IS NOT NULL")
 	}
