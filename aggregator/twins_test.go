@@ -46,7 +46,7 @@ func sightingsOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, prec
 			CASE WHEN d IS NULL OR d > %[2]d * interval '1 second' THEN %[3]d ELSE extract(epoch FROM d)::int / %[4]d END, count(*)
 		FROM apart GROUP BY 1, 2, 3, 4`,
 		tableOf("incidents", precision), int(twin.Sightings.Span(precision).Seconds()), twin.Sightings.NoGap(precision),
-		int(twin.Step(precision).Seconds())))
+		int(bucket(precision).Seconds())))
 }
 
 // listedTwins returns the buckets twin_buckets lists for a (table, precision).
@@ -83,7 +83,7 @@ func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) 
 						SELECT time, by_country, country, attackers, CASE
 							WHEN time - gap * interval '%[1]d seconds' < (SELECT min(time) FROM %[2]s) THEN %[3]d ELSE gap END AS gap
 						FROM %[4]s) s
-					GROUP BY 1, 2, 3, 4`, int(twin.Step(p).Seconds()), tableOf(tw.Source, p), twin.Sightings.NoGap(p), twin.Sightings.Table(p)))
+					GROUP BY 1, 2, 3, 4`, int(bucket(p).Seconds()), tableOf(tw.Source, p), twin.Sightings.NoGap(p), twin.Sightings.Table(p)))
 				require.Equal(t, inListed(sightingsOracle(ctx, t, pool, p)), inListed(got),
 					"%s differs from the sightings of %s in buckets twin_buckets lists", twin.Sightings.Table(p), tableOf(tw.Source, p))
 			}

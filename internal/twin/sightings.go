@@ -3,6 +3,8 @@ package twin
 import (
 	"fmt"
 	"time"
+
+	"github.com/sview-project/sview/internal/period"
 )
 
 // Sightings is the attackers twin of the incidents rollups (migration 000042): per bucket, how
@@ -20,14 +22,6 @@ func (sightings) Source() string { return "incidents" }
 // Table names the sightings of a precision, e.g. incidents_daily_sightings.
 func (sightings) Table(precision string) string { return "incidents_" + precision + "_sightings" }
 
-// Step is the width of one bucket of a twin precision.
-func Step(precision string) time.Duration {
-	if precision == "hourly" {
-		return time.Hour
-	}
-	return 24 * time.Hour
-}
-
 // Lookback is how many buckets back a previous sighting is searched, so the longest window the
 // sightings answer: eight days hourly (the 1w period reads hourly), 400 days daily (1y is 378).
 func (sightings) Lookback(precision string) int {
@@ -42,7 +36,7 @@ func (s sightings) NoGap(precision string) int { return s.Lookback(precision) + 
 
 // Span is the window the sightings of a precision can answer.
 func (s sightings) Span(precision string) time.Duration {
-	return time.Duration(s.Lookback(precision)) * Step(precision)
+	return time.Duration(s.Lookback(precision)) * step(precision)
 }
 
 // BuildSQL returns the statements that rebuild the sightings of the buckets of [$1, $2) from
@@ -77,7 +71,7 @@ func (s sightings) SelectSQL(precision, from, to string) string {
 SELECT time, by_country, country,
 	coalesce((extract(epoch FROM time - before) / %[5]d)::int, %[6]d) AS gap, count(*) AS attackers
 FROM previous
-GROUP BY 1, 2, 3, 4`, src, from, to, lookback, int(Step(precision).Seconds()), s.NoGap(precision))
+GROUP BY 1, 2, 3, 4`, src, from, to, lookback, int(step(precision).Seconds()), s.NoGap(precision))
 }
 
 // Stale is the span of buckets whose twins no longer hold when the wide buckets [from, to) of
@@ -89,3 +83,5 @@ func Stale(source, precision string, from, to time.Time) (time.Time, time.Time) 
 	}
 	return from, to
 }
+
+func step(precision string) time.Duration { return period.Precision(precision).Step() }

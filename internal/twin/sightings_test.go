@@ -46,7 +46,7 @@ func TestSightingsCountDistinctAttackers(t *testing.T) {
 		_, err = pool.Exec(ctx, ins, from, to)
 		require.NoError(t, err)
 	}
-	step := int(Step("daily").Seconds())
+	daySeconds := int(step("daily").Seconds())
 	for range 60 {
 		a := first.AddDate(0, 0, rng.IntN(days))
 		b := a.AddDate(0, 0, 1+rng.IntN(days))
@@ -59,7 +59,7 @@ func TestSightingsCountDistinctAttackers(t *testing.T) {
 				WHERE time >= $1 AND time < $2 GROUP BY 1`, a, b)
 			got := counts(t, pool, `SELECT coalesce(country, '-'), sum(attackers)::bigint FROM incidents_daily_sightings
 				WHERE by_country = $3 AND time >= $1 AND time < $2 AND gap * $4::bigint > extract(epoch FROM time - $1)
-				GROUP BY 1`, a, b, byCountry, step)
+				GROUP BY 1`, a, b, byCountry, daySeconds)
 			require.Equal(t, want, got, "window %s..%s by country %v", a.Format("01-02"), b.Format("01-02"), byCountry)
 		}
 	}

@@ -6,6 +6,7 @@ package twin
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -52,14 +53,7 @@ func Has(source, precision string) bool {
 	return len(Of(source)) > 0 && hasPrecision(precision)
 }
 
-func hasPrecision(precision string) bool {
-	for _, p := range Precisions {
-		if p == precision {
-			return true
-		}
-	}
-	return false
-}
+func hasPrecision(precision string) bool { return slices.Contains(Precisions, precision) }
 
 // Table names the twin at a precision, e.g. passwords_daily_by_password.
 func (t Twin) Table(precision string) string {
@@ -69,11 +63,7 @@ func (t Twin) Table(precision string) string {
 // Covers reports whether the twin's key columns include every column in cols.
 func (t Twin) Covers(cols ...string) bool {
 	for _, c := range cols {
-		found := false
-		for _, k := range t.Keys {
-			found = found || k == c
-		}
-		if !found {
+		if !slices.Contains(t.Keys, c) {
 			return false
 		}
 	}
