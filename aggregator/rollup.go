@@ -344,6 +344,11 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 			table, precision, staleFrom, staleTo); err != nil {
 			return b, fmt.Errorf("unlist twins %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
+		if table == twin.Running.Source() {
+			if _, err := tx.Exec(ctx, twin.Running.StaleSQL(precision), from, to); err != nil {
+				return b, fmt.Errorf("drop stale running totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+			}
+		}
 	}
 	// Coarser precisions read only rows below this precision's watermark, so closing new
 	// windows above it changes nothing they have read: only the part below can be stale there.

@@ -36,8 +36,9 @@ type TwinProgress struct {
 
 // TwinResult sums up one run of BuildTwins.
 type TwinResult struct {
-	Built int // buckets built
-	Left  int // closed buckets still without twins, found at the start and not reached
+	Built   int // buckets built
+	Left    int // closed buckets still without twins, found at the start and not reached
+	Running int // buckets added to the running totals of ports
 }
 
 // TwinLag says how far the ranked twins of one (table, precision) are behind its rollup.
@@ -50,6 +51,8 @@ type TwinLag struct {
 	Pending int64 `json:"pending"`
 	// NewestPending is the latest of them (nil when none).
 	NewestPending *time.Time `json:"newest_pending,omitempty"`
+	// RunningThrough is the newest bucket the running totals sum (ports only; nil when none).
+	RunningThrough *time.Time `json:"running_through,omitempty"`
 }
 
 // twinQueue is the buckets of one (table, precision) still to build, newest first.
@@ -118,21 +121,71 @@ func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, 
 				}
 			}
 			// Checked after the bucket, so even a short budget makes progress.
-			if opt.Budget > 0 && time.Since(start) >= opt.Budget {
-				return res, nil
+			if opt.overBudget(start) {
+				return res, m.extendRunning(ctx, opt, start, &res)
 			}
 		}
 	}
-	return res, nil
+	return res, m.extendRunning(ctx, opt, start, &res)
+}
+
+func (opt TwinOptions) overBudget(start time.Time) bool {
+	return opt.Budget > 0 && time.Since(start) >= opt.Budget
+}
+
+// extendRunning extends the running totals (twin.Running) of every precision bucket by bucket,
+// oldest first, over the buckets twin_buckets lists without a gap. Each precision builds at
+// least one bucket per run, within the budget or not, so the newest closed bucket of a
+// scheduled run always gets its row. The chain ignores From and To: it sums every bucket from
+// its origin.
+func (m *Manager) extendRunning(ctx context.Context, opt TwinOptions, start time.Time, res *TwinResult) error {
+	table := twin.Running.Source()
+	for _, precision := range twin.Precisions {
+		idx, err := rollupstate.Index(table, precision)
+		if err != nil {
+			return err
+		}
+		lo, hi, err := closedSpan(ctx, m.pool, table, precision)
+		if err != nil {
+			return err
+		}
+		for built := 0; lo.Before(hi); built++ {
+			if built > 0 && opt.overBudget(start) {
+				break
+			}
+			var at time.Time
+			var ok bool
+			err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+				// Shared like a twin build (see buildTwinBucket): no rewrite of the buckets
+				// summed commits while the row is built, and a later one deletes it.
+				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, idx); err != nil {
+					return fmt.Errorf("take input lock: %w", err)
+				}
+				at, ok, err = twin.Running.Extend(ctx, tx, precision, lo, hi)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("extend %s: %w", twin.Running.Table(precision), err)
+			}
+			if !ok {
+				break
+			}
+			res.Running++
+			if opt.Progress != nil {
+				opt.Progress(TwinProgress{Table: twin.Running.Table(precision), Precision: precision, Bucket: at, Built: res.Built + res.Running})
+			}
+		}
+	}
+	return nil
 }
 
 // buildTwins is the scheduled twin job: one budgeted run of BuildTwins.
 func (m *Manager) buildTwins(ctx context.Context) (int64, error) {
 	res, err := m.BuildTwins(ctx, TwinOptions{Budget: m.cfg.twinBudget()})
-	if res.Built > 0 || res.Left > 0 {
-		m.log.Info("twins built", "buckets", res.Built, "left", res.Left)
+	if res.Built > 0 || res.Left > 0 || res.Running > 0 {
+		m.log.Info("twins built", "buckets", res.Built, "left", res.Left, "running_totals", res.Running)
 	}
-	return int64(res.Built), err
+	return int64(res.Built + res.Running), err
 }
 
 // buildTwinBucket rebuilds every twin of (table, precision) for the bucket at, and lists it in
@@ -247,6 +300,15 @@ func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
 			lag := TwinLag{Table: table, Precision: precision, Closed: int64(hi.Sub(lo) / bucket(precision)), Pending: int64(len(missing))}
 			if len(missing) > 0 {
 				lag.NewestPending = &missing[0]
+			}
+			if table == twin.Running.Source() {
+				row, ok, err := twin.Running.ReadRow(ctx, q, precision, time.Time{})
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					lag.RunningThrough = &row.Time
+				}
 			}
 			out = append(out, lag)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -89,6 +90,38 @@ func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) 
 			}
 		}
 	}
+	requireRunningCurrent(ctx, t, pool)
+}
+
+// requireRunningCurrent checks that every row of running totals sums the wide ports rollup
+// from its origin through its bucket, over buckets twin_buckets all lists.
+func requireRunningCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	for _, p := range twin.Precisions {
+		rows, err := pool.Query(ctx, "SELECT time FROM "+twin.Running.Table(p))
+		require.NoError(t, err)
+		times, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		require.NoError(t, err)
+		for _, at := range times {
+			row, ok, err := twin.Running.ReadRow(ctx, pool, p, at.Add(time.Second))
+			require.NoError(t, err)
+			require.True(t, ok)
+			var got []string
+			for i, k := range row.Totals.Keys {
+				got = append(got, fmt.Sprintf("%s/%s %d", k.Texts()[0], k.Texts()[1], row.Totals.Counts[i]))
+			}
+			want := textRows(ctx, t, pool, fmt.Sprintf(`SELECT protocol::text || '/' || port, sum(raw_count)::bigint FROM %s
+				WHERE time >= $1 AND time <= $2 GROUP BY protocol, port HAVING sum(raw_count) <> 0`,
+				tableOf("ports", p)), row.Origin, row.Time)
+			slices.Sort(got)
+			require.Equal(t, want, got, "%s at %s (from %s)", twin.Running.Table(p), row.Time, row.Origin)
+			var unlisted int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM generate_series($1::timestamptz, $2::timestamptz, $3::interval) b
+				WHERE NOT EXISTS (SELECT 1 FROM twin_buckets WHERE source = 'ports' AND precision = $4 AND time = b)`,
+				row.Origin, row.Time, bucket(p), p).Scan(&unlisted))
+			require.Zero(t, unlisted, "%s at %s sums buckets twin_buckets does not list", twin.Running.Table(p), row.Time)
+		}
+	}
 }
 
 // requireTwinsComplete checks that twin_buckets lists exactly the closed buckets, from the first
@@ -147,18 +180,23 @@ func TestTwinsMatchTheirRollups(t *testing.T) {
 	var progress []TwinProgress
 	res, err := m.BuildTwins(ctx, TwinOptions{Progress: func(p TwinProgress) { progress = append(progress, p) }})
 	require.NoError(t, err)
-	require.Equal(t, TwinResult{Built: int(closed)}, res)
-	require.Len(t, progress, int(closed))
+	// The running totals of ports sum every closed hour and day (all within their span).
+	running := int(lags["ports hourly"].Closed + lags["ports daily"].Closed)
+	require.Equal(t, TwinResult{Built: int(closed), Running: running}, res)
+	require.Len(t, progress, int(closed)+running)
 	// Hourly closed up to 71:00 (the last day is empty), daily up to day 2.
 	require.Equal(t, base.Add(70*time.Hour), progress[0].Bucket, "the newest hour comes first")
 	require.Equal(t, "incidents hourly", progress[0].Table+" "+progress[0].Precision)
 	require.Equal(t, "incidents daily", progress[1].Table+" "+progress[1].Precision, "the (table, precision) pairs take turns")
 	require.Zero(t, progress[len(progress)-1].Left)
+	require.Equal(t, "ports_daily_running", progress[len(progress)-1].Table, "the running totals are extended last")
 	requireTwinsComplete(ctx, t, pool)
 	for key, l := range twinLags(ctx, t, pool) {
 		require.Zero(t, l.Pending, key)
 		require.Nil(t, l.NewestPending, key)
 	}
+	hourly := twinLags(ctx, t, pool)["ports hourly"]
+	require.Equal(t, base.Add(time.Duration(hourly.Closed-1)*time.Hour), hourly.RunningThrough.UTC())
 
 	// A late login changes an hour and its day of passwords: both are unlisted at once.
 	late := base.Add(5*time.Hour + 7*time.Minute)
@@ -190,6 +228,19 @@ func TestTwinsMatchTheirRollups(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT rank FROM passwords_hourly_by_password WHERE time = $1 AND password = 'late'",
 		base.Add(5*time.Hour)).Scan(&rank))
 	require.Equal(t, 1, rank, "500 logins lead the hour")
+
+	// A late scan drops the running totals from its hour and day on; the next run sums them
+	// again once the twins of those buckets are rebuilt.
+	insertRaw(ctx, t, pool, "ports", [][]string{{late.Format(time.RFC3339), "4444", "UDP", "1", "10.1.2.3", "-", "-", "70"}})
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	requireTwinsCurrent(ctx, t, pool)
+	lags = twinLags(ctx, t, pool)
+	require.Equal(t, base.Add(4*time.Hour), lags["ports hourly"].RunningThrough.UTC())
+	require.Nil(t, lags["ports daily"].RunningThrough, "the first day was rewritten: no row is left")
+	res, err = m.BuildTwins(ctx, TwinOptions{})
+	require.NoError(t, err)
+	require.Equal(t, TwinResult{Built: 2, Running: int(lags["ports hourly"].Closed-5) + int(lags["ports daily"].Closed)}, res)
+	requireTwinsComplete(ctx, t, pool)
 }
 
 // TestTwinBudgetStopsARun: a run out of time stops after its current bucket and says how many

@@ -204,7 +204,8 @@ func cmdBackfill(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backfill of %s..%s done, twins of %d buckets built\n", from.Format(time.RFC3339), to.Format(time.RFC3339), twins.Built)
+	fmt.Fprintf(e.stdout, "backfill of %s..%s done, twins of %d buckets built, running totals of %d\n",
+		from.Format(time.RFC3339), to.Format(time.RFC3339), twins.Built, twins.Running)
 	return nil
 }
 
@@ -257,13 +258,16 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	for _, v := range s.Invalidations {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", v.Table, v.Precision, v.Ranges, fmtTime(v.From), fmtTime(v.To))
 	}
-	fmt.Fprintln(w, "\nRANKED TWINS\nTABLE\tPRECISION\tCLOSED\tPENDING\tNEWEST PENDING")
+	fmt.Fprintln(w, "\nRANKED TWINS\nTABLE\tPRECISION\tCLOSED\tPENDING\tNEWEST PENDING\tRUNNING TOTALS THROUGH")
 	for _, l := range twins {
-		newest := "-"
+		newest, running := "-", "-"
 		if l.NewestPending != nil {
 			newest = fmtTime(*l.NewestPending)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", l.Table, l.Precision, l.Closed, l.Pending, newest)
+		if l.RunningThrough != nil {
+			running = fmtTime(*l.RunningThrough)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", l.Table, l.Precision, l.Closed, l.Pending, newest, running)
 	}
 	fmt.Fprintln(w, "\nLOCKS\nKIND\tWHAT\tPID\tAPPLICATION\tMODE\tGRANTED")
 	for _, l := range s.Locks {

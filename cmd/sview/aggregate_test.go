@@ -26,7 +26,7 @@ func TestAggregateCommands(t *testing.T) {
 	require.NoError(t, c.call(cmdBackfill, "--from", "2024-05-01", "--to", "2024-05-03"))
 	require.Contains(t, c.stderr.String(), "rows/s")
 	require.Contains(t, c.stderr.String(), "twins 1 buckets built, 49 left  incidents hourly    at 2024-05-02 23:00")
-	require.Contains(t, c.stdout.String(), "backfill of 2024-05-01T00:00:00Z..2024-05-03T00:00:00Z done, twins of 50 buckets built")
+	require.Contains(t, c.stdout.String(), "backfill of 2024-05-01T00:00:00Z..2024-05-03T00:00:00Z done, twins of 50 buckets built, running totals of 0")
 
 	require.NoError(t, c.call(cmdStatus, "--json"))
 	var s struct {
@@ -51,8 +51,8 @@ func TestAggregateCommands(t *testing.T) {
 	}
 	require.NoError(t, c.call(cmdStatus))
 	require.Contains(t, c.stdout.String(), "rollup:incidents:daily")
-	require.Regexp(t, `RANKED TWINS\nTABLE +PRECISION +CLOSED +PENDING +NEWEST PENDING\n`+
-		`incidents +hourly +48 +14 +2024-05-02 23:00:00\nincidents +daily +2 +1 +2024-05-02 00:00:00\n`, c.stdout.String())
+	require.Regexp(t, `RANKED TWINS\nTABLE +PRECISION +CLOSED +PENDING +NEWEST PENDING +RUNNING TOTALS THROUGH\n`+
+		`incidents +hourly +48 +14 +2024-05-02 23:00:00 +-\nincidents +daily +2 +1 +2024-05-02 00:00:00 +-\n`, c.stdout.String())
 
 	var total int64
 	require.NoError(t, c.db.QueryRow(c.ctx, "SELECT sum(raw_count) FROM incidents_daily").Scan(&total))

@@ -22,22 +22,15 @@ func (sightings) Source() string { return "incidents" }
 // Table names the sightings of a precision, e.g. incidents_daily_sightings.
 func (sightings) Table(precision string) string { return "incidents_" + precision + "_sightings" }
 
-// Lookback is how many buckets back a previous sighting is searched, so the longest window the
-// sightings answer: eight days hourly (the 1w period reads hourly), 400 days daily (1y is 378).
-func (sightings) Lookback(precision string) int {
-	if precision == "hourly" {
-		return 8 * 24
-	}
-	return 400
-}
+// Lookback is how many buckets back a previous sighting is searched: the longest window read
+// at the precision (Span).
+func (sightings) Lookback(precision string) int { return int(Span(precision) / step(precision)) }
 
 // NoGap is the gap of an address not seen within the lookback: larger than any window answered.
 func (s sightings) NoGap(precision string) int { return s.Lookback(precision) + 1 }
 
 // Span is the window the sightings of a precision can answer.
-func (s sightings) Span(precision string) time.Duration {
-	return time.Duration(s.Lookback(precision)) * step(precision)
-}
+func (sightings) Span(precision string) time.Duration { return Span(precision) }
 
 // BuildSQL returns the statements that rebuild the sightings of the buckets of [$1, $2) from
 // the wide rollup.

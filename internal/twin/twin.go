@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // TopRanks is how many ranks of every bucket a top-N query reads as candidates; it reads rank
@@ -54,6 +55,15 @@ func Has(source, precision string) bool {
 }
 
 func hasPrecision(precision string) bool { return slices.Contains(Precisions, precision) }
+
+// Span is the longest window the twins of a precision answer: eight days hourly (the 1w period
+// reads hourly), 400 days daily (1y is 378).
+func Span(precision string) time.Duration {
+	if precision == "hourly" {
+		return 8 * 24 * time.Hour
+	}
+	return 400 * 24 * time.Hour
+}
 
 // Table names the twin at a precision, e.g. passwords_daily_by_password.
 func (t Twin) Table(precision string) string {
