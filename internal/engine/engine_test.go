@@ -38,11 +38,13 @@ func mustParse(t *testing.T, s string) query.Query {
 	return q
 }
 
-// check runs q and compares the frames with the reference computed from the raw rows.
-func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range) {
+// check runs q and compares the frames with the reference computed from the raw rows; it
+// returns what the answer was read from (Info.Source).
+func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range) (source string) {
 	t.Helper()
 	frames, info, err := e.Answer(context.Background(), q, r)
 	require.NoError(t, err)
+	source = info.Source
 	var w period.Window
 	if p, ok := period.Lookup(q.Period); ok {
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
@@ -126,6 +128,7 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 		}
 		require.Equal(t, ranked[:want], got)
 	}
+	return source
 }
 
 func requireSeries(t *testing.T, f *data.Frame, w period.Window, buckets []time.Time, want []int64, labels data.Labels) {
@@ -150,6 +153,7 @@ func TestPresetsMatchRaw(t *testing.T) {
 		"ip":       `"filters":{"ip":"198.51.0.10"}`,
 		"password": `"filters":{"password":"123456"}`,
 	}
+	sources := map[string]string{}
 	for _, p := range catalog.All {
 		for _, per := range period.Names() {
 			t.Run(p.Name+"/"+per, func(t *testing.T) {
@@ -158,10 +162,11 @@ func TestPresetsMatchRaw(t *testing.T) {
 					extra = "," + required[p.Requires]
 				}
 				q := mustParse(t, fmt.Sprintf(`{"preset":%q,"period":%q%s}`, p.Name, per, extra))
-				check(t, e, facts, q, period.Range{})
+				sources[p.Name+" "+per] = check(t, e, facts, q, period.Range{})
 			})
 		}
 	}
+	require.Contains(t, sources["top_ports_by_scans_list_long 1w"], "ports_hourly_running", "the week's hours are listed: the running totals answer")
 }
 
 // TestFilters: every filter on every metric whose table has the column, in every format.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/period"
@@ -211,14 +212,18 @@ func fillRollups(t testing.TB, db Querier) {
 		}
 	}
 	fillTotals(t, db)
-	fillTwins(t, db, "(extract(epoch FROM time)::bigint / 3600) % 7 = 3", testNow)
+	// Every seventh bucket older than the week and the newest hours are not listed; the week's
+	// other hours are, so the running totals of ports reach over the whole week.
+	fillTwins(t, db, fmt.Sprintf("((extract(epoch FROM time)::bigint / 3600) %% 7 = 3 AND time < '%s') OR time >= '%s'",
+		testNow.Add(-8*24*time.Hour).Format(time.RFC3339), testNow.Add(-4*time.Hour).Format(time.RFC3339)), testNow)
 }
 
 // fillTwins builds every twin (ranked twins and sightings) from its wide rollup with its
 // BuildSQL, as the aggregator's twin job does, and lists in twin_buckets every bucket from
 // before the longest period to the watermark, empty ones too, except those matching the SQL
 // predicate unlisted (on time), whose twin rows it then falsifies: a reader that trusts an
-// unlisted twin gives wrong answers. Called again, it rebuilds and lists what it left out.
+// unlisted twin gives wrong answers. Then it extends the running totals of ports over the
+// listed buckets, as the twin job does. Called again, it rebuilds and lists what it left out.
 // now is the clock the rollups' watermarks were set at.
 func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 	t.Helper()
@@ -247,6 +252,24 @@ func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 				_, err := db.Exec(ctx, fmt.Sprintf(`UPDATE %[1]s SET %[2]s = %[2]s * 3 + 1
 					WHERE time NOT IN (SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2)`, b.Table(p), value), source, p)
 				require.NoError(t, err, "falsify unlisted buckets of %s", b.Table(p))
+			}
+		}
+	}
+	for _, p := range twin.Precisions {
+		var first *time.Time
+		require.NoError(t, db.QueryRow(ctx, "SELECT min(time) FROM "+period.Precision(p).Table(twin.Running.Source())).Scan(&first))
+		if first == nil {
+			continue
+		}
+		for {
+			var ok bool
+			require.NoError(t, pgx.BeginTxFunc(ctx, db.(beginner), pgx.TxOptions{}, func(tx pgx.Tx) error {
+				var err error
+				_, ok, err = twin.Running.Extend(ctx, tx, p, *first, now.Truncate(period.Precision(p).Step()))
+				return err
+			}), "extend %s", twin.Running.Table(p))
+			if !ok {
+				break
 			}
 		}
 	}

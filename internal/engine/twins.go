@@ -25,6 +25,8 @@ type source struct {
 	// keys, when not nil, restricts the read to these keys of a pruned top-N: one slice per
 	// twin key column, each value as the column's text.
 	keys [][]string
+	// running names the running totals the keys were chosen from, when they were.
+	running string
 }
 
 // span is a half-open run [from, to) of consecutive buckets.
@@ -43,10 +45,29 @@ func (src source) name() string {
 		parts = append(parts, src.table)
 	}
 	n := strings.Join(parts, " + ")
-	if src.keys != nil {
+	switch {
+	case src.running != "":
+		n += fmt.Sprintf(" (top-N from %s: %d keys)", src.running, len(src.keys[0]))
+	case src.keys != nil:
 		n += fmt.Sprintf(" (top-N pruned to %d keys)", len(src.keys[0]))
 	}
 	return n
+}
+
+// bounds is the span of buckets src reads.
+func (src source) bounds() (from, until time.Time) {
+	for _, spans := range [][]span{src.listed, src.unlisted} {
+		if len(spans) == 0 {
+			continue
+		}
+		if from.IsZero() || spans[0].from.Before(from) {
+			from = spans[0].from
+		}
+		if last := spans[len(spans)-1].to; last.After(until) {
+			until = last
+		}
+	}
+	return from, until
 }
 
 // keyTypes are the SQL types of the twin key columns, to turn text arrays back into keys.
@@ -192,16 +213,18 @@ func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (
 //
 // Otherwise (fewer than N candidates, or R >= T) src is returned whole.
 func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, error) {
+	if twin.Running.Serves(*src.twin) {
+		if exact, ok, err := e.runningTop(ctx, q, src); err != nil || ok {
+			return exact, err
+		}
+	}
 	d := dimensionOf(q.Table(), q.GroupBy)
 	kept := "true"
 	if len(d.where) > 0 {
 		kept = strings.Join(d.where, " AND ")
 	}
 	keys := strings.Join(src.twin.Keys, ", ")
-	texts := make([]string, len(src.twin.Keys))
-	for i, k := range src.twin.Keys {
-		texts[i] = k + "::text"
-	}
+	texts := keyTexts(*src.twin)
 	// The bounds may read coarser rows than the answer: whole days of an hourly window whose
 	// daily twin agrees with the hours give one row per key instead of 24, and a far smaller
 	// sum of residuals.
@@ -234,10 +257,7 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 		statements = append(statements, top)
 	}
 	if len(src.unlisted) > 0 {
-		var rest statement
-		rest.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
-			strings.Join(texts, ", "), src.table, rest.spans(src.unlisted), kept, keys)
-		statements = append(statements, rest)
+		statements = append(statements, sumsByKey(*src.twin, src.table, src.unlisted, kept))
 	}
 	type candidate struct {
 		key           []string
@@ -260,28 +280,137 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 		}
 	}
 
-	n := q.Limit
-	if len(cands) < n {
+	if len(cands) < q.Limit {
 		return src, nil
 	}
 	los := make([]int64, 0, len(cands))
 	for _, c := range cands {
 		los = append(los, c.lo)
 	}
-	slices.SortFunc(los, func(a, b int64) int { return cmp.Compare(b, a) })
-	threshold := los[n-1]
+	threshold := nthLargest(los, q.Limit)
 	if r >= threshold {
 		return src, nil
 	}
 	src.keys = make([][]string, len(texts))
 	for _, c := range cands {
 		if c.lo+r-c.residuals >= threshold {
-			for i, k := range c.key {
-				src.keys[i] = append(src.keys[i], k)
-			}
+			src.keys = appendKey(src.keys, c.key)
 		}
 	}
 	return src, nil
+}
+
+// runningTop narrows src to the keys of its top N when the running totals (twin.Running) reach
+// back to the start of the window: the difference of two of their rows is every key's exact
+// sum over the buckets they cover, and the newest buckets after those are summed from src.
+// Every key tied with the N-th sum is kept, as prune keeps them. ok is false when the running
+// totals do not cover the window's start (a chain started later, or not built yet).
+func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ source, ok bool, err error) {
+	p, step := string(src.precision), src.precision.Step()
+	from, until := src.bounds()
+	end, found, err := twin.Running.ReadRow(ctx, e.db, p, until)
+	if err != nil || !found || end.Time.Before(from) || from.Before(end.Origin) {
+		return src, false, err
+	}
+	sums := end.Totals
+	if !from.Equal(end.Origin) {
+		start, found, err := twin.Running.ReadRow(ctx, e.db, p, from)
+		if err != nil || !found || !start.Time.Equal(from.Add(-step)) || !start.Origin.Equal(end.Origin) {
+			return src, false, err
+		}
+		if sums, err = sums.Sub(start.Totals); err != nil {
+			return src, false, fmt.Errorf("%s over %s..%s: %w", twin.Running.Table(p), from.Format(time.RFC3339), end.Time.Format(time.RFC3339), err)
+		}
+	}
+	totals := map[string]int64{}
+	keys := map[string][]string{}
+	add := func(key []string, n int64) {
+		id := strings.Join(key, "\x00")
+		totals[id] += n
+		keys[id] = key
+	}
+	for i, k := range sums.Keys {
+		add(k.Texts(), sums.Counts[i])
+	}
+	// The buckets after the newest row: from the twin where listed, else the wide rollup.
+	after := end.Time.Add(step)
+	for _, arm := range []struct {
+		table string
+		spans []span
+	}{{src.twin.Table(p), clip(src.listed, after)}, {src.table, clip(src.unlisted, after)}} {
+		if len(arm.spans) == 0 {
+			continue
+		}
+		err := e.scanKeys(ctx, sumsByKey(*src.twin, arm.table, arm.spans, "true"), len(src.twin.Keys),
+			func(key []string, n, _ int64) { add(key, n) })
+		if err != nil {
+			return src, false, err
+		}
+	}
+	var positive []int64
+	for _, n := range totals {
+		if n > 0 {
+			positive = append(positive, n)
+		}
+	}
+	threshold := int64(1)
+	if len(positive) > q.Limit {
+		threshold = nthLargest(positive, q.Limit)
+	}
+	src.keys = make([][]string, len(src.twin.Keys))
+	for id, n := range totals {
+		if n >= threshold {
+			src.keys = appendKey(src.keys, keys[id])
+		}
+	}
+	src.running = twin.Running.Table(p)
+	return src, true, nil
+}
+
+// keyTexts are the twin's key columns as text, the form keys travel in.
+func keyTexts(t twin.Twin) []string {
+	texts := make([]string, len(t.Keys))
+	for i, k := range t.Keys {
+		texts[i] = k + "::text"
+	}
+	return texts
+}
+
+// sumsByKey sums a table over spans per key of the twin, as rows (key texts…, sum, 0) for
+// scanKeys, keeping the rows where kept holds.
+func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
+	var st statement
+	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
+		strings.Join(keyTexts(t), ", "), table, st.spans(spans), kept, strings.Join(t.Keys, ", "))
+	return st
+}
+
+// nthLargest is the n-th largest of vals (1-based; n <= len(vals)). It sorts vals.
+func nthLargest(vals []int64, n int) int64 {
+	slices.SortFunc(vals, func(a, b int64) int { return cmp.Compare(b, a) })
+	return vals[n-1]
+}
+
+// appendKey adds one key (a text per column) to keys (a slice per column).
+func appendKey(keys [][]string, key []string) [][]string {
+	for i, k := range key {
+		keys[i] = append(keys[i], k)
+	}
+	return keys
+}
+
+// clip is the part of spans from t on.
+func clip(spans []span, t time.Time) []span {
+	var out []span
+	for _, sp := range spans {
+		if sp.to.After(t) {
+			if sp.from.Before(t) {
+				sp.from = t
+			}
+			out = append(out, sp)
+		}
+	}
+	return out
 }
 
 // pruneArm is a twin table and the spans of it the pruning bounds read.

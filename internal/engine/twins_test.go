@@ -23,7 +23,7 @@ import (
 // most of the work, so top-N pruning holds) and begin with the excluded ” and '\n'; attacking
 // addresses are flat (the residuals add up and the pruning must fall back); ports have fewer
 // keys than the larger limits. Every key is spread over several wide rows (probe, ip).
-func seedTails(t *testing.T, db Querier, seed float64) {
+func seedTails(t *testing.T, db Querier, seed float64, unlisted string) {
 	t.Helper()
 	ctx := context.Background()
 	login := func(prefix, k string) string {
@@ -91,10 +91,7 @@ func seedTails(t *testing.T, db Querier, seed float64) {
 			require.NoError(t, err)
 		}
 	}
-	// The newest buckets and a fifth of those older than 8 days are not listed (the ranking job
-	// lags, or re-rolled them): the week's hourly buckets are all listed, the longer periods mix.
-	fillTwins(t, db, fmt.Sprintf("(random() < 0.2 AND time < '%s') OR time >= '%s'",
-		testNow.Add(-8*24*time.Hour).Format(time.RFC3339), testNow.Add(-3*time.Hour).Format(time.RFC3339)), testNow)
+	fillTwins(t, db, unlisted, testNow)
 }
 
 // TestTwinsMatchWide: on long-tailed random data, every query that reads a twin (pruned top-N
@@ -103,7 +100,10 @@ func seedTails(t *testing.T, db Querier, seed float64) {
 func TestTwinsMatchWide(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	seedTails(t, pool, 0.17)
+	// The newest buckets and a fifth of those older than 8 days are not listed (the ranking job
+	// lags, or re-rolled them): the week's hourly buckets are all listed, the longer periods mix.
+	seedTails(t, pool, 0.17, fmt.Sprintf("(random() < 0.2 AND time < '%s') OR time >= '%s'",
+		testNow.Add(-8*24*time.Hour).Format(time.RFC3339), testNow.Add(-3*time.Hour).Format(time.RFC3339)))
 	// Late logins recomputed into the hours of a day of the week, its daily recomputation still
 	// pending: the daily rows and twins of that day no longer hold the sums of its hours, so
 	// the week's bounds must not read them.
@@ -147,11 +147,11 @@ func TestTwinsMatchWide(t *testing.T) {
 				frames, info, err := e.Answer(ctx, q, period.Range{})
 				require.NoError(t, err)
 				name := fmt.Sprintf("%s %s %s limit %d (%s)", c, per, format, limit, info.Source)
-				want, w := wideAnswer(t, e, q)
+				want, w := wideAnswer(t, e, q, period.Range{})
 				stripMeta(frames)
 				require.Equal(t, want, frames, name)
 				path := pathOf(info.Source)
-				if tw, ok := twinOf(q, w.Source); ok && prunable(q, tw) && path != "pruned" {
+				if tw, ok := twinOf(q, w.Source); ok && prunable(q, tw) && path != "pruned" && path != "running" {
 					path = "pruned fallback"
 				}
 				paths[path]++
@@ -159,15 +159,78 @@ func TestTwinsMatchWide(t *testing.T) {
 		}
 	}
 	t.Logf("paths taken: %v", paths)
-	for _, p := range []string{"twin", "twin + wide", "pruned", "pruned fallback"} {
+	for _, p := range []string{"twin", "twin + wide", "pruned", "pruned fallback", "running"} {
 		require.NotZero(t, paths[p], "no query took the %s path: %v", p, paths)
 	}
 }
 
-// pathOf names the path an Info.Source shows, for coverage: a pruned top-N, one that fell
-// back to reading the twin whole, or a twin read with or without the wide rollup beside it.
+// TestRunningTotalsMatchWide: a top-N of ports chosen from the running totals answers exactly
+// what the plain statement over the wide rollup answers, for every period and for dashboard
+// ranges: where the totals reach the newest bucket, where they end earlier (the buckets after
+// them come from the twin and the wide rollup), and where they begin after the window does
+// (the pruning answers instead).
+func TestRunningTotalsMatchWide(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	seedTails(t, pool, 0.29, fmt.Sprintf("time >= '%s'", testNow.Add(-3*time.Hour).Format(time.RFC3339)))
+	e := New(pool, Options{Now: func() time.Time { return testNow }})
+	ranges := []period.Range{
+		{From: testNow.Add(-50 * time.Hour), To: testNow, Interval: time.Hour},
+		{From: testNow.AddDate(0, 0, -45), To: testNow.AddDate(0, 0, -2), Interval: 24 * time.Hour},
+	}
+	run := func(stage string) map[string]int {
+		paths := map[string]int{}
+		for _, limit := range []int{1, 2, 7, 30, 100, 150} {
+			for _, format := range []string{query.FormatTable, query.FormatTimeSeries} {
+				if format == query.FormatTimeSeries && limit > 30 {
+					continue
+				}
+				for i, per := range []string{"1w", "1m", "3m", "1y", "range 0", "range 1"} {
+					q := mustParse(t, fmt.Sprintf(`{"metric":"scans","groupBy":"port","format":%q,"limit":%d}`, format, limit))
+					var r period.Range
+					if i < 4 {
+						q.Period = per
+					} else {
+						r = ranges[i-4]
+					}
+					frames, info, err := e.Answer(ctx, q, r)
+					require.NoError(t, err)
+					want, _ := wideAnswer(t, e, q, r)
+					stripMeta(frames)
+					require.Equal(t, want, frames, "%s: %s %s limit %d (%s)", stage, per, format, limit, info.Source)
+					paths[pathOf(info.Source)]++
+				}
+			}
+		}
+		return paths
+	}
+	paths := run("totals to the newest listed bucket")
+	require.Equal(t, map[string]int{"running": 6 * 10}, paths)
+
+	// The totals end 30 hours and 3 days before the watermark.
+	for p, end := range map[string]time.Time{"hourly": testNow.Add(-30 * time.Hour), "daily": testNow.AddDate(0, 0, -3)} {
+		_, err := pool.Exec(ctx, "DELETE FROM "+twin.Running.Table(p)+" WHERE time >= $1", end)
+		require.NoError(t, err)
+	}
+	paths = run("totals ending early")
+	require.Equal(t, map[string]int{"running": 6 * 10}, paths)
+
+	// The totals begin after every window starts.
+	for p, start := range map[string]time.Time{"hourly": testNow.Add(-40 * time.Hour), "daily": testNow.AddDate(0, 0, -10)} {
+		tag, err := pool.Exec(ctx, "DELETE FROM "+twin.Running.Table(p)+" WHERE time < $1", start)
+		require.NoError(t, err)
+		require.Positive(t, tag.RowsAffected())
+	}
+	paths = run("totals beginning late")
+	require.Zero(t, paths["running"], "%v", paths)
+}
+
+// pathOf names the path an Info.Source shows, for coverage: a top-N chosen from running
+// totals, a pruned one, one that fell back to reading the twin whole, or a twin read with or without the wide rollup beside it.
 func pathOf(source string) string {
 	switch {
+	case strings.Contains(source, "_running"):
+		return "running"
 	case strings.Contains(source, "pruned"):
 		return "pruned"
 	case !strings.Contains(source, "_by_"):
@@ -179,10 +242,10 @@ func pathOf(source string) string {
 }
 
 // wideAnswer is q's answer from the plain statement over the wide rollup.
-func wideAnswer(t *testing.T, e *Engine, q query.Query) (data.Frames, period.Window) {
+func wideAnswer(t *testing.T, e *Engine, q query.Query, r period.Range) (data.Frames, period.Window) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := e.Window(ctx, q, period.Range{})
+	w, err := e.Window(ctx, q, r)
 	require.NoError(t, err)
 	src := source{table: w.Source.Table(q.Table())}
 	var frames data.Frames
