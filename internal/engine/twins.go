@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -322,18 +323,10 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 			return src, false, fmt.Errorf("%s over %s..%s: %w", twin.Running.Table(p), from.Format(time.RFC3339), end.Time.Format(time.RFC3339), err)
 		}
 	}
-	totals := map[string]int64{}
-	keys := map[string][]string{}
-	add := func(key []string, n int64) {
-		id := strings.Join(key, "\x00")
-		totals[id] += n
-		keys[id] = key
-	}
-	for i, k := range sums.Keys {
-		add(k.Texts(), sums.Counts[i])
-	}
 	// The buckets after the newest row: from the twin where listed, else the wide rollup.
 	after := end.Time.Add(step)
+	var keys []twin.PortKey
+	var counts []int64
 	for _, arm := range []struct {
 		table string
 		spans []span
@@ -341,26 +334,28 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 		if len(arm.spans) == 0 {
 			continue
 		}
-		err := e.scanKeys(ctx, sumsByKey(*src.twin, arm.table, arm.spans, "true"), len(src.twin.Keys),
-			func(key []string, n, _ int64) { add(key, n) })
-		if err != nil {
+		var bad error
+		err := e.scanKeys(ctx, sumsByKey(*src.twin, arm.table, arm.spans, "true"), len(src.twin.Keys), func(key []string, n, _ int64) {
+			port, err := strconv.ParseInt(key[1], 10, 32)
+			k, kerr := twin.NewPortKey(key[0], int32(port))
+			if err = cmp.Or(err, kerr); err != nil {
+				bad = err
+			}
+			keys, counts = append(keys, k), append(counts, n)
+		})
+		if err = cmp.Or(err, bad); err != nil {
 			return src, false, err
 		}
 	}
-	var positive []int64
-	for _, n := range totals {
-		if n > 0 {
-			positive = append(positive, n)
-		}
-	}
+	sums = sums.Add(twin.NewTotals(keys, counts))
 	threshold := int64(1)
-	if len(positive) > q.Limit {
-		threshold = nthLargest(positive, q.Limit)
+	if sums.Len() > q.Limit {
+		threshold = nthLargest(slices.Clone(sums.Counts), q.Limit)
 	}
 	src.keys = make([][]string, len(src.twin.Keys))
-	for id, n := range totals {
-		if n >= threshold {
-			src.keys = appendKey(src.keys, keys[id])
+	for i, k := range sums.Keys {
+		if sums.Counts[i] >= threshold {
+			src.keys = appendKey(src.keys, k.Texts())
 		}
 	}
 	src.running = twin.Running.Table(p)

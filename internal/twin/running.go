@@ -66,6 +66,24 @@ type Totals struct {
 	Counts []int64
 }
 
+// NewTotals makes totals of counts per key in any order, a key possibly repeated.
+func NewTotals(keys []PortKey, counts []int64) Totals {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	var t Totals
+	for _, i := range order {
+		if n := t.Len(); n > 0 && t.Keys[n-1] == keys[i] {
+			t.Counts[n-1] += counts[i]
+			continue
+		}
+		t.Keys, t.Counts = append(t.Keys, keys[i]), append(t.Counts, counts[i])
+	}
+	return t.merge(Totals{}, 1) // drops the zeros
+}
+
 // Len is the number of keys.
 func (t Totals) Len() int { return len(t.Keys) }
 
@@ -232,31 +250,26 @@ func (r running) bucketTotals(ctx context.Context, q rollupstate.Querier, precis
 	if err != nil {
 		return Totals{}, fmt.Errorf("read %s at %s: %w", src, at.Format(time.RFC3339), err)
 	}
-	type entry struct {
-		key   PortKey
-		count int64
-	}
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (entry, error) {
+	defer rows.Close()
+	var keys []PortKey
+	var counts []int64
+	for rows.Next() {
 		var protocol string
 		var port int32
-		var e entry
-		if err := row.Scan(&protocol, &port, &e.count); err != nil {
-			return e, err
+		var n int64
+		if err := rows.Scan(&protocol, &port, &n); err != nil {
+			return Totals{}, fmt.Errorf("read %s at %s: %w", src, at.Format(time.RFC3339), err)
 		}
-		e.key, err = NewPortKey(protocol, port)
-		return e, err
-	})
-	if err != nil {
+		k, err := NewPortKey(protocol, port)
+		if err != nil {
+			return Totals{}, fmt.Errorf("read %s at %s: %w", src, at.Format(time.RFC3339), err)
+		}
+		keys, counts = append(keys, k), append(counts, n)
+	}
+	if err := rows.Err(); err != nil {
 		return Totals{}, fmt.Errorf("read %s at %s: %w", src, at.Format(time.RFC3339), err)
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.key, b.key) })
-	var t Totals
-	for _, e := range entries {
-		if e.count != 0 {
-			t.Keys, t.Counts = append(t.Keys, e.key), append(t.Counts, e.count)
-		}
-	}
-	return t, nil
+	return NewTotals(keys, counts), nil
 }
 
 // StaleSQL deletes the running totals that sum a bucket of [$1, $2) of the precision: the
