@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/demo"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/testenv"
 )
@@ -131,7 +132,7 @@ func BenchmarkWindow(b *testing.B) {
 	pool := testenv.Pool(b)
 	perQuarter := int(10_000_000 / 96 * benchScale(b))
 	hour := time.Date(2024, 5, 1, 23, 0, 0, 0, time.UTC)
-	day := floor(hour, 24*time.Hour)
+	day := period.Floor(hour, 24*time.Hour)
 	generateIncidents(ctx, b, pool, hour, time.Hour, 4*perQuarter)
 	b.Logf("%d raw incidents per quarter hour, window %s..%s", perQuarter, hour.Add(45*time.Minute).Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))
 	c := &clock{}
@@ -236,7 +237,7 @@ func prepareDay(ctx context.Context, b *testing.B, pool *pgxpool.Pool, hour time
 		{`INSERT INTO incidents_hourly_totals (time, raw_count, trap, action, country, asn)
 		SELECT time, sum(raw_count), trap, action, country, asn FROM incidents_hourly GROUP BY 1, 3, 4, 5, 6`, nil},
 		{`INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'hourly', $1), ('incidents', 'daily', $2)`,
-			[]any{hour, floor(hour, 24*time.Hour)}},
+			[]any{hour, period.Floor(hour, 24*time.Hour)}},
 		{"ANALYZE", nil},
 	} {
 		_, err := pool.Exec(ctx, st.sql, st.args...)
@@ -255,7 +256,7 @@ func BenchmarkLiveLag(b *testing.B) {
 	duration := time.Duration(float64(2*time.Minute) * benchScale(b))
 	if benchScale(b) >= 1 {
 		// At full size, run past the next quarterly tick so a window closes under load.
-		tick := floor(time.Now().Add(-DefaultGrace), 15*time.Minute).Add(15*time.Minute + DefaultGrace + 30*time.Second)
+		tick := period.Floor(time.Now().Add(-DefaultGrace), 15*time.Minute).Add(15*time.Minute + DefaultGrace + 30*time.Second)
 		duration = max(duration, time.Until(tick))
 	}
 	b.Logf("demo live at 200 incidents/s for %s", duration.Round(time.Second))

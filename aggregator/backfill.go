@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -166,7 +167,7 @@ func (m *Manager) startBackfill(ctx context.Context, tx pgx.Tx, table string, fr
 	for _, p := range sentinel.Precisions {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, table, p, floor(from, bucket(p))); err != nil {
+			ON CONFLICT DO NOTHING`, table, p, period.Floor(from, bucket(p))); err != nil {
 			return fmt.Errorf("start watermark of %s %s: %w", table, p, err)
 		}
 	}

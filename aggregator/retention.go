@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/twin"
@@ -133,7 +134,7 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 		}
 		limit = minTime(limit, wm)
 		if pending != nil {
-			limit = minTime(limit, floor(*pending, bucket(next)))
+			limit = minTime(limit, period.Floor(*pending, bucket(next)))
 		}
 	}
 	// A narrow twin is cut with its wide table: the engine reads either under one watermark.

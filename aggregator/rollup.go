@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/twin"
 )
@@ -187,14 +188,14 @@ func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, pre
 			if first == nil {
 				return nil
 			}
-			from = floor(*first, width)
+			from = period.Floor(*first, width)
 		}
 		limit, err := m.closable(ctx, tx, table, precision)
 		if err != nil {
 			return err
 		}
-		if !until.IsZero() && floor(until, width).Before(limit) {
-			limit = floor(until, width)
+		if !until.IsZero() && period.Floor(until, width).Before(limit) {
+			limit = period.Floor(until, width)
 		}
 		to := from.Add(m.cfg.batchSpan(precision))
 		if limit.Before(to) {
@@ -226,13 +227,13 @@ func (m *Manager) closable(ctx context.Context, q rollupstate.Querier, table, pr
 	width := bucket(precision)
 	src := closingSource(precision)
 	if src == "raw" {
-		return floor(m.cfg.now().Add(-m.cfg.Grace), width), nil
+		return period.Floor(m.cfg.now().Add(-m.cfg.Grace), width), nil
 	}
 	wm, exists, err := watermark(ctx, q, table, src)
 	if err != nil || !exists {
 		return time.Time{}, err
 	}
-	return floor(wm, width), nil
+	return period.Floor(wm, width), nil
 }
 
 // recomputeBatch rewrites the earliest invalidated buckets of a (table, precision), up to one
@@ -261,7 +262,7 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 		if !lo.Before(wm) {
 			return nil
 		}
-		from := floor(*lo, width)
+		from := period.Floor(*lo, width)
 		span := from.Add(m.cfg.batchSpan(precision))
 		var hi time.Time
 		if err := tx.QueryRow(ctx, `
@@ -269,14 +270,14 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 			table, precision, span).Scan(&hi); err != nil {
 			return fmt.Errorf("find invalidations: %w", err)
 		}
-		to := minTime(minTime(floor(hi, width).Add(width), span), wm)
+		to := minTime(minTime(period.Floor(hi, width).Add(width), span), wm)
 		// Rows removed by retention must not turn into empty buckets: start at the horizon.
 		horizon, err := retentionHorizon(ctx, tx, table, sourcePrecision(precision))
 		if err != nil {
 			return err
 		}
-		if horizon != nil && from.Before(ceil(*horizon, width)) {
-			from = ceil(*horizon, width)
+		if horizon != nil && from.Before(period.Ceil(*horizon, width)) {
+			from = period.Ceil(*horizon, width)
 		}
 		if from.Before(to) {
 			if b, err = m.rewrite(ctx, tx, table, precision, from, to); err != nil {

@@ -110,16 +110,6 @@ func totalsSQL(table, precision string) (del, ins string) {
 	return del, ins
 }
 
-func floor(t time.Time, d time.Duration) time.Time { return t.UTC().Truncate(d) }
-
-func ceil(t time.Time, d time.Duration) time.Time {
-	f := floor(t, d)
-	if f.Equal(t) {
-		return f
-	}
-	return f.Add(d)
-}
-
 // rewriteSQL returns the statements that rewrite the buckets of [$1, $2) of one (table,
 // precision): the delete, and an insert that answers (raw rows read, buckets written); the raw
 // row count is 0 above quarterly. The daily insert takes a third parameter, the hourly

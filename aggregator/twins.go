@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/twin"
@@ -84,10 +85,10 @@ func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, 
 			}
 			width := bucket(precision)
 			if !opt.From.IsZero() {
-				lo = maxTime(lo, floor(opt.From, width))
+				lo = maxTime(lo, period.Floor(opt.From, width))
 			}
 			if !opt.To.IsZero() {
-				hi = minTime(hi, ceil(opt.To, width))
+				hi = minTime(hi, period.Ceil(opt.To, width))
 			}
 			buckets, err := missingTwins(ctx, m.pool, table, precision, lo, hi)
 			if err != nil {
@@ -249,7 +250,7 @@ func closedSpan(ctx context.Context, q rollupstate.Querier, table, precision str
 	if first == nil || !first.Before(wm) {
 		return wm, wm, nil
 	}
-	return floor(*first, bucket(precision)), wm, nil
+	return period.Floor(*first, bucket(precision)), wm, nil
 }
 
 // missingTwins lists the buckets of [lo, hi) of a (table, precision) that twin_buckets does not

@@ -438,7 +438,7 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
 	for _, sp := range src.listed {
 		at := sp.from
-		for d := ceilTo(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
+		for d := period.Ceil(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
 			if !covers(daily, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
 				continue
 			}
@@ -474,13 +474,6 @@ func (e *Engine) pendingDaily(ctx context.Context, table string, from, until tim
 		out = append(out, sp)
 	}
 	return out, rows.Err()
-}
-
-func ceilTo(t time.Time, d time.Duration) time.Time {
-	if f := t.Truncate(d); !f.Equal(t) {
-		return f.Add(d)
-	}
-	return t
 }
 
 // covers reports whether [from, to) lies inside one of spans.

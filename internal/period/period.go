@@ -118,17 +118,26 @@ func (w Window) Buckets() []time.Time {
 	return out
 }
 
-// floor truncates t (UTC) to a multiple of d counted from the Unix epoch; for every d that
+// Floor truncates t (UTC) to a multiple of d counted from the Unix epoch; for every d that
 // divides a day this is the minute / quarter / half-hour / 3-hour / midnight boundary.
-func floor(t time.Time, d time.Duration) time.Time {
+func Floor(t time.Time, d time.Duration) time.Time {
 	return time.Unix(0, 0).UTC().Add(t.UTC().Sub(time.Unix(0, 0)).Truncate(d))
+}
+
+// Ceil is the first multiple of d (as Floor counts them) at or after t.
+func Ceil(t time.Time, d time.Duration) time.Time {
+	f := Floor(t, d)
+	if f.Before(t) {
+		return f.Add(d)
+	}
+	return f
 }
 
 // Window is the window of this period at now, as the original computed it: the end is the last
 // floor boundary at or before now and the start lies one Range before it. Graphs read from raw
 // rows leave out the newest RawTail (trimTail), so the 1h graph has 55 points.
 func (p Period) Window(now time.Time, trimTail bool) Window {
-	to := floor(now, p.Floor)
+	to := Floor(now, p.Floor)
 	w := Window{From: to.Add(-p.Range), To: to, Until: to, Bucket: p.Bucket, Source: p.Source}
 	if trimTail && p.Source == Raw {
 		w.Until = to.Add(-RawTail)
@@ -147,11 +156,11 @@ type Range struct {
 // moments apart share one window, one plan and one cache key.
 func (r Range) Aligned() Range {
 	iv := max(r.Interval, time.Minute).Truncate(time.Minute)
-	to := floor(r.To, iv)
+	to := Floor(r.To, iv)
 	if to.Before(r.To) {
 		to = to.Add(iv)
 	}
-	return Range{From: floor(r.From, iv), To: to, Interval: iv}
+	return Range{From: Floor(r.From, iv), To: to, Interval: iv}
 }
 
 // Availability says from when each precision holds data; a precision missing from the map
@@ -199,8 +208,8 @@ func Plan(r Range, avail Availability) (Window, error) {
 		src = fits[len(fits)-1] // Raw always fits: its step is the one-minute minimum.
 	}
 	bucket := max(iv.Truncate(src.Step()), src.Step())
-	from := floor(r.From, bucket)
-	to := floor(r.To, bucket)
+	from := Floor(r.From, bucket)
+	to := Floor(r.To, bucket)
 	if to.Before(r.To) {
 		to = to.Add(bucket)
 	}
