@@ -51,9 +51,11 @@ type Config struct {
 	TwinBudget time.Duration
 	// Jobs run beside the rollups on their own schedules.
 	Jobs []Job
-	// OnRollup is called after every step that rewrote buckets, with the range it rewrote
-	// (e.g. to warm the cache); it runs in the step's goroutine, so keep it short or hand off.
-	// Hourly and daily steps run concurrently, so it may be called from two goroutines at once.
+	// OnRollup is called for every step that rewrote buckets, with the range it rewrote (e.g.
+	// to warm the cache), once the twin job that follows the steps of `sview run` (its start-up
+	// pass or a tick) has run, so what it reads comes from the twins just built. It runs in
+	// the tick's goroutine, so keep it short or hand off. Hourly and daily ticks run
+	// concurrently, so it may be called from two goroutines at once.
 	OnRollup func(ctx context.Context, table, precision string, from, to time.Time)
 	// Registerer receives the metrics (default: a registry of the Manager's own).
 	Registerer prometheus.Registerer
@@ -94,6 +96,15 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+
+	mu     sync.Mutex
+	rolled []rolledRange // for OnRollup, after the twin job
+}
+
+// rolledRange is what one step rewrote.
+type rolledRange struct {
+	table, precision string
+	from, to         time.Time
 }
 
 // New checks cfg and builds a Manager.
@@ -214,8 +225,10 @@ func (m *Manager) runStep(ctx context.Context, table, precision string, opt step
 		run.WindowFrom, run.WindowTo = &res.From, &res.To
 	}
 	m.finish(ctx, &run, err)
-	if res.Batches > 0 && m.cfg.OnRollup != nil && ctx.Err() == nil {
-		m.cfg.OnRollup(ctx, table, precision, res.From, res.To)
+	if res.Batches > 0 && m.cfg.OnRollup != nil {
+		m.mu.Lock()
+		m.rolled = append(m.rolled, rolledRange{table, precision, res.From, res.To})
+		m.mu.Unlock()
 	}
 	attrs := []any{"table", table, "precision", precision, "from", res.From, "to", res.To,
 		"source_rows", res.SourceRows, "rows", res.Buckets, "batches", res.Batches,
@@ -306,7 +319,9 @@ func (m *Manager) schedule() map[string]cronEntry {
 			if ctx.Err() != nil {
 				return err
 			}
-			return errors.Join(err, m.runJob(ctx, "twins", m.buildTwins))
+			err = errors.Join(err, m.runJob(ctx, "twins", m.buildTwins))
+			m.announceRollups(ctx)
+			return err
 		}
 	}
 	out := map[string]cronEntry{
@@ -344,6 +359,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	if ctx.Err() == nil {
 		_ = m.runJob(ctx, "twins", m.buildTwins) // logged and recorded by runJob
+		m.announceRollups(ctx)
 	}
 	if len(m.cfg.Retention) > 0 && ctx.Err() == nil {
 		_ = m.runJob(ctx, "retention", m.ApplyRetention) // logged and recorded by runJob
@@ -353,6 +369,20 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.log.Info("aggregator stopping: waiting for running jobs")
 	<-c.Stop().Done()
 	return nil
+}
+
+// announceRollups hands the ranges the steps rewrote since the last call to OnRollup.
+func (m *Manager) announceRollups(ctx context.Context) {
+	m.mu.Lock()
+	rolled := m.rolled
+	m.rolled = nil
+	m.mu.Unlock()
+	for _, r := range rolled {
+		if ctx.Err() != nil {
+			return
+		}
+		m.cfg.OnRollup(ctx, r.table, r.precision, r.from, r.to)
+	}
 }
 
 // cronLogger lets robfig/cron log through slog.

@@ -165,10 +165,15 @@ func TestRunCatchesUpAndStops(t *testing.T) {
 	setupProbes(ctx, t, pool, 3)
 	c := &clock{}
 	c.Set(day1.Add(26 * time.Hour))
-	var warmed atomic.Int32
+	var warmed, warmedBeforeTwins atomic.Int32
 	var jobRuns atomic.Int32
 	m := newManager(t, pool, c, Config{
-		OnRollup: func(ctx context.Context, table, precision string, from, to time.Time) { warmed.Add(1) },
+		OnRollup: func(ctx context.Context, table, precision string, from, to time.Time) {
+			warmed.Add(1)
+			if len(listedTwins(ctx, t, pool, "incidents", "hourly")) < 25 {
+				warmedBeforeTwins.Add(1)
+			}
+		},
 		Jobs: []Job{{Name: "greylist", Schedule: "* * * * * *", Run: func(ctx context.Context) (int64, error) {
 			jobRuns.Add(1)
 			return 7, nil
@@ -186,6 +191,7 @@ func TestRunCatchesUpAndStops(t *testing.T) {
 	require.Len(t, s.Watermarks, 3, "the start-up pass closed every precision of incidents (the other tables are empty)")
 	require.Equal(t, day1.Add(25*time.Hour+45*time.Minute), s.Watermarks[0].Watermark.UTC())
 	require.Equal(t, int32(3), warmed.Load(), "one hook call per step that wrote incidents")
+	require.Zero(t, warmedBeforeTwins.Load(), "the hook runs once the twin job has built what the steps closed")
 	jobs := map[string]rollupstate.JobRun{}
 	for _, j := range s.Jobs {
 		jobs[j.Job] = j
