@@ -293,7 +293,7 @@ func TestFrameMeta(t *testing.T) {
 	require.Equal(t, testNow.Truncate(time.Hour), wm)
 	b, err := json.Marshal(frames[0].Meta.Custom)
 	require.NoError(t, err)
-	require.Contains(t, string(b), `"source":"incidents_hourly_totals"`)
+	require.Contains(t, string(b), `"source":"incidents_hourly_by_kind + incidents_hourly_totals"`, "the newest hours are not listed")
 	require.Contains(t, frames[0].Meta.ExecutedQueryString, "date_bin")
 	require.True(t, slices.ContainsFunc(frames[0].Fields, func(f *data.Field) bool { return f.Name == "incidents" }))
 }

@@ -121,11 +121,12 @@ func (s *statement) keyIn(cols []string, keys [][]string) string {
 	return fmt.Sprintf("(%s) IN (SELECT * FROM unnest(%s))", strings.Join(cols, ", "), strings.Join(arrays, ", "))
 }
 
-// twinOf picks the twin a query can read at a precision: sums only (not attackers), not the
-// incident counts the totals answer, and only when one twin's keys hold every column the
-// query filters or groups on; the narrowest such twin.
+// twinOf picks the twin a query can read at a precision: sums only (not attackers), and only
+// when one twin's keys hold every column the query filters or groups on; the smallest such
+// twin (twin.All lists them smallest first). The buckets the twin does not list are read from
+// sourceTable: the wide rollup, or the incidents totals.
 func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
-	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) || sourceTable(q, p) != p.Table(q.Table()) {
+	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) {
 		return twin.Twin{}, false
 	}
 	cols, ok := filterColumns(q.Filters)
@@ -133,14 +134,12 @@ func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
 		return twin.Twin{}, false
 	}
 	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
-	var best twin.Twin
-	found := false
 	for _, t := range twin.Of(q.Table()) {
-		if t.Covers(cols...) && (!found || len(t.Keys) < len(best.Keys)) {
-			best, found = t, true
+		if t.Covers(cols...) {
+			return t, true
 		}
 	}
-	return best, found
+	return twin.Twin{}, false
 }
 
 // prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the

@@ -91,6 +91,7 @@ func seedTails(t *testing.T, db Querier, seed float64, unlisted string) {
 			require.NoError(t, err)
 		}
 	}
+	fillTotals(t, db)
 	fillTwins(t, db, unlisted, testNow)
 }
 
@@ -127,7 +128,7 @@ func TestTwinsMatchWide(t *testing.T) {
 	cases := []string{
 		`"metric":"usages","groupBy":"password"`, `"metric":"usages","groupBy":"username"`,
 		`"metric":"usages","groupBy":"combination"`, `"metric":"scans","groupBy":"port"`,
-		`"metric":"incidents","groupBy":"ip"`,
+		`"metric":"incidents","groupBy":"ip"`, `"metric":"incidents","groupBy":"combination"`,
 		// Twins without pruning: filters, or no grouping.
 		`"metric":"usages","groupBy":"username","filters":{"password":"p7"}`,
 		`"metric":"usages","filters":{"password":"p3"}`, `"metric":"usages","groupBy":"password","filters":{"username":"u2"}`,
@@ -280,8 +281,10 @@ func TestTwinOf(t *testing.T) {
 		{`{"preset":"top_ports_by_scans_graph","period":"1y"}`, "by_port", true},
 		{`{"preset":"top_attackers_by_incidents_list_long","period":"1y"}`, "by_ip", true},
 		{`{"metric":"usages","groupBy":"password","period":"1y","filters":{"username":"root"}}`, "by_login", false},
-		{`{"preset":"top_passwords_by_usages_list","period":"1d"}`, "", false},    // quarterly: no twins
-		{`{"preset":"all_incidents_graph","period":"1y"}`, "", false},             // the totals
+		{`{"preset":"top_passwords_by_usages_list","period":"1d"}`, "", false}, // quarterly: no twins
+		{`{"preset":"all_incidents_graph","period":"1y"}`, "by_kind", false},
+		{`{"preset":"top_traps_by_incidents_graph","period":"1w"}`, "by_kind", false},
+		{`{"metric":"incidents","groupBy":"asn","period":"1y"}`, "", false},       // the totals
 		{`{"preset":"top_countries_by_attackers_list","period":"1y"}`, "", false}, // not a sum
 		{`{"metric":"usages","groupBy":"country","period":"1y"}`, "", false},      // no twin has country
 		{`{"metric":"scans","groupBy":"port","period":"1y","filters":{"probe":[1]}}`, "", false},

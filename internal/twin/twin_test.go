@@ -73,7 +73,7 @@ func TestCoversAndHas(t *testing.T) {
 	require.False(t, login.Covers("ip"))
 	require.True(t, Has("ports", "daily"))
 	require.False(t, Has("ports", "quarterly"))
-	require.Len(t, Of("incidents"), 1)
+	require.Len(t, Of("incidents"), 2)
 }
 
 func TestBuildersOfEachSource(t *testing.T) {
@@ -81,7 +81,7 @@ func TestBuildersOfEachSource(t *testing.T) {
 	for _, b := range Builders("incidents") {
 		names = append(names, b.Table("daily"))
 	}
-	require.Equal(t, []string{"incidents_daily_by_ip", "incidents_daily_sightings"}, names)
+	require.Equal(t, []string{"incidents_daily_by_kind", "incidents_daily_by_ip", "incidents_daily_sightings"}, names)
 	require.Len(t, Builders("passwords"), 3)
 	require.Empty(t, Builders("greylist"))
 }
