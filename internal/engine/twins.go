@@ -2,9 +2,9 @@ package engine
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -346,10 +346,12 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 			return src, false, err
 		}
 	}
-	sums = sums.Add(twin.NewTotals(keys, counts))
+	if len(keys) > 0 {
+		sums = sums.Add(twin.NewTotals(keys, counts))
+	}
 	threshold := int64(1)
 	if sums.Len() > q.Limit {
-		threshold = nthLargest(slices.Clone(sums.Counts), q.Limit)
+		threshold = nthLargest(sums.Counts, q.Limit)
 	}
 	src.keys = make([][]string, len(src.twin.Keys))
 	for i, k := range sums.Keys {
@@ -379,10 +381,33 @@ func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
 	return st
 }
 
-// nthLargest is the n-th largest of vals (1-based; n <= len(vals)). It sorts vals.
+// nthLargest is the n-th largest of vals (1-based; n <= len(vals)): the smallest of the n
+// largest, kept in a min-heap, so a hundred thousand ports cost no sort.
 func nthLargest(vals []int64, n int) int64 {
-	slices.SortFunc(vals, func(a, b int64) int { return cmp.Compare(b, a) })
-	return vals[n-1]
+	top := make(minHeap, 0, n)
+	for _, v := range vals {
+		switch {
+		case len(top) < n:
+			heap.Push(&top, v)
+		case v > top[0]:
+			top[0] = v
+			heap.Fix(&top, 0)
+		}
+	}
+	return top[0]
+}
+
+type minHeap []int64
+
+func (h minHeap) Len() int           { return len(h) }
+func (h minHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *minHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *minHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
 }
 
 // appendKey adds one key (a text per column) to keys (a slice per column).

@@ -140,7 +140,8 @@ func (t Totals) Encode() []byte {
 
 // DecodeTotals reads what Encode wrote.
 func DecodeTotals(b []byte) (Totals, error) {
-	var t Totals
+	// At least two bytes a key: one for its gap, one for its count.
+	t := Totals{Keys: make([]PortKey, 0, len(b)/2), Counts: make([]int64, 0, len(b)/2)}
 	var prev PortKey
 	for len(b) > 0 {
 		gap, n := binary.Uvarint(b)
