@@ -366,8 +366,8 @@ func BenchmarkYearDaily(b *testing.B) {
 	})
 	e := New(pool, Options{Now: func() time.Time { return now }})
 	for name, want := range map[string]string{
-		"all_incidents_graph": "incidents_daily_totals", "top_countries_by_incidents_list": "incidents_daily_totals",
-		"top_traps_by_incidents_graph": "incidents_daily_totals", "all_countries_by_incidents_list": "incidents_daily_totals",
+		"all_incidents_graph": "incidents_daily_by_kind", "top_countries_by_incidents_list": "incidents_daily_by_kind",
+		"top_traps_by_incidents_graph": "incidents_daily_by_kind", "all_countries_by_incidents_list": "incidents_daily_by_kind",
 		"all_attackers_graph": "incidents_daily_sightings", "top_countries_by_attackers_list": "incidents_daily_sightings",
 		"top_countries_by_attackers_graph": "incidents_daily_sightings", "all_countries_by_attackers_list": "incidents_daily_sightings",
 	} {
