@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -259,10 +260,6 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 	if len(src.unlisted) > 0 {
 		statements = append(statements, sumsByKey(*src.twin, src.table, src.unlisted, kept))
 	}
-	type candidate struct {
-		key           []string
-		lo, residuals int64
-	}
 	cands := map[string]*candidate{}
 	for _, st := range statements {
 		err := e.scanKeys(ctx, st, len(texts), func(key []string, lo, residuals int64) {
@@ -288,6 +285,28 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 		los = append(los, c.lo)
 	}
 	threshold := nthLargest(los, q.Limit)
+	passing := func() int {
+		n := 0
+		for _, c := range cands {
+			if c.lo+r-c.residuals >= threshold {
+				n++
+			}
+		}
+		return n
+	}
+	// lo misses what a key counted below the top ranks, so on flat keys (attacking addresses
+	// over months) T can sit under R, or let most candidates through. The exact sums of the
+	// candidates with the largest lo are N totals of real keys, so their N-th is a larger
+	// lower bound of the N-th total.
+	if r >= threshold || passing() > refineAbove*q.Limit {
+		exact, err := e.exactSums(ctx, src, cands, refineWith*q.Limit, kept)
+		if err != nil {
+			return src, err
+		}
+		if len(exact) >= q.Limit {
+			threshold = max(threshold, nthLargest(exact, q.Limit))
+		}
+	}
 	if r >= threshold {
 		return src, nil
 	}
@@ -298,6 +317,30 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 		}
 	}
 	return src, nil
+}
+
+// The pruning refines its threshold with exact sums (see prune) when more than refineAbove × N
+// candidates would pass, summing the refineWith × N candidates with the largest lo.
+const refineAbove, refineWith = 4, 2
+
+// exactSums sums over src the n candidates with the largest lo, as rows where kept holds, and
+// returns their totals.
+func (e *Engine) exactSums(ctx context.Context, src source, cands map[string]*candidate, n int, kept string) ([]int64, error) {
+	top := make([]*candidate, 0, len(cands))
+	for _, c := range cands {
+		top = append(top, c)
+	}
+	slices.SortFunc(top, func(a, b *candidate) int { return cmp.Compare(b.lo, a.lo) })
+	src.keys = make([][]string, len(src.twin.Keys))
+	for _, c := range top[:min(n, len(top))] {
+		src.keys = appendKey(src.keys, c.key)
+	}
+	var st statement
+	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s GROUP BY %s",
+		strings.Join(keyTexts(*src.twin), ", "), st.from(src), kept, strings.Join(src.twin.Keys, ", "))
+	var sums []int64
+	err := e.scanKeys(ctx, st, len(src.twin.Keys), func(_ []string, n, _ int64) { sums = append(sums, n) })
+	return sums, err
 }
 
 // runningTop narrows src to the keys of its top N when the running totals (twin.Running) reach
@@ -430,6 +473,13 @@ func clip(spans []span, t time.Time) []span {
 		}
 	}
 	return out
+}
+
+// candidate is a key the pruning read from the top ranks: lo is what was read for it, residuals
+// the rank-(TopRanks+1) counts of the buckets that gave it.
+type candidate struct {
+	key           []string
+	lo, residuals int64
 }
 
 // pruneArm is a twin table and the spans of it the pruning bounds read.
