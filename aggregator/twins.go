@@ -303,12 +303,12 @@ func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
 				lag.NewestPending = &missing[0]
 			}
 			if table == twin.Running.Source() {
-				row, ok, err := twin.Running.ReadRow(ctx, q, precision, time.Time{})
+				through, ok, err := twin.Running.Through(ctx, q, precision)
 				if err != nil {
 					return nil, err
 				}
 				if ok {
-					lag.RunningThrough = &row.Time
+					lag.RunningThrough = &through
 				}
 			}
 			out = append(out, lag)

@@ -29,7 +29,7 @@ type running struct{}
 func (running) Source() string { return "ports" }
 
 // Serves reports whether the running totals hold the sums of a twin: the ports by port.
-func (r running) Serves(t Twin) bool { return t.Table("daily") == r.twin().Table("daily") }
+func (r running) Serves(t Twin) bool { return t.Source == r.Source() && t.Name == r.twin().Name }
 
 // twin is the ranked twin each bucket's sums are read from.
 func (running) twin() Twin {
@@ -167,6 +167,19 @@ func DecodeTotals(b []byte) (Totals, error) {
 type Row struct {
 	Time, Origin time.Time // the bucket summed through, and the first bucket summed
 	Totals       Totals
+}
+
+// Through is the newest bucket the running totals of a precision sum; ok is false when there
+// is none. It reads no totals, for status and metrics.
+func (r running) Through(ctx context.Context, q rollupstate.Querier, precision string) (at time.Time, ok bool, err error) {
+	var newest *time.Time
+	if err := q.QueryRow(ctx, "SELECT max(time) FROM "+r.Table(precision)).Scan(&newest); err != nil {
+		return at, false, fmt.Errorf("read the newest row of %s: %w", r.Table(precision), err)
+	}
+	if newest == nil {
+		return at, false, nil
+	}
+	return newest.UTC(), true, nil
 }
 
 // ReadRow reads the running totals of a precision at the latest bucket before until (any
