@@ -26,6 +26,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: sview ingest minipot|fwlogs|faillogs|sshd FILE|- [flags]")
 		fmt.Fprintln(e.stderr, "  JSON lines (minipot, fwlogs, faillogs) carry sn and device_token; sshd reads an auth.log.")
 		fmt.Fprintln(e.stderr, "  The same content is ingested once; --follow resumes at its saved offset.")
+		fmt.Fprintf(e.stderr, "  Exit code %d when lines were read but none was loaded (every line bad or skipped, or empty input).\n", exitNoData)
 		fs.PrintDefaults()
 	}
 	pos, err := parseAll(fs, args, 2)
@@ -50,6 +51,10 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
+	}
+	// Nothing new after a resumed position, or content seen before, is not a failure.
+	if !rep.AlreadyIngested && rep.OK == 0 && (rep.Lines > 0 || rep.StartLine == 0) {
+		return &exitError{exitNoData, fmt.Errorf("ingest: loaded no good line of %d read (%d bad, %d skipped)", rep.Lines, rep.Bad, rep.Skipped)}
 	}
 	return nil
 }

@@ -29,23 +29,26 @@ type command struct {
 	usage   string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) error
+	// actions: the first argument names an action (import geo, cache ls), whose flags are only
+	// known once it is chosen, so `sview CMD --help` is answered from usage and summary.
+	actions bool
 }
 
 func commands() map[string]command {
 	return map[string]command{
-		"migrate":   {"migrate up|down [N]|version|force V", "apply or revert schema migrations", cmdMigrate},
-		"ingest":    {"ingest minipot|fwlogs|faillogs|sshd FILE|- [--follow]", "load probe reports", cmdIngest},
-		"import":    {"import geo|greylist|pwned [--format auto|csv|hibp] [--prefix ABCDE] FILE|-", "load geo prefixes, a greylist or leaked passwords", cmdImport},
-		"demo":      {"demo seed|live [flags]", "simulate a probe network", cmdDemo},
-		"run":       {"run [flags]", "keep rollups, greylist, leaks and cache current (daemon)", cmdRun},
-		"aggregate": {"aggregate quarterly|hourly|daily [--from T --to T]", "roll up one precision now", cmdAggregate},
-		"backfill":  {"backfill --from T --to T", "roll up a past range at every precision, resumably, then build its twins", cmdBackfill},
-		"status":    {"status [--json]", "watermarks, lag, invalidations, twins pending, locks and job results", cmdStatus},
-		"greylist":  {"greylist build|export [flags]", "rebuild or export the greylist", cmdGreylist},
-		"leak":      {"leak build [--grace D]|lookup PREFIX", "hash captured passwords now, or look up a SHA-1 prefix", cmdLeak},
-		"refresh":   {"refresh [--dry-run]", "recompute cached results that are due", cmdRefresh},
-		"cache":     {"cache warm|ls|clear [args]", "inspect and fill the query cache", cmdCache},
-		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe},
+		"migrate":   {"migrate up|down [N]|version|force V", "apply or revert schema migrations", cmdMigrate, false},
+		"ingest":    {"ingest minipot|fwlogs|faillogs|sshd FILE|- [--follow]", "load probe reports", cmdIngest, false},
+		"import":    {"import geo|greylist|pwned [--format auto|csv|hibp] [--prefix ABCDE] FILE|-", "load geo prefixes, a greylist or leaked passwords", cmdImport, true},
+		"demo":      {"demo seed|live [flags]", "simulate a probe network", cmdDemo, true},
+		"run":       {"run [flags]", "keep rollups, greylist, leaks and cache current (daemon)", cmdRun, false},
+		"aggregate": {"aggregate quarterly|hourly|daily [--from T --to T]", "roll up one precision now", cmdAggregate, true},
+		"backfill":  {"backfill --from T --to T", "roll up a past range at every precision, resumably, then build its twins", cmdBackfill, false},
+		"status":    {"status [--json]", "watermarks, lag, invalidations, twins pending, locks and job results", cmdStatus, false},
+		"greylist":  {"greylist build|export [flags]", "rebuild or export the greylist", cmdGreylist, true},
+		"leak":      {"leak build [--grace D]|lookup PREFIX", "hash captured passwords now, or look up a SHA-1 prefix", cmdLeak, true},
+		"refresh":   {"refresh [--dry-run]", "recompute cached results that are due", cmdRefresh, false},
+		"cache":     {"cache warm|ls|clear [args]", "inspect and fill the query cache", cmdCache, true},
+		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe, false},
 	}
 }
 
@@ -53,16 +56,59 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sview:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
+// Exit codes, listed in the help text and docs/ingest.md.
+const (
+	exitFailure = 1 // anything that went wrong, usage errors included
+	exitNoData  = 3 // sview ingest read its input but loaded no good line
+)
+
+// exitError carries an exit code other than exitFailure up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}
+
+// wantsHelp reports whether args ask for help (-h, -help or --help before a "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// run runs one command line. Help, asked for with `help`, `help CMD` or -h/--help anywhere, is
+// printed to stdout and returns nil.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "help" {
+		args = append(args[1:], "--help")
+	}
+	help := wantsHelp(args)
+	if help {
+		// usage asked for is output, not a diagnostic
+		stderr = stdout
+	}
 	e := &env{
 		databaseURL: os.Getenv("SVIEW_DATABASE_URL"),
 		redisURL:    os.Getenv("SVIEW_REDIS_URL"),
@@ -78,6 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmds := commands()
 	global.Usage = func() { printUsage(stderr, global, cmds) }
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
@@ -89,17 +138,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		global.Usage()
 		return errors.New("no command given")
 	}
-	name := global.Arg(0)
-	if name == "help" {
-		global.Usage()
-		return nil
-	}
+	name, rest := global.Arg(0), global.Args()[1:]
 	cmd, ok := cmds[name]
 	if !ok {
 		global.Usage()
 		return fmt.Errorf("unknown command %q", name)
 	}
-	return cmd.run(ctx, e, global.Args()[1:])
+	if help && cmd.actions && (len(rest) == 0 || wantsHelp(rest[:1])) {
+		fmt.Fprintf(stdout, "usage: sview %s\n  %s\n  sview %s ACTION --help shows the flags of one action\n", cmd.usage, cmd.summary, name)
+		return nil
+	}
+	err = cmd.run(ctx, e, rest)
+	if help && errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }
 
 func printUsage(w io.Writer, global *flag.FlagSet, cmds map[string]command) {
@@ -115,6 +168,8 @@ func printUsage(w io.Writer, global *flag.FlagSet, cmds map[string]command) {
 	}
 	fmt.Fprintln(w, "\nglobal flags:")
 	global.PrintDefaults()
+	fmt.Fprintln(w, "\n`sview help COMMAND` or `sview COMMAND --help` describes one command.")
+	fmt.Fprintf(w, "exit codes: 0 success or help, %d failure (usage errors included), %d ingest loaded no good line\n", exitFailure, exitNoData)
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -151,5 +206,9 @@ func (e *env) requireDatabase() (string, error) {
 func (e *env) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("sview "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: sview %s [flags]\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -142,6 +143,10 @@ func cmdRefresh(ctx context.Context, e *env, args []string) error {
 func cmdCache(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("cache: want warm [PRESET [PERIOD]], ls or clear")
+	}
+	if wantsHelp(args) {
+		fmt.Fprintln(e.stderr, "usage: sview cache warm [PRESET [PERIOD]] | ls | clear")
+		return flag.ErrHelp
 	}
 	switch args[0] {
 	case "warm":
