@@ -84,7 +84,7 @@ func greylistExport(ctx context.Context, e *env, args []string) error {
 	if day.IsZero() {
 		entries, err = greylist.List(ctx, pool, greylist.Filter{})
 	} else {
-		entries, err = greylist.Snapshot(ctx, pool, day)
+		entries, err = greylist.Snapshot(ctx, pool, day, nil)
 	}
 	if err != nil {
 		return err

@@ -35,15 +35,23 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	Logger   Logger
 	Limits   Limits
+	// Caller resolves who asks; Public defaults it to PublicCaller.
+	Caller CallerFunc
+	// Claims, when set, serves the probe claims of signed-in users (the plugin's /claims).
+	Claims Claimer
 }
 
 // Public is the handler of `sview serve`: every endpoint, behind rate and size limits.
 func Public(d Deps) http.Handler {
+	if d.Caller == nil {
+		d.Caller = PublicCaller(d.DB)
+	}
 	mux := http.NewServeMux()
 	resources(mux, d)
 	mux.HandleFunc("/passcheck/apiv1/", d.passcheck)
 	mux.HandleFunc("GET /range/{prefix}", d.hibpRange)
 	mux.HandleFunc("GET /api/resource", d.resource)
+	mux.HandleFunc("POST /api/resource", d.resource)
 	mux.HandleFunc("GET /healthz", d.healthz)
 	if d.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
@@ -51,11 +59,17 @@ func Public(d Deps) http.Handler {
 	return NewLimiter(d.Limits).Wrap(mux)
 }
 
-// Resources is the handler of the plugin's CallResource: variable values, the greylist CSV
-// and leak lookups. Grafana authenticates and rate-limits these calls itself.
+// Resources is the handler of the plugin's CallResource: variable values, the greylist CSV,
+// leak lookups and probe claims. Grafana authenticates and rate-limits these calls itself;
+// d.Caller names the signed-in user.
 func Resources(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	resources(mux, d)
+	if d.Claims != nil {
+		mux.HandleFunc("GET /claims", d.listClaims)
+		mux.HandleFunc("POST /claims", d.claim)
+		mux.HandleFunc("DELETE /claims/{probe}", d.unclaim)
+	}
 	return MaxBytes(mux, d.Limits.maxBody())
 }
 
@@ -64,6 +78,7 @@ func resources(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("GET /greylist-latest.csv", d.greylistLatest)
 	mux.HandleFunc("GET /greylist/{file}", d.greylistDay)
 	mux.HandleFunc("GET /leak", d.leakLookup)
+	mux.HandleFunc("POST /leak", d.leakLookup)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -80,10 +80,29 @@ type fixture struct {
 	eng *countingEngine
 }
 
+// readerPool opens a pool on admin's database as the sview_reader role, the role `sview serve`
+// and the plugin are given.
+func readerPool(t *testing.T, admin *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	cfg := admin.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["role"] = "sview_reader"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// Device tokens of the seeded probes 1 and 2.
+var (
+	token1 = strings.Repeat("ab", 32)
+	token2 = strings.Repeat("cd", 32)
+)
+
 func newFixture(t *testing.T, limits Limits) fixture {
 	t.Helper()
-	pool := testenv.Pool(t)
-	seed(t, pool)
+	admin := testenv.Pool(t)
+	seed(t, admin)
+	pool := readerPool(t, admin)
 	c, err := cache.New(cache.Options{Backend: mustMemory(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
@@ -158,8 +177,13 @@ func TestPublicAPI(t *testing.T) {
 		{name: "greylist archive", method: "GET", path: "/greylist/2026-11-01.csv", wantStatus: 200, wantContain: []string{"192.0.2.1,telnet"}},
 		{name: "greylist archive missing day", method: "GET", path: "/greylist/2026-10-01.csv", wantStatus: 404, wantContain: []string{"no greylist snapshot for 2026-10-01"}},
 		{name: "greylist archive bad name", method: "GET", path: "/greylist/latest.csv", wantStatus: 400, wantContain: []string{"want YYYY-MM-DD.csv"}},
-		{name: "leak by password", method: "GET", path: "/leak?password=hunter2", wantStatus: 200,
+		{name: "leak by password in the URL", method: "GET", path: "/leak?password=hunter2", wantStatus: 400,
+			wantContain: []string{"a password never goes in a URL"}},
+		{name: "leak by password in a body", method: "POST", path: "/leak", ctype: "application/x-www-form-urlencoded",
+			body: "password=hunter2", wantStatus: 200,
 			wantJSON: `[{"hash":"` + sha1Hex("hunter2") + `","count":3,"sources":["telnet","http"]}]`},
+		{name: "leak POST with a query string", method: "POST", path: "/leak?password=hunter2", ctype: "application/x-www-form-urlencoded",
+			wantStatus: 400, wantContain: []string{"not in the URL"}},
 		{name: "leak by sha1 unknown", method: "GET", path: "/leak?sha1=" + sha1Hex("nope"), wantStatus: 200, wantJSON: `[]`},
 		{name: "leak short prefix", method: "GET", path: "/leak?prefix=abc", wantStatus: 400, wantContain: []string{"at least 5"}},
 		{name: "leak two params", method: "GET", path: "/leak?prefix=abcde&sha1=x", wantStatus: 400, wantContain: []string{"exactly one"}},
@@ -169,8 +193,11 @@ func TestPublicAPI(t *testing.T) {
 			wantJSON: `[{"value":"64500","text":"AS64500 EXAMPLE-NET"}]`},
 		{name: "variables asns without name", method: "GET", path: "/variables/asns?q=64502", wantStatus: 200,
 			wantJSON: `[{"value":"64502","text":"AS64502"}]`},
-		{name: "variables probes limited", method: "GET", path: "/variables/probes?limit=1", wantStatus: 200,
-			wantContain: []string{`"text":"0000000000000001 (abababab)"`}},
+		{name: "variables probes lists none without a token", method: "GET", path: "/variables/probes", wantStatus: 200, wantJSON: `[]`},
+		{name: "variables probes lists the proven ones", method: "GET", path: "/variables/probes", hdr: []string{DeviceTokenHeader, token2},
+			wantStatus: 200, wantJSON: `[{"value":"2","text":"0000000000000002 #2"}]`},
+		{name: "variables probes with a wrong token", method: "GET", path: "/variables/probes", hdr: []string{DeviceTokenHeader, strings.Repeat("0", 64)},
+			wantStatus: 403, wantContain: []string{"no probe has this device token"}},
 		{name: "variables periods", method: "GET", path: "/variables/periods?q=month", wantStatus: 200,
 			wantJSON: `[{"value":"1m","text":"Month"},{"value":"3m","text":"3 Months"}]`},
 		{name: "variables tags include built and imported", method: "GET", path: "/variables/tags?q=port", wantStatus: 200,
@@ -184,6 +211,17 @@ func TestPublicAPI(t *testing.T) {
 			wantJSON: `{"resource_name":"all_countries_by_incidents_list","data":{"CZ":7,"DE":3}}`},
 		{name: "resource list", method: "GET", path: "/api/resource?name=top_incident_types_by_incidents_list&period=1m", wantStatus: 200,
 			wantJSON: `{"resource_name":"top_incident_types_by_incidents_list","data":[{"source":"minipot_telnet","action":"login","count":9}]}`},
+		{name: "resource of my probes without a token", method: "GET", path: "/api/resource?name=my_all_incidents_graph&period=1w",
+			wantStatus: 403, wantContain: []string{"send their device tokens in the X-Device-Token header"}},
+		{name: "resource of a probe by id", method: "GET", path: "/api/resource?name=my_all_incidents_graph&probe=1", wantStatus: 400,
+			wantContain: []string{"probes are not named by id"}},
+		{name: "resource of a probe by a token in the URL", method: "GET", path: "/api/resource?name=my_all_incidents_graph&token=" + token1,
+			wantStatus: 403, wantContain: []string{"never goes in the URL"}},
+		{name: "resource of my probe by header", method: "GET", path: "/api/resource?name=my_all_incidents_graph&period=1w",
+			hdr: []string{DeviceTokenHeader, token1}, wantStatus: 200, wantContain: []string{`"resource_name":"my_all_incidents_graph"`}},
+		{name: "resource of my probe by body", method: "POST", path: "/api/resource", ctype: "application/x-www-form-urlencoded",
+			body: "name=my_all_incidents_graph&period=1w&device_token=" + token1, wantStatus: 200,
+			wantContain: []string{`"resource_name":"my_all_incidents_graph"`}},
 		{name: "resource unknown", method: "GET", path: "/api/resource?name=nope", wantStatus: 400, wantContain: []string{`{"error":"unknown resource \"nope\"`}},
 		{name: "resource bad period", method: "GET", path: "/api/resource?name=all_incidents_graph&period=2w", wantStatus: 400, wantContain: []string{`invalid period \"2w\"`}},
 		{name: "healthz", method: "GET", path: "/healthz", wantStatus: 200, wantJSON: `{"status":"ok","database":"ok","cache":{"backend":"memory","degraded":false}}`},

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sview-project/sview/internal/query"
 )
 
 // Every parser of the HTTP API either accepts its input or returns an error that wraps its
@@ -48,7 +50,7 @@ func FuzzParseRangePrefix(f *testing.F) {
 
 func FuzzParseResource(f *testing.F) {
 	for _, s := range []string{"name=all_incidents_graph&period=1w", "name=selected_attacker_incidents_graph&ip=192.0.2.1",
-		"name=logins_of_password_by_usages_list&password=%00", "name=my_all_incidents_graph&probe=1&probe=x", "name=&period=1y", "%zz"} {
+		"name=logins_of_password_by_usages_list&password=%00", "name=my_all_incidents_graph&probe=1&probe=x", "name=my_all_incidents_graph", "name=&period=1y", "%zz"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -56,15 +58,18 @@ func FuzzParseResource(f *testing.F) {
 		if err != nil {
 			return // net/http answers 400 before our handler sees such a query
 		}
-		q, err := ParseResource(params)
+		q, err := ParseResource(params, nil)
 		if err != nil {
-			if !errors.Is(err, ErrResource) {
-				t.Fatalf("error %q does not wrap ErrResource", err)
+			if !errors.Is(err, ErrResource) && !errors.Is(err, query.ErrForbidden) {
+				t.Fatalf("error %q wraps neither ErrResource nor ErrForbidden", err)
 			}
 			return
 		}
 		if q.Preset == "" || q.Period == "" {
 			t.Fatalf("accepted %q without preset or period: %+v", raw, q)
+		}
+		if len(q.Filters.Probe) > 0 {
+			t.Fatalf("accepted %q with probes %v but no device token", raw, q.Filters.Probe)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sview-project/sview/internal/greylist"
+	"github.com/sview-project/sview/internal/query"
 )
 
 // ErrGreylistDate marks a dated-archive request whose file name is not YYYY-MM-DD.csv.
@@ -28,7 +29,11 @@ func ParseGreylistFile(name string) (time.Time, error) {
 }
 
 func (d Deps) greylistLatest(w http.ResponseWriter, r *http.Request) {
-	entries, err := greylist.List(r.Context(), d.DB, greylist.Filter{})
+	c, ok := d.caller(w, r)
+	if !ok {
+		return
+	}
+	entries, err := greylist.List(r.Context(), d.DB, greylist.Filter{Within: GreylistWithin(c.Scope)})
 	if err != nil {
 		d.fail(w, r, "greylist", err)
 		return
@@ -36,13 +41,26 @@ func (d Deps) greylistLatest(w http.ResponseWriter, r *http.Request) {
 	d.writeCSV(w, r, "greylist-latest.csv", entries)
 }
 
+// GreylistWithin is the part of the greylist a scope may see (nil: all of it).
+func GreylistWithin(s query.Scope) *greylist.Within {
+	q, _ := s.Apply(query.Query{QueryType: query.TypeGreylist}) // a greylist query is never forbidden
+	if q.Restrict == nil {
+		return nil
+	}
+	return &greylist.Within{ASNs: q.Restrict.ASNs, Prefixes: q.Restrict.Prefixes}
+}
+
 func (d Deps) greylistDay(w http.ResponseWriter, r *http.Request) {
+	c, ok := d.caller(w, r)
+	if !ok {
+		return
+	}
 	day, err := ParseGreylistFile(r.PathValue("file"))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		return
 	}
-	entries, err := greylist.Snapshot(r.Context(), d.DB, day)
+	entries, err := greylist.Snapshot(r.Context(), d.DB, day, GreylistWithin(c.Scope))
 	if err != nil {
 		d.fail(w, r, "greylist snapshot", err)
 		return

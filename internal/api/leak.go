@@ -82,8 +82,22 @@ func Leak(ctx context.Context, db DB, req LeakRequest) ([]leak.Record, error) {
 	return []leak.Record{rec}, nil
 }
 
+// leakLookup answers GET /leak?sha1= or ?prefix=, and POST /leak with the same fields in a
+// form body. A password is accepted only in a body, so it never lands in a URL: access logs,
+// proxies and browser histories keep URLs.
 func (d Deps) leakLookup(w http.ResponseWriter, r *http.Request) {
-	req, err := ParseLeak(r.URL.Query())
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil || len(params) > 0 {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "want the lookup in a form body (application/x-www-form-urlencoded), not in the URL"})
+			return
+		}
+		params = r.PostForm
+	} else if params.Has("password") {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "a password never goes in a URL: POST it in a form body, or look up its sha1 or a 5-character prefix of it"})
+		return
+	}
+	req, err := ParseLeak(params)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		return

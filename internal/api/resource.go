@@ -17,9 +17,11 @@ import (
 	"github.com/sview-project/sview/internal/query"
 )
 
-// The original resource API: GET /api/resource?name=&period=[&ip=&password=&probe=], answered
+// The original resource API: GET /api/resource?name=&period=[&ip=&password=], answered
 // {"resource_name": name, "data": …} in the original per-resource shapes, or {"error": …}.
-// Unlike the original, data is computed on a miss, so it is never null.
+// Unlike the original, data is computed on a miss, so it is never null. The my_* resources
+// read the probes whose device tokens the request proves (DeviceTokenHeader, or a POST form
+// body with the same fields as the query string and device_token).
 
 // ErrResource marks a bad resource request.
 var ErrResource = errors.New("invalid resource request")
@@ -33,13 +35,16 @@ var userCacheTTL = map[string]time.Duration{"1h": 30 * time.Second, "6h": 2 * ti
 const defaultUserCacheTTL = 5 * time.Minute
 
 // ParseResource turns the request parameters into a validated stats query. Parameters the
-// original did not know are ignored, as it did; probe replaces the original's session-bound
-// device tokens for the my_* resources.
-func ParseResource(params url.Values) (query.Query, error) {
+// original did not know are ignored, as it did; a resource about probes (my_*) reads the
+// probes the caller proved, and none is a query.ErrForbidden.
+func ParseResource(params url.Values, probes []int64) (query.Query, error) {
 	name := params.Get("name")
 	p, ok := catalog.Lookup(name)
 	if !ok {
 		return query.Query{}, fmt.Errorf("%w: unknown resource %q (see GET variables/presets)", ErrResource, clip([]byte(name)))
+	}
+	if params.Has("probe") {
+		return query.Query{}, fmt.Errorf("%w: probes are not named by id; send their device tokens in the %s header", ErrResource, DeviceTokenHeader)
 	}
 	per := params.Get("period")
 	if per == "" {
@@ -56,16 +61,11 @@ func ParseResource(params url.Values) (query.Query, error) {
 	if pw, ok := params["password"]; ok {
 		filters["password"] = pw[0]
 	}
-	if probes := params["probe"]; len(probes) > 0 {
-		ids := make([]int64, 0, len(probes))
-		for _, s := range probes {
-			id, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || id <= 0 {
-				return query.Query{}, fmt.Errorf("%w: probe %q, want a probe id (see GET variables/probes)", ErrResource, clip([]byte(s)))
-			}
-			ids = append(ids, id)
+	if p.Requires == "probe" {
+		if len(probes) == 0 {
+			return query.Query{}, fmt.Errorf("%w: resource %s is about your own probes; send their device tokens in the %s header", query.ErrForbidden, p.Name, DeviceTokenHeader)
 		}
-		filters["probe"] = ids
+		filters["probe"] = probes
 	}
 	q["filters"] = filters
 	b, _ := json.Marshal(q) // maps of strings and numbers always marshal
@@ -82,8 +82,27 @@ type resourceBody struct {
 }
 
 func (d Deps) resource(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseResource(r.URL.Query())
-	if err != nil {
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "want a form body (application/x-www-form-urlencoded)"})
+			return
+		}
+		params = r.PostForm
+	}
+	c, ok := d.caller(w, r)
+	if !ok {
+		return
+	}
+	q, err := ParseResource(params, c.Scope.Probes)
+	if err == nil {
+		q, err = c.Scope.Apply(q)
+	}
+	switch {
+	case errors.Is(err, query.ErrForbidden):
+		forbidden(w, err)
+		return
+	case err != nil:
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrResource.Error()+": ")})
 		return
 	}

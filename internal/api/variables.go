@@ -13,6 +13,7 @@ import (
 	"github.com/sview-project/sview/internal/catalog"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -67,14 +68,18 @@ func ParseVariables(kind string, params url.Values) (VariablesRequest, error) {
 	return req, nil
 }
 
-// Variables returns the options of a request, sorted for display.
-func Variables(ctx context.Context, db DB, req VariablesRequest) ([]Option, error) {
+// Variables returns the options of a request within a scope, sorted for display: the
+// probes whose own data it may see (by serial number, never a token), and the ASNs it may
+// see. The other lists are names, not data, and the same for every scope.
+func Variables(ctx context.Context, db DB, req VariablesRequest, s query.Scope) ([]Option, error) {
 	switch req.Kind {
 	case "probes":
-		return queryOptions(ctx, db, `SELECT id::text, sn || ' (' || left(device_token, 8) || ')' AS text FROM identity`, "id", req)
+		return queryOptions(ctx, db, `SELECT id::text, sn || ' #' || id AS text FROM identity
+			WHERE $3 OR id = ANY($4::bigint[])`, "id", req, s.All, s.Probes)
 	case "asns":
 		return queryOptions(ctx, db, `SELECT asn::text, 'AS' || asn || coalesce(' ' || max(as_name), '') AS text
-			FROM geo_prefixes WHERE asn IS NOT NULL GROUP BY asn`, "asn", req)
+			FROM geo_prefixes WHERE asn IS NOT NULL AND ($3 OR asn = ANY($4::bigint[])) GROUP BY asn`, "asn", req,
+			s.All || s.Public, s.ASNs)
 	case "countries":
 		return queryOptions(ctx, db, `SELECT DISTINCT country, country AS text FROM geo_prefixes WHERE country IS NOT NULL`, "country", req)
 	case "tags":
@@ -127,9 +132,10 @@ func filterOptions(opts []Option, req VariablesRequest) []Option {
 	return out
 }
 
-// queryOptions wraps a (value, text) query with the substring filter, the order and the limit;
-// orderKey sorts numerically for numbers and alphabetically otherwise.
-func queryOptions(ctx context.Context, db DB, inner, orderKey string, req VariablesRequest) ([]Option, error) {
+// queryOptions wraps a (value, text) query with the substring filter, the order and the limit
+// ($1 and $2; the inner query's own parameters from $3); orderKey sorts numerically for
+// numbers and alphabetically otherwise.
+func queryOptions(ctx context.Context, db DB, inner, orderKey string, req VariablesRequest, args ...any) ([]Option, error) {
 	order := "text"
 	if orderKey == "id" || orderKey == "asn" {
 		order = "value::bigint"
@@ -137,7 +143,7 @@ func queryOptions(ctx context.Context, db DB, inner, orderKey string, req Variab
 	sql := `SELECT value, text FROM (` + inner + `) AS o (value, text)
 		WHERE $1 = '' OR strpos(lower(value), lower($1)) > 0 OR strpos(lower(text), lower($1)) > 0
 		ORDER BY ` + order + ` LIMIT $2`
-	rows, err := db.Query(ctx, sql, req.Q, req.Limit)
+	rows, err := db.Query(ctx, sql, append([]any{req.Q, req.Limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", req.Kind, err)
 	}
@@ -162,7 +168,11 @@ func (d Deps) variables(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		return
 	}
-	opts, err := Variables(r.Context(), d.DB, req)
+	c, ok := d.caller(w, r)
+	if !ok {
+		return
+	}
+	opts, err := Variables(r.Context(), d.DB, req, c.Scope)
 	if err != nil {
 		d.fail(w, r, "variables", err)
 		return

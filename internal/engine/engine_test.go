@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,34 @@ func TestFilters(t *testing.T) {
 					in := fmt.Sprintf(`{"metric":%q,"format":%q,"groupBy":%q,"period":%q,"filters":{%q:%s}}`, metric, format, groupBy, per, filter, values[filter])
 					t.Run(fmt.Sprintf("%s/%s/%s/%s", metric, filter, format, per), func(t *testing.T) {
 						check(t, e, facts, mustParse(t, in), period.Range{})
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestScopeRestriction: a scoped caller's rows (probes, ASNs, prefixes, any of them; none at
+// all) in every metric and format, where twins, totals and sightings would otherwise answer.
+func TestScopeRestriction(t *testing.T) {
+	e, facts := setup(t)
+	scopes := map[string]query.Scope{
+		"probes":  {Probes: []int64{1, 4}},
+		"asn":     {ASNs: []int64{64500}},
+		"prefix":  {Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.0.0/22")}},
+		"mixed":   {Probes: []int64{2}, ASNs: []int64{64503}, Prefixes: []netip.Prefix{netip.MustParsePrefix("2001:db8::/32")}},
+		"nothing": {},
+	}
+	for name, s := range scopes {
+		for _, metric := range query.Metrics {
+			for _, format := range query.Formats {
+				for _, per := range []string{"1h", "1w", "1y"} {
+					in := fmt.Sprintf(`{"metric":%q,"format":%q,"groupBy":"country","period":%q}`, metric, format, per)
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", name, metric, format, per), func(t *testing.T) {
+						q, err := s.Apply(mustParse(t, in))
+						require.NoError(t, err)
+						require.NotNil(t, q.Restrict)
+						check(t, e, facts, q, period.Range{})
 					})
 				}
 			}

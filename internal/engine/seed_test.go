@@ -308,7 +308,7 @@ func computeReference(facts []fact, q query.Query, w period.Window) reference {
 	accs := map[string]*acc{}
 	labels := labelNames(table, q.GroupBy)
 	for _, f := range facts {
-		if f.table != table || f.time.Before(w.From) || !f.time.Before(w.Until) || !matches(f, q.Filters) {
+		if f.table != table || f.time.Before(w.From) || !f.time.Before(w.Until) || !matches(f, q.Filters) || !within(f, q.Restrict) {
 			continue
 		}
 		var parts []string
@@ -395,6 +395,29 @@ func labelNames(table, groupBy string) []string {
 		return []string{"trap", "action"}
 	}
 	return []string{groupBy}
+}
+
+// within: a row of a scope restriction's probes, ASNs or prefixes (nil: every row).
+func within(f fact, r *query.Restriction) bool {
+	if r == nil {
+		return true
+	}
+	for _, p := range r.Probes {
+		if f.dims["probe"] == strconv.FormatInt(p, 10) {
+			return true
+		}
+	}
+	for _, a := range r.ASNs {
+		if f.dims["asn"] == strconv.FormatInt(a, 10) {
+			return true
+		}
+	}
+	for _, p := range r.Prefixes {
+		if v, ok := f.dims["ip"]; ok && p.Contains(netip.MustParseAddr(v)) {
+			return true
+		}
+	}
+	return false
 }
 
 func matches(f fact, flt query.Filters) bool {

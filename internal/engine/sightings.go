@@ -24,7 +24,7 @@ func sightingsApply(q query.Query, w period.Window) bool {
 	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
 		return false
 	}
-	cols, ok := filterColumns(q.Filters)
+	cols, ok := filterColumns(q)
 	if !ok || len(cols) > 1 || len(cols) == 1 && cols[0] != "country" {
 		return false
 	}

@@ -80,15 +80,17 @@ func sourceTable(q query.Query, p period.Precision) string {
 	f := q.Filters
 	// Password, username and port are not incident columns; Validate rejects them, but a
 	// filter the twin lacks must never be dropped silently.
-	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 {
+	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
 		return t
 	}
 	return t + "_totals"
 }
 
 // filterColumns lists the columns q's filters compare (as conditions does); ok is false for a
-// filter no stats table has.
-func filterColumns(f query.Filters) (cols []string, ok bool) {
+// filter no stats table has, and for a scope restriction, which only the wide rollups and raw
+// answer (twins, totals and sightings would have to carry probe, asn and ip to apply it).
+func filterColumns(q query.Query) (cols []string, ok bool) {
+	f := q.Filters
 	for _, c := range []struct {
 		set bool
 		col string
@@ -101,7 +103,7 @@ func filterColumns(f query.Filters) (cols []string, ok bool) {
 			cols = append(cols, c.col)
 		}
 	}
-	return cols, len(f.Tag) == 0
+	return cols, len(f.Tag) == 0 && q.Restrict == nil
 }
 
 // statement is SQL with its positional parameters.
@@ -152,11 +154,32 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	if len(f.Port) > 0 {
 		c = append(c, "port = ANY("+s.param(f.Port)+"::bigint[])")
 	}
+	if q.Restrict != nil {
+		c = append(c, s.restriction(*q.Restrict))
+	}
 	for _, col := range d.cols {
 		c = append(c, col+" IS NOT NULL")
 	}
 	c = append(c, d.where...)
 	return strings.Join(c, " AND ")
+}
+
+// restriction matches the rows of a scope: any of its probes, ASNs or prefixes; none is false.
+func (s *statement) restriction(r query.Restriction) string {
+	var anyOf []string
+	if len(r.Probes) > 0 {
+		anyOf = append(anyOf, "identity_id = ANY("+s.param(r.Probes)+"::bigint[])")
+	}
+	if len(r.ASNs) > 0 {
+		anyOf = append(anyOf, "asn = ANY("+s.param(r.ASNs)+"::bigint[])")
+	}
+	if len(r.Prefixes) > 0 {
+		anyOf = append(anyOf, "ip <<= ANY("+s.param(r.Prefixes)+"::inet[])")
+	}
+	if len(anyOf) == 0 {
+		return "false"
+	}
+	return "(" + strings.Join(anyOf, " OR ") + ")"
 }
 
 // aggregation is what a grouped read selects from (FROM item and WHERE), the bucket

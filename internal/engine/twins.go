@@ -130,7 +130,7 @@ func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
 	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) {
 		return twin.Twin{}, false
 	}
-	cols, ok := filterColumns(q.Filters)
+	cols, ok := filterColumns(q)
 	if !ok {
 		return twin.Twin{}, false
 	}
@@ -146,7 +146,7 @@ func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
 // prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
 // top-ranked rows of every bucket (see prune).
 func prunable(q query.Query, t twin.Twin) bool {
-	cols, _ := filterColumns(q.Filters)
+	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
 		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
 }

@@ -135,7 +135,7 @@ func TestBuild(t *testing.T) {
 	require.Equal(t, 2, res.Entries)
 	require.Equal(t, 0, res.Added)
 	require.Equal(t, 2, res.Removed)
-	snap, err := Snapshot(ctx, pool, now)
+	snap, err := Snapshot(ctx, pool, now, nil)
 	require.NoError(t, err)
 	require.Len(t, snap, 2)
 	require.Equal(t, addr("198.51.100.1"), snap[0].IP)
@@ -159,7 +159,7 @@ func TestBuild(t *testing.T) {
 		require.Equal(t, sizes[i].Day, s.Day)
 		require.LessOrEqual(t, s.Size, sizes[i].Size)
 	}
-	snapDay1, err := Snapshot(ctx, pool, now.AddDate(0, 0, 1))
+	snapDay1, err := Snapshot(ctx, pool, now.AddDate(0, 0, 1), nil)
 	require.NoError(t, err)
 	wantFTP := 0
 	for _, e := range snapDay1 {
@@ -170,7 +170,7 @@ func TestBuild(t *testing.T) {
 	require.Equal(t, wantFTP, ftp[1].Size)
 	_, err = Sizes(ctx, pool, Filter{Countries: []string{"czech"}}, now, now)
 	require.ErrorIs(t, err, ErrInvalid)
-	empty, err := Snapshot(ctx, pool, now.AddDate(0, 0, -3))
+	empty, err := Snapshot(ctx, pool, now.AddDate(0, 0, -3), nil)
 	require.NoError(t, err)
 	require.Empty(t, empty)
 }

@@ -26,6 +26,15 @@ type Filter struct {
 	MinScore  float64
 	Limit     int // 0: no limit
 	Order     Order
+	// Within, when set, keeps only addresses in one of its ASNs or prefixes (a caller's scope,
+	// docs/security.md); an empty Within keeps nothing.
+	Within *Within
+}
+
+// Within is the part of the greylist a scoped caller may see.
+type Within struct {
+	ASNs     []int64
+	Prefixes []netip.Prefix
 }
 
 // validate normalises f (upper-case countries) and checks every value.
@@ -73,7 +82,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Entry, error) {
 	if f.Limit > 0 {
 		limit = &f.Limit
 	}
-	rows, err := q.Query(ctx, selectEntry+`WHERE `+filterClause+` ORDER BY `+order+` LIMIT $5`,
+	rows, err := q.Query(ctx, selectEntry+`WHERE `+filterClause+` ORDER BY `+order+` LIMIT $8`,
 		append(filterArgs(f), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list greylist: %w", err)
@@ -92,13 +101,14 @@ func nilIfEmpty[T any](s []T) []T {
 	return s
 }
 
-// Snapshot returns the list as built on day (its UTC date), sorted by address; empty when no
-// build ran that day.
-func Snapshot(ctx context.Context, q Querier, day time.Time) ([]Entry, error) {
+// Snapshot returns the list as built on day (its UTC date) within w (nil: all of it), sorted
+// by address; empty when no build ran that day.
+func Snapshot(ctx context.Context, q Querier, day time.Time, w *Within) ([]Entry, error) {
 	d := day.UTC()
+	args := append(filterArgs(Filter{Within: w}), d.Format(time.DateOnly))
 	rows, err := q.Query(ctx, `SELECT host(ip), tags, score, probes, 0::bigint, coalesce(country, ''), coalesce(asn, 0),
 		first_seen, last_seen
-		FROM greylist_history WHERE day = $1 ORDER BY ip`, d.Format(time.DateOnly))
+		FROM greylist_history WHERE `+filterClause+` AND day = $8 ORDER BY ip`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read greylist snapshot %s: %w", d.Format(time.DateOnly), err)
 	}
@@ -115,16 +125,23 @@ type DaySize struct {
 	Size int
 }
 
-// filterClause matches f's tags, countries, ASNs and minimum score (parameters $1–$4) on either
-// the current list or a snapshot; empty filters go in as NULL, so one statement serves every
-// combination.
+// filterClause matches f's tags, countries, ASNs, minimum score and Within (parameters $1–$7)
+// on either the current list or a snapshot; empty filters go in as NULL, so one statement
+// serves every combination.
 const filterClause = `($1::text[] IS NULL OR tags && $1)
 		  AND ($2::text[] IS NULL OR country = ANY ($2))
 		  AND ($3::int[] IS NULL OR asn = ANY ($3))
-		  AND score >= $4`
+		  AND score >= $4
+		  AND (NOT $5::bool OR asn = ANY ($6::bigint[]) OR ip <<= ANY ($7::inet[]))`
 
 func filterArgs(f Filter) []any {
-	return []any{nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore}
+	within := f.Within != nil
+	var asns []int64
+	var prefixes []netip.Prefix
+	if within {
+		asns, prefixes = f.Within.ASNs, f.Within.Prefixes
+	}
+	return []any{nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore, within, asns, prefixes}
 }
 
 // Sizes returns how many addresses matching f each day's snapshot in [from, to] held, oldest
@@ -135,7 +152,7 @@ func Sizes(ctx context.Context, q Querier, f Filter, from, to time.Time) ([]DayS
 		return nil, err
 	}
 	rows, err := q.Query(ctx, `SELECT day::timestamp AT TIME ZONE 'UTC', count(*) FILTER (WHERE `+filterClause+`)::int
-		FROM greylist_history WHERE day BETWEEN $5 AND $6 GROUP BY day ORDER BY day`,
+		FROM greylist_history WHERE day BETWEEN $8 AND $9 GROUP BY day ORDER BY day`,
 		append(filterArgs(f), from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))...)
 	if err != nil {
 		return nil, fmt.Errorf("read greylist sizes: %w", err)

@@ -62,6 +62,8 @@ type Query struct {
 	Password string `json:"password,omitempty"`
 	SHA1     string `json:"sha1,omitempty"`
 	Prefix   string `json:"prefix,omitempty"`
+	// Restrict is set from the caller's scope (Scope.Apply), never parsed.
+	Restrict *Restriction `json:"restrict,omitempty"`
 }
 
 // Filters restrict a stats or greylist query. Lists are sorted and free of duplicates; within a

@@ -78,7 +78,8 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	}
 	d := &Datasource{settings: set, primary: primary, read: read, cache: c, logger: logger}
 	d.stats = cache.NewStats(c, engine.New(read, engine.Options{MaxRows: set.MaxRows}), read, cache.StatsOptions{TTL: set.CacheTTL})
-	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger}))
+	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
+		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil
 }
 

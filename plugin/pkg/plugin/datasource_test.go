@@ -38,8 +38,8 @@ func newSeeded(t testing.TB, redis *cache.RedisConfig) (*Datasource, *pgxpool.Po
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	require.NoError(t, pluginharness.Seed(context.Background(), pool))
-	d, err := New(Settings{DatabaseURL: url, ReadURL: url, Redis: redis, QueryTimeout: 10 * time.Second, MaxRows: 100_000},
-		log.DefaultLogger, prometheus.NewRegistry())
+	d, err := New(Settings{DatabaseURL: url, ReadURL: url, Redis: redis, QueryTimeout: 10 * time.Second, MaxRows: 100_000,
+		Access: testAccess(t, `{}`)}, log.DefaultLogger, prometheus.NewRegistry())
 	require.NoError(t, err)
 	t.Cleanup(d.Dispose)
 	return d, pool
@@ -288,7 +288,7 @@ func TestCallResource(t *testing.T) {
 		body   string
 	}{
 		{"variables/asns?q=other", 200, `[{"value":"64501","text":"AS64501 OTHER-NET"}]` + "\n"},
-		{"variables/probes", 200, `[{"value":"1","text":"0000000000000001 (abababab)"},{"value":"2","text":"0000000000000002 (cdcdcdcd)"}]` + "\n"},
+		{"variables/probes", 200, `[{"value":"1","text":"0000000000000001 #1"},{"value":"2","text":"0000000000000002 #2"}]` + "\n"},
 		{"leak?prefix=5baa6", 200, `[{"hash":"` + sha1Password + `","count":100,"sources":["telnet","http"]}]` + "\n"},
 		{"greylist/2026-01-10.csv", 200, "# For the terms of use see https://view.sentinel.turris.cz/greylist-data/LICENSE.txt\nAddress,Tags\n192.0.2.1,telnet\n"},
 		{"variables/nope", 400, ""},
@@ -296,7 +296,8 @@ func TestCallResource(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			var s sender
-			req := &backend.CallResourceRequest{Method: http.MethodGet, Path: strings.SplitN(tt.path, "?", 2)[0], URL: tt.path}
+			req := &backend.CallResourceRequest{Method: http.MethodGet, Path: strings.SplitN(tt.path, "?", 2)[0], URL: tt.path,
+				PluginContext: backend.PluginContext{User: &backend.User{Login: "admin", Role: "Admin"}}}
 			require.NoError(t, d.CallResource(context.Background(), req, &s))
 			require.Equal(t, tt.status, s.resp.Status, string(s.resp.Body))
 			if tt.body != "" {
@@ -326,17 +327,7 @@ func TestReadOnlyRole(t *testing.T) {
 	t.Parallel()
 	_, pool := newSeeded(t, nil)
 	ctx := context.Background()
-	role := "sview_t_reader_" + strings.ReplaceAll(strings.TrimPrefix(testenv.KeyPrefix(t), "sviewtest:"), ":", "")
-	_, err := pool.Exec(ctx, "CREATE ROLE "+role+" LOGIN IN ROLE sview_reader")
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
-	u, err := url.Parse(pool.Config().ConnString())
-	require.NoError(t, err)
-	u.User = url.User(role)
-	d, err := New(Settings{DatabaseURL: u.String(), ReadURL: u.String(), QueryTimeout: 10 * time.Second, MaxRows: 1000},
-		log.DefaultLogger, prometheus.NewRegistry())
-	require.NoError(t, err)
-	defer d.Dispose()
+	d := readerDatasource(t, pool, testAccess(t, `{}`))
 
 	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
 	require.NoError(t, err)
@@ -354,4 +345,26 @@ func TestReadOnlyRole(t *testing.T) {
 	var s sender
 	require.NoError(t, d.CallResource(ctx, &backend.CallResourceRequest{Method: "GET", Path: "variables/tags", URL: "variables/tags"}, &s))
 	require.Equal(t, 200, s.resp.Status, string(s.resp.Body))
+}
+
+// readerDatasource is a datasource on pool's database that logs in as a fresh member of
+// sview_reader, as Grafana's does.
+func readerDatasource(t *testing.T, pool *pgxpool.Pool, access Access) *Datasource {
+	t.Helper()
+	ctx := context.Background()
+	role := "sview_t_reader_" + strings.ReplaceAll(strings.TrimPrefix(testenv.KeyPrefix(t), "sviewtest:"), ":", "")
+	_, err := pool.Exec(ctx, "CREATE ROLE "+role+" LOGIN IN ROLE sview_reader")
+	require.NoError(t, err)
+	u, err := url.Parse(pool.Config().ConnString())
+	require.NoError(t, err)
+	u.User = url.User(role)
+	d, err := New(Settings{DatabaseURL: u.String(), ReadURL: u.String(), QueryTimeout: 10 * time.Second, MaxRows: 1000, Access: access},
+		log.DefaultLogger, prometheus.NewRegistry())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		d.Dispose()
+		_, _ = pool.Exec(context.Background(), "DROP OWNED BY "+role)
+		_, _ = pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+	})
+	return d
 }

@@ -15,6 +15,7 @@ var (
 	ErrInvalidMaxRows    = errors.New("invalid max rows")
 	ErrInvalidCacheTTL   = errors.New("invalid cache TTL override")
 	ErrInvalidJSONData   = errors.New("invalid datasource settings JSON")
+	ErrInvalidScope      = errors.New("invalid scope rule")
 )
 
 // Query errors the user can fix.

@@ -32,13 +32,18 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	alert := req.Headers[backend.FromAlertHeaderName] == "true"
 	skip := alert || req.Headers["X-Cache-Skip"] == "true" || req.GetHTTPHeader("X-Cache-Skip") == "true"
 	resp := backend.NewQueryDataResponse()
+	c, err := d.caller(ctx, req.PluginContext.User, alert)
 	for _, q := range req.Queries {
-		resp.Responses[q.RefID] = d.query(ctx, q, alert, skip)
+		if err != nil {
+			resp.Responses[q.RefID] = d.errorResponse(ctx, query.Query{}, err)
+			continue
+		}
+		resp.Responses[q.RefID] = d.query(ctx, q, c.Scope, alert, skip)
 	}
 	return resp, nil
 }
 
-func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert, skipCache bool) backend.DataResponse {
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, scope query.Scope, alert, skipCache bool) backend.DataResponse {
 	if alert {
 		if v := templateVariable(dq.JSON); v != "" {
 			return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
@@ -48,6 +53,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, alert, ski
 	q, err := query.Parse(dq.JSON)
 	if err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
+	if q, err = scope.Apply(q); err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusForbidden, backend.ErrorSourceDownstream, err.Error())
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.settings.QueryTimeout)
 	defer cancel()
@@ -124,8 +132,12 @@ func greylistFilter(q query.Query) greylist.Filter {
 	for i, a := range q.Filters.ASN {
 		asns[i] = int(a)
 	}
-	return greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns,
+	f := greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns,
 		MinScore: q.MinScore, Limit: q.Limit, Order: greylist.OrderScore}
+	if r := q.Restrict; r != nil {
+		f.Within = &greylist.Within{ASNs: r.ASNs, Prefixes: r.Prefixes}
+	}
+	return f
 }
 
 // greylistSizeFrames answers the greylist's size per day (its daily snapshots) over the

@@ -48,6 +48,10 @@ type jsonData struct {
 	QueryTimeout   looseNumber       `json:"queryTimeoutSeconds"`
 	MaxRows        int               `json:"maxRows"`
 	CacheTTL       map[string]string `json:"cacheTtlOverrides"` // period → Go duration
+	// Who may see what (scope.go); a nil Scopes is the default rules, an empty list nothing.
+	Scopes     *[]scopeRule        `json:"scopes"`
+	Teams      map[string][]string `json:"teams"` // team name → logins
+	AlertScope *scopeRule          `json:"alertScope"`
 }
 
 // looseNumber takes a JSON number or string as text, so a value typed into a text field is
@@ -76,6 +80,7 @@ type Settings struct {
 	QueryTimeout time.Duration
 	MaxRows      int
 	CacheTTL     map[string]time.Duration
+	Access       Access
 }
 
 // LoadSettings parses and validates the instance settings.
@@ -184,5 +189,10 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 		}
 		out.CacheTTL[name] = d
 	}
+	a, err := newAccess(j.Scopes, j.Teams, j.AlertScope)
+	if err != nil {
+		return Settings{}, err
+	}
+	out.Access = a
 	return out, nil
 }
