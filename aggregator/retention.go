@@ -98,7 +98,7 @@ func split(name string) (table, precision string) {
 
 // ApplyRetention deletes what is older than each table's retention, but never rows the next
 // precision has not rolled up yet (nor rows under a pending invalidation there). It returns
-// the number of rows deleted (rows of dropped TimescaleDB chunks are not counted).
+// the number of rows deleted (rows of whole TimescaleDB chunks dropped are not counted).
 func (m *Manager) ApplyRetention(ctx context.Context) (int64, error) {
 	names := make([]string, 0, len(m.cfg.Retention))
 	for n := range m.cfg.Retention {
@@ -178,6 +178,20 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		}
 	}
 	var deleted int64
+	if hyper {
+		// Whole chunks below the limit go at once; the chunk that straddles it is cut row by row
+		// below, so both databases keep exactly the same rows.
+		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("drop chunks of %s before %s: %w", name, limit.Format(time.RFC3339), err)
+		}
+	}
 	for {
 		var n int64
 		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
@@ -186,12 +200,10 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
 				return err
 			}
-			if hyper {
-				_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
-				return err
-			}
+			// ctid is unique only within one chunk of a hypertable, so the time test is repeated:
+			// a row of another chunk with the same ctid goes only if it is below the limit too.
 			tag, err := tx.Exec(ctx, fmt.Sprintf(
-				"DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE time < $1 LIMIT %d))",
+				"DELETE FROM %s WHERE time < $1 AND ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE time < $1 LIMIT %d))",
 				name, name, retentionBatch), limit)
 			n = tag.RowsAffected()
 			return err
@@ -200,7 +212,7 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		if err != nil {
 			return deleted, fmt.Errorf("delete from %s before %s: %w", name, limit.Format(time.RFC3339), err)
 		}
-		if hyper || n < retentionBatch {
+		if n < retentionBatch {
 			break
 		}
 	}

@@ -1,4 +1,4 @@
--- TimescaleDB is optional. Where the extension is installed, raw tables and rollups become
+-- TimescaleDB is optional. Where the extension is installed and preloaded, raw tables and rollups become
 -- hypertables and raw chunks older than a week are compressed; on plain PostgreSQL this
 -- migration changes nothing.
 DO $$
@@ -7,6 +7,12 @@ DECLARE
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
         RAISE NOTICE 'timescaledb not available: using plain PostgreSQL tables';
+        RETURN;
+    END IF;
+    -- Installed is not enough: CREATE EXTENSION fails with FATAL unless the server preloads it.
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+       AND current_setting('shared_preload_libraries') NOT LIKE '%timescaledb%' THEN
+        RAISE NOTICE 'timescaledb installed but not preloaded: using plain PostgreSQL tables';
         RETURN;
     END IF;
     CREATE EXTENSION IF NOT EXISTS timescaledb;

@@ -160,11 +160,26 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 	if err := migrations.Up(withDatabase(AdminURL(), building)); err != nil {
 		return "", err
 	}
+	// TimescaleDB's launcher starts a job scheduler in every database that has the extension and
+	// allows connections, and CREATE DATABASE … TEMPLATE and RENAME both fail (55006) while
+	// anything is connected. Closing the template to connections keeps the launcher out; the
+	// scheduler it may already have started there is ended.
+	if err := closeToConnections(ctx, admin, building); err != nil {
+		return "", err
+	}
 	// Renamed only once complete, so a crash never leaves a half-migrated template behind.
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{building}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", err
 	}
 	return name, nil
+}
+
+func closeToConnections(ctx context.Context, admin *pgx.Conn, db string) error {
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" WITH ALLOW_CONNECTIONS false"); err != nil {
+		return err
+	}
+	_, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", db)
+	return err
 }
 
 func withDatabase(base, name string) string {
