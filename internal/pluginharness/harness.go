@@ -50,12 +50,23 @@ type Plugin struct {
 // Start launches binary as Grafana does and connects to its services. log receives the
 // plugin's own log output (nil discards it).
 func Start(binary string, log io.Writer) (*Plugin, error) {
-	if log == nil {
-		log = io.Discard
-	}
+	return StartCommand(Command(binary), log)
+}
+
+// Command is the command Start runs: binary with the environment Grafana gives a plugin.
+func Command(binary string) *exec.Cmd {
 	cmd := exec.Command(binary)
 	// Grafana passes its version and a minimal environment; the plugin must not rely on more.
 	cmd.Env = append(os.Environ(), "GF_VERSION=12.3.0", "GF_EDITION=oss")
+	return cmd
+}
+
+// StartCommand is Start for a command prepared by the caller (a process group, a directory).
+// The plugin host owns cmd from here on: it starts, waits for and stops it.
+func StartCommand(cmd *exec.Cmd, log io.Writer) (*Plugin, error) {
+	if log == nil {
+		log = io.Discard
+	}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
