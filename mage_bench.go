@@ -16,14 +16,20 @@ import (
 	"time"
 )
 
-// Bench runs every benchmark (files tagged `bench`) against real PostgreSQL and Redis and writes
+// Bench runs every benchmark (files tagged `bench`) against real PostgreSQL, TimescaleDB and Redis and writes
 // BENCHMARKS.md. SVIEW_BENCH_SCALE (default 1, the sizes the issues ask for) scales the data.
 func Bench(ctx context.Context) error {
-	env, cleanup, err := testServers(ctx)
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	env, timescaleURL, cleanup, err := testServers(ctx, root)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
+	// The benchmarks that set sview beside TimescaleDB's own continuous aggregates run there.
+	env["SVIEW_TEST_TIMESCALE_URL"] = timescaleURL
 	pkgs, err := benchPackages()
 	if err != nil {
 		return err

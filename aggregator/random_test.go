@@ -185,13 +185,22 @@ func tryInsertArrivals(ctx context.Context, pool *pgxpool.Pool, rows []arrival, 
 	return nil
 }
 
-// mutateRaw deletes a few raw rows and moves a few others in time, as a correction would.
+// mutateRaw deletes a few raw rows and moves a few others in time, as a correction would:
+// by UPDATE within a day, and by DELETE and INSERT across days, since TimescaleDB cannot
+// UPDATE a row into another (daily) chunk.
 func mutateRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rng *rand.Rand) {
 	tbl := sentinel.Tables[rng.IntN(len(sentinel.Tables))]
 	_, err := pool.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s ORDER BY random() LIMIT 3)", tbl, tbl))
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, fmt.Sprintf(
-		"UPDATE %s SET time = time - interval '50 minutes', raw_count = 3 WHERE ctid IN (SELECT ctid FROM %s ORDER BY random() LIMIT 2)", tbl, tbl))
+	_, err = pool.Exec(ctx, fmt.Sprintf(`
+		UPDATE %[1]s SET time = time - interval '50 minutes', raw_count = 3
+		WHERE time - interval '50 minutes' >= date_trunc('day', time, 'UTC')
+		  AND ctid IN (SELECT ctid FROM %[1]s WHERE time - interval '50 minutes' >= date_trunc('day', time, 'UTC') ORDER BY random() LIMIT 2)`, tbl))
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, fmt.Sprintf(`
+		WITH moved AS (DELETE FROM %[1]s WHERE ctid IN (SELECT ctid FROM %[1]s ORDER BY random() LIMIT 1) RETURNING *)
+		INSERT INTO %[1]s SELECT (jsonb_populate_record(NULL::%[1]s,
+			to_jsonb(m) || jsonb_build_object('time', m.time - interval '13 hours', 'raw_count', 2))).* FROM moved m`, tbl))
 	require.NoError(t, err)
 }
 

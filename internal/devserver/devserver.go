@@ -129,6 +129,44 @@ func Postgres(ctx context.Context, dir string, port int) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startPostgres(ctx, bin, dir, port, "")
+}
+
+// Timescale starts a PostgreSQL cluster with TimescaleDB preloaded, like Postgres, from the
+// private server copy that pgroot (shared/timescaledb/pgroot.sh) makes under dir. Telemetry is
+// off: the cluster is a throwaway one and reaches no network. The extension's job scheduler runs,
+// as in a real deployment, so the tests meet its background workers.
+func Timescale(ctx context.Context, dir string, port int, pgroot string) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	out, err := exec.CommandContext(ctx, "bash", pgroot, filepath.Join(dir, "root")).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return nil, fmt.Errorf("%s: %w\n%s", pgroot, err, exit.Stderr)
+		}
+		return nil, fmt.Errorf("%s: %w", pgroot, err)
+	}
+	bin := strings.TrimSpace(string(out))
+	return startPostgres(ctx, bin, filepath.Join(dir, "cluster"), port,
+		" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off")
+}
+
+// PGRoot finds pgroot.sh, the script that makes a PostgreSQL copy with TimescaleDB: SVIEW_PGROOT,
+// else shared/timescaledb/pgroot.sh beside the repository at repoRoot.
+func PGRoot(repoRoot string) (string, error) {
+	p := os.Getenv("SVIEW_PGROOT")
+	if p == "" {
+		p = filepath.Join(repoRoot, "..", "shared", "timescaledb", "pgroot.sh")
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("no TimescaleDB server copy: %w (set SVIEW_PGROOT to pgroot.sh, or SVIEW_TEST_TIMESCALE_URL to a running TimescaleDB)", err)
+	}
+	return filepath.Abs(p)
+}
+
+func startPostgres(ctx context.Context, bin, dir string, port int, extraOpts string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -148,7 +186,7 @@ func Postgres(ctx context.Context, dir string, port int) (*Server, error) {
 	}
 	logFile := filepath.Join(dir, "postgres.log")
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "+
-		"-c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB", port, dir)
+		"-c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB", port, dir) + extraOpts
 	cmd, err := asServiceUser(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", logFile, "-o", opts, "-w", "-t", "60", "start")
 	if err != nil {
 		return nil, err

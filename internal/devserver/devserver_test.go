@@ -34,6 +34,28 @@ func TestPostgresStartStop(t *testing.T) {
 	require.False(t, devserver.Answers(fmt.Sprintf("127.0.0.1:%d", port)))
 }
 
+// The TimescaleDB pass of `go tool mage test` on a machine without one configured.
+func TestTimescaleStartStop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pgroot, err := devserver.PGRoot("../..")
+	require.NoError(t, err)
+	port, err := devserver.FreePort()
+	require.NoError(t, err)
+	s, err := devserver.Timescale(ctx, t.TempDir(), port, pgroot)
+	require.NoError(t, err)
+	c, err := pgx.Connect(ctx, s.URL)
+	require.NoError(t, err)
+	_, err = c.Exec(ctx, "CREATE EXTENSION timescaledb")
+	require.NoError(t, err, "the extension loads only when preloaded")
+	var version string
+	require.NoError(t, c.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").Scan(&version))
+	require.NotEmpty(t, version)
+	require.NoError(t, c.Close(ctx))
+	require.NoError(t, s.Stop())
+	require.False(t, devserver.Answers(fmt.Sprintf("127.0.0.1:%d", port)))
+}
+
 func TestRedisStartStop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
