@@ -338,8 +338,9 @@ func (m *Manager) schedule() map[string]cronEntry {
 	return out
 }
 
-// Run is the daemon: a catch-up pass at start, then the cron schedule, until ctx ends. A
-// running step finishes its current transaction or rolls it back; nothing is left half done.
+// Run is the daemon: a catch-up pass at start followed by every job, then the cron schedule,
+// until ctx ends. A running step finishes its current transaction or rolls it back; nothing is
+// left half done.
 func (m *Manager) Run(ctx context.Context) error {
 	c := cron.New(cron.WithSeconds(), cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{m.log}),
 		cron.WithChain(cron.Recover(cronLogger{m.log}), cron.SkipIfStillRunning(cronLogger{m.log})))
@@ -360,6 +361,13 @@ func (m *Manager) Run(ctx context.Context) error {
 	if ctx.Err() == nil {
 		_ = m.runJob(ctx, "twins", m.buildTwins) // logged and recorded by runJob
 		m.announceRollups(ctx)
+	}
+	// The jobs (greylist, leaks) read what the catch-up just rolled up: run them now rather than
+	// leave their answers empty or stale until the first scheduled run, up to an hour away.
+	for _, j := range m.cfg.Jobs {
+		if ctx.Err() == nil {
+			_ = m.runJob(ctx, j.Name, j.Run) // logged and recorded by runJob
+		}
 	}
 	if len(m.cfg.Retention) > 0 && ctx.Err() == nil {
 		_ = m.runJob(ctx, "retention", m.ApplyRetention) // logged and recorded by runJob
