@@ -3,7 +3,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sview-project/sview/internal/devserver"
+	"github.com/sview-project/sview/internal/pluginharness"
+	"github.com/sview-project/sview/internal/stack"
 )
 
 // Ports of the private servers `mage up` starts under ./.sview when none is configured: below
@@ -28,50 +32,76 @@ const (
 	stackMetrics      = "127.0.0.1:9464"
 	stackGrafanaPort  = "3000"
 	stackDemoDays     = 7
-	stackDemoPerDay   = 200000
-	stackLiveRate     = 20
+	// The live simulator runs at the seeded density, so graphs go on where the history ends;
+	// seeding and rolling up a week at this density takes about a minute on two cores.
+	stackDemoPerDay = 43200 // 0.5 incidents/s
+	// Each part gets this long after SIGTERM before SIGKILL; parts stop in parallel, well inside
+	// mage's 5 s limit after Ctrl-C.
+	stackStopGrace = 3 * time.Second
 )
 
-// Up runs the whole system locally until Ctrl-C: PostgreSQL (SVIEW_DATABASE_URL, or a private
-// cluster under ./.sview), Redis (SVIEW_REDIS_URL, or a private one when redis-server is
-// installed), migrations, 7 days of demo data when the database is empty, the live simulator,
-// the aggregator (`sview run`), the public API (`sview serve`), the plugin backend in standalone
-// mode and, when one is installed, a Grafana server provisioned from this repository.
+// Up runs the whole system locally until Ctrl-C, SIGINT or SIGTERM: PostgreSQL
+// (SVIEW_DATABASE_URL, or a private cluster under ./.sview), Redis (SVIEW_REDIS_URL, or a
+// private one when redis-server is installed), migrations, a week of demo data rolled up at once
+// when the database is empty, the live simulator, the aggregator (`sview run`), the public API
+// (`sview serve`), the plugin backend under a go-plugin host and, when one is installed, a Grafana
+// server provisioned from this repository. A start after a crash first stops what it left.
 func Up(ctx context.Context) error {
+	began := time.Now()
 	root, err := os.Getwd()
 	if err != nil {
 		return err
 	}
+	ctx, cancel := stack.StopContext(ctx)
+	defer cancel()
 	state := filepath.Join(root, ".sview")
-	var stops []func()
+	runDir := filepath.Join(state, "run")
+	stale, err := stack.PidFiles(runDir)
+	if err != nil {
+		return err
+	}
+	// the private PostgreSQL writes its own pid file; SIGINT is its fast shutdown
+	stale = append(stale, stack.PidFile{Path: filepath.Join(state, "postgres", "data", "postmaster.pid"), Signal: syscall.SIGINT})
+	notes, err := stack.CleanStale(stale, stackStopGrace)
+	for _, n := range notes {
+		fmt.Println("cleanup after a previous `mage up` that did not stop:", n)
+	}
+	if err != nil {
+		return fmt.Errorf("clean up after a previous mage up: %w", err)
+	}
+
+	var parts []stack.Stopper
 	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-		fmt.Println("stopped everything mage up started")
+		stopping := time.Now()
+		stack.StopAll(parts, stackStopGrace)
+		fmt.Printf("stopped everything mage up started in %s\n", time.Since(stopping).Round(10*time.Millisecond))
 	}()
 	var started []string
+	logs := filepath.Join(state, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
 
 	dbURL := os.Getenv("SVIEW_DATABASE_URL")
 	if dbURL == "" {
-		dbURL, err = stackPostgres(ctx, filepath.Join(state, "postgres"), &stops)
+		s, url, err := stackPostgres(ctx, filepath.Join(state, "postgres"))
 		if err != nil {
 			return err
 		}
+		parts = append(parts, s)
+		dbURL = url
 		started = append(started, "PostgreSQL      "+dbURL+"  (data in .sview/postgres)")
 	}
 	redisURL := os.Getenv("SVIEW_REDIS_URL")
 	if redisURL == "" {
-		if _, err := exec.LookPath("redis-server"); err == nil {
-			s, err := devserver.Redis(ctx, filepath.Join(state, "redis"), stackRedisPort)
-			if err != nil {
-				return err
-			}
-			stops = append(stops, func() { _ = s.Stop() })
-			redisURL = s.URL
-			started = append(started, "Redis           "+redisURL)
-		} else {
+		if p, url, err := stackRedis(ctx, runDir, filepath.Join(state, "redis")); err != nil {
+			return err
+		} else if p == nil {
 			started = append(started, "cache           in process (no redis-server installed)")
+		} else {
+			parts = append(parts, p)
+			redisURL = url
+			started = append(started, "Redis           "+redisURL)
 		}
 	}
 
@@ -80,7 +110,8 @@ func Up(ctx context.Context) error {
 	if err := run(nil, "go", "build", "-o", filepath.Join(bin, "sview"), "./cmd/sview"); err != nil {
 		return err
 	}
-	if err := stackPluginBuild(root); err != nil {
+	plugin, err := stackPluginBuild(ctx, root)
+	if err != nil {
 		return err
 	}
 	env := []string{"SVIEW_DATABASE_URL=" + dbURL, "SVIEW_REDIS_URL=" + redisURL}
@@ -89,86 +120,132 @@ func Up(ctx context.Context) error {
 	if err := runEnv(env, sview, "migrate", "up"); err != nil {
 		return err
 	}
-	empty, err := stackDatabaseEmpty(ctx, dbURL)
-	if err != nil {
+	if err := stackSeed(ctx, env, sview, dbURL); err != nil {
 		return err
-	}
-	if empty {
-		fmt.Printf("database is empty: seeding %d days of demo data at %d incidents/day …\n", stackDemoDays, stackDemoPerDay)
-		if err := runEnv(env, sview, "demo", "seed", "--days", fmt.Sprint(stackDemoDays), "--per-day", fmt.Sprint(stackDemoPerDay)); err != nil {
-			return err
-		}
 	}
 
-	logs := filepath.Join(state, "logs")
-	if err := os.MkdirAll(logs, 0o755); err != nil {
-		return err
-	}
 	procs := []struct {
 		name, what string
 		args       []string
 	}{
-		{"live", fmt.Sprintf("demo live       %d events/s", stackLiveRate), []string{sview, "demo", "live", "--rate", fmt.Sprint(stackLiveRate)}},
+		{"live", fmt.Sprintf("demo live       %g incidents/s, the seeded density", stackLiveRate()), []string{sview, "demo", "live", "--rate", fmt.Sprint(stackLiveRate())}},
 		{"run", "aggregator      metrics on http://" + stackMetrics + "/metrics", []string{sview, "run", "--metrics-listen", stackMetrics}},
 		{"serve", "public API      http://" + stackAPIListen + "  (/healthz, /passcheck/apiv1/, /range/{prefix}, /greylist-latest.csv, /api/resource)", []string{sview, "serve", "--listen", stackAPIListen}},
-		{"plugin", "plugin backend  standalone; gRPC address in dist/standalone.txt", []string{filepath.Join(root, "dist", "gpx_sview_linux_amd64"), "-standalone"}},
 	}
 	for _, p := range procs {
-		stop, err := stackStart(ctx, root, env, filepath.Join(logs, p.name+".log"), p.args...)
+		proc, err := stackStart(runDir, logs, p.name, env, p.args...)
 		if err != nil {
-			return fmt.Errorf("start %s: %w", p.name, err)
+			return err
 		}
-		stops = append(stops, stop)
+		parts = append(parts, proc)
 		started = append(started, p.what+"  (log .sview/logs/"+p.name+".log)")
 	}
-	if g, err := stackGrafana(ctx, root, state, dbURL, redisURL, env, &stops); err != nil {
+	pl, health, err := stackPlugin(ctx, runDir, logs, plugin, dbURL)
+	if err != nil {
+		return err
+	}
+	parts = append(parts, pl)
+	started = append(started, "plugin backend  under a go-plugin host, as Grafana runs it; health: "+health+"  (log .sview/logs/plugin.log)")
+	if g, p, err := stackGrafana(root, state, runDir, dbURL, redisURL, env); err != nil {
 		return err
 	} else {
+		if p != nil {
+			parts = append(parts, p)
+		}
 		started = append(started, g)
 	}
 
-	time.Sleep(2 * time.Second)
-	fmt.Println("\nsview is up:")
+	fmt.Printf("\nsview is up after %s:\n", time.Since(began).Round(time.Second))
 	for _, s := range started {
 		fmt.Println("  " + s)
 	}
-	if addr, err := os.ReadFile(filepath.Join(root, "dist", "standalone.txt")); err == nil {
-		fmt.Println("  plugin gRPC     " + strings.TrimSpace(string(addr)))
-	}
-	fmt.Println("\nCtrl-C stops everything.")
+	fmt.Println("\nEvery period has data now; the greylist and leaked passwords follow within seconds, once")
+	fmt.Println("the aggregator's start-up catch-up has run. Ctrl-C (or SIGINT/SIGTERM) stops everything.")
 	<-ctx.Done()
 	return nil
 }
 
-func stackPostgres(ctx context.Context, dir string, stops *[]func()) (string, error) {
+// stackLiveRate is the live simulator's rate in incidents/s: the seeded density.
+func stackLiveRate() float64 { return float64(stackDemoPerDay) / 86400 }
+
+// stackSeed fills an empty database with a week of demo data and rolls it up at every precision
+// (with a progress line), so every period has data before the live simulator starts.
+func stackSeed(ctx context.Context, env []string, sview, dbURL string) error {
+	empty, err := stackDatabaseEmpty(ctx, dbURL)
+	if err != nil || !empty {
+		return err
+	}
+	from := time.Now().UTC().AddDate(0, 0, -stackDemoDays).Truncate(24 * time.Hour)
+	fmt.Printf("database is empty: seeding %d days of demo data at %d incidents/day …\n", stackDemoDays, stackDemoPerDay)
+	if err := runEnv(env, sview, "demo", "seed", "--days", fmt.Sprint(stackDemoDays), "--per-day", fmt.Sprint(stackDemoPerDay)); err != nil {
+		return err
+	}
+	fmt.Println("rolling up the seeded history at every precision …")
+	return runEnv(env, sview, "backfill", "--from", from.Format(time.RFC3339))
+}
+
+// stopFunc adapts a server's Stop to stack.Stopper.
+type stopFunc func() error
+
+func (f stopFunc) Stop(time.Duration) {
+	if err := f(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+func stackPostgres(ctx context.Context, dir string) (stack.Stopper, string, error) {
 	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/sview?sslmode=disable", stackPostgresPort)
 	if devserver.Answers(fmt.Sprintf("127.0.0.1:%d", stackPostgresPort)) {
-		return "", fmt.Errorf("port %d is taken: is another `mage up` running? stop it or set SVIEW_DATABASE_URL", stackPostgresPort)
+		return nil, "", fmt.Errorf("port %d is taken by a server this checkout did not start: stop it or set SVIEW_DATABASE_URL", stackPostgresPort)
 	}
 	s, err := devserver.Postgres(ctx, dir, stackPostgresPort)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	*stops = append(*stops, func() {
-		if err := s.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	})
 	c, err := pgx.Connect(ctx, s.URL)
 	if err != nil {
-		return "", err
+		_ = s.Stop()
+		return nil, "", err
 	}
 	defer c.Close(ctx)
 	var exists bool
-	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'sview')").Scan(&exists); err != nil {
-		return "", err
+	err = c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'sview')").Scan(&exists)
+	if err == nil && !exists {
+		_, err = c.Exec(ctx, "CREATE DATABASE sview")
 	}
-	if !exists {
-		if _, err := c.Exec(ctx, "CREATE DATABASE sview"); err != nil {
-			return "", err
+	if err != nil {
+		_ = s.Stop()
+		return nil, "", err
+	}
+	return stopFunc(s.Stop), url, nil
+}
+
+// stackRedis starts a private redis-server that keeps nothing on disk, or returns nil when none
+// is installed.
+func stackRedis(ctx context.Context, runDir, dir string) (*stack.Proc, string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, "", nil
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", stackRedisPort)
+	if devserver.Answers(addr) {
+		return nil, "", fmt.Errorf("port %d is taken by a server this checkout did not start: stop it or set SVIEW_REDIS_URL", stackRedisPort)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", err
+	}
+	p, err := stack.Start(runDir, "redis", exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(stackRedisPort),
+		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log")))
+	if err != nil {
+		return nil, "", err
+	}
+	for deadline := time.Now().Add(30 * time.Second); !devserver.Answers(addr); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			p.Stop(stackStopGrace)
+			return nil, "", fmt.Errorf("redis-server did not start listening on %s (log in %s)", addr, dir)
 		}
 	}
-	return url, nil
+	return p, fmt.Sprintf("redis://%s/0", addr), nil
 }
 
 func stackDatabaseEmpty(ctx context.Context, url string) (bool, error) {
@@ -182,85 +259,111 @@ func stackDatabaseEmpty(ctx context.Context, url string) (bool, error) {
 	return !any, err
 }
 
-// stackPluginBuild builds the linux backend binary and puts plugin.json beside it, which is all
-// standalone mode needs.
-func stackPluginBuild(root string) error {
+// stackPluginBuild builds the linux backend binary into dist/ as the SDK's build does and puts
+// plugin.json beside it, which is what Grafana needs to load it from there.
+func stackPluginBuild(ctx context.Context, root string) (string, error) {
 	dist := filepath.Join(root, "dist")
 	if err := os.MkdirAll(dist, 0o755); err != nil {
-		return err
+		return "", err
 	}
-	if err := run(nil, "go", "build", "-o", filepath.Join(dist, "gpx_sview_linux_amd64"), "./plugin/pkg"); err != nil {
-		return err
+	bin, err := pluginharness.Build(ctx, root, dist)
+	if err != nil {
+		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(dist, "plugin.json")); err == nil {
-		return nil
+		return bin, nil
 	}
 	b, err := os.ReadFile(filepath.Join(root, "plugin", "src", "plugin.json"))
 	if err != nil {
-		return err
+		return "", err
 	}
-	return os.WriteFile(filepath.Join(dist, "plugin.json"), b, 0o644)
+	return bin, os.WriteFile(filepath.Join(dist, "plugin.json"), b, 0o644)
 }
 
-// stackStart runs a long-lived process with its output in logFile; the returned stop sends
-// SIGTERM and waits, so every part shuts down cleanly.
-func stackStart(ctx context.Context, dir string, env []string, logFile string, args ...string) (func(), error) {
-	out, err := os.Create(logFile)
+// stackPlugin starts the plugin backend under the go-plugin host and asks it for the health of a
+// datasource configured for the stack's database, as Grafana's "Save & test" would.
+func stackPlugin(ctx context.Context, runDir, logs, binary, dbURL string) (*stack.Plugin, string, error) {
+	log, err := stackLog(logs, "plugin")
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := stack.StartPlugin(runDir, binary, log)
+	if err != nil {
+		log.Close()
+		return nil, "", fmt.Errorf("start the plugin backend (log .sview/logs/plugin.log): %w", err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		p.Stop(stackStopGrace)
+		return nil, "", fmt.Errorf("parse database URL: %w", err)
+	}
+	password, _ := u.User.Password()
+	settings, _ := json.Marshal(map[string]any{"host": u.Hostname(), "port": u.Port(), "database": strings.TrimPrefix(u.Path, "/"),
+		"user": u.User.Username(), "sslMode": cmp.Or(u.Query().Get("sslmode"), "prefer")})
+	res, err := p.CheckHealth(ctx, pluginharness.PluginContext("sview-up", settings, map[string]string{"password": password}))
+	if err != nil {
+		return p, "", fmt.Errorf("plugin health check: %w", err)
+	}
+	return p, res.Status.String() + " " + res.Message, nil
+}
+
+// stackLog opens .sview/logs/<name>.log for appending, so the logs of earlier starts are kept,
+// and marks where this start begins.
+func stackLog(logs, name string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(f, "\n==== mage up %s ====\n", time.Now().Format(time.RFC3339))
+	return f, nil
+}
+
+// stackStart runs a long-lived part with its output appended to .sview/logs/<name>.log.
+func stackStart(runDir, logs, name string, env []string, args ...string) (*stack.Proc, error) {
+	out, err := stackLog(logs, name)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
-	// Own process group: Ctrl-C reaches mage, which then stops each child in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		out.Close()
+	p, err := stack.Start(runDir, name, cmd)
+	out.Close() // the child has its own copy
+	if err != nil {
 		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait(); out.Close() }()
 	select {
-	case err := <-done:
-		log, _ := os.ReadFile(logFile)
-		return nil, fmt.Errorf("exited at once (%v):\n%s", err, log)
+	case <-p.Done():
+		return nil, fmt.Errorf("%s exited at once: see .sview/logs/%s.log", name, name)
 	case <-time.After(500 * time.Millisecond):
 	}
-	return func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(4 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	}, nil
+	return p, nil
 }
 
 // stackGrafana starts a Grafana server provisioned from this repository when one is installed.
-func stackGrafana(ctx context.Context, root, state, dbURL, redisURL string, env []string, stops *[]func()) (string, error) {
+func stackGrafana(root, state, runDir, dbURL, redisURL string, env []string) (string, *stack.Proc, error) {
 	bin, err := exec.LookPath("grafana")
 	args := []string{"server"}
 	if err != nil {
 		if bin, err = exec.LookPath("grafana-server"); err != nil {
-			return "Grafana         not installed: point your Grafana at dist/, provisioning/ and dashboards/ (see README)", nil
+			return "Grafana         not installed: point your Grafana at dist/, provisioning/ and dashboards/ (see README)", nil, nil
 		}
 		args = nil
 	}
 	home := "/usr/share/grafana"
 	plugins := filepath.Join(state, "grafana", "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	link := filepath.Join(plugins, "sview-sentinel-datasource")
 	if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
 		if err := os.Symlink(filepath.Join(root, "dist"), link); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	pg, err := url.Parse(dbURL)
 	if err != nil {
-		return "", fmt.Errorf("parse database URL: %w", err)
+		return "", nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	password, _ := pg.User.Password()
 	sslMode := pg.Query().Get("sslmode")
@@ -291,12 +394,11 @@ func stackGrafana(ctx context.Context, root, state, dbURL, redisURL string, env 
 		"GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=sview-sentinel-datasource",
 		"SVIEW_DASHBOARDS_DIR="+filepath.Join(root, "dashboards"),
 	)
-	stop, err := stackStart(ctx, root, genv, filepath.Join(state, "logs", "grafana.log"), append([]string{bin}, append(args, "--homepath", home)...)...)
+	p, err := stackStart(runDir, filepath.Join(state, "logs"), "grafana", genv, append([]string{bin}, append(args, "--homepath", home)...)...)
 	if err != nil {
-		return "", fmt.Errorf("start grafana: %w", err)
+		return "", nil, fmt.Errorf("start grafana: %w", err)
 	}
-	*stops = append(*stops, stop)
-	return "Grafana         http://127.0.0.1:" + stackGrafanaPort + " (admin/admin)", nil
+	return "Grafana         http://127.0.0.1:" + stackGrafanaPort + " (admin/admin)  (log .sview/logs/grafana.log)", p, nil
 }
 
 func runEnv(env []string, name string, args ...string) error {
