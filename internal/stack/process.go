@@ -88,6 +88,17 @@ func WritePidFile(file string, pid int) error {
 type PidFile struct {
 	Path   string
 	Signal syscall.Signal // SIGTERM for most; PostgreSQL's fast shutdown is SIGINT
+	Group  bool           // signal the process group it leads (Start's), not the process alone
+}
+
+// PidFiles lists the pid files Start wrote in runDir, each for a process group stopped by SIGTERM.
+func PidFiles(runDir string) ([]PidFile, error) {
+	paths, err := filepath.Glob(filepath.Join(runDir, "*.pid"))
+	files := make([]PidFile, len(paths))
+	for i, p := range paths {
+		files[i] = PidFile{Path: p, Signal: syscall.SIGTERM, Group: true}
+	}
+	return files, err
 }
 
 // CleanStale stops the processes named by pid files a crashed run left and removes the files.
@@ -135,15 +146,15 @@ func cleanOne(f PidFile, grace time.Duration) (string, error) {
 	if err != nil || pid <= 0 {
 		return fmt.Sprintf("removed unreadable pid file %s", f.Path), os.Remove(f.Path)
 	}
-	started, pgid, err := procStart(pid)
+	started, err := procStart(pid)
 	// two seconds of slack: the boot time in /proc/stat is whole seconds
 	if err != nil || started.After(info.ModTime().Add(2*time.Second)) || info.ModTime().Sub(started) > time.Minute {
 		// gone, or the pid now belongs to a process that is not the one recorded
 		return fmt.Sprintf("removed stale pid file %s (pid %d is not running)", f.Path, pid), os.Remove(f.Path)
 	}
 	target := pid
-	if pgid == pid {
-		target = -pid // it leads its own group: stop its children with it
+	if f.Group {
+		target = -pid
 	}
 	_ = syscall.Kill(target, f.Signal)
 	deadline := time.Now().Add(grace)
@@ -174,28 +185,27 @@ func alive(pid int) bool {
 	return len(fields) > 0 && fields[0] != "Z"
 }
 
-// procStart reads when pid started and its process group from /proc/<pid>/stat.
-func procStart(pid int) (time.Time, int, error) {
+// procStart reads when pid started from /proc/<pid>/stat.
+func procStart(pid int) (time.Time, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return time.Time{}, 0, err
+		return time.Time{}, err
 	}
 	fields := statFields(string(b))
 	// fields from "state" on: state(0) ppid(1) pgrp(2) … starttime(19), in clock ticks since boot
 	if len(fields) < 20 || fields[0] == "Z" {
-		return time.Time{}, 0, fmt.Errorf("pid %d: not running", pid)
+		return time.Time{}, fmt.Errorf("pid %d: not running", pid)
 	}
-	pgid, _ := strconv.Atoi(fields[2])
 	ticks, err := strconv.ParseInt(fields[19], 10, 64)
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("pid %d: start time: %w", pid, err)
+		return time.Time{}, fmt.Errorf("pid %d: start time: %w", pid, err)
 	}
 	boot, err := bootTime()
 	if err != nil {
-		return time.Time{}, 0, err
+		return time.Time{}, err
 	}
 	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
-	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), pgid, nil
+	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), nil
 }
 
 // statFields splits /proc/<pid>/stat after the command name, which may hold spaces and parentheses.

@@ -74,8 +74,10 @@ func TestCleanStale(t *testing.T) {
 	require.NoError(t, dead.Run())
 	require.NoError(t, WritePidFile(filepath.Join(run, "dead.pid"), dead.Process.Pid))
 
-	files := []PidFile{{filepath.Join(run, "orphan.pid"), syscall.SIGTERM}, {reused, syscall.SIGTERM},
-		{filepath.Join(run, "dead.pid"), syscall.SIGTERM}, {filepath.Join(run, "never-written.pid"), syscall.SIGTERM}}
+	files, err := PidFiles(run)
+	require.NoError(t, err)
+	require.Len(t, files, 3)
+	files = append(files, PidFile{Path: filepath.Join(run, "never-written.pid"), Signal: syscall.SIGTERM})
 	notes, err := CleanStale(files, 2*time.Second)
 	require.NoError(t, err)
 	require.Len(t, notes, 3, "%q", notes)
