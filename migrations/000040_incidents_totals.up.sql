@@ -26,15 +26,14 @@ BEGIN
 END
 $$;
 
--- Same as 000009: hypertables where TimescaleDB is available.
+-- Hypertables where 000009 took the TimescaleDB path (the extension is in the database).
 DO $$
 DECLARE
     t TEXT;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
         RETURN;
     END IF;
-    CREATE EXTENSION IF NOT EXISTS timescaledb;
     FOREACH t IN ARRAY ARRAY['incidents_quarterly_totals', 'incidents_hourly_totals', 'incidents_daily_totals']
     LOOP
         EXECUTE format('SELECT create_hypertable(%L, ''time'', if_not_exists => true)', t);

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/devserver"
 	"github.com/sview-project/sview/internal/testenv"
 	"github.com/sview-project/sview/migrations"
 )
@@ -57,6 +58,58 @@ func TestUpDownUp(t *testing.T) {
 
 	require.NoError(t, migrations.Up(url))
 	require.Equal(t, first, tables(t, url))
+	require.Equal(t, preloadsTimescale(t, url), hypertable(t, url, "incidents"),
+		"raw tables are hypertables exactly when the server preloads TimescaleDB, after down and up too")
+}
+
+// preloadsTimescale tells whether the server at url preloads TimescaleDB, where the schema must
+// take the TimescaleDB path.
+func preloadsTimescale(t *testing.T, url string) bool {
+	t.Helper()
+	var preloaded bool
+	query(t, url, `SELECT current_setting('shared_preload_libraries') LIKE '%timescaledb%'`, &preloaded)
+	return preloaded
+}
+
+func hypertable(t *testing.T, url, table string) bool {
+	t.Helper()
+	var is bool
+	query(t, url, `SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL
+		AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`, &is)
+	if is {
+		query(t, url, `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1)`, &is, table)
+	}
+	return is
+}
+
+func query(t *testing.T, url, sql string, dest any, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	require.NoError(t, c.QueryRow(ctx, sql, args...).Scan(dest))
+}
+
+// A server with the TimescaleDB package installed but not preloaded fails CREATE EXTENSION with
+// FATAL: the schema takes the plain path there, and the operator is told how to enable it.
+func TestTimescaleNotPreloaded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pgroot, err := devserver.PGRoot("..")
+	require.NoError(t, err)
+	port, err := devserver.FreePort()
+	require.NoError(t, err)
+	s, err := devserver.TimescaleNotPreloaded(ctx, t.TempDir(), port, pgroot)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Stop()) }()
+
+	require.NoError(t, migrations.Up(s.URL))
+	require.False(t, hypertable(t, s.URL, "incidents"))
+	state, err := migrations.Timescale(ctx, s.URL)
+	require.NoError(t, err)
+	require.Equal(t, migrations.TimescaleNotPreloaded, state)
+	require.Contains(t, state.Advice(), "shared_preload_libraries")
 }
 
 func TestSchemaDetails(t *testing.T) {
@@ -116,8 +169,18 @@ func TestUpOnOriginalSentinelDatabase(t *testing.T) {
 	defer c.Close(ctx)
 	_, err = c.Exec(ctx, string(original))
 	require.NoError(t, err)
+	timescale := preloadsTimescale(t, url)
+	if timescale {
+		// The original Sentinel database keeps its raw tables as hypertables.
+		for _, table := range []string{"incidents", "passwords", "ports"} {
+			_, err = c.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS timescaledb;
+				SELECT create_hypertable('`+table+`', 'time', migrate_data => true)`)
+			require.NoError(t, err)
+		}
+	}
 
 	require.NoError(t, migrations.Up(url))
+	require.Equal(t, timescale, hypertable(t, url, "incidents"))
 
 	var incidents, legacy int
 	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE asn IS NULL`).Scan(&incidents))
@@ -131,4 +194,14 @@ func TestUpOnOriginalSentinelDatabase(t *testing.T) {
 	_, err = c.Exec(ctx, `INSERT INTO passwords (time, username, password, identity_id, trap, ip)
 		VALUES (now(), 'admin', '1234', 1, 'haas', '203.0.113.5')`)
 	require.NoError(t, err)
+
+	// Late rows into the adopted raw tables are recorded for recomputation, under the table's name.
+	_, err = c.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'quarterly', now());
+		INSERT INTO incidents (time, identity_id, trap, action, ip)
+		VALUES (now() - interval '2 days', 1, 'fwlogs', 'connect', '192.0.2.1'), (now() - interval '1 day', 1, 'fwlogs', 'connect', '192.0.2.1')`)
+	require.NoError(t, err)
+	var recorded int
+	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM rollup_invalidations
+		WHERE source = 'incidents' AND to_time - from_time = interval '1 day'`).Scan(&recorded))
+	require.Equal(t, 1, recorded, "one range for the statement")
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/sview-project/sview/migrations"
 )
 
-func cmdMigrate(_ context.Context, e *env, args []string) error {
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("migrate")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: sview migrate up | down [N] | version | force VERSION")
@@ -30,6 +30,13 @@ func cmdMigrate(_ context.Context, e *env, args []string) error {
 	case "up":
 		if err := migrations.Up(url); err != nil {
 			return err
+		}
+		state, err := migrations.Timescale(ctx, url)
+		if err != nil {
+			return err
+		}
+		if advice := state.Advice(); advice != "" {
+			e.logger.Warn(advice)
 		}
 		return printVersion(e, url)
 	case "down":

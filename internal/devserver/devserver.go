@@ -137,6 +137,17 @@ func Postgres(ctx context.Context, dir string, port int) (*Server, error) {
 // off: the cluster is a throwaway one and reaches no network. The extension's job scheduler runs,
 // as in a real deployment, so the tests meet its background workers.
 func Timescale(ctx context.Context, dir string, port int, pgroot string) (*Server, error) {
+	return timescale(ctx, dir, port, pgroot,
+		" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off")
+}
+
+// TimescaleNotPreloaded starts a cluster whose server has TimescaleDB installed but not in
+// shared_preload_libraries, as an operator may have it before configuring the extension.
+func TimescaleNotPreloaded(ctx context.Context, dir string, port int, pgroot string) (*Server, error) {
+	return timescale(ctx, dir, port, pgroot, "")
+}
+
+func timescale(ctx context.Context, dir string, port int, pgroot, opts string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -148,9 +159,7 @@ func Timescale(ctx context.Context, dir string, port int, pgroot string) (*Serve
 		}
 		return nil, fmt.Errorf("%s: %w", pgroot, err)
 	}
-	bin := strings.TrimSpace(string(out))
-	return startPostgres(ctx, bin, filepath.Join(dir, "cluster"), port,
-		" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off")
+	return startPostgres(ctx, strings.TrimSpace(string(out)), filepath.Join(dir, "cluster"), port, opts)
 }
 
 // PGRoot finds pgroot.sh, the script that makes a PostgreSQL copy with TimescaleDB: SVIEW_PGROOT,
