@@ -266,21 +266,15 @@ func (m *Manager) finish(ctx context.Context, run *rollupstate.JobRun, err error
 
 // runJob runs a named job under its lock, with logs, metrics and a job_runs record.
 func (m *Manager) runJob(ctx context.Context, name string, fn func(context.Context) (int64, error)) error {
-	conn, err := m.pool.Acquire(ctx)
+	held, got, err := rollupstate.Hold(ctx, m.pool.Config().ConnConfig, rollupstate.ClassJob, rollupstate.JobKey(name), false)
 	if err != nil {
-		return fmt.Errorf("job %s: acquire connection: %w", name, err)
-	}
-	defer conn.Release()
-	key := rollupstate.JobKey(name)
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", rollupstate.ClassJob, key).Scan(&got); err != nil {
 		return fmt.Errorf("job %s: take lock: %w", name, err)
 	}
 	if !got {
 		m.log.Debug("job skipped: another aggregator runs it", "job", name)
 		return nil
 	}
-	defer unlockOrClose(conn, rollupstate.ClassJob, key)
+	defer held.Release(context.WithoutCancel(ctx))
 	run := rollupstate.JobRun{Job: name, StartedAt: time.Now()}
 	run.Rows, err = fn(ctx)
 	m.finish(ctx, &run, err)

@@ -241,7 +241,7 @@ func (m *Manager) unlistTwins(ctx context.Context, table, precision string, limi
 		return err
 	}
 	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", rollupstate.ClassInput, idx); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, false); err != nil {
 			return fmt.Errorf("take input lock: %w", err)
 		}
 		if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {

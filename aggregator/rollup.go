@@ -65,25 +65,20 @@ func (m *Manager) step(ctx context.Context, table, precision string, opt stepOpt
 	if err != nil {
 		return res, err
 	}
+	held, got, err := rollupstate.Hold(ctx, m.pool.Config().ConnConfig, rollupstate.ClassWorker, idx, opt.wait)
+	if err != nil {
+		return res, fmt.Errorf("take worker lock of %s %s: %w", table, precision, err)
+	}
+	if !got {
+		res.Skipped = true
+		return res, nil
+	}
+	defer held.Release(context.WithoutCancel(ctx))
 	conn, err := m.pool.Acquire(ctx)
 	if err != nil {
 		return res, fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	if opt.wait {
-		_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2)", rollupstate.ClassWorker, idx)
-	} else {
-		var got bool
-		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", rollupstate.ClassWorker, idx).Scan(&got)
-		res.Skipped = err == nil && !got
-	}
-	if err != nil {
-		return res, fmt.Errorf("take worker lock of %s %s: %w", table, precision, err)
-	}
-	if res.Skipped {
-		return res, nil
-	}
-	defer unlockOrClose(conn, rollupstate.ClassWorker, idx)
 
 	record := func(b Batch) {
 		if !b.To.After(b.From) {
@@ -120,16 +115,6 @@ func (m *Manager) step(ctx context.Context, table, precision string, opt stepOpt
 	return res, err
 }
 
-// unlockOrClose releases a session lock; when that fails the connection is closed, which
-// releases it too, so a lock never outlives its work.
-func unlockOrClose(conn *pgxpool.Conn, class, key int32) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", class, key); err != nil {
-		_ = conn.Hijack().Close(ctx)
-	}
-}
-
 func watermark(ctx context.Context, q rollupstate.Querier, table, precision string) (time.Time, bool, error) {
 	var wm time.Time
 	err := q.QueryRow(ctx, "SELECT watermark FROM rollup_watermarks WHERE source = $1 AND precision = $2",
@@ -152,7 +137,7 @@ func inTx(ctx context.Context, conn *pgxpool.Conn, idx int32, fn func(pgx.Tx) er
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // no-op after commit
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", rollupstate.ClassInput, idx); err != nil {
+	if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, false); err != nil {
 		return fmt.Errorf("take input lock: %w", err)
 	}
 	// The planner overestimates the geo lookup per group and would JIT-compile a statement
@@ -370,7 +355,7 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 		}
 		// Shared input lock of the reader: its rollup either waits for this commit or has
 		// already advanced the watermark read below.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, ridx); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, ridx, true); err != nil {
 			return b, fmt.Errorf("take input lock of %s %s: %w", table, r, err)
 		}
 		lo := from

@@ -159,7 +159,7 @@ func (m *Manager) extendRunning(ctx context.Context, opt TwinOptions, start time
 			err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 				// Shared like a twin build (see buildTwinBucket): no rewrite of the buckets
 				// summed commits while the row is built, and a later one deletes it.
-				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, idx); err != nil {
+				if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, true); err != nil {
 					return fmt.Errorf("take input lock: %w", err)
 				}
 				at, ok, err = twin.Running.Extend(ctx, tx, precision, lo, hi)
@@ -202,7 +202,7 @@ func (m *Manager) buildTwins(ctx context.Context) (int64, error) {
 func (m *Manager) buildTwinBucket(ctx context.Context, table, precision string, idx int32, at time.Time) (built bool, err error) {
 	end := at.Add(bucket(precision))
 	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, $2)", rollupstate.ClassInput, idx); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, true); err != nil {
 			return fmt.Errorf("take input lock: %w", err)
 		}
 		// Retention raises the horizon and deletes the buckets' rows under the exclusive lock

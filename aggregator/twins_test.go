@@ -324,7 +324,7 @@ func TestRewriteDuringTwinBuildUnlistsIt(t *testing.T) {
 	}()
 	// The rewrite waits for the input lock the build holds (or, were it not locked out,
 	// commits now, between the build's reads).
-	require.Eventually(t, func() bool { return len(rewritten) > 0 || waiting("SELECT pg_advisory_xact_lock(%") },
+	require.Eventually(t, func() bool { return len(rewritten) > 0 || waiting("SELECT 1 FROM sview_locks % FOR UPDATE") },
 		10*time.Second, 10*time.Millisecond)
 	require.NoError(t, blocker.Commit(ctx))
 	require.NoError(t, <-built)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -38,10 +39,6 @@ type Result struct {
 	Removed  int       // addresses dropped from the list
 	Duration time.Duration
 }
-
-// buildLock is the advisory lock key that keeps two builders (or a build and an import) from
-// replacing the list at once.
-const buildLock int64 = 0x5f67726579 // "_grey"
 
 // buildQuery computes the new list from the raw rows of the window. Incidents count toward the
 // score; passwords rows that carry an attacker add their probe, trap and times (login attempts
@@ -117,7 +114,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error
 	}
 	traps, tags := trapTagArrays()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, buildLock); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassGreylist, 0, false); err != nil {
 			return fmt.Errorf("take greylist lock: %w", err)
 		}
 		var before int

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sview-project/sview/internal/badline"
+	"github.com/sview-project/sview/internal/rollupstate"
 )
 
 // ImportResult says what Import did.
@@ -33,7 +34,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, source string,
 	sc := NewScanner(r)
 	var res ImportResult
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, buildLock); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassGreylist, 0, false); err != nil {
 			return fmt.Errorf("take greylist lock: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE greylist_incoming (line int, ip inet, tags text[], country varchar(2), asn int)

@@ -27,14 +27,14 @@ func (r *runner) follow(ctx context.Context) error {
 	if r.entry, err = claimFollow(ctx, r.conn, r.opts.Format, path); err != nil {
 		return err
 	}
-	ok, err := lockEntry(ctx, r.conn, r.entry.ID)
+	held, ok, err := lockEntry(ctx, r.conn, r.entry.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%s: %w", path, ErrBusy)
 	}
-	defer unlockEntry(r.conn, r.entry.ID)
+	defer held.Release(context.WithoutCancel(ctx))
 	if err := r.parser.restore(r.entry.State); err != nil {
 		return err
 	}

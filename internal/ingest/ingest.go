@@ -252,14 +252,14 @@ func (r *runner) file(ctx context.Context) error {
 		r.rep.AlreadyIngested = true
 		return nil
 	}
-	ok, err := lockEntry(ctx, r.conn, r.entry.ID)
+	held, ok, err := lockEntry(ctx, r.conn, r.entry.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%s: %w", source, ErrBusy)
 	}
-	defer unlockEntry(r.conn, r.entry.ID)
+	defer held.Release(context.WithoutCancel(ctx))
 	if r.entry.Offset == 0 && r.entry.Lines == 0 && continued != nil {
 		// An earlier import read this content's first bytes: go on after them.
 		r.entry.Offset, r.entry.Lines = continued.Offset, continued.Lines

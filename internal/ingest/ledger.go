@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sview-project/sview/internal/rollupstate"
 )
 
 // ledgerEntry is one row of ingest_ledger: a file content (sha256 set) or a followed path
@@ -89,20 +91,14 @@ func finishedFromSource(ctx context.Context, conn *pgxpool.Conn, format, source 
 	return out, nil
 }
 
-// ledgerLockClass is the first key of the advisory locks that keep two processes from reading
-// the same ledger entry at once.
-const ledgerLockClass = 0x5f1e
-
-func lockEntry(ctx context.Context, conn *pgxpool.Conn, id int64) (bool, error) {
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", int32(ledgerLockClass), int32(id)).Scan(&ok); err != nil {
-		return false, fmt.Errorf("lock ingest ledger entry: %w", err)
+// lockEntry keeps two processes from reading the same ledger entry at once; ok is false when
+// another holds it.
+func lockEntry(ctx context.Context, conn *pgxpool.Conn, id int64) (held *rollupstate.Held, ok bool, err error) {
+	held, ok, err = rollupstate.Hold(ctx, conn.Conn().Config(), rollupstate.ClassLedger, int32(id), false) // #nosec G115 -- ledger ids are a sequence far below 2^31
+	if err != nil {
+		return nil, false, fmt.Errorf("lock ingest ledger entry: %w", err)
 	}
-	return ok, nil
-}
-
-func unlockEntry(conn *pgxpool.Conn, id int64) {
-	_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1, $2)", int32(ledgerLockClass), int32(id))
+	return held, ok, nil
 }
 
 // checkpoint records progress in the transaction that wrote the rows it covers.

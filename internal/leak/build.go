@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -40,13 +41,6 @@ type Result struct {
 	Duration time.Duration
 }
 
-// The builder's advisory lock (class 'LEAK', object 0): writers of passwords take it shared in
-// the late-row trigger of migration 000031, the builder exclusively while it reads raw rows.
-const (
-	lockClass  = 1279607115
-	lockObject = 0
-)
-
 // Build hashes the raw passwords captured since the last run into passwords_pwned: each
 // (password, trap) adds its summed raw_count to the hash's count and the trap's data source
 // (sentinel.SourceOfTrap; a NULL trap or one without a source adds none) to its sources.
@@ -70,7 +64,7 @@ func Build(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error
 	upto := opts.Now.Add(-opts.Grace).Truncate(time.Microsecond)
 	// The first run starts at the oldest captured password; with none there is nothing to mark.
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockObject); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassLeak, 0, false); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO leak_watermark (watermark)
@@ -116,7 +110,7 @@ func buildStep(ctx context.Context, pool *pgxpool.Pool, upto time.Time, span tim
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Waits for writers that may still add rows below upto, and holds off new ones until
 		// the advanced mark is committed.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockObject); err != nil {
+		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassLeak, 0, false); err != nil {
 			return fmt.Errorf("take builder lock: %w", err)
 		}
 		err := tx.QueryRow(ctx, `SELECT watermark FROM leak_watermark`).Scan(&st.from)

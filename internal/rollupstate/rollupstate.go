@@ -1,5 +1,5 @@
 // Package rollupstate reads and records the state of aggregation: watermarks and lag,
-// pending invalidations, advisory locks held and the last result of every job. `sview status`,
+// pending invalidations, locks held and the last result of every job. `sview status`,
 // the aggregator and the plugin's status frames share it, so it depends on pgx alone.
 package rollupstate
 
@@ -16,9 +16,9 @@ import (
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
-// Advisory lock classes (the first of the two int4 keys). The object key of a rollup lock is
-// Index(table, precision); the same numbers are hard-coded in the late-data trigger
-// (migration 000010).
+// Lock classes (the first of the two int4 keys of a lock, see locks.go). The object key of a
+// rollup lock is Index(table, precision); the same numbers are hard-coded in the late-data
+// triggers (migrations 000010, 000046, 000048).
 const (
 	// ClassWorker is held for the whole time one aggregator works a (table, precision), at
 	// session level, so it vanishes with a dead aggregator's connection.
@@ -76,9 +76,9 @@ type Invalidation struct {
 	To        time.Time `json:"to"`
 }
 
-// Lock is an advisory lock of sview held or awaited by some session.
+// Lock is a session lock of sview held or awaited by some connection.
 type Lock struct {
-	// Kind is "worker", "input" or "job".
+	// Kind is "worker", "job" or "ingest".
 	Kind        string `json:"kind"`
 	Table       string `json:"table,omitempty"`
 	Precision   string `json:"precision,omitempty"`
@@ -172,32 +172,33 @@ func Invalidations(ctx context.Context, q Querier) ([]Invalidation, error) {
 	})
 }
 
-// Locks lists sview's advisory locks in this database; jobs names the jobs whose lock keys
-// should be shown by name.
+// Locks lists the session locks (worker, job, ledger) held or awaited in this database, by
+// the connections Hold opened; jobs names the jobs whose lock keys should be shown by name.
+// Per-transaction locks last one batch and are not listed.
 func Locks(ctx context.Context, q Querier, jobs []string) ([]Lock, error) {
 	rows, err := q.Query(ctx, `
-		SELECT l.classid::int4, l.objid::int4, l.pid, coalesce(a.application_name, ''), l.mode, l.granted
-		FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.classid::int4 = ANY($1)
-		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		ORDER BY l.classid, l.objid, l.pid`,
-		[]int32{ClassWorker, ClassInput, ClassJob})
+		SELECT split_part(split_part(application_name, ' ', 2), '/', 1)::int4,
+		       split_part(split_part(application_name, ' ', 2), '/', 2)::int4,
+		       pid, application_name, coalesce(wait_event_type, '') <> 'Lock'
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name LIKE $1 || ' %/%'
+		ORDER BY 1, 2, pid`, lockAppName)
 	if err != nil {
-		return nil, fmt.Errorf("read advisory locks: %w", err)
+		return nil, fmt.Errorf("read locks: %w", err)
 	}
 	byKey := map[int32]string{}
 	for _, j := range jobs {
 		byKey[JobKey(j)] = j
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lock, error) {
-		var l Lock
+		l := Lock{Mode: "exclusive"}
 		var class, obj int32
-		if err := r.Scan(&class, &obj, &l.PID, &l.Application, &l.Mode, &l.Granted); err != nil {
+		if err := r.Scan(&class, &obj, &l.PID, &l.Application, &l.Granted); err != nil {
 			return l, err
 		}
 		switch class {
-		case ClassWorker, ClassInput:
-			l.Kind = map[int32]string{ClassWorker: "worker", ClassInput: "input"}[class]
+		case ClassWorker:
+			l.Kind = "worker"
 			n := int32(len(sentinel.Precisions))
 			if obj >= 0 && int(obj) < len(sentinel.Tables)*len(sentinel.Precisions) {
 				l.Table, l.Precision = sentinel.Tables[obj/n], sentinel.Precisions[obj%n]
@@ -208,6 +209,9 @@ func Locks(ctx context.Context, q Querier, jobs []string) ([]Lock, error) {
 			if l.Job == "" {
 				l.Job = fmt.Sprintf("#%d", obj)
 			}
+		case ClassLedger:
+			l.Kind = "ingest"
+			l.Job = fmt.Sprintf("ledger entry %d", obj)
 		}
 		return l, nil
 	})

@@ -55,14 +55,19 @@ func TestRead(t *testing.T) {
 	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm, Error: "boom"}))
 	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm.Add(time.Minute), OK: true, Rows: 3}))
 
-	conn, err := pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
 	idx, err := Index("passwords", "hourly")
 	require.NoError(t, err)
-	_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2), pg_advisory_lock($3, $4)", ClassWorker, idx, ClassJob, JobKey("greylist"))
-	require.NoError(t, err)
-	defer conn.Exec(ctx, "SELECT pg_advisory_unlock_all()") //nolint:errcheck
+	pids := map[uint32]bool{}
+	for _, key := range [][2]int32{{ClassWorker, idx}, {ClassJob, JobKey("greylist")}} {
+		held, ok, err := Hold(ctx, pool.Config().ConnConfig, key[0], key[1], false)
+		require.NoError(t, err)
+		require.True(t, ok)
+		defer held.Release(ctx)
+		pids[held.conn.PgConn().PID()] = true
+		_, again, err := Hold(ctx, pool.Config().ConnConfig, key[0], key[1], false)
+		require.NoError(t, err)
+		require.False(t, again, "a held lock is not taken twice")
+	}
 
 	s, err := Read(ctx, pool)
 	require.NoError(t, err)
@@ -88,7 +93,7 @@ func TestRead(t *testing.T) {
 	for _, l := range s.Locks {
 		kinds[l.Kind] = l
 		require.True(t, l.Granted)
-		require.Equal(t, conn.Conn().PgConn().PID(), uint32(l.PID))
+		require.True(t, pids[uint32(l.PID)], "held by the connection Hold opened")
 	}
 	require.Equal(t, "passwords", kinds["worker"].Table)
 	require.Equal(t, "hourly", kinds["worker"].Precision)
