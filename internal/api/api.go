@@ -39,6 +39,8 @@ type Deps struct {
 	Caller CallerFunc
 	// Claims, when set, serves the probe claims of signed-in users (the plugin's /claims).
 	Claims Claimer
+
+	errors *errorLog // set by Public and Resources
 }
 
 // Public is the handler of `sview serve`: every endpoint, behind rate and size limits.
@@ -46,6 +48,7 @@ func Public(d Deps) http.Handler {
 	if d.Caller == nil {
 		d.Caller = PublicCaller(d.DB)
 	}
+	d.errors = newErrorLog(d.Logger)
 	mux := http.NewServeMux()
 	resources(mux, d)
 	mux.HandleFunc("/passcheck/apiv1/", d.passcheck)
@@ -63,6 +66,7 @@ func Public(d Deps) http.Handler {
 // leak lookups and probe claims. Grafana authenticates and rate-limits these calls itself;
 // d.Caller names the signed-in user.
 func Resources(d Deps) http.Handler {
+	d.errors = newErrorLog(d.Logger)
 	mux := http.NewServeMux()
 	resources(mux, d)
 	if d.Claims != nil {
@@ -90,17 +94,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // errorBody is the error shape of the endpoints sview adds (variables, leak, healthz).
 type errorBody struct {
 	Error string `json:"error"`
-}
-
-// fail answers a server-side fault: logged once here, a generic message to the client, and a
-// cancelled request answered as such rather than as a fault.
-func (d Deps) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if r.Context().Err() != nil {
-		writeJSON(w, 499, errorBody{Error: "request cancelled"})
-		return
-	}
-	if d.Logger != nil {
-		d.Logger.Error("request failed", "path", r.URL.Path, "what", what, "err", err)
-	}
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: what + " failed; see the server log"})
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
@@ -249,10 +252,10 @@ func TestRangePadding(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	lines := strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n")
 	require.GreaterOrEqual(t, len(lines), 800)
-	require.Contains(t, lines, strings.ToUpper(pw[5:])+":100")
+	require.Contains(t, lines, strings.ToUpper(pw[5:])+":0000000100")
 	zero := 0
 	for _, l := range lines {
-		if strings.HasSuffix(l, ":0") {
+		if strings.HasSuffix(l, ":0000000000") {
 			zero++
 		}
 	}
@@ -350,10 +353,94 @@ func TestHealthzDegradedCache(t *testing.T) {
 	c, err := cache.New(cache.Options{Backend: r})
 	require.NoError(t, err)
 	defer c.Close()
-	h := CheckHealth(context.Background(), pool, c)
-	require.Equal(t, "degraded", h.Status)
-	require.Equal(t, "ok", h.Database)
-	require.True(t, h.Cache.Degraded)
+	h := Deps{DB: pool, Stats: cache.NewStats(c, &countingEngine{}, pool, cache.StatsOptions{})}.CheckHealth(context.Background())
 	b, _ := json.Marshal(h)
-	require.Contains(t, string(b), `"last_error":"ping: redis ping`)
+	require.JSONEq(t, `{"status":"degraded","database":"ok","cache":{"backend":"redis","degraded":true}}`, string(b),
+		"categories only: no Redis address or error text")
+}
+
+// recordingLogger keeps what the handlers log.
+type recordingLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *recordingLogger) Error(msg string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimSpace(fmt.Sprintln(append([]any{msg}, args...)...)))
+}
+
+// TestOutage: with the database down, /healthz and every query answer 503 with Retry-After and
+// categories only, and a thousand failing requests log two lines, not a thousand.
+func TestOutage(t *testing.T) {
+	t.Parallel()
+	down, err := pgxpool.New(context.Background(), "postgres://sview:secret@127.0.0.1:1/sviewdb?connect_timeout=1")
+	require.NoError(t, err)
+	defer down.Close()
+	c, err := cache.New(cache.Options{Backend: mustMemory(t)})
+	require.NoError(t, err)
+	defer c.Close()
+	logs := &recordingLogger{}
+	srv := httptest.NewServer(Public(Deps{DB: down, Stats: cache.NewStats(c, &countingEngine{}, down, cache.StatsOptions{}),
+		Logger: logs, Limits: Limits{Rate: -1}}))
+	defer srv.Close()
+	f := fixture{srv: srv}
+
+	resp, body := f.do(t, "GET", "/healthz", "", "")
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, "30", resp.Header.Get("Retry-After"))
+	require.JSONEq(t, `{"status":"error","database":"unreachable","cache":{"backend":"memory","degraded":false}}`, body)
+	for range 1000 {
+		resp, body = f.do(t, "GET", "/variables/asns", "", "")
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
+		require.Equal(t, "30", resp.Header.Get("Retry-After"))
+	}
+	for _, secret := range []string{"sview", "secret", "sviewdb", "127.0.0.1"} {
+		require.NotContains(t, body, secret)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	require.Len(t, logs.lines, 2, "one line per kind (healthz, variables) and minute: %q", logs.lines)
+}
+
+func TestErrorLogCounts(t *testing.T) {
+	logs := &recordingLogger{}
+	l := newErrorLog(logs)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { return now }
+	for range 5 {
+		l.log("db", "down", io.EOF)
+	}
+	l.log("other", "broken", io.EOF)
+	now = now.Add(errorLogInterval)
+	l.log("db", "down", io.EOF)
+	require.Equal(t, []string{
+		"down kind db count 1 per 1m0s err EOF",
+		"broken kind other count 1 per 1m0s err EOF",
+		"down kind db count 5 per 1m0s err EOF",
+	}, logs.lines, "the line after the interval counts the four kept back and itself")
+}
+
+func TestRangeModesAndPaddedSize(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Limits{Rate: -1})
+	resp, body := f.do(t, "GET", "/range/5BAA6?mode=ntlm", "", "")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, body, "only mode=sha1")
+	resp, _ = f.do(t, "GET", "/range/5BAA6?mode=sha1", "", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A prefix holding a popular hash and one holding nothing: the same line length, so the
+	// size is a multiple of it either way.
+	const line = 35 + 1 + leak.PadCountWidth + 2
+	for _, prefix := range []string{strings.ToUpper(sha1Hex("password")[:5]), "00000"} {
+		for range 5 {
+			resp, body := f.do(t, "GET", "/range/"+prefix, "", "", "Add-Padding", "true")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Zero(t, len(body)%line, prefix)
+			n := len(body) / line
+			require.True(t, n >= leak.PadMin && n <= leak.PadMax, "%s: %d lines", prefix, n)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sview-project/sview/internal/leak"
@@ -32,6 +33,12 @@ func (d Deps) hibpRange(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// HIBP answers a bad prefix with 400 and a plain-text reason.
 		http.Error(w, "The hash prefix was not in a valid format: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	// sview stores SHA-1 hashes only (imported lists come without plaintexts), so an NTLM
+	// client is refused rather than told that every password is safe.
+	if mode := r.URL.Query().Get("mode"); mode != "" && !strings.EqualFold(mode, "sha1") {
+		http.Error(w, "mode "+strconv.Quote(clip([]byte(mode)))+" is not served: only SHA-1 hashes are kept, so only mode=sha1 (the default)", http.StatusBadRequest)
 		return
 	}
 	lines, err := leak.Range(r.Context(), d.DB, prefix)

@@ -116,17 +116,24 @@ const (
 	PadMax = 1000
 )
 
+// PadCountWidth is the width every count of a padded response is written in, with leading
+// zeros (clients parse it as a number): lines of one length, so the response's size tells only
+// its line count, never which counts the prefix holds.
+const PadCountWidth = 10
+
 // Pad answers a request with "Add-Padding: true": it adds random suffixes with count 0 until
-// the response holds between PadMin and PadMax lines (never removing real ones), and sorts the
-// result so padding lines cannot be told apart by position. Clients must ignore count 0.
+// the response holds between PadMin and PadMax lines (never removing real ones), writes every
+// count PadCountWidth digits wide, and sorts the result so padding lines cannot be told apart
+// by position. Clients must ignore count 0.
 func Pad(lines []string, rnd *rand.Rand) []string {
 	target := max(len(lines), PadMin+rnd.IntN(PadMax-PadMin+1))
 	seen := make(map[string]bool, target)
+	out := make([]string, 0, target)
 	for _, l := range lines {
-		suffix, _, _ := strings.Cut(l, ":")
+		suffix, count, _ := strings.Cut(l, ":")
 		seen[suffix] = true
+		out = append(out, suffix+":"+strings.Repeat("0", max(0, PadCountWidth-len(count)))+count)
 	}
-	out := slices.Clone(lines)
 	const digits = "0123456789ABCDEF"
 	var buf [35]byte
 	for len(out) < target {
@@ -135,7 +142,7 @@ func Pad(lines []string, rnd *rand.Rand) []string {
 		}
 		if s := string(buf[:]); !seen[s] {
 			seen[s] = true
-			out = append(out, rangeLine(s, 0))
+			out = append(out, s+":"+strings.Repeat("0", PadCountWidth))
 		}
 	}
 	slices.Sort(out)
