@@ -32,15 +32,17 @@ const (
 )
 
 // Frontend checks the frontend: npm ci when plugin/node_modules is missing, then typecheck,
-// lint and the jest tests.
+// lint and the jest tests. Each check runs whatever the others found, and the error names every
+// one that failed. Jest's workers and timeout are in plugin/jest.config.js.
 func Frontend(ctx context.Context) error {
 	mg.CtxDeps(ctx, npmInstalled)
+	var failed []error
 	for _, script := range []string{"typecheck", "lint", "test:ci"} {
-		if err := npm(ctx, "run", script); err != nil {
-			return err
+		if err := step("frontend: npm run "+script, func() error { return npm(ctx, "run", script) }); err != nil {
+			failed = append(failed, err)
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // Build builds the whole plugin into dist/ from scratch: the frontend, the backend for linux
@@ -58,7 +60,8 @@ func DistLinux(ctx context.Context) error {
 }
 
 // Package builds dist/ (as Build) and zips it as plugin/artifacts/<id>-<version>.zip with one top
-// folder named by the plugin id, then checks the zip. The zip is unsigned.
+// folder named by the plugin id, and the source the catalog reviews as <id>-<version>-source.zip,
+// then checks both. The zip is unsigned.
 func Package(ctx context.Context) error {
 	if err := Build(ctx); err != nil {
 		return err
@@ -70,8 +73,32 @@ func Package(ctx context.Context) error {
 	if err := checked("zip "+out, func() ([]distcheck.Problem, error) { return distcheck.CheckZip(out, distOptions()) }); err != nil {
 		return err
 	}
+	src := strings.TrimSuffix(out, ".zip") + "-source.zip"
+	if err := sourceZip(src); err != nil {
+		return err
+	}
+	if err := checked("source "+src, func() ([]distcheck.Problem, error) { return distcheck.CheckSource(src, distDir) }); err != nil {
+		return err
+	}
 	fmt.Println("package:", out)
+	fmt.Println("source: ", src, "(the validator's -sourceCodeUri; see docs/plugin.md)")
 	return nil
+}
+
+// sourceZip archives the working tree as built: tracked files and new ones git does not ignore,
+// the same .go files the SDK's manifest hashed.
+func sourceZip(out string) error {
+	b, err := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		return fmt.Errorf("list the source files: %w", err)
+	}
+	var files []string
+	for _, f := range strings.Split(strings.TrimRight(string(b), "\x00"), "\x00") {
+		if _, err := os.Stat(f); err == nil { // deleted but not yet committed: not in the build
+			files = append(files, f)
+		}
+	}
+	return distcheck.SourceZip(".", files, pluginDir, pluginDir+"/pkg", out)
 }
 
 func distOptions() distcheck.Options {
