@@ -118,6 +118,30 @@ export interface SviewOptions extends DataSourceJsonData {
   maxRows?: number;
   /** period → cache TTL as a Go duration ("2m", "1h"); absent periods keep DESIGN §3's TTL */
   cacheTtlOverrides?: Partial<Record<Exclude<Period, ''>, string>>;
+  /** who may see what (docs/security.md); absent = admins all, everyone else public */
+  scopes?: ScopeRule[];
+  /** team name → logins: Grafana does not tell a plugin the user's teams */
+  teams?: Record<string, string[]>;
+  /** what alert rules see; absent = public */
+  alertScope?: ScopeGrant;
+}
+
+/** What a scope rule grants (plugin/pkg/plugin/scope.go). */
+export interface ScopeGrant {
+  all?: boolean;
+  public?: boolean;
+  probes?: number[];
+  asns?: number[];
+  prefixes?: string[];
+}
+
+/** One scope rule: exactly one of login, email, team, role or everyone, and its grant. */
+export interface ScopeRule extends ScopeGrant {
+  login?: string;
+  email?: string;
+  team?: string;
+  role?: 'Viewer' | 'Editor' | 'Admin';
+  everyone?: boolean;
 }
 
 /** secureJsonData: write-only secrets. */

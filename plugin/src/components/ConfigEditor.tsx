@@ -3,6 +3,7 @@ import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/da
 import { Field, FieldSet, Input, InlineField, InlineFieldRow, SecretInput, Select, Switch } from '@grafana/ui';
 
 import { PERIOD_OPTIONS } from '../catalog';
+import { AccessEditor } from './AccessEditor';
 import { Period, RedisMode, SslMode, SviewOptions, SviewSecureJsonData } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<SviewOptions, SviewSecureJsonData>;
@@ -325,6 +326,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           </InlineFieldRow>
         </Field>
       </FieldSet>
+      <AccessEditor jsonData={jsonData} onChange={(access) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...access } })} />
     </>
   );
 }
