@@ -160,7 +160,7 @@ func Up(ctx context.Context) error {
 		fmt.Println("  " + s)
 	}
 	fmt.Println("\nEvery period has data now; the greylist and leaked passwords follow within seconds, once")
-	fmt.Println("the aggregator's start-up catch-up has run. Ctrl-C (or SIGINT/SIGTERM) stops everything.")
+	fmt.Println("the aggregator's start-up catch-up has run. Ctrl-C, or SIGTERM to `go tool mage up`, stops everything.")
 	<-ctx.Done()
 	return nil
 }
