@@ -77,7 +77,23 @@ func EmptyDatabaseURL(t testing.TB) string {
 // Pool opens a pool on a fresh migrated database.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	u := DatabaseURL(t)
+	return open(t, DatabaseURL(t))
+}
+
+// TimescalePool opens a pool on a fresh migrated database on the TimescaleDB server named by
+// SVIEW_TEST_TIMESCALE_URL, for what compares sview with TimescaleDB's own features; it fails
+// the test when none is named.
+func TimescalePool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	admin := os.Getenv("SVIEW_TEST_TIMESCALE_URL")
+	if admin == "" {
+		t.Fatalf("SVIEW_TEST_TIMESCALE_URL is not set: %s", howToStart)
+	}
+	return open(t, createOn(t, admin, true))
+}
+
+func open(t testing.TB, u string) *pgxpool.Pool {
+	t.Helper()
 	pool, err := pgxpool.New(context.Background(), u)
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
@@ -88,18 +104,23 @@ func Pool(t testing.TB) *pgxpool.Pool {
 
 func create(t testing.TB, migrated bool) string {
 	t.Helper()
+	return createOn(t, AdminURL(), migrated)
+}
+
+func createOn(t testing.TB, adminURL string, migrated bool) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, AdminURL())
+	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		t.Fatalf("PostgreSQL at %s does not answer (%v): %s", redact(AdminURL()), err, howToStart)
+		t.Fatalf("PostgreSQL at %s does not answer (%v): %s", redact(adminURL), err, howToStart)
 	}
 	defer admin.Close(ctx)
 
 	name := "sview_t_" + randomSuffix()
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
 	if migrated {
-		tmpl, err := ensureTemplate(ctx, admin)
+		tmpl, err := ensureTemplate(ctx, admin, adminURL)
 		if err != nil {
 			t.Fatalf("prepare template database: %v", err)
 		}
@@ -111,7 +132,7 @@ func create(t testing.TB, migrated bool) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c, err := pgx.Connect(ctx, AdminURL())
+		c, err := pgx.Connect(ctx, adminURL)
 		if err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 			return
@@ -121,7 +142,7 @@ func create(t testing.TB, migrated bool) string {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 	})
-	return withDatabase(AdminURL(), name)
+	return withDatabase(adminURL, name)
 }
 
 // templateLock serialises template creation and cloning across test processes: CREATE DATABASE
@@ -137,7 +158,7 @@ func createLocked(ctx context.Context, admin *pgx.Conn, stmt string) error {
 	return err
 }
 
-func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, adminURL string) (string, error) {
 	name := "sview_tmpl_" + migrations.Fingerprint()
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
 		return "", err
@@ -157,7 +178,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()); err != nil {
 		return "", err
 	}
-	if err := migrations.Up(withDatabase(AdminURL(), building)); err != nil {
+	if err := migrations.Up(withDatabase(adminURL, building)); err != nil {
 		return "", err
 	}
 	// TimescaleDB's launcher starts a job scheduler in every database that has the extension and
