@@ -19,7 +19,7 @@ import (
 
 // DeviceTokenHeader carries device tokens to the public API, comma-separated or repeated; a
 // POST form body may carry them as device_token fields instead. Never the URL.
-const DeviceTokenHeader = "X-Device-Token"
+const DeviceTokenHeader = "X-Device-Token" // #nosec G101 -- a header name, not a credential
 
 // deviceTokenField is the form field of a device token (the original's /api/device/add).
 const deviceTokenField = "device_token"

@@ -109,6 +109,9 @@ func schemaVersion(ctx context.Context, db interface {
 		cat, hint := categorize(err)
 		return 0, fmt.Errorf("[%s] read the schema version: %v (%s)", cat, err, hint)
 	}
+	if v < 0 {
+		return 0, fmt.Errorf("[schema] schema_migrations holds version %d: repair it with `sview migrate force`", v)
+	}
 	if err := migrations.Check(uint(v), dirty); err != nil {
 		return uint(v), fmt.Errorf("[schema] %w", err)
 	}

@@ -1,0 +1,43 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// gosecVersion is the gosec the Gosec target installs (go-partial.tsv lists the versions the
+// Go proxy serves).
+const gosecVersion = "v2.30.0"
+
+// Gosec runs the gosec security scanner over every package and fails on any finding that is
+// neither fixed nor justified in a `// #nosec Gxxx -- why` comment. The binary is installed
+// once into SVIEW_TOOLS (default ../tools, outside the repository), then runs offline.
+func Gosec(ctx context.Context) error {
+	tools := os.Getenv("SVIEW_TOOLS")
+	if tools == "" {
+		tools = filepath.Join("..", "tools")
+	}
+	tools, err := filepath.Abs(tools)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(tools, "gosec")
+	if _, err := os.Stat(bin); err != nil {
+		install := exec.CommandContext(ctx, "go", "install", "github.com/securego/gosec/v2/cmd/gosec@"+gosecVersion)
+		install.Env = append(os.Environ(), "GOBIN="+tools)
+		install.Stdout, install.Stderr = os.Stdout, os.Stderr
+		if err := install.Run(); err != nil {
+			return fmt.Errorf("install gosec %s into %s: %w", gosecVersion, tools, err)
+		}
+	}
+	// -exclude-generated: the SDK's generated protobuf code is not ours.
+	if err := run(nil, bin, "-quiet", "-exclude-generated", "-fmt", "text", "./..."); err != nil {
+		return fmt.Errorf("gosec found problems (fix them, or justify each with // #nosec Gxxx -- why): %w", err)
+	}
+	return nil
+}
