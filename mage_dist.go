@@ -81,7 +81,7 @@ func Package(ctx context.Context) error {
 		return err
 	}
 	fmt.Println("package:", out)
-	fmt.Println("source: ", src, "(the validator's -sourceCodeUri; see docs/plugin.md)")
+	fmt.Println("source: ", src, "(the validator's -sourceCodeUri; see docs/frontend.md)")
 	return nil
 }
 
