@@ -56,6 +56,19 @@ func Up(ctx context.Context) error {
 	defer cancel()
 	state := filepath.Join(root, ".sview")
 	runDir := filepath.Join(state, "run")
+	// The pid to signal: mage's driver, the `go tool mage up` process's child, swallows SIGINT
+	// while a target runs (it counts on a terminal signalling the whole foreground group), so
+	// SIGINT must reach this process itself. The file also keeps a second `up` from stopping the
+	// first one's parts as if they were a crash's leftovers. It lies outside runDir: its process
+	// group is the shell's job, not one Start made.
+	upPid := filepath.Join(state, "up.pid")
+	if pid, running, err := stack.Recorded(upPid); err == nil && running && pid != os.Getpid() {
+		return fmt.Errorf("mage up is already running in this checkout (pid %d): stop it first with kill -INT %d", pid, pid)
+	}
+	if err := stack.WritePidFile(upPid, os.Getpid()); err != nil {
+		return err
+	}
+	defer os.Remove(upPid)
 	stale, err := stack.PidFiles(runDir)
 	if err != nil {
 		return err
@@ -160,7 +173,8 @@ func Up(ctx context.Context) error {
 		fmt.Println("  " + s)
 	}
 	fmt.Println("\nEvery period has data now; the greylist and leaked passwords follow within seconds, once")
-	fmt.Println("the aggregator's start-up catch-up has run. Ctrl-C, or SIGTERM to `go tool mage up`, stops everything.")
+	fmt.Printf("the aggregator's start-up catch-up has run. Ctrl-C, kill -INT %d (.sview/up.pid) or SIGTERM to\n", os.Getpid())
+	fmt.Println("`go tool mage up` stops everything.")
 	<-ctx.Done()
 	return nil
 }

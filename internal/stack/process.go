@@ -129,27 +129,40 @@ func CleanStale(files []PidFile, grace time.Duration) ([]string, error) {
 	return notes, errors.Join(errs...)
 }
 
-func cleanOne(f PidFile, grace time.Duration) (string, error) {
-	info, err := os.Stat(f.Path)
+// Recorded reads a pid file and reports whether its process still runs: a process with that pid
+// that started before the file was written and at most a minute before (a pid reused by an
+// unrelated process since does not count). A missing file is pid 0; an unreadable one an error.
+func Recorded(file string) (pid int, running bool, err error) {
+	info, err := os.Stat(file)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return "", err
+		return 0, false, err
 	}
-	b, err := os.ReadFile(f.Path)
+	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", err
+		return 0, false, err
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	pid, err = strconv.Atoi(strings.TrimSpace(first))
 	if err != nil || pid <= 0 {
-		return fmt.Sprintf("removed unreadable pid file %s", f.Path), os.Remove(f.Path)
+		return 0, false, fmt.Errorf("unreadable pid file %s", file)
 	}
 	started, err := procStart(pid)
 	// two seconds of slack: the boot time in /proc/stat is whole seconds
-	if err != nil || started.After(info.ModTime().Add(2*time.Second)) || info.ModTime().Sub(started) > time.Minute {
-		// gone, or the pid now belongs to a process that is not the one recorded
+	running = err == nil && !started.After(info.ModTime().Add(2*time.Second)) && info.ModTime().Sub(started) <= time.Minute
+	return pid, running, nil
+}
+
+func cleanOne(f PidFile, grace time.Duration) (string, error) {
+	pid, running, err := Recorded(f.Path)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("removed unreadable pid file %s", f.Path), os.Remove(f.Path)
+	case pid == 0:
+		return "", nil
+	case !running:
 		return fmt.Sprintf("removed stale pid file %s (pid %d is not running)", f.Path, pid), os.Remove(f.Path)
 	}
 	target := pid
