@@ -36,7 +36,7 @@ type Options struct {
 type Result struct {
 	From, To time.Time // raw time range hashed, [From, To); equal when there was nothing new
 	Rows     int64     // raw rows hashed from that range
-	Late     int64     // rows that arrived below the mark, taken from leak_pending
+	Late     int64     // (password, trap) pairs that arrived below the mark, taken from leak_pending
 	Hashes   int64     // hashes inserted or updated in passwords_pwned (summed over steps)
 	Duration time.Duration
 }
@@ -121,8 +121,10 @@ func buildStep(ctx context.Context, pool *pgxpool.Pool, upto time.Time, span tim
 		if err != nil {
 			return fmt.Errorf("read watermark: %w", err)
 		}
+		// Late counts (password, trap) pairs: a hypertable's row trigger keeps one pending row
+		// per raw row, a plain table's statement trigger one per pair and statement.
 		entries, late, err := hashRows(ctx, tx, `WITH d AS (DELETE FROM leak_pending RETURNING password, trap, raw_count)
-			SELECT password, trap::text, sum(raw_count)::bigint, count(*) FROM d GROUP BY password, trap`)
+			SELECT password, trap::text, sum(raw_count)::bigint, 1::bigint FROM d GROUP BY password, trap`)
 		if err != nil {
 			return fmt.Errorf("drain late rows: %w", err)
 		}
