@@ -38,8 +38,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Grace delays the first close of a quarter (default DefaultGrace).
 	Grace time.Duration
-	// Batch is the time span rolled up per transaction for each precision (defaults: quarterly
-	// 3 h, hourly 1 day, daily 14 days).
+	// Batch fixes the time span rolled up per transaction for a precision. Unset, the span
+	// adapts from quarterly 3 h, hourly 1 day, daily 14 days (see batches).
 	Batch map[string]time.Duration
 	// Retention keeps each table ("incidents", "incidents_quarterly", …) this long; absent
 	// tables are kept forever.
@@ -77,17 +77,45 @@ func (c Config) twinBudget() time.Duration {
 	return DefaultTwinBudget
 }
 
-func (c Config) batchSpan(precision string) time.Duration {
+// batchTarget is how long one batch transaction should take at most when its span adapts:
+// it holds the input lock of its (table, precision), which every writer of the source waits
+// for.
+const batchTarget = time.Second
+
+// batches sizes the batches of one step. A span set in Config.Batch is kept as it is; the
+// default one adapts: it doubles (up to 16 times the default) while batches take under a
+// quarter of batchTarget, and halves (down to the default) when one takes longer, so catching
+// up on thin data takes few transactions, while at Sentinel's density a batch keeps the
+// default span.
+type batches struct {
+	span, min, max time.Duration
+	adaptive       bool
+}
+
+func (c Config) batches(precision string) *batches {
 	if d := c.Batch[precision]; d >= bucket(precision) {
-		return d.Truncate(bucket(precision))
+		d = d.Truncate(bucket(precision))
+		return &batches{span: d, min: d, max: d}
 	}
+	d := 14 * 24 * time.Hour
 	switch precision {
 	case "quarterly":
-		return 3 * time.Hour
+		d = 3 * time.Hour
 	case "hourly":
-		return 24 * time.Hour
+		d = 24 * time.Hour
 	}
-	return 14 * 24 * time.Hour
+	return &batches{span: d, min: d, max: 16 * d, adaptive: true}
+}
+
+// took records how long the last batch took and sizes the next one.
+func (b *batches) took(d time.Duration) {
+	switch {
+	case !b.adaptive:
+	case d < batchTarget/4:
+		b.span = min(2*b.span, b.max)
+	case d > batchTarget:
+		b.span = max(b.span/2, b.min)
+	}
 }
 
 // Manager runs the rollups and jobs against one database.

@@ -90,24 +90,29 @@ func (m *Manager) step(ctx context.Context, table, precision string, opt stepOpt
 			opt.progress(b)
 		}
 	}
+	sizes := m.cfg.batches(precision)
 	for {
-		b, ok, err := m.recomputeBatch(ctx, conn, table, precision, idx)
+		start := time.Now()
+		b, ok, err := m.recomputeBatch(ctx, conn, table, precision, idx, sizes.span)
 		if err != nil {
 			return res, fmt.Errorf("recompute invalidated %s %s: %w", table, precision, err)
 		}
 		if !ok {
 			break
 		}
+		sizes.took(time.Since(start))
 		record(b)
 	}
 	for {
-		b, ok, err := m.closeBatch(ctx, conn, table, precision, idx, opt.until)
+		start := time.Now()
+		b, ok, err := m.closeBatch(ctx, conn, table, precision, idx, opt.until, sizes.span)
 		if err != nil {
 			return res, fmt.Errorf("close windows of %s %s: %w", table, precision, err)
 		}
 		if !ok {
 			break
 		}
+		sizes.took(time.Since(start))
 		record(b)
 	}
 	wm, _, err := watermark(ctx, conn, table, precision)
@@ -155,7 +160,7 @@ func inTx(ctx context.Context, conn *pgxpool.Conn, idx int32, fn func(pgx.Tx) er
 }
 
 // closeBatch rolls up the next closable windows above the watermark and advances it.
-func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32, until time.Time) (b Batch, ok bool, err error) {
+func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32, until time.Time, span time.Duration) (b Batch, ok bool, err error) {
 	width := bucket(precision)
 	err = inTx(ctx, conn, idx, func(tx pgx.Tx) error {
 		from, exists, err := watermark(ctx, tx, table, precision)
@@ -182,7 +187,7 @@ func (m *Manager) closeBatch(ctx context.Context, conn *pgxpool.Conn, table, pre
 		if !until.IsZero() && period.Floor(until, width).Before(limit) {
 			limit = period.Floor(until, width)
 		}
-		to := from.Add(m.cfg.batchSpan(precision))
+		to := from.Add(span)
 		if limit.Before(to) {
 			to = limit
 		}
@@ -223,7 +228,7 @@ func (m *Manager) closable(ctx context.Context, q rollupstate.Querier, table, pr
 
 // recomputeBatch rewrites the earliest invalidated buckets of a (table, precision), up to one
 // batch span, and removes what it covered from the invalidations.
-func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32) (b Batch, ok bool, err error) {
+func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table, precision string, idx int32, span time.Duration) (b Batch, ok bool, err error) {
 	width := bucket(precision)
 	err = inTx(ctx, conn, idx, func(tx pgx.Tx) error {
 		var lo *time.Time
@@ -248,14 +253,14 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 			return nil
 		}
 		from := period.Floor(*lo, width)
-		span := from.Add(m.cfg.batchSpan(precision))
+		end := from.Add(span)
 		var hi time.Time
 		if err := tx.QueryRow(ctx, `
 			SELECT max(to_time) FROM rollup_invalidations WHERE source = $1 AND precision = $2 AND from_time < $3`,
-			table, precision, span).Scan(&hi); err != nil {
+			table, precision, end).Scan(&hi); err != nil {
 			return fmt.Errorf("find invalidations: %w", err)
 		}
-		to := minTime(minTime(period.Floor(hi, width).Add(width), span), wm)
+		to := minTime(minTime(period.Floor(hi, width).Add(width), end), wm)
 		// Rows removed by retention must not turn into empty buckets: start at the horizon.
 		horizon, err := retentionHorizon(ctx, tx, table, sourcePrecision(precision))
 		if err != nil {

@@ -1,6 +1,21 @@
 DO $$
 DECLARE
     t TEXT;
+BEGIN
+    IF to_regclass('timescaledb_information.hypertables') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT hypertable_name FROM timescaledb_information.hypertables
+             WHERE hypertable_schema = 'public' AND hypertable_name NOT IN ('incidents', 'passwords', 'ports')
+    LOOP
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (time DESC)', t || '_time_idx', t);
+    END LOOP;
+END
+$$;
+
+DO $$
+DECLARE
+    t TEXT;
     i INT := 0;
 BEGIN
     FOREACH t IN ARRAY ARRAY['incidents', 'passwords', 'ports']
@@ -17,28 +32,3 @@ END
 $$;
 DROP FUNCTION rollup_flush_late();
 DROP FUNCTION rollup_note_late_row();
-
-DROP INDEX leak_pending_password_trap;
-CREATE OR REPLACE FUNCTION leak_record_late() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    wm TIMESTAMPTZ;
-BEGIN
-    PERFORM pg_advisory_xact_lock_shared(1279607115, 0);
-    SELECT watermark INTO wm FROM leak_watermark;
-    IF wm IS NULL THEN
-        RETURN NULL;
-    END IF;
-    IF TG_LEVEL = 'ROW' THEN
-        IF NEW.time < wm AND coalesce(NEW.raw_count, 1) > 0 THEN
-            INSERT INTO leak_pending (password, trap, raw_count) VALUES (NEW.password, NEW.trap, coalesce(NEW.raw_count, 1));
-        END IF;
-    ELSE
-        INSERT INTO leak_pending (password, trap, raw_count)
-        SELECT password, trap, sum(coalesce(raw_count, 1))
-        FROM new_rows WHERE time < wm
-        GROUP BY password, trap HAVING sum(coalesce(raw_count, 1)) > 0;
-    END IF;
-    RETURN NULL;
-END
-$$;
