@@ -7,6 +7,7 @@ package demo
 import (
 	"bytes"
 	_ "embed"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -96,13 +97,13 @@ func NewNetwork(seed uint64, probes, attackers int) (*Network, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("read bundled geo file: %w", err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) // #nosec G404 -- the demo network must be reproducible from its seed; demo tokens are not secrets
 
 	n.Probes = make([]Probe, probes)
 	for i := range n.Probes {
 		var tok [28]byte
 		for j := range tok {
-			tok[j] = byte(rng.Uint32())
+			tok[j] = byte(rng.Uint32() & 0xff)
 		}
 		p := Probe{
 			Probe:  ingest.Probe{SN: fmt.Sprintf("%016X", 0x0000000A00000000|uint64(rng.Uint32())), Token: ingest.TokenFrom(tok)},
@@ -185,10 +186,10 @@ func NewNetwork(seed uint64, probes, attackers int) (*Network, error) {
 			ip: randomAddr(rng, rec), country: rec.Country, asn: rec.ASN, weight: w,
 			start: rng.IntN(activityPeriod),
 		}
-		a.kinds[0] = kind(kindAlias.pick(rng))
+		a.kinds[0] = kind(kindAlias.pick(rng)) // #nosec G115 -- an index into kindWeights (a handful of kinds)
 		a.kinds[1] = a.kinds[0]
 		if rng.Float64() < 0.3 {
-			a.kinds[1] = kind(kindAlias.pick(rng))
+			a.kinds[1] = kind(kindAlias.pick(rng)) // #nosec G115 -- an index into kindWeights (a handful of kinds)
 		}
 		// The busier an attacker, the longer it stays: one-shot bots come and go, the big
 		// ones are there every day.
@@ -201,8 +202,7 @@ func NewNetwork(seed uint64, probes, attackers int) (*Network, error) {
 // rangeBits is log2 of the number of addresses in an IPv4 range.
 func rangeBits(r geo.Record) float64 {
 	s, e := r.Start.As4(), r.End.As4()
-	a := uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])
-	b := uint32(e[0])<<24 | uint32(e[1])<<16 | uint32(e[2])<<8 | uint32(e[3])
+	a, b := binary.BigEndian.Uint32(s[:]), binary.BigEndian.Uint32(e[:])
 	return math.Log2(float64(b-a) + 1)
 }
 
@@ -210,14 +210,15 @@ func rangeBits(r geo.Record) float64 {
 func randomAddr(rng *rand.Rand, r geo.Record) netip.Addr {
 	if r.Start.Is4() {
 		s, e := r.Start.As4(), r.End.As4()
-		a := uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])
-		b := uint32(e[0])<<24 | uint32(e[1])<<16 | uint32(e[2])<<8 | uint32(e[3])
+		a, b := binary.BigEndian.Uint32(s[:]), binary.BigEndian.Uint32(e[:])
 		for {
-			v := a + uint32(rng.Uint64N(uint64(b-a)+1))
+			v := a + uint32(rng.Uint64N(uint64(b-a)+1)) // #nosec G115 -- below b-a+1 <= 2^32, so a plus it stays <= b
 			if last := v & 0xff; (last == 0 || last == 255) && b-a > 255 {
 				continue // network and broadcast addresses rarely attack
 			}
-			return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+			var out [4]byte
+			binary.BigEndian.PutUint32(out[:], v)
+			return netip.AddrFrom4(out)
 		}
 	}
 	s, e := r.Start.As16(), r.End.As16()
@@ -228,7 +229,7 @@ func randomAddr(rng *rand.Rand, r geo.Record) netip.Addr {
 	copy(out[:8], s[:8])
 	// The /64 of the range start, a random interface identifier (ranges here are /32 or wider).
 	for i := 8; i < 16; i++ {
-		out[i] = byte(rng.Uint32())
+		out[i] = byte(rng.Uint32() & 0xff)
 	}
 	return netip.AddrFrom16(out)
 }
