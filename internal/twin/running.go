@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -52,12 +53,12 @@ func NewPortKey(protocol string, port int32) (PortKey, error) {
 	if i < 0 {
 		return 0, fmt.Errorf("protocol %q is not one of %v", protocol, protocols)
 	}
-	return PortKey(uint64(i)<<32 | uint64(uint32(port))), nil
+	return PortKey(uint64(i)<<32 | uint64(uint32(port))), nil // #nosec G115 -- the port's 32 bits as they are; Texts reverses it
 }
 
 // Texts is the key as the twin's key columns read as text: protocol, port.
 func (k PortKey) Texts() []string {
-	return []string{protocols[k>>32], strconv.Itoa(int(int32(uint32(k))))}
+	return []string{protocols[k>>32], strconv.Itoa(int(int32(uint32(k))))} // #nosec G115 -- the low 32 bits are the port NewPortKey stored
 }
 
 // Totals are counts per PortKey, sorted by key, none zero.
@@ -132,7 +133,7 @@ func (t Totals) Encode() []byte {
 	var prev PortKey
 	for i, k := range t.Keys {
 		buf = binary.AppendUvarint(buf, uint64(k-prev))
-		buf = binary.AppendUvarint(buf, uint64(t.Counts[i]))
+		buf = binary.AppendUvarint(buf, uint64(t.Counts[i])) // #nosec G115 -- counts are positive (Sub refuses negatives); DecodeTotals checks the range
 		prev = k
 	}
 	return buf
@@ -156,6 +157,9 @@ func DecodeTotals(b []byte) (Totals, error) {
 		b = b[n:]
 		if (gap == 0 && t.Len() > 0) || c == 0 {
 			return Totals{}, errors.New("running totals: keys out of order or a zero count")
+		}
+		if c > math.MaxInt64 {
+			return Totals{}, errors.New("running totals: count out of range")
 		}
 		prev += PortKey(gap)
 		t.Keys, t.Counts = append(t.Keys, prev), append(t.Counts, int64(c))
