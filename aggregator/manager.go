@@ -126,7 +126,23 @@ type Manager struct {
 	metrics *metrics
 
 	mu     sync.Mutex
-	rolled []rolledRange // for OnRollup, after the twin job
+	rolled []rolledRange       // for OnRollup, after the twin job
+	sizes  map[string]*batches // per "table:precision", learned across steps
+}
+
+// batches returns the batch sizes of (table, precision), as the last step left them. Only the
+// step holding that pair's worker lock uses them.
+func (m *Manager) batches(table, precision string) *batches {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := table + ":" + precision
+	if m.sizes[key] == nil {
+		if m.sizes == nil {
+			m.sizes = map[string]*batches{}
+		}
+		m.sizes[key] = m.cfg.batches(precision)
+	}
+	return m.sizes[key]
 }
 
 // rolledRange is what one step rewrote.

@@ -90,7 +90,7 @@ func (m *Manager) step(ctx context.Context, table, precision string, opt stepOpt
 			opt.progress(b)
 		}
 	}
-	sizes := m.cfg.batches(precision)
+	sizes := m.batches(table, precision)
 	for {
 		start := time.Now()
 		b, ok, err := m.recomputeBatch(ctx, conn, table, precision, idx, sizes.span)
