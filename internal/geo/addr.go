@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 )
@@ -21,10 +22,8 @@ func fromAddr(a netip.Addr) u128 {
 
 func (x u128) addr() netip.Addr {
 	var b [16]byte
-	for i := 0; i < 8; i++ {
-		b[7-i] = byte(x.hi >> (8 * i))
-		b[15-i] = byte(x.lo >> (8 * i))
-	}
+	binary.BigEndian.PutUint64(b[:8], x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
 	return netip.AddrFrom16(b)
 }
 

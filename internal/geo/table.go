@@ -70,7 +70,7 @@ func NewTable(prefixes []Prefix) *Table {
 		}
 		idx, ok := infoIdx[p.Info]
 		if !ok {
-			idx = int32(len(t.infos))
+			idx = int32(len(t.infos)) // #nosec G115 -- distinct (country, ASN, ...) infos number thousands, not 2^31
 			infoIdx[p.Info] = idx
 			t.infos = append(t.infos, p.Info)
 		}

@@ -55,7 +55,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, source string,
 				country = &e.Country
 			}
 			if e.ASN != 0 {
-				a := int32(e.ASN)
+				a := int32(e.ASN) // #nosec G115 -- the scanner accepts ASNs 1..2^31-1 only
 				asn = &a
 			}
 			return []any{sc.Lines(), e.IP, e.Tags, country, asn}, nil

@@ -229,7 +229,7 @@ func (r *runner) file(ctx context.Context) error {
 		source = abs
 	}
 	r.rep.Source = source
-	f, err := os.Open(path)
+	f, err := os.Open(path) // #nosec G304 -- the log file the operator asked to ingest (or our spool of stdin)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", r.opts.Path, err)
 	}
@@ -290,12 +290,13 @@ func spool(in io.Reader) (string, error) {
 		return "", fmt.Errorf("spool standard input: %w", err)
 	}
 	if _, err := io.Copy(f, in); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		// Best-effort cleanup: the copy error is the one to report.
+		_ = f.Close()
+		_ = os.Remove(f.Name())
 		return "", fmt.Errorf("spool standard input: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name()) // best effort: the close error is the one to report
 		return "", fmt.Errorf("spool standard input: %w", err)
 	}
 	return f.Name(), nil

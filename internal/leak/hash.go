@@ -6,7 +6,7 @@ package leak
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
+	"crypto/sha1" // #nosec G505 -- SHA-1 is what the HIBP range protocol and the original checker specify
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,6 +33,7 @@ type Hash [sha1.Size]byte
 
 // HashPassword is the SHA-1 of the UTF-8 bytes of password, as HIBP and the original
 // password checker compute it.
+// #nosec G401 -- SHA-1 is the HIBP protocol's hash; it names leaked passwords, it protects nothing.
 func HashPassword(password string) Hash { return sha1.Sum([]byte(password)) }
 
 // ParseHash reads 40 hexadecimal characters, in either case.
@@ -85,7 +86,7 @@ func increment(b []byte, step byte) []byte {
 	out := bytes.Clone(b)
 	for i := len(out) - 1; i >= 0; i-- {
 		sum := uint(out[i]) + uint(step)
-		out[i] = byte(sum)
+		out[i] = byte(sum & 0xff) // the carry goes on to the next byte
 		if sum <= 0xff {
 			return out
 		}
