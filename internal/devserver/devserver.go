@@ -71,12 +71,12 @@ func majorOf(binDir string) int {
 // PostgreSQL refuses to run as root.
 func asServiceUser(name string, args ...string) (*exec.Cmd, error) {
 	if os.Geteuid() != 0 {
-		return exec.Command(name, args...), nil
+		return exec.Command(name, args...), nil // #nosec G204 -- PostgreSQL's own programs, found by findBin or pgroot.sh
 	}
 	if _, err := user.Lookup("postgres"); err != nil {
 		return nil, errors.New("running as root needs the postgres system user (Debian package postgresql)")
 	}
-	return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...), nil
+	return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...), nil // #nosec G204 -- as above, under runuser
 }
 
 func chownToService(dir string) error {
@@ -96,7 +96,7 @@ func chownToService(dir string) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, uid, gid)
+		return os.Lchown(p, uid, gid) // #nosec G122 -- Lchown never follows a link, and the tree is the fresh data directory we made
 	})
 }
 
@@ -151,7 +151,7 @@ func timescale(ctx context.Context, dir string, port int, pgroot, opts string) (
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	out, err := exec.CommandContext(ctx, "bash", pgroot, filepath.Join(dir, "root")).Output()
+	out, err := exec.CommandContext(ctx, "bash", pgroot, filepath.Join(dir, "root")).Output() // #nosec G204 -- pgroot.sh, found by PGRoot (the developer's SVIEW_PGROOT or the repository's copy)
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -169,7 +169,7 @@ func PGRoot(repoRoot string) (string, error) {
 	if p == "" {
 		p = filepath.Join(repoRoot, "..", "shared", "timescaledb", "pgroot.sh")
 	}
-	if _, err := os.Stat(p); err != nil {
+	if _, err := os.Stat(p); err != nil { // #nosec G703 -- the developer's own setting, only checked for existence
 		return "", fmt.Errorf("no TimescaleDB server copy: %w (set SVIEW_PGROOT to pgroot.sh, or SVIEW_TEST_TIMESCALE_URL to a running TimescaleDB)", err)
 	}
 	return filepath.Abs(p)
@@ -201,7 +201,7 @@ func startPostgres(ctx context.Context, bin, dir string, port int, extraOpts str
 		return nil, err
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(logFile)
+		log, _ := os.ReadFile(logFile) // #nosec G304 -- the log pg_ctl just wrote into our directory
 		return nil, fmt.Errorf("start postgres on port %d: %w\n%s\n%s", port, err, out, tail(string(log), 2000))
 	}
 	stop := func() error {
@@ -230,6 +230,7 @@ func Redis(ctx context.Context, dir string, port int) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
+	// #nosec G204 -- redis-server from PATH, with arguments we build
 	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
 		"--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
 	if err := cmd.Start(); err != nil {
