@@ -5,7 +5,6 @@ package paneltest
 
 import (
 	"context"
-	"crypto/sha1"
 	"fmt"
 	"strconv"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/sview-project/sview/aggregator"
 	"github.com/sview-project/sview/internal/demo"
 	"github.com/sview-project/sview/internal/greylist"
+	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -82,7 +82,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, erro
 		return Samples{}, fmt.Errorf("top passwords: %w", err)
 	}
 	for i, pw := range top {
-		h := sha1.Sum([]byte(pw))
+		h := leak.HashPassword(pw) // the HIBP SHA-1, as the store keeps it
 		if _, err := pool.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources) VALUES ($1, $2, '{telnet,ftp}')`,
 			h[:], 1000/(i+1)); err != nil {
 			return Samples{}, fmt.Errorf("leaked passwords: %w", err)
@@ -112,7 +112,7 @@ func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
 		}
 	}
 	s.ASN = strconv.FormatInt(asn, 10)
-	h := sha1.Sum([]byte(s.Password))
+	h := leak.HashPassword(s.Password)
 	s.Prefix = fmt.Sprintf("%x", h[:3])[:5]
 	if len(s.Tags) == 0 {
 		return Samples{}, fmt.Errorf("sample tags: the greylist is empty")
