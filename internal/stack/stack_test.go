@@ -92,6 +92,35 @@ func TestCleanStale(t *testing.T) {
 	require.Empty(t, entries, "every pid file is dealt with")
 }
 
+// TestRecorded: a pid file names a running process only while that very process runs.
+func TestRecorded(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "up.pid")
+	pid, running, err := Recorded(file)
+	require.NoError(t, err)
+	require.Zero(t, pid, "no file, no process")
+	require.False(t, running)
+
+	p := exec.Command("sleep", "300")
+	require.NoError(t, p.Start())
+	require.NoError(t, WritePidFile(file, p.Process.Pid))
+	pid, running, err = Recorded(file)
+	require.NoError(t, err)
+	require.Equal(t, p.Process.Pid, pid)
+	require.True(t, running)
+
+	require.NoError(t, p.Process.Kill())
+	_ = p.Wait()
+	pid, running, err = Recorded(file)
+	require.NoError(t, err)
+	require.Equal(t, p.Process.Pid, pid)
+	require.False(t, running, "the process has exited")
+
+	require.NoError(t, os.WriteFile(file, []byte("up\n"), 0o644))
+	_, _, err = Recorded(file)
+	require.Error(t, err)
+}
+
 // TestPluginLeavesNamesakesAlone starts an unrelated process called gpx_sview_linux_amd64 (a
 // copy of sleep), then starts and stops the plugin backend the way `mage up` does: the namesake
 // survives (the SDK's standalone mode kill -9s every `pgrep -f gpx_sview` match).
