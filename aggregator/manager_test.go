@@ -122,6 +122,41 @@ func TestRetentionKeepsWhatIsNotRolledUp(t *testing.T) {
 	require.ErrorContains(t, err, "want TABLE=DURATION")
 }
 
+// A reader whose transaction stays open holds its share lock on the raw chunks it read, which
+// TimescaleDB's drop_chunks must wait for: retention then deletes the same rows beside it,
+// instead of stalling, and every query queued behind it, until the reader ends.
+func TestRetentionBesideALongReader(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	setupProbes(ctx, t, pool, 3)
+	c := &clock{}
+	c.Set(day1.Add(4 * 24 * time.Hour))
+	ret, err := ParseRetention("incidents=2d")
+	require.NoError(t, err)
+	m := newManager(t, pool, c, Config{Retention: ret})
+	seedIncidents(ctx, t, m, day1, 4*24)
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+
+	reader, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer reader.Rollback(ctx) //nolint:errcheck // ends the reader
+	var rows int
+	require.NoError(t, reader.QueryRow(ctx, "SELECT count(*) FROM incidents").Scan(&rows))
+
+	done := make(chan error, 1)
+	go func() { _, err := m.ApplyRetention(ctx); done <- err }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("retention waits for the reader")
+	}
+	var first time.Time
+	require.NoError(t, pool.QueryRow(ctx, "SELECT min(time) FROM incidents").Scan(&first))
+	require.Equal(t, day1.Add(2*24*time.Hour), first.UTC(), "cut at now − 2 days while the reader reads")
+}
+
 func TestBackfillResumesAfterInterruption(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

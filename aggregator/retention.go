@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
@@ -185,10 +187,20 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
 				return err
 			}
+			// Dropping a chunk waits for every reader of it, and queues every later query
+			// behind it meanwhile: a reader's long transaction must not stall the dashboards.
+			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
+				return err
+			}
 			_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
 			return err
 		})
-		if err != nil {
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr) && pgErr.Code == "55P03": // lock_not_available
+			// The deletes below cut the same rows, beside the readers.
+			m.log.Warn("retention: chunks are in use, deleting their rows instead", "table", name, "before", limit)
+		case err != nil:
 			return 0, fmt.Errorf("drop chunks of %s before %s: %w", name, limit.Format(time.RFC3339), err)
 		}
 	}
