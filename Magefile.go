@@ -100,8 +100,8 @@ func testServers(ctx context.Context, root string) (env map[string]string, times
 
 // Test runs every test suite, each whatever the others did, and fails if any failed: the
 // frontend checks (typecheck, lint, jest), a fresh linux dist/ checked against the plugin
-// validator's offline rules, every Go package against plain PostgreSQL and Redis, and again
-// every Go package that uses a database against TimescaleDB.
+// validator's offline rules, every Go package against plain PostgreSQL and Redis, again every
+// Go package that uses a database against TimescaleDB, and the gosec security scan.
 func Test(ctx context.Context) error {
 	root, err := os.Getwd()
 	if err != nil {
@@ -139,6 +139,7 @@ func Test(ctx context.Context) error {
 		{"dist (build, validator's offline rules)", func() error { return DistLinux(ctx) }},
 		{fmt.Sprintf("Go, %d packages on PostgreSQL", len(pkgs)), goTest(env, pkgs)},
 		{fmt.Sprintf("Go, %d database packages on TimescaleDB", len(dbPkgs)), goTest(timescaleEnv, dbPkgs)},
+		{"gosec (security scan)", func() error { return Gosec(ctx) }},
 	}
 	var failed []error
 	var summary []string

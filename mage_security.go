@@ -19,12 +19,16 @@ const gosecVersion = "v2.30.0"
 // mage), and fails on any finding that is neither fixed nor justified in a
 // `// #nosec Gxxx -- why` comment. Test files are not scanned (gosec's default): they run
 // fixed fixtures against throw-away servers. No rule is excluded. The binary is installed into
-// SVIEW_TOOLS (default ../tools, outside the repository) from the Go module proxy when it is
+// SVIEW_TOOLS (default the user's cache directory, sview-tools) from the Go module proxy when it is
 // missing or another version, then runs offline.
 func Gosec(ctx context.Context) error {
 	tools := os.Getenv("SVIEW_TOOLS")
 	if tools == "" {
-		tools = filepath.Join("..", "tools")
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		tools = filepath.Join(cache, "sview-tools")
 	}
 	tools, err := filepath.Abs(tools)
 	if err != nil {
