@@ -91,7 +91,7 @@ func Up(ctx context.Context) error {
 	}()
 	var started []string
 	logs := filepath.Join(state, "logs")
-	if err := os.MkdirAll(logs, 0o755); err != nil {
+	if err := os.MkdirAll(logs, 0o750); err != nil { // the logs are the developer's (they may hold database URLs)
 		return err
 	}
 
@@ -248,6 +248,7 @@ func stackRedis(ctx context.Context, runDir, dir string) (*stack.Proc, string, e
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", err
 	}
+	// #nosec G204 -- redis-server from PATH, arguments built here
 	p, err := stack.Start(runDir, "redis", exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(stackRedisPort),
 		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log")))
 	if err != nil {
@@ -277,7 +278,7 @@ func stackDatabaseEmpty(ctx context.Context, url string) (bool, error) {
 // plugin.json beside it, which is what Grafana needs to load it from there.
 func stackPluginBuild(ctx context.Context, root string) (string, error) {
 	dist := filepath.Join(root, "dist")
-	if err := os.MkdirAll(dist, 0o755); err != nil {
+	if err := os.MkdirAll(dist, 0o755); err != nil { // #nosec G301 -- docker-compose mounts dist/ into Grafana, another user
 		return "", err
 	}
 	bin, err := pluginharness.Build(ctx, root, dist)
@@ -287,11 +288,11 @@ func stackPluginBuild(ctx context.Context, root string) (string, error) {
 	if _, err := os.Stat(filepath.Join(dist, "plugin.json")); err == nil {
 		return bin, nil
 	}
-	b, err := os.ReadFile(filepath.Join(root, "plugin", "src", "plugin.json"))
+	b, err := os.ReadFile(filepath.Join(root, "plugin", "src", "plugin.json")) // #nosec G304 -- the repository's own plugin.json
 	if err != nil {
 		return "", err
 	}
-	return bin, os.WriteFile(filepath.Join(dist, "plugin.json"), b, 0o644)
+	return bin, os.WriteFile(filepath.Join(dist, "plugin.json"), b, 0o644) // #nosec G306 G703 -- dist/ is read by Grafana, another user
 }
 
 // stackPlugin starts the plugin backend under the go-plugin host and asks it for the health of a
@@ -303,7 +304,7 @@ func stackPlugin(ctx context.Context, runDir, logs, binary, dbURL string) (*stac
 	}
 	p, err := stack.StartPlugin(runDir, binary, log)
 	if err != nil {
-		log.Close()
+		_ = log.Close() // the start error is the one to report
 		return nil, "", fmt.Errorf("start the plugin backend (log .sview/logs/plugin.log): %w", err)
 	}
 	u, err := url.Parse(dbURL)
@@ -324,7 +325,7 @@ func stackPlugin(ctx context.Context, runDir, logs, binary, dbURL string) (*stac
 // stackLog opens .sview/logs/<name>.log for appending, so the logs of earlier starts are kept,
 // and marks where this start begins.
 func stackLog(logs, name string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600) // #nosec G304 -- .sview/logs/<part>.log, names fixed in Up
 	if err != nil {
 		return nil, err
 	}
@@ -338,11 +339,11 @@ func stackStart(runDir, logs, name string, env []string, args ...string) (*stack
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(args[0], args[1:]...)
+	cmd := exec.Command(args[0], args[1:]...) // #nosec G204 -- the parts' command lines are fixed in Up
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	p, err := stack.Start(runDir, name, cmd)
-	out.Close() // the child has its own copy
+	_ = out.Close() // the child has its own copy
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +367,7 @@ func stackGrafana(root, state, runDir, dbURL, redisURL string, env []string) (st
 	}
 	home := "/usr/share/grafana"
 	plugins := filepath.Join(state, "grafana", "plugins")
-	if err := os.MkdirAll(plugins, 0o755); err != nil {
+	if err := os.MkdirAll(plugins, 0o750); err != nil { // Grafana runs as us here
 		return "", nil, err
 	}
 	link := filepath.Join(plugins, "sview-sentinel-datasource")

@@ -78,10 +78,10 @@ func StopAll(procs []Stopper, grace time.Duration) {
 
 // WritePidFile records pid in file.
 func WritePidFile(file string, pid int) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(file, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	return os.WriteFile(file, []byte(strconv.Itoa(pid)+"\n"), 0o600) // only mage up reads it
 }
 
 // PidFile names a pid file a previous run may have left, and how to stop its process.
@@ -140,7 +140,7 @@ func Recorded(file string) (pid int, running bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	b, err := os.ReadFile(file)
+	b, err := os.ReadFile(file) // #nosec G304 -- a pid file of mage up's own state directory
 	if err != nil {
 		return 0, false, err
 	}
