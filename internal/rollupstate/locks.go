@@ -86,6 +86,14 @@ func Hold(ctx context.Context, cfg *pgx.ConnConfig, class, key int32, wait bool)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "55P03": // lock_not_available
+		// The backend outlives the close for a moment: drop the name first, so Locks never
+		// lists a session that did not get the lock.
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return nil, false, fmt.Errorf("give up lock %d/%d: %w", class, key, err)
+		}
+		if _, err := conn.Exec(ctx, "SET application_name = ''"); err != nil {
+			return nil, false, fmt.Errorf("give up lock %d/%d: %w", class, key, err)
+		}
 		return nil, false, nil
 	case err != nil:
 		return nil, false, fmt.Errorf("hold lock %d/%d: %w", class, key, err)
