@@ -60,7 +60,7 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 
 	now := time.Now().UTC()
 	day := now.Unix() / 86400
-	// #nosec G404 G115 -- math/rand drives the demo simulator, not secrets; the clock only seeds it
+	// #nosec G404 -- math/rand drives the demo simulator, not secrets
 	g := n.newGenerator(rand.New(rand.NewPCG(opts.Seed, uint64(now.UnixNano()))), ids, day)
 	g.end = time.Unix(1<<40, 0) // no end: rows wait in g.b until their time comes
 	g.budget = 1 << 62
