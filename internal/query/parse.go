@@ -42,7 +42,11 @@ func Parse(b []byte) (Query, error) {
 	if v, ok := d.float("minScore"); ok {
 		q.MinScore = v
 	}
-	d.override(&q.Password, "password", false)
+	if q.QueryType == TypeLeak && d.text("password") != "" {
+		// The value is left out of the error: errors reach panels and logs.
+		return Query{}, invalid("password", "", nil,
+			"a plain password is not accepted; send sha1 or prefix (the query editor hashes passwords in the browser)")
+	}
 	d.override(&q.SHA1, "sha1", true)
 	d.override(&q.Prefix, "prefix", true)
 	if raw, ok := fields["filters"]; ok && !isNull(raw) {

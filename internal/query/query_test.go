@@ -70,6 +70,18 @@ func TestParse(t *testing.T) {
 			want: Query{QueryType: "leak", SHA1: "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"},
 		},
 		{
+			// what old editors left beside a hash: nothing to refuse
+			name: "leak with an empty password",
+			in:   `{"queryType":"leak","password":"","prefix":"5BAA6"}`,
+			want: Query{QueryType: "leak", Prefix: "5baa6"},
+		},
+		{
+			// the original API's top-level password on a stats query was never read; it is not refused
+			name: "stats ignores a top-level password",
+			in:   `{"metric":"usages","password":"hunter2"}`,
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries"},
+		},
+		{
 			name: "status",
 			in:   `{"queryType":"status","metric":"x"}`,
 			want: Query{QueryType: "status"},
@@ -135,8 +147,10 @@ func TestParseErrors(t *testing.T) {
 		{"greylist bad tag", `{"queryType":"greylist","filters":{"tag":"Port Scan"}}`, ErrInvalidField, "filters.tag", "a-z"},
 		{"greylist as a map", `{"queryType":"greylist","format":"map"}`, ErrInvalidField, "format", "timeseries"},
 		{"greylist bad period", `{"queryType":"greylist","format":"timeseries","period":"2w"}`, ErrInvalidField, "period", "1m"},
-		{"leak with nothing", `{"queryType":"leak"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
-		{"leak with two", `{"queryType":"leak","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8","prefix":"5baa6"}`, ErrMissingField, "password|sha1|prefix", "exactly one"},
+		{"leak with nothing", `{"queryType":"leak"}`, ErrMissingField, "sha1|prefix", "exactly one"},
+		{"leak with two", `{"queryType":"leak","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8","prefix":"5baa6"}`, ErrMissingField, "sha1|prefix", "exactly one"},
+		{"leak by plain password", `{"queryType":"leak","password":"correct horse"}`, ErrInvalidField, "password", "send sha1 or prefix"},
+		{"leak by password and sha1", `{"queryType":"leak","password":"x","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"}`, ErrInvalidField, "password", "hashes passwords in the browser"},
 		{"leak short prefix", `{"queryType":"leak","prefix":"5ba"}`, ErrInvalidField, "prefix", "5 to 40"},
 		{"leak bad sha1", `{"queryType":"leak","sha1":"xyz"}`, ErrInvalidField, "sha1", "40 hexadecimal"},
 	}
@@ -182,4 +196,12 @@ func TestCacheKey(t *testing.T) {
 	require.Equal(t, a.CacheKey(r), a.CacheKey(later), "the same aligned range")
 	require.NotEqual(t, a.CacheKey(r), a.CacheKey(period.Range{From: r.From, To: r.To.Add(time.Hour), Interval: r.Interval}))
 	require.NotEqual(t, a.CacheKey(r), parse(`{"metric":"attackers","filters":{"country":["CZ","SK"]}}`).CacheKey(r))
+}
+
+// TestPlainPasswordNotEchoed: a refused password does not appear in the error, which reaches
+// panels and logs.
+func TestPlainPasswordNotEchoed(t *testing.T) {
+	_, err := Parse([]byte(`{"queryType":"leak","password":"correct horse battery"}`))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "correct horse")
 }

@@ -31,7 +31,7 @@ func (q Query) Normalize() Query {
 
 	switch q.QueryType {
 	case TypeStats:
-		q.MinScore, q.Password, q.SHA1, q.Prefix = 0, "", "", ""
+		q.MinScore, q.SHA1, q.Prefix = 0, "", ""
 		q.Format = cmp.Or(q.Format, FormatTimeSeries)
 		if q.Format == FormatMap && q.GroupBy == "" {
 			q.GroupBy = "country"
@@ -51,7 +51,7 @@ func (q Query) Normalize() Query {
 		q = Query{QueryType: q.QueryType, Format: cmp.Or(q.Format, FormatTable), Period: q.Period,
 			Limit: q.Limit, MinScore: q.MinScore, Filters: q.Filters}
 	case TypeLeak:
-		q = Query{QueryType: q.QueryType, Password: q.Password, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
+		q = Query{QueryType: q.QueryType, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
 		q = Query{QueryType: q.QueryType}
 	}
@@ -148,22 +148,14 @@ var (
 )
 
 func (q Query) validateLeak() error {
-	set := 0
-	for _, v := range []string{q.Password, q.SHA1, q.Prefix} {
-		if v != "" {
-			set++
-		}
-	}
-	if set != 1 {
-		return missing("password|sha1|prefix", "a leak query needs exactly one of password, sha1 or prefix")
+	if (q.SHA1 == "") == (q.Prefix == "") {
+		return missing("sha1|prefix", "a leak query needs exactly one of sha1 or prefix")
 	}
 	switch {
 	case q.SHA1 != "" && (len(q.SHA1) != 40 || !hexRE.MatchString(q.SHA1)):
 		return invalid("sha1", q.SHA1, nil, "must be 40 hexadecimal digits")
 	case q.Prefix != "" && (len(q.Prefix) < 5 || len(q.Prefix) > 40 || !hexRE.MatchString(q.Prefix)):
 		return invalid("prefix", q.Prefix, nil, "must be 5 to 40 hexadecimal digits")
-	case len(q.Password) > 1024:
-		return invalid("password", "", nil, "longer than 1024 bytes")
 	}
 	return nil
 }

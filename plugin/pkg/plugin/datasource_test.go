@@ -72,7 +72,7 @@ func TestQueryDataGolden(t *testing.T) {
 		{"stats_table", `{"queryType":"stats","preset":"top_countries_by_incidents_list"}`},
 		{"stats_map", `{"queryType":"stats","metric":"attackers","format":"map"}`},
 		{"greylist", `{"queryType":"greylist","filters":{"tag":["telnet","port_scan"]}}`},
-		{"leak", `{"queryType":"leak","password":"password"}`},
+		{"leak", `{"queryType":"leak","sha1":"` + sha1Password + `"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +124,8 @@ func TestQueryDataErrors(t *testing.T) {
 		{name: "bad json", query: `{"queryType":`, status: backend.StatusBadRequest, contain: "JSON"},
 		{name: "template variable in alert", query: `{"queryType":"stats","metric":"incidents","filters":{"country":["$country"]}}`,
 			headers: map[string]string{"FromAlert": "true"}, status: backend.StatusBadRequest, contain: "$country is still in the query"},
+		{name: "plain password in a leak query", query: `{"queryType":"leak","password":"password"}`,
+			status: backend.StatusBadRequest, contain: "send sha1 or prefix"},
 		{name: "cancelled", query: `{"queryType":"stats","metric":"incidents"}`, status: statusCancelled, contain: "cancelled",
 			ctx: func() context.Context { c, cancel := context.WithCancel(context.Background()); cancel(); return c }},
 	}

@@ -193,11 +193,9 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func (d *Datasource) leakFrames(ctx context.Context, q query.Query) (data.Frames, error) {
-	req := api.LeakRequest{Kind: "password", Value: q.Password}
-	switch {
-	case q.SHA1 != "":
-		req = api.LeakRequest{Kind: "sha1", Value: q.SHA1}
-	case q.Prefix != "":
+	// query.Parse admits only hashes here: plain passwords are refused before.
+	req := api.LeakRequest{Kind: "sha1", Value: q.SHA1}
+	if q.Prefix != "" {
 		req = api.LeakRequest{Kind: "prefix", Value: q.Prefix}
 	}
 	recs, err := api.Leak(ctx, d.read, req)
