@@ -1,8 +1,10 @@
-import { DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
-import { setTemplateSrv } from '@grafana/runtime';
-import { lastValueFrom } from 'rxjs';
+import { DataQueryRequest, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { BackendSrv, BackendSrvRequest, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
+import { lastValueFrom, of } from 'rxjs';
 
 import { DataSource } from './datasource';
+import { CANNOT_HASH } from './hash';
+import { nodeSha1, setWebCrypto } from './testing/webcrypto';
 import { SviewVariableSupport } from './variables';
 import { fakeTemplateSrv } from './testing/fakeTemplateSrv';
 import { SviewOptions, SviewQuery, SviewVariableQuery } from './types';
@@ -96,6 +98,17 @@ describe('applyTemplateVariables', () => {
     expect(out.prefix).toBe('64500');
   });
 
+  it('never passes a plain leak password on, nor interpolates it', () => {
+    const old = { refId: 'A', queryType: 'leak', password: '$asn' } as unknown as SviewQuery;
+    expect(ds().applyTemplateVariables(old, {})).toEqual({ refId: 'A', queryType: 'leak' });
+  });
+
+  it('moves old queries to Explore without their plain password', () => {
+    const old = { refId: 'A', queryType: 'leak', password: 'hunter2' } as unknown as SviewQuery;
+    const [out] = ds().interpolateVariablesInQueries([old], {});
+    expect(JSON.stringify(out)).not.toContain('hunter2');
+  });
+
   it('adds ad-hoc filters on model filter keys and ignores other keys and operators', () => {
     const out = ds().applyTemplateVariables(stats({ filters: { country: ['CZ'] } }), {}, [
       { key: 'country', operator: '=', value: 'DE' },
@@ -132,10 +145,50 @@ describe('filterQuery', () => {
     ],
     ['empty leak lookup', { refId: 'A', queryType: 'leak' }, false],
     ['leak lookup by prefix', { refId: 'A', queryType: 'leak', prefix: 'abcde' }, true],
+    [
+      'old leak lookup by password (query() hashes it)',
+      { refId: 'A', queryType: 'leak', password: 'hunter2' } as unknown as SviewQuery,
+      true,
+    ],
     ['wrong combination is sent (the backend names the problem)', stats({ groupBy: 'password' }), true],
     ['status', { refId: 'A', queryType: 'status' }, true],
   ])('%s', (_name, query, want) => {
     expect(ds.filterQuery(query)).toBe(want);
+  });
+});
+
+describe('query', () => {
+  let sent: BackendSrvRequest[];
+  beforeEach(() => {
+    sent = [];
+    setTemplateSrv(fakeTemplateSrv([]));
+    setBackendSrv({
+      fetch: (req: BackendSrvRequest) => {
+        sent.push(req);
+        return of({ data: { results: {} }, status: 200 });
+      },
+    } as unknown as BackendSrv);
+    setWebCrypto(true);
+  });
+  afterEach(() => setWebCrypto(false));
+
+  const request = (...targets: SviewQuery[]) =>
+    ({ targets, scopedVars: {} }) as unknown as DataQueryRequest<SviewQuery>;
+  const old = { refId: 'A', queryType: 'leak', password: 'hunter2' } as unknown as SviewQuery;
+
+  it('sends an old leak query as its SHA-1, never its password', async () => {
+    await lastValueFrom(new DataSource(settings).query(request(old, stats({ refId: 'B' }))));
+    expect(sent).toHaveLength(1);
+    const queries = (sent[0].data as { queries: SviewQuery[] }).queries;
+    expect(queries[0]).toMatchObject({ refId: 'A', queryType: 'leak', sha1: nodeSha1('hunter2') });
+    expect(queries[1]).toMatchObject({ refId: 'B', queryType: 'stats' });
+    expect(JSON.stringify(sent[0])).not.toContain('hunter2');
+  });
+
+  it('sends nothing where the browser cannot hash, and says why', async () => {
+    setWebCrypto(false);
+    await expect(lastValueFrom(new DataSource(settings).query(request(old)))).rejects.toThrow(CANNOT_HASH);
+    expect(sent).toHaveLength(0);
   });
 });
 

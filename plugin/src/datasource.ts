@@ -1,7 +1,17 @@
-import { AdHocVariableFilter, CoreApp, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
+import {
+  AdHocVariableFilter,
+  CoreApp,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceInstanceSettings,
+  MetricFindValue,
+  ScopedVars,
+} from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+import { from, Observable } from 'rxjs';
+import { mergeMap } from 'rxjs/operators';
 
-import { migrateQuery } from './migration';
+import { hashLegacyPassword, legacyPassword, migrateQuery, withoutPassword } from './migration';
 import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
 import {
@@ -17,7 +27,7 @@ import {
 
 const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
 const TEXT_KEYS: TextFilterKey[] = ['ip', 'password', 'username'];
-const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'password', 'sha1', 'prefix'] as const;
+const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'sha1', 'prefix'] as const;
 
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).
@@ -50,18 +60,35 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     return DEFAULT_QUERY;
   }
 
+  /**
+   * Leak queries saved with a plain password by older versions are hashed here first, so the
+   * request carries only the SHA-1 (applyTemplateVariables, which Grafana calls next, is
+   * synchronous and cannot hash; it drops any password left).
+   */
+  query(request: DataQueryRequest<SviewQuery>): Observable<DataQueryResponse> {
+    if (!request.targets.some((q) => legacyPassword(q) !== undefined)) {
+      return super.query(request);
+    }
+    return from(Promise.all(request.targets.map(hashLegacyPassword))).pipe(
+      mergeMap((targets) => super.query({ ...request, targets }))
+    );
+  }
+
+  /** Grafana filters before query(): an old leak query's password counts as the lookup it will hash to. */
   filterQuery(query: SviewQuery): boolean {
-    return !query.hide && isComplete(migrateQuery(query));
+    return !query.hide && (legacyPassword(query) !== undefined || isComplete(migrateQuery(query)));
   }
 
   /**
    * Replaces $variables in every text and list field. A multi-value or All variable in a list
    * field expands to one element per value ("$country" → ["CZ", "DE"]); an element that becomes
    * empty (a variable with nothing selected) is dropped, so it means "no filter", never "match ''".
-   * Ad-hoc filters whose key is a filter of the model are added to that filter.
+   * Ad-hoc filters whose key is a filter of the model are added to that filter. A plain leak
+   * password is dropped, never sent: query() has hashed it before; a query moved to Explore
+   * arrives there without it (Explore's URL holds the query).
    */
   applyTemplateVariables(query: SviewQuery, scopedVars: ScopedVars, adhoc?: AdHocVariableFilter[]): SviewQuery {
-    const migrated = migrateQuery(query);
+    const migrated = withoutPassword(migrateQuery(query));
     const templateSrv = getTemplateSrv();
     const text = (v: string | undefined) =>
       v === undefined ? undefined : templateSrv.replace(v, scopedVars, textFormat);

@@ -1,4 +1,6 @@
-import { migrateQuery } from './migration';
+import { hashLegacyPassword, legacyPassword, migrateQuery, withoutPassword } from './migration';
+import { CANNOT_HASH } from './hash';
+import { nodeSha1, setWebCrypto } from './testing/webcrypto';
 import { SviewQuery } from './types';
 
 const legacy = (q: Record<string, unknown>) => ({ refId: 'A', ...q }) as unknown as SviewQuery;
@@ -46,6 +48,7 @@ describe('migrateQuery', () => {
       legacy({ queryType: 'stats', resource: 'no_such_resource' }),
     ],
     [
+      // hashing is asynchronous: hashLegacyPassword does it
       'a leak query keeps its top-level password',
       legacy({ queryType: 'leak', password: 'hunter2' }),
       legacy({ queryType: 'leak', password: 'hunter2' }),
@@ -70,5 +73,50 @@ describe('migrateQuery', () => {
     expect(migrateQuery(migrateQuery(legacy({ resource: 'all_incidents_graph' })))).toEqual(
       migrateQuery(legacy({ resource: 'all_incidents_graph' }))
     );
+  });
+});
+
+describe('leak queries saved with a plain password', () => {
+  beforeEach(() => setWebCrypto(true));
+  afterEach(() => setWebCrypto(false));
+
+  it.each<[string, Record<string, unknown>, string | undefined]>([
+    ['a leak password', { queryType: 'leak', password: 'hunter2' }, 'hunter2'],
+    ['a number, as the backend used to read it', { queryType: 'leak', password: 123456 }, '123456'],
+    ['an empty one is no password', { queryType: 'leak', password: '' }, undefined],
+    ['a stats query has no leak password', { queryType: 'stats', password: 'admin' }, undefined],
+    ['a current leak query', { queryType: 'leak', sha1: nodeSha1('x') }, undefined],
+  ])('legacyPassword: %s', (_name, query, want) => {
+    expect(legacyPassword(legacy(query))).toBe(want);
+  });
+
+  it('turns the password into its sha1 and keeps nothing of it', async () => {
+    const out = await hashLegacyPassword(legacy({ queryType: 'leak', password: 'hunter2', hide: false }));
+    expect(out).toEqual({ refId: 'A', queryType: 'leak', hide: false, sha1: nodeSha1('hunter2') });
+    expect(JSON.stringify(out)).not.toContain('hunter2');
+  });
+
+  it('keeps a hash or prefix given beside the password, and drops the password', async () => {
+    await expect(hashLegacyPassword(legacy({ queryType: 'leak', password: 'x', prefix: 'abcde' }))).resolves.toEqual(
+      legacy({ queryType: 'leak', prefix: 'abcde' })
+    );
+  });
+
+  it('leaves a current query as it is', async () => {
+    const current = legacy({ queryType: 'leak', sha1: nodeSha1('x') });
+    await expect(hashLegacyPassword(current)).resolves.toEqual(current);
+  });
+
+  it('fails, saying why, where the browser cannot hash', async () => {
+    setWebCrypto(false);
+    await expect(hashLegacyPassword(legacy({ queryType: 'leak', password: 'x' }))).rejects.toThrow(CANNOT_HASH);
+  });
+
+  it('withoutPassword drops any top-level password and leaves filters alone', () => {
+    expect(withoutPassword(legacy({ queryType: 'stats', password: 'p', filters: { password: 'admin' } }))).toEqual(
+      legacy({ queryType: 'stats', filters: { password: 'admin' } })
+    );
+    const current = legacy({ queryType: 'leak', prefix: 'abcde' });
+    expect(withoutPassword(current)).toBe(current);
   });
 });

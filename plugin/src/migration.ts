@@ -2,6 +2,7 @@
 // versions (or by hand from the original Sentinel View API) keep working. Idempotent: a current
 // query comes back unchanged.
 import { PRESETS } from './catalog';
+import { sha1Hex } from './hash';
 import { Filters, ListFilterKey, SviewQuery, TextFilterKey } from './types';
 
 const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
@@ -41,6 +42,7 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
  * - no queryType → stats (the only type of the first versions);
  * - filters with scalar or numeric values → string lists; a numeric-string limit → number;
  * - null groupBy/period → "" (no grouping / dashboard range).
+ * A leak query's plain `password` stays: hashing it is asynchronous (hashLegacyPassword).
  */
 export function migrateQuery(query: SviewQuery): SviewQuery {
   const legacy = query as SviewQuery & Record<string, unknown>;
@@ -92,4 +94,44 @@ export function migrateQuery(query: SviewQuery): SviewQuery {
     }
   }
   return out;
+}
+
+/** Older versions saved a leak lookup's plain password in `password`. */
+type WithPassword = SviewQuery & { password?: unknown };
+
+/** The plain password a leak query was saved with by an older version, if any. */
+export function legacyPassword(query: SviewQuery): string | undefined {
+  const p = (query as WithPassword).password;
+  // the backend used to read numbers as text too
+  const valid = (typeof p === 'string' && p !== '') || typeof p === 'number';
+  return query.queryType === 'leak' && valid ? String(p) : undefined;
+}
+
+/**
+ * The query without a top-level `password`: what the synchronous paths to the backend and to
+ * Explore's URL (applyTemplateVariables, interpolateVariablesInQueries) pass on. A stats query
+ * never needs one after migrateQuery (a preset's moves into the filters; the backend ignores
+ * any other), and a leak query's must have been hashed before (hashLegacyPassword).
+ */
+export function withoutPassword(query: SviewQuery): SviewQuery {
+  if (!('password' in query)) {
+    return query;
+  }
+  const { password: _dropped, ...rest } = query as WithPassword;
+  return rest;
+}
+
+/**
+ * Turns the plain password of a leak query saved by an older version into its `sha1`. Asynchronous
+ * (Web Crypto), so migrateQuery, which Grafana's synchronous hooks call, cannot do it: the leak
+ * editor calls this when it opens such a query, and DataSource.query before a request. A query
+ * that also holds a SHA-1 or prefix keeps those (the old backend refused both at once).
+ */
+export async function hashLegacyPassword(query: SviewQuery): Promise<SviewQuery> {
+  const password = legacyPassword(query);
+  const rest = withoutPassword(query);
+  if (password === undefined || rest.sha1 || rest.prefix) {
+    return rest;
+  }
+  return { ...rest, sha1: await sha1Hex(password) };
 }

@@ -19,7 +19,7 @@ describe('queryProblems', () => {
     ['preset unknown here', q({ preset: 'from_a_newer_backend' }), ['preset']],
     ['greylist with a stats filter', q({ queryType: 'greylist', filters: { trap: ['fwlogs'] } }), ['filters']],
     ['greylist fine', q({ queryType: 'greylist', minScore: 2, limit: 100, filters: { tag: ['ssh'] } }), []],
-    ['leak with two lookups', q({ queryType: 'leak', password: 'a', prefix: 'abcde' }), ['leak']],
+    ['leak with two lookups', q({ queryType: 'leak', sha1: 'a'.repeat(40), prefix: 'abcde' }), ['leak']],
     ['leak prefix too short', q({ queryType: 'leak', prefix: 'abc' }), ['leak']],
     ['leak prefix as variable', q({ queryType: 'leak', prefix: '$p' }), []],
     ['leak by full SHA-1', q({ queryType: 'leak', sha1: 'a'.repeat(40) }), []],

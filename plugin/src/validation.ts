@@ -105,12 +105,12 @@ export function greylistProblems(query: SviewQuery): Problem[] {
 }
 
 export function leakProblems(query: SviewQuery): Problem[] {
-  const given = (['password', 'sha1', 'prefix'] as const).filter((k) => (query[k] ?? '') !== '');
-  if (given.length === 0) {
+  // a password is never in the model: the editor stores its SHA-1
+  if (!query.sha1 && !query.prefix) {
     return [{ field: 'leak', message: 'Enter a password, a SHA-1 or a hash prefix.', incomplete: true }];
   }
-  if (given.length > 1) {
-    return [{ field: 'leak', message: `Give only one of password, SHA-1 and prefix (got ${given.join(', ')}).` }];
+  if (query.sha1 && query.prefix) {
+    return [{ field: 'leak', message: 'Give only one of SHA-1 and prefix.' }];
   }
   if (query.sha1 && !VARIABLE.test(query.sha1) && !SHA1.test(query.sha1)) {
     return [{ field: 'leak', message: 'A SHA-1 is 40 hex digits.' }];

@@ -5,6 +5,7 @@ import { setTemplateSrv } from '@grafana/runtime';
 
 import { DataSource } from '../datasource';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
+import { nodeSha1, setWebCrypto } from '../testing/webcrypto';
 import { SviewOptions, SviewQuery, VariableKind, VariableValue } from '../types';
 import { QueryEditor } from './QueryEditor';
 
@@ -186,9 +187,22 @@ describe('QueryEditor: other query types', () => {
   });
 
   it('leak: switching the lookup kind moves the value and clears the others', async () => {
-    const { onChange } = await setup({ queryType: 'leak', password: 'abcdef' });
+    const { onChange } = await setup({ queryType: 'leak', sha1: 'abcdef' });
     fireEvent.click(screen.getByText('Hash prefix'));
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', prefix: 'abcdef' });
+  });
+
+  it('leak: a query saved with a plain password is stored as its SHA-1 when opened', async () => {
+    setWebCrypto(true);
+    try {
+      const old = { queryType: 'leak', password: 'hunter2' } as Partial<SviewQuery>;
+      const { onChange } = await setup(old);
+      await waitFor(() =>
+        expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', sha1: nodeSha1('hunter2') })
+      );
+    } finally {
+      setWebCrypto(false);
+    }
   });
 
   it('status: explains what it returns', async () => {
