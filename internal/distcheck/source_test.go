@@ -20,15 +20,15 @@ func sourceTree(t *testing.T) (root, dist string, files []string) {
 	t.Helper()
 	root, dist = t.TempDir(), t.TempDir()
 	tree := map[string]string{
-		"go.mod":                                   "module example.com/p\n",
-		"Magefile.go":                              "package main\n\nimport _ \"github.com/grafana/grafana-plugin-sdk-go/build\"\n",
-		"README.md":                                "the project\n",
-		"plugin/pkg/main.go":                       "package main\n\nfunc main() {}\n",
-		"plugin/README.md":                         "the catalog page\n",
-		"plugin/package.json":                      `{"name": "p", "version": "1.2.0"}`,
+		"go.mod":              "module example.com/p\n",
+		"Magefile.go":         "package main\n\nimport _ \"github.com/grafana/grafana-plugin-sdk-go/build\"\n",
+		"README.md":           "the project\n",
+		"plugin/pkg/main.go":  "package main\n\nfunc main() {}\n",
+		"plugin/README.md":    "the catalog page\n",
+		"plugin/package.json": `{"name": "p", "version": "1.2.0"}`,
 		"plugin/.config/webpack/webpack.config.ts": "// scaffolded by @grafana/create-plugin\n",
 		"plugin/src/module.ts":                     "export const plugin = 1;\n",
-		"plugin/node_modules/flatted/flatted.go":    "package flatted\n",
+		"plugin/node_modules/flatted/flatted.go":   "package flatted\n",
 	}
 	var manifest strings.Builder
 	for name, content := range tree {
