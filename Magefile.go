@@ -107,6 +107,7 @@ func Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	go gosecBinary() //nolint:errcheck // the gosec suite reads the result
 	env, timescaleURL, cleanup, err := testServers(ctx, root)
 	defer cleanup()
 	if err != nil {
