@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/sview-project/sview/internal/leak"
 )
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)`)
@@ -13,7 +15,7 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9
 // (applyTemplateVariables): in a list element a multi-value variable becomes one element per
 // value and elements left empty are dropped (no filter); in any other string the values are
 // joined with commas. A variable missing from vars is an error, as it would reach the backend
-// unreplaced.
+// unreplaced. A leak query's password is then sent as its sha1, as the frontend's query() does.
 func Interpolate(raw json.RawMessage, vars map[string][]string) (json.RawMessage, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -22,6 +24,12 @@ func Interpolate(raw json.RawMessage, vars map[string][]string) (json.RawMessage
 	out, err := interpolate(v, vars)
 	if err != nil {
 		return nil, err
+	}
+	if q, ok := out.(map[string]any); ok && q["queryType"] == "leak" {
+		if pw, ok := q["password"].(string); ok {
+			delete(q, "password")
+			q["sha1"] = leak.HashPassword(pw).String()
+		}
 	}
 	return json.Marshal(out)
 }

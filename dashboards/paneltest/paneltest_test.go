@@ -9,6 +9,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/leak"
 )
 
 func TestInterpolate(t *testing.T) {
@@ -25,6 +27,8 @@ func TestInterpolate(t *testing.T) {
 		{"inside text", `{"filters":{"ip":"$ip"}}`, `{"filters":{"ip":"192.0.2.1"}}`, ""},
 		{"blank period", `{"period":"$none"}`, `{"period":""}`, ""},
 		{"unknown", `{"period":"$nope"}`, "", "$nope has no value"},
+		{"leak password sent as its sha1", `{"queryType":"leak","password":"${ip}"}`,
+			`{"queryType":"leak","sha1":"` + leak.HashPassword("192.0.2.1").String() + `"}`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -161,7 +161,7 @@ describe('query', () => {
   let sent: BackendSrvRequest[];
   beforeEach(() => {
     sent = [];
-    setTemplateSrv(fakeTemplateSrv([]));
+    setTemplateSrv(fakeTemplateSrv([{ name: 'pw', current: 'from a variable' }]));
     setBackendSrv({
       fetch: (req: BackendSrvRequest) => {
         sent.push(req);
@@ -183,6 +183,15 @@ describe('query', () => {
     expect(queries[0]).toMatchObject({ refId: 'A', queryType: 'leak', sha1: nodeSha1('hunter2') });
     expect(queries[1]).toMatchObject({ refId: 'B', queryType: 'stats' });
     expect(JSON.stringify(sent[0])).not.toContain('hunter2');
+  });
+
+  it('sends a $variable password as the SHA-1 of its value', async () => {
+    const panel: SviewQuery = { refId: 'A', queryType: 'leak', password: '$pw' };
+    expect(new DataSource(settings).filterQuery(panel)).toBe(true);
+    await lastValueFrom(new DataSource(settings).query(request(panel)));
+    const [sentQuery] = (sent[0].data as { queries: SviewQuery[] }).queries;
+    expect(sentQuery).toMatchObject({ queryType: 'leak', sha1: nodeSha1('from a variable') });
+    expect(sentQuery).not.toHaveProperty('password');
   });
 
   it('sends nothing where the browser cannot hash, and says why', async () => {

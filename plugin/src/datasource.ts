@@ -11,7 +11,7 @@ import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 import { from, Observable } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
-import { hashLegacyPassword, legacyPassword, migrateQuery, withoutPassword } from './migration';
+import { hashPassword, leakPassword, migrateQuery, withoutPassword } from './migration';
 import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
 import {
@@ -61,31 +61,31 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
   }
 
   /**
-   * Leak queries saved with a plain password by older versions are hashed here first, so the
-   * request carries only the SHA-1 (applyTemplateVariables, which Grafana calls next, is
-   * synchronous and cannot hash; it drops any password left).
+   * A leak query's password (a $variable, or a plain one saved by an older version) is replaced
+   * and hashed here first, so the request carries only the SHA-1 (applyTemplateVariables, which
+   * Grafana calls next, is synchronous and cannot hash; it drops any password left).
    */
   query(request: DataQueryRequest<SviewQuery>): Observable<DataQueryResponse> {
-    if (!request.targets.some((q) => legacyPassword(q) !== undefined)) {
+    if (!request.targets.some((q) => leakPassword(q) !== undefined)) {
       return super.query(request);
     }
-    return from(Promise.all(request.targets.map(hashLegacyPassword))).pipe(
+    const replace = (text: string) => getTemplateSrv().replace(text, request.scopedVars, textFormat);
+    return from(Promise.all(request.targets.map((q) => hashPassword(q, replace)))).pipe(
       mergeMap((targets) => super.query({ ...request, targets }))
     );
   }
 
-  /** Grafana filters before query(): an old leak query's password counts as the lookup it will hash to. */
   filterQuery(query: SviewQuery): boolean {
-    return !query.hide && (legacyPassword(query) !== undefined || isComplete(migrateQuery(query)));
+    return !query.hide && isComplete(migrateQuery(query));
   }
 
   /**
    * Replaces $variables in every text and list field. A multi-value or All variable in a list
    * field expands to one element per value ("$country" → ["CZ", "DE"]); an element that becomes
    * empty (a variable with nothing selected) is dropped, so it means "no filter", never "match ''".
-   * Ad-hoc filters whose key is a filter of the model are added to that filter. A plain leak
-   * password is dropped, never sent: query() has hashed it before; a query moved to Explore
-   * arrives there without it (Explore's URL holds the query).
+   * Ad-hoc filters whose key is a filter of the model are added to that filter. A leak password
+   * is dropped, never sent: query() has hashed it before; a query moved to Explore arrives there
+   * without it (Explore's URL holds the query).
    */
   applyTemplateVariables(query: SviewQuery, scopedVars: ScopedVars, adhoc?: AdHocVariableFilter[]): SviewQuery {
     const migrated = withoutPassword(migrateQuery(query));

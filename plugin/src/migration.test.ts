@@ -1,4 +1,4 @@
-import { hashLegacyPassword, legacyPassword, migrateQuery, withoutPassword } from './migration';
+import { hashPassword, isVariableRef, legacyPassword, migrateQuery, withoutPassword } from './migration';
 import { CANNOT_HASH } from './hash';
 import { nodeSha1, setWebCrypto } from './testing/webcrypto';
 import { SviewQuery } from './types';
@@ -48,7 +48,7 @@ describe('migrateQuery', () => {
       legacy({ queryType: 'stats', resource: 'no_such_resource' }),
     ],
     [
-      // hashing is asynchronous: hashLegacyPassword does it
+      // hashing is asynchronous: hashPassword does it
       'a leak query keeps its top-level password',
       legacy({ queryType: 'leak', password: 'hunter2' }),
       legacy({ queryType: 'leak', password: 'hunter2' }),
@@ -86,30 +86,49 @@ describe('leak queries saved with a plain password', () => {
     ['an empty one is no password', { queryType: 'leak', password: '' }, undefined],
     ['a stats query has no leak password', { queryType: 'stats', password: 'admin' }, undefined],
     ['a current leak query', { queryType: 'leak', sha1: nodeSha1('x') }, undefined],
+    ['a $variable is not a saved password', { queryType: 'leak', password: '${pw}' }, undefined],
   ])('legacyPassword: %s', (_name, query, want) => {
     expect(legacyPassword(legacy(query))).toBe(want);
   });
 
+  it('hashes the value of a $variable, not its name', async () => {
+    const replace = (text: string) => text.replace('$pw', 'hunter2');
+    await expect(hashPassword(legacy({ queryType: 'leak', password: '$pw' }), replace)).resolves.toEqual(
+      legacy({ queryType: 'leak', sha1: nodeSha1('hunter2') })
+    );
+  });
+
+  it.each([
+    ['$pw', true],
+    ['${pw}', true],
+    ['${pw:raw}', true],
+    ['pa$$word', false],
+    ['x$pw', false],
+    ['$pw$pw', false],
+  ])('isVariableRef(%j) is %s', (text, want) => {
+    expect(isVariableRef(text)).toBe(want);
+  });
+
   it('turns the password into its sha1 and keeps nothing of it', async () => {
-    const out = await hashLegacyPassword(legacy({ queryType: 'leak', password: 'hunter2', hide: false }));
+    const out = await hashPassword(legacy({ queryType: 'leak', password: 'hunter2', hide: false }));
     expect(out).toEqual({ refId: 'A', queryType: 'leak', hide: false, sha1: nodeSha1('hunter2') });
     expect(JSON.stringify(out)).not.toContain('hunter2');
   });
 
   it('keeps a hash or prefix given beside the password, and drops the password', async () => {
-    await expect(hashLegacyPassword(legacy({ queryType: 'leak', password: 'x', prefix: 'abcde' }))).resolves.toEqual(
+    await expect(hashPassword(legacy({ queryType: 'leak', password: 'x', prefix: 'abcde' }))).resolves.toEqual(
       legacy({ queryType: 'leak', prefix: 'abcde' })
     );
   });
 
   it('leaves a current query as it is', async () => {
     const current = legacy({ queryType: 'leak', sha1: nodeSha1('x') });
-    await expect(hashLegacyPassword(current)).resolves.toEqual(current);
+    await expect(hashPassword(current)).resolves.toEqual(current);
   });
 
   it('fails, saying why, where the browser cannot hash', async () => {
     setWebCrypto(false);
-    await expect(hashLegacyPassword(legacy({ queryType: 'leak', password: 'x' }))).rejects.toThrow(CANNOT_HASH);
+    await expect(hashPassword(legacy({ queryType: 'leak', password: 'x' }))).rejects.toThrow(CANNOT_HASH);
   });
 
   it('withoutPassword drops any top-level password and leaves filters alone', () => {

@@ -3,7 +3,7 @@
 // query comes back unchanged.
 import { PRESETS } from './catalog';
 import { sha1Hex } from './hash';
-import { Filters, ListFilterKey, SviewQuery, TextFilterKey } from './types';
+import { Filters, ListFilterKey, SviewQuery, TextFilterKey, VariableRef } from './types';
 
 const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
 const TEXT_KEYS: TextFilterKey[] = ['ip', 'password', 'username'];
@@ -42,7 +42,7 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
  * - no queryType → stats (the only type of the first versions);
  * - filters with scalar or numeric values → string lists; a numeric-string limit → number;
  * - null groupBy/period → "" (no grouping / dashboard range).
- * A leak query's plain `password` stays: hashing it is asynchronous (hashLegacyPassword).
+ * A leak query's `password` stays: hashing it is asynchronous (hashPassword).
  */
 export function migrateQuery(query: SviewQuery): SviewQuery {
   const legacy = query as SviewQuery & Record<string, unknown>;
@@ -96,22 +96,35 @@ export function migrateQuery(query: SviewQuery): SviewQuery {
   return out;
 }
 
-/** Older versions saved a leak lookup's plain password in `password`. */
-type WithPassword = SviewQuery & { password?: unknown };
+/** Older versions saved a leak lookup's plain password in `password`; now it may hold only a $variable. */
+type WithPassword = Omit<SviewQuery, 'password'> & { password?: unknown };
 
-/** The plain password a leak query was saved with by an older version, if any. */
-export function legacyPassword(query: SviewQuery): string | undefined {
+// A whole value that is one dashboard variable: $name, ${name} or ${name:format}.
+const VARIABLE_REF = /^\$(\w+|\{\w+(:[^}]*)?\})$/;
+
+export function isVariableRef(text: string): text is VariableRef {
+  return VARIABLE_REF.test(text);
+}
+
+/** The `password` of a leak query: a $variable, or a plain password saved by an older version. */
+export function leakPassword(query: SviewQuery): string | undefined {
   const p = (query as WithPassword).password;
   // the backend used to read numbers as text too
-  const valid = (typeof p === 'string' && p !== '') || typeof p === 'number';
-  return query.queryType === 'leak' && valid ? String(p) : undefined;
+  const given = (typeof p === 'string' && p !== '') || typeof p === 'number';
+  return query.queryType === 'leak' && given ? String(p) : undefined;
+}
+
+/** A plain password an older version saved in a leak query (not a $variable). */
+export function legacyPassword(query: SviewQuery): string | undefined {
+  const p = leakPassword(query);
+  return p !== undefined && !isVariableRef(p) ? p : undefined;
 }
 
 /**
  * The query without a top-level `password`: what the synchronous paths to the backend and to
  * Explore's URL (applyTemplateVariables, interpolateVariablesInQueries) pass on. A stats query
  * never needs one after migrateQuery (a preset's moves into the filters; the backend ignores
- * any other), and a leak query's must have been hashed before (hashLegacyPassword).
+ * any other), and a leak query's must have been hashed before (hashPassword).
  */
 export function withoutPassword(query: SviewQuery): SviewQuery {
   if (!('password' in query)) {
@@ -122,16 +135,17 @@ export function withoutPassword(query: SviewQuery): SviewQuery {
 }
 
 /**
- * Turns the plain password of a leak query saved by an older version into its `sha1`. Asynchronous
- * (Web Crypto), so migrateQuery, which Grafana's synchronous hooks call, cannot do it: the leak
- * editor calls this when it opens such a query, and DataSource.query before a request. A query
- * that also holds a SHA-1 or prefix keeps those (the old backend refused both at once).
+ * Turns the `password` of a leak query into its `sha1`, after `replace` has put in the values of
+ * its variables. Asynchronous (Web Crypto), so migrateQuery, which Grafana's synchronous hooks
+ * call, cannot do it: DataSource.query does before each request, and the leak editor when it
+ * opens a query saved with a plain password. A query that also holds a SHA-1 or prefix keeps
+ * those (the old backend refused both at once).
  */
-export async function hashLegacyPassword(query: SviewQuery): Promise<SviewQuery> {
-  const password = legacyPassword(query);
+export async function hashPassword(query: SviewQuery, replace = (text: string) => text): Promise<SviewQuery> {
+  const password = leakPassword(query);
   const rest = withoutPassword(query);
   if (password === undefined || rest.sha1 || rest.prefix) {
     return rest;
   }
-  return { ...rest, sha1: await sha1Hex(password) };
+  return { ...rest, sha1: await sha1Hex(replace(password)) };
 }

@@ -67,8 +67,10 @@ export interface SviewQuery extends DataQuery {
   // greylist (also uses filters.tag/country/asn and limit)
   minScore?: number;
 
-  // leak: exactly one of these. A plain password is never part of the model (the backend refuses
-  // it): the leak editor hashes it in the browser and stores the SHA-1.
+  // leak: exactly one of these. A typed password is never part of the model (the backend refuses
+  // one): the leak editor hashes it in the browser and stores the SHA-1.
+  /** a dashboard variable only; DataSource.query hashes its value before sending, as `sha1` */
+  password?: VariableRef;
   /** 40 hex digits, lower-case as internal/leak writes them */
   sha1?: string;
   /** the first 5 to 40 hex digits of a SHA-1 */

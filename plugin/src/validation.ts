@@ -2,6 +2,7 @@
 // chosen instead of failing later in the panel. The backend validates again (alert rules and
 // the HTTP API do not pass through here).
 import { groupByLabel, known, METRIC_DIMENSIONS, METRIC_FILTERS, PRESETS } from './catalog';
+import { leakPassword } from './migration';
 import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
 export interface Problem {
@@ -105,12 +106,13 @@ export function greylistProblems(query: SviewQuery): Problem[] {
 }
 
 export function leakProblems(query: SviewQuery): Problem[] {
-  // a password is never in the model: the editor stores its SHA-1
-  if (!query.sha1 && !query.prefix) {
+  // leakPassword: a $variable, or a plain password of an older version that query() hashes
+  const given = [leakPassword(query), query.sha1, query.prefix].filter((v) => (v ?? '') !== '').length;
+  if (given === 0) {
     return [{ field: 'leak', message: 'Enter a password, a SHA-1 or a hash prefix.', incomplete: true }];
   }
-  if (query.sha1 && query.prefix) {
-    return [{ field: 'leak', message: 'Give only one of SHA-1 and prefix.' }];
+  if (given > 1) {
+    return [{ field: 'leak', message: 'Give only one of password, SHA-1 and prefix.' }];
   }
   if (query.sha1 && !VARIABLE.test(query.sha1) && !SHA1.test(query.sha1)) {
     return [{ field: 'leak', message: 'A SHA-1 is 40 hex digits.' }];

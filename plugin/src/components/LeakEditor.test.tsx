@@ -90,11 +90,25 @@ describe('LeakEditor: password mode', () => {
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ sha1: nodeSha1('hunter2') }));
   });
 
-  it('warns that a $variable is hashed as typed, not replaced', async () => {
-    await setup({ queryType: 'leak' });
+  it('keeps a whole $variable as written, for query() to replace and hash', async () => {
+    const { onChange } = await setup({ queryType: 'leak', sha1: undefined });
     await type('${pw}');
-    expect(screen.getByText('Template variables are not replaced here')).toBeInTheDocument();
-    expect(screen.getByText(/Put variables in the SHA-1 or Hash prefix mode/)).toBeInTheDocument();
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', password: '${pw}' });
+    expect(screen.getByText(/A dashboard variable: saved as written/)).toBeInTheDocument();
+  });
+
+  it('hashes a password that only contains a $ as typed', async () => {
+    const { onChange } = await setup({ queryType: 'leak' });
+    await type('pa$$word');
+    await waitFor(() =>
+      expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', sha1: nodeSha1('pa$$word') })
+    );
+  });
+
+  it('opens a saved $variable in the password field without hashing it', async () => {
+    const { onChange } = await setup({ queryType: 'leak', password: '$password' });
+    expect(passwordField()).toHaveValue('$password');
+    expect(onChange).not.toHaveBeenCalled();
   });
 
   it('without Web Crypto (plain HTTP) the field is disabled and the SHA-1 modes are offered', async () => {

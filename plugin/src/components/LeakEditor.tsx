@@ -3,7 +3,7 @@ import { SelectableValue } from '@grafana/data';
 import { Alert, InlineField, InlineFieldRow, Input, RadioButtonGroup, Text } from '@grafana/ui';
 
 import { CANNOT_HASH, canHash, sha1Hex } from '../hash';
-import { hashLegacyPassword, legacyPassword, withoutPassword } from '../migration';
+import { hashPassword, isVariableRef, legacyPassword, withoutPassword } from '../migration';
 import { leakProblems } from '../validation';
 import { SviewQuery } from '../types';
 
@@ -24,9 +24,6 @@ const PLACEHOLDERS: Record<HashKey, string> = {
   sha1: '40 hex digits or $variable',
   prefix: '5 to 40 hex digits or $variable',
 };
-
-// Grafana's variable syntax ($name, ${name}, ${name:format}), as the backend's alert check reads it.
-const VARIABLE = /\$(\{[A-Za-z_]\w*(:[^}]*)?\}|[A-Za-z_]\w*)/;
 
 export const LEGACY_HASHED =
   'This query was saved with a plain password; it now holds the SHA-1 instead. ' +
@@ -50,19 +47,20 @@ function withoutLookup(query: SviewQuery): SviewQuery {
  */
 export function LeakEditor({ query, onChange, onRunQuery }: Props) {
   const [mode, setMode] = useState<LeakMode>(() => (query.prefix ? 'prefix' : query.sha1 ? 'sha1' : 'password'));
-  const [password, setPassword] = useState('');
+  const saved = legacyPassword(query) !== undefined;
+  // a $variable is kept in the query (its value is hashed before each request); a password never is
+  const [password, setPassword] = useState(() => (saved ? '' : (query.password ?? '')));
   const [note, setNote] = useState<string>();
   // Hashing is asynchronous: only the last keystroke's hash is stored, and leaving the field runs
   // the query once that hash is in.
   const typed = useRef(0);
   const hashed = useRef<Promise<void>>(Promise.resolve());
 
-  const saved = legacyPassword(query) !== undefined;
   useEffect(() => {
     if (!saved) {
       return;
     }
-    hashLegacyPassword(query).then(
+    hashPassword(query).then(
       (next) => {
         onChange(next);
         setNote(LEGACY_HASHED);
@@ -89,9 +87,9 @@ export function LeakEditor({ query, onChange, onRunQuery }: Props) {
     setPassword(text);
     const n = ++typed.current;
     const rest = withoutLookup(query);
-    if (text === '') {
+    if (text === '' || isVariableRef(text)) {
       hashed.current = Promise.resolve();
-      onChange(rest);
+      onChange(text === '' ? rest : { ...rest, password: text });
       return;
     }
     hashed.current = sha1Hex(text).then(
@@ -149,18 +147,14 @@ export function LeakEditor({ query, onChange, onRunQuery }: Props) {
       </InlineFieldRow>
       {mode === 'password' && (
         <Text element="p" color="secondary">
-          {query.sha1
-            ? `Only this SHA-1 is sent and saved: ${query.sha1}`
-            : "Only the password's SHA-1 is sent and saved; the password stays in this browser."}
+          {query.password
+            ? 'A dashboard variable: saved as written; before each request Grafana replaces it and this browser sends only the SHA-1 of its value.'
+            : query.sha1
+              ? `Only this SHA-1 is sent and saved: ${query.sha1}`
+              : "Only the password's SHA-1 is sent and saved; the password stays in this browser."}
         </Text>
       )}
       {mode === 'password' && !canHash() && <Alert severity="warning" title={CANNOT_HASH} />}
-      {mode === 'password' && VARIABLE.test(password) && (
-        <Alert severity="warning" title="Template variables are not replaced here">
-          The browser hashes the password exactly as typed: a $variable cannot be hashed before Grafana replaces it. Put
-          variables in the SHA-1 or Hash prefix mode.
-        </Alert>
-      )}
       {note && <Alert severity="info" title={note} onRemove={() => setNote(undefined)} />}
     </>
   );

@@ -195,7 +195,7 @@ describe('QueryEditor: other query types', () => {
   it('leak: a query saved with a plain password is stored as its SHA-1 when opened', async () => {
     setWebCrypto(true);
     try {
-      const old = { queryType: 'leak', password: 'hunter2' } as Partial<SviewQuery>;
+      const old = { queryType: 'leak', password: 'hunter2' } as unknown as Partial<SviewQuery>;
       const { onChange } = await setup(old);
       await waitFor(() =>
         expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'leak', sha1: nodeSha1('hunter2') })
