@@ -4,6 +4,7 @@ package aggregator
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -201,7 +202,8 @@ func BenchmarkWindow(b *testing.B) {
 		precision string
 		from, to  time.Time
 	}{{"quarterly", hour.Add(45 * time.Minute), hour.Add(time.Hour)}, {"hourly", hour, hour.Add(time.Hour)}, {"daily", day, day.Add(24 * time.Hour)}} {
-		del, ins := totalsSQL("incidents", r.precision)
+		del := fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", totalsOf("incidents", r.precision))
+		ins := totalsInsert("incidents", r.precision, tableOf("incidents", r.precision)+" WHERE time >= $1 AND time < $2")
 		for _, sql := range []string{del, ins} {
 			_, err := pool.Exec(ctx, sql, r.from, r.to)
 			require.NoError(b, err)

@@ -293,11 +293,11 @@ func (m *Manager) recomputeBatch(ctx context.Context, conn *pgxpool.Conn, table,
 }
 
 // rewrite replaces the buckets [from, to) with a fresh GROUP BY of the source (and their
-// narrow twin with a GROUP BY of the new buckets) and records what it changed as invalidated
+// narrow twin with a GROUP BY of the new rows) and records what it changed as invalidated
 // at the coarser precisions that had already read it.
 func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision string, from, to time.Time) (Batch, error) {
 	b := Batch{Table: table, Precision: precision, From: from, To: to}
-	del, ins := rewriteSQL(table, precision)
+	dels, ins := rewriteSQL(table, precision)
 	args := []any{from, to}
 	if src := sourcePrecision(precision); src != closingSource(precision) {
 		// Where daily switches from hourly to quarterly rows. Every transaction that changes
@@ -310,20 +310,13 @@ func (m *Manager) rewrite(ctx context.Context, tx pgx.Tx, table, precision strin
 		}
 		args = append(args, maxTime(from, minTime(wm, to)))
 	}
-	if _, err := tx.Exec(ctx, del, from, to); err != nil {
-		return b, fmt.Errorf("delete buckets %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	for _, del := range dels {
+		if _, err := tx.Exec(ctx, del, from, to); err != nil {
+			return b, fmt.Errorf("delete buckets %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
 	}
 	if err := tx.QueryRow(ctx, ins, args...).Scan(&b.SourceRows, &b.Buckets); err != nil {
 		return b, fmt.Errorf("roll up %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
-	}
-	if totalsOf(table, precision) != "" {
-		del, ins := totalsSQL(table, precision)
-		if _, err := tx.Exec(ctx, del, from, to); err != nil {
-			return b, fmt.Errorf("delete totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
-		}
-		if _, err := tx.Exec(ctx, ins, from, to); err != nil {
-			return b, fmt.Errorf("roll up totals %s..%s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
-		}
 	}
 	// The twins of these buckets (and the sightings of the lookback after them) no longer match
 	// them: unlisted in the same transaction, readers fall back to the wide rows until the twin

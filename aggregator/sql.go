@@ -98,25 +98,25 @@ func totalsOf(table, precision string) string {
 	return tableOf(table, precision) + "_totals"
 }
 
-// totalsSQL returns the statements that rewrite the buckets of [$1, $2) of a narrow twin from
-// the wide rows of the same buckets, which must already be written.
-func totalsSQL(table, precision string) (del, ins string) {
-	dst := totalsOf(table, precision)
-	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
-	ins = fmt.Sprintf(`INSERT INTO %s (time, trap, action, country, asn, raw_count)
-	SELECT time, trap, action, country, asn, sum(raw_count)
-	FROM %s WHERE time >= $1 AND time < $2
-	GROUP BY 1, 2, 3, 4, 5`, dst, tableOf(table, precision))
-	return del, ins
+// totalsColumns are the columns of a narrow twin, raw_count last.
+const totalsColumns = "time, trap, action, country, asn, raw_count"
+
+// totalsInsert inserts into the narrow twin of (table, precision) the rows of from (a table or
+// a CTE with the wide rollup's columns) summed without ip and probe.
+func totalsInsert(table, precision, from string) string {
+	return fmt.Sprintf(`INSERT INTO %s (%s)
+	SELECT time, trap, action, country, asn, sum(raw_count) FROM %s GROUP BY 1, 2, 3, 4, 5`,
+		totalsOf(table, precision), totalsColumns, from)
 }
 
 // rewriteSQL returns the statements that rewrite the buckets of [$1, $2) of one (table,
-// precision): the delete, and an insert that answers (raw rows read, buckets written); the raw
-// row count is 0 above quarterly. The daily insert takes a third parameter, the hourly
+// precision): the deletes, and an insert that answers (raw rows read, buckets written); the raw
+// row count is 0 above quarterly. Where the rollup has a narrow twin, the insert fills it too,
+// from the rows it wrote, instead of reading them back. The daily insert takes a third parameter, the hourly
 // watermark clamped to [$1, $2]: where it stops reading hourly rows and reads quarterly ones.
 // Rolling up from raw also fills a missing country or asn from geo_prefixes; the lookup is
 // done once per group, not per raw row, and the groups are merged again afterwards.
-func rewriteSQL(table, precision string) (del, ins string) {
+func rewriteSQL(table, precision string) (dels []string, ins string) {
 	dst := tableOf(table, precision)
 	src := tableOf(table, sourcePrecision(precision))
 	dims := dimensions(table)
@@ -126,7 +126,12 @@ func rewriteSQL(table, precision string) (del, ins string) {
 	for i := range groupBy {
 		groupBy[i] = fmt.Sprint(i + 1)
 	}
-	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
+	dels = []string{fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)}
+	returning, totals := "1", ""
+	if twin := totalsOf(table, precision); twin != "" {
+		dels = append(dels, fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", twin))
+		returning, totals = totalsColumns, ", totals AS (\n\t"+totalsInsert(table, precision, "ins")+")"
+	}
 	if src != table {
 		// Coarser precisions only regroup; no source count, so the source is read once.
 		from := fmt.Sprintf("%s WHERE time >= $1 AND time < $2", src)
@@ -143,9 +148,9 @@ func rewriteSQL(table, precision string) (del, ins string) {
 	SELECT date_bin(%s, time, %s), %s, country, asn, sum(raw_count)
 	FROM %s
 	GROUP BY %s
-	RETURNING 1)
-SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, strings.Join(groupBy, ", "))
-		return del, ins
+	RETURNING %s)%s
+SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, strings.Join(groupBy, ", "), returning, totals)
+		return dels, ins
 	}
 	// The original schema lets a raw raw_count be NULL: it counts as 1.
 	srcCTE := fmt.Sprintf(`src AS (
@@ -159,8 +164,8 @@ SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, stri
 		SELECT l.country, l.asn FROM geo_lookup(s.ip) l WHERE s.country IS NULL OR s.asn IS NULL
 	) g ON true
 	GROUP BY %s
-	RETURNING 1)
+	RETURNING %s)%s
 SELECT coalesce((SELECT sum(n) FROM src), 0)::bigint, (SELECT count(*) FROM ins)`,
-		srcCTE, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "))
-	return del, ins
+		srcCTE, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "), returning, totals)
+	return dels, ins
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -19,7 +20,8 @@ import (
 )
 
 // caggs are the hierarchical continuous aggregates a TimescaleDB user would build instead of
-// sview's incident rollups: the same columns, 15 min → 1 h → 1 d, each from the one below.
+// sview's incident rollups: the same columns, 15 min → 1 h → 1 d, each from the one below,
+// real-time (materialized_only = false) so that, like sview, they answer up to now.
 type cagg struct {
 	precision period.Precision
 	name      string
@@ -28,16 +30,16 @@ type cagg struct {
 
 var caggs = []cagg{
 	{period.Quarterly, "incidents_cagg_quarterly", `CREATE MATERIALIZED VIEW incidents_cagg_quarterly
-		WITH (timescaledb.continuous, timescaledb.materialized_only = true) AS
+		WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 		SELECT time_bucket('15 minutes', time) AS time, identity_id, trap, action, ip, country, asn,
 		       sum(coalesce(raw_count, 1))::bigint AS raw_count
 		FROM incidents GROUP BY 1, 2, 3, 4, 5, 6, 7 WITH NO DATA`},
 	{period.Hourly, "incidents_cagg_hourly", `CREATE MATERIALIZED VIEW incidents_cagg_hourly
-		WITH (timescaledb.continuous, timescaledb.materialized_only = true) AS
+		WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 		SELECT time_bucket('1 hour', time) AS time, identity_id, trap, action, ip, country, asn, sum(raw_count)::bigint AS raw_count
 		FROM incidents_cagg_quarterly GROUP BY 1, 2, 3, 4, 5, 6, 7 WITH NO DATA`},
 	{period.Daily, "incidents_cagg_daily", `CREATE MATERIALIZED VIEW incidents_cagg_daily
-		WITH (timescaledb.continuous, timescaledb.materialized_only = true) AS
+		WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 		SELECT time_bucket('1 day', time) AS time, identity_id, trap, action, ip, country, asn, sum(raw_count)::bigint AS raw_count
 		FROM incidents_cagg_hourly GROUP BY 1, 2, 3, 4, 5, 6, 7 WITH NO DATA`},
 }
@@ -108,49 +110,54 @@ func BenchmarkVersusContinuousAggregates(b *testing.B) {
 		}
 	}
 
-	b.Run("catch-up", func(b *testing.B) {
-		var sview, twins time.Duration
-		var refreshed map[period.Precision]time.Duration
-		for b.Loop() {
-			t0 := time.Now()
-			require.NoError(b, m.CatchUp(ctx, "quarterly"))
-			sview = time.Since(t0)
-			t0 = time.Now()
-			_, err := m.BuildTwins(ctx, aggregator.TwinOptions{})
-			require.NoError(b, err)
-			twins = time.Since(t0)
-			refreshed = refresh(nil, nil)
-		}
+	// Both maintenance runs are measured here, before any sub-benchmark, so the query timings
+	// below always read the caught-up tables, whichever sub-benchmarks -bench selects.
+	type run struct {
+		sview, twins time.Duration
+		steps        map[string]time.Duration
+		refreshed    map[period.Precision]time.Duration
+	}
+	maintain := func(from, to *time.Time) run {
+		var r run
+		t0 := time.Now()
+		require.NoError(b, m.CatchUp(ctx, "quarterly"))
+		r.sview = time.Since(t0)
+		t0 = time.Now()
+		_, err := m.BuildTwins(ctx, aggregator.TwinOptions{})
+		require.NoError(b, err)
+		r.twins = time.Since(t0)
+		r.steps = steps()
+		r.refreshed = refresh(from, to)
 		sameSums()
-		reportSteps(b, steps(), refreshed)
-		b.ReportMetric(ms(sview), "sview_rollups_ms")
-		b.ReportMetric(ms(twins), "sview_twins_ms")
-		b.Logf("%d raw incidents over %d days; sview's rollups with their totals %s, then the ranked twins and sightings %s",
-			rows, days, sview.Round(time.Millisecond), twins.Round(time.Millisecond))
-	})
-
-	b.Run("late-day", func(b *testing.B) {
-		day := start.Add(10 * 24 * time.Hour)
-		var sview, twins time.Duration
-		var refreshed map[period.Precision]time.Duration
-		for b.Loop() {
-			// One percent of a day's rows arrives a day late: the next catch-up must redo that day.
-			seedIncidents(b, pool, day, 24*time.Hour, rows/days/100, 0.7)
-			t0 := time.Now()
-			require.NoError(b, m.CatchUp(ctx, "quarterly"))
-			sview = time.Since(t0)
-			t0 = time.Now()
-			_, err := m.BuildTwins(ctx, aggregator.TwinOptions{})
-			require.NoError(b, err)
-			twins = time.Since(t0)
-			end := day.Add(24 * time.Hour)
-			refreshed = refresh(&day, &end)
-		}
-		sameSums()
-		reportSteps(b, steps(), refreshed)
-		b.ReportMetric(ms(sview), "sview_rollups_ms")
-		b.ReportMetric(ms(twins), "sview_twins_ms")
-	})
+		return r
+	}
+	catchUp := maintain(nil, nil)
+	// One percent of a day's rows arrives a day late: the next catch-up must redo that day.
+	day := start.Add(10 * 24 * time.Hour)
+	end := day.Add(24 * time.Hour)
+	seedIncidents(b, pool, day, 24*time.Hour, rows/days/100, 0.7)
+	lateDay := maintain(&day, &end)
+	for _, named := range []struct {
+		name string
+		run
+	}{{"catch-up", catchUp}, {"late-day", lateDay}} {
+		r := named.run
+		b.Run(named.name, func(b *testing.B) {
+			for b.Loop() {
+			}
+			reportSteps(b, r.steps, r.refreshed)
+			b.ReportMetric(ms(r.sview), "sview_rollups_ms")
+			b.ReportMetric(ms(r.twins), "sview_twins_ms")
+			var refreshes time.Duration
+			for _, d := range r.refreshed {
+				refreshes += d
+			}
+			b.ReportMetric(ms(refreshes), "cagg_refreshes_ms")
+			b.ReportMetric(refreshes.Seconds()/r.sview.Seconds(), "x_faster_than_cagg")
+			b.Logf("%d raw incidents over %d days; sview's rollups with their totals %s (the three refreshes %s), then the ranked twins and sightings %s",
+				rows, days, r.sview.Round(time.Millisecond), refreshes.Round(time.Millisecond), r.twins.Round(time.Millisecond))
+		})
+	}
 
 	e := New(pool, Options{Now: func() time.Time { return now }})
 	var slower []string
@@ -165,14 +172,21 @@ func BenchmarkVersusContinuousAggregates(b *testing.B) {
 			require.NoError(b, err)
 			b.Run(name+"/"+per, func(b *testing.B) {
 				var ours, theirs time.Duration
+				var ourAnswer, theirAnswer data.Frames
 				for b.Loop() {
 					ours, theirs = medianPair(5, func() time.Duration {
 						t0 := time.Now()
-						_, _, err := e.Run(ctx, q, period.Range{})
+						var err error
+						ourAnswer, _, err = e.Run(ctx, q, period.Range{})
 						require.NoError(b, err)
 						return time.Since(t0)
-					}, func() time.Duration { return onAggregate(b, e, q) })
+					}, func() time.Duration {
+						t0 := time.Now()
+						theirAnswer = onAggregate(b, e, q)
+						return time.Since(t0)
+					})
 				}
+				require.Equal(b, values(theirAnswer), values(ourAnswer), "sview and the aggregates answer differently")
 				b.ReportMetric(ms(ours), "sview_ms")
 				b.ReportMetric(ms(theirs), "cagg_ms")
 				b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x_faster_than_cagg")
@@ -223,22 +237,37 @@ func seedIncidents(b *testing.B, pool *pgxpool.Pool, from time.Time, span time.D
 }
 
 // onAggregate runs the statement the engine would run for q on the continuous aggregate of the
-// precision the engine reads for q's period, and returns how long it took.
-func onAggregate(b *testing.B, e *Engine, q query.Query) time.Duration {
+// precision the engine reads for q's period, and returns its answer.
+func onAggregate(b *testing.B, e *Engine, q query.Query) data.Frames {
 	ctx := context.Background()
 	w, err := e.Window(ctx, q, period.Range{})
 	require.NoError(b, err)
 	i := slices.IndexFunc(caggs, func(c cagg) bool { return c.precision == w.Source })
 	require.GreaterOrEqual(b, i, 0, "no aggregate of precision %s", w.Source)
 	src := source{table: caggs[i].name, precision: w.Source}
-	t0 := time.Now()
+	var frames data.Frames
 	if q.Format == query.FormatTimeSeries {
-		_, err = e.series(ctx, q, w, seriesSQL(q, w, src))
+		frames, err = e.series(ctx, q, w, seriesSQL(q, w, src))
 	} else {
-		_, err = e.table(ctx, q, tableSQL(q, w, src, e.opts.MaxRows+1))
+		frames, err = e.table(ctx, q, tableSQL(q, w, src, e.opts.MaxRows+1))
 	}
 	require.NoError(b, err)
-	return time.Since(t0)
+	return frames
+}
+
+// values lists every field of every frame as its name and values, what a panel shows.
+func values(frames data.Frames) []string {
+	var out []string
+	for _, f := range frames {
+		for _, field := range f.Fields {
+			vals := make([]any, field.Len())
+			for i := range vals {
+				vals[i], _ = field.ConcreteAt(i)
+			}
+			out = append(out, fmt.Sprintf("%s %s %v", f.Name, field.Name, vals))
+		}
+	}
+	return out
 }
 
 // medianPair runs a and c alternately, times times each, and returns their medians: neither
