@@ -306,14 +306,8 @@ func rawAnswer(b *testing.B, e *Engine, q query.Query, rawFrom time.Time) (time.
 	w, err := e.Window(ctx, q, period.Range{})
 	require.NoError(b, err)
 	w.Source = period.Raw
-	src := source{table: sourceTable(q, w.Source)}
 	start := time.Now()
-	if q.Format == query.FormatTimeSeries {
-		_, err = e.series(ctx, q, w, seriesSQL(q, w, src))
-	} else {
-		_, err = e.table(ctx, q, tableSQL(q, w, src, e.opts.MaxRows+1))
-	}
-	require.NoError(b, err)
+	statementAnswer(b, e, q, w, source{table: sourceTable(q, w.Source)})
 	covered := w.Until.Sub(later(w.From, rawFrom))
 	return time.Since(start), w.Until.Sub(w.From).Seconds() / covered.Seconds()
 }

@@ -245,18 +245,24 @@ func pathOf(source string) string {
 // wideAnswer is q's answer from the plain statement over the wide rollup.
 func wideAnswer(t *testing.T, e *Engine, q query.Query, r period.Range) (data.Frames, period.Window) {
 	t.Helper()
-	ctx := context.Background()
-	w, err := e.Window(ctx, q, r)
+	w, err := e.Window(context.Background(), q, r)
 	require.NoError(t, err)
-	src := source{table: w.Source.Table(q.Table())}
+	return statementAnswer(t, e, q, w, source{table: w.Source.Table(q.Table())}), w
+}
+
+// statementAnswer is q's answer over w from the one plain statement on src, as Answer frames it.
+func statementAnswer(tb testing.TB, e *Engine, q query.Query, w period.Window, src source) data.Frames {
+	tb.Helper()
+	ctx := context.Background()
 	var frames data.Frames
+	var err error
 	if q.Format == query.FormatTimeSeries {
 		frames, err = e.series(ctx, q, w, seriesSQL(q, w, src))
 	} else {
 		frames, err = e.table(ctx, q, tableSQL(q, w, src, e.opts.MaxRows+1))
 	}
-	require.NoError(t, err)
-	return frames, w
+	require.NoError(tb, err)
+	return frames
 }
 
 // stripMeta drops what annotate adds, which differs between two ways of reading.
