@@ -37,8 +37,10 @@ func TestLateWritesIntoOldChunks(t *testing.T) {
 	_, err = m.BuildTwins(ctx, TwinOptions{})
 	require.NoError(t, err)
 
-	if compressed := compressRawChunks(ctx, t, pool, base.Add(3*24*time.Hour)); compressed >= 0 {
-		require.Positive(t, compressed, "TimescaleDB compressed no raw chunk")
+	for _, tbl := range sentinel.Tables {
+		if compressed := testenv.CompressChunks(t, pool, tbl, base.Add(3*24*time.Hour)); compressed >= 0 {
+			require.Positive(t, compressed, "TimescaleDB compressed no chunk of %s", tbl)
+		}
 	}
 
 	late := randomRows(rng, base, 3)
@@ -75,25 +77,6 @@ func TestLateWritesIntoOldChunks(t *testing.T) {
 		}
 	}
 	requireTwinsComplete(ctx, t, pool)
-}
-
-// compressRawChunks compresses every raw chunk that ends before until and returns how many it
-// compressed, or -1 on plain PostgreSQL.
-func compressRawChunks(ctx context.Context, t *testing.T, pool *pgxpool.Pool, until time.Time) int {
-	t.Helper()
-	var hyper bool
-	require.NoError(t, pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&hyper))
-	if !hyper {
-		return -1
-	}
-	n := 0
-	for _, tbl := range sentinel.Tables {
-		var k int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(compress_chunk(c)) FROM show_chunks($1::regclass, older_than => $2::timestamptz) c`,
-			tbl, until).Scan(&k))
-		n += k
-	}
-	return n
 }
 
 // copyRaw writes rows (as insertRaw takes them) with COPY, the path of `sview ingest`.

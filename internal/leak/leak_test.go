@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -230,6 +231,32 @@ func TestBuildLateRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.Late, "drained once")
 	require.Equal(t, int64(10), lookup(t, pool, "late").Count)
+}
+
+// Late passwords written into old chunks, compressed ones on TimescaleDB, by INSERT and by
+// COPY (the path of sview ingest), are hashed by the next build like any late row.
+func TestBuildLateRowsIntoOldChunks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	old := now.AddDate(0, 0, -30)
+	captured(t, pool, "early", "minipot_ftp", 1, old, "recent", "minipot_ftp", 1, now.Add(-time.Hour))
+	_, err := Build(ctx, pool, Options{Now: now})
+	require.NoError(t, err)
+	if compressed := testenv.CompressChunks(t, pool, "passwords", now.AddDate(0, 0, -7)); compressed >= 0 {
+		require.Positive(t, compressed, "TimescaleDB compressed no chunk of passwords")
+	}
+
+	captured(t, pool, "late", "minipot_telnet", 3, old.Add(time.Minute))
+	_, err = pool.CopyFrom(ctx, pgx.Identifier{"passwords"}, []string{"time", "raw_count", "username", "password"},
+		pgx.CopyFromRows([][]any{{old.Add(2 * time.Minute), int64(4), "root", "late"}, {old.Add(3 * time.Minute), int64(2), "root", "copied"}}))
+	require.NoError(t, err)
+	res, err := Build(ctx, pool, Options{Now: now})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), res.Late, "(late, telnet), (late, none) and (copied, none)")
+	require.Equal(t, int64(7), lookup(t, pool, "late").Count)
+	require.Equal(t, int64(2), lookup(t, pool, "copied").Count)
 }
 
 // TestBuildWhileWriting runs builders while writers insert rows at random times around the mark,

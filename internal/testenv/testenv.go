@@ -225,6 +225,30 @@ func randomSuffix() string {
 	return strings.ToLower(hex.EncodeToString(b))
 }
 
+// CompressChunks compresses every chunk of a TimescaleDB hypertable that ends before until, as
+// its compression policy would, and returns how many it compressed; on plain PostgreSQL it
+// returns -1, so tests of late writes run the same on both databases and reach compressed
+// chunks where there are any.
+func CompressChunks(tb testing.TB, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, table string, until time.Time) int {
+	tb.Helper()
+	ctx := context.Background()
+	var timescale bool
+	if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&timescale); err != nil {
+		tb.Fatalf("detect TimescaleDB: %v", err)
+	}
+	if !timescale {
+		return -1
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(compress_chunk(c)) FROM show_chunks($1::regclass, older_than => $2::timestamptz) c`,
+		table, until).Scan(&n); err != nil {
+		tb.Fatalf("compress chunks of %s: %v", table, err)
+	}
+	return n
+}
+
 // BenchScale reads SVIEW_BENCH_SCALE, the share of the issues' full benchmark sizes to run
 // (default 1); a value that is not a positive number fails the benchmark.
 func BenchScale(tb testing.TB) float64 {
