@@ -126,6 +126,9 @@ func rewriteSQL(table, precision string) (dels []string, ins string) {
 	for i := range groupBy {
 		groupBy[i] = fmt.Sprint(i + 1)
 	}
+	// Rows go in key order: the unique key's index fills page by page, and a probe's rows of one
+	// bucket sit together on disk, which a probe-filtered read over months pays for.
+	group := strings.Join(groupBy, ", ")
 	dels = []string{fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)}
 	returning, totals := "1", ""
 	if twin := totalsOf(table, precision); twin != "" {
@@ -147,25 +150,25 @@ func rewriteSQL(table, precision string) (dels []string, ins string) {
 	INSERT INTO %s (time, %s, country, asn, raw_count)
 	SELECT date_bin(%s, time, %s), %s, country, asn, sum(raw_count)
 	FROM %s
-	GROUP BY %s
+	GROUP BY %s ORDER BY %s
 	RETURNING %s)%s
-SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, strings.Join(groupBy, ", "), returning, totals)
+SELECT 0::bigint, count(*) FROM ins`, dst, cols, width, origin, cols, from, group, group, returning, totals)
 		return dels, ins
 	}
 	// The original schema lets a raw raw_count be NULL: it counts as 1.
 	srcCTE := fmt.Sprintf(`src AS (
 	SELECT date_bin(%s, time, %s) AS time, %s, country, asn, sum(coalesce(raw_count, 1)) AS raw_count, count(*) AS n
 	FROM %s WHERE time >= $1 AND time < $2
-	GROUP BY %s)`, width, origin, cols, src, strings.Join(groupBy, ", "))
+	GROUP BY %s)`, width, origin, cols, src, group)
 	ins = fmt.Sprintf(`WITH %s, ins AS (
 	INSERT INTO %s (time, %s, country, asn, raw_count)
 	SELECT s.time, s.%s, coalesce(s.country, g.country), coalesce(s.asn, g.asn), sum(s.raw_count)
 	FROM src s LEFT JOIN LATERAL (
 		SELECT l.country, l.asn FROM geo_lookup(s.ip) l WHERE s.country IS NULL OR s.asn IS NULL
 	) g ON true
-	GROUP BY %s
+	GROUP BY %s ORDER BY %s
 	RETURNING %s)%s
 SELECT coalesce((SELECT sum(n) FROM src), 0)::bigint, (SELECT count(*) FROM ins)`,
-		srcCTE, dst, cols, strings.Join(dims, ", s."), strings.Join(groupBy, ", "), returning, totals)
+		srcCTE, dst, cols, strings.Join(dims, ", s."), group, group, returning, totals)
 	return dels, ins
 }
