@@ -2,16 +2,15 @@ package engine
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/topn"
 	"github.com/sview-project/sview/internal/twin"
 )
 
@@ -200,19 +199,11 @@ func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (
 	return listed, unlisted, nil
 }
 
-// prune finds the keys that can be in the top N of an unfiltered query read from a twin,
-// without summing every key of the window:
-//
-//   - every listed bucket gives its rows of rank <= TopRanks as candidates and the count at
-//     rank TopRanks+1 as its residual r_b, which bounds every key it did not give (0 when the
-//     bucket has fewer rows); unlisted buckets give all their keys from the wide rollup;
-//   - lo(k) is the sum of what was read for k, a lower bound of its total; T is the N-th
-//     largest lo among keys the dimension keeps; up(k) = lo(k) + the r_b of the listed
-//     buckets that did not give k is an upper bound; a key never read totals at most R = Σ r_b;
-//   - when R < T, only candidates with up(k) >= T can reach the N-th total (>= T), so summing
-//     those exactly and ranking them as usual gives the same answer as ranking every key.
-//
-// Otherwise (fewer than N candidates, or R >= T) src is returned whole.
+// prune narrows src to the keys that can be in the top N of an unfiltered query read from a
+// twin, without summing every key of the window (see topn for the bounds): every listed bucket
+// gives its rows of rank <= TopRanks, among the keys the dimension keeps, as candidates and the
+// count at rank TopRanks+1 as its residual; unlisted buckets give every key from the wide
+// rollup. When nothing can be pruned src is returned whole.
 func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, error) {
 	if twin.Running.Serves(*src.twin) {
 		if exact, ok, err := e.runningTop(ctx, q, src); err != nil || ok {
@@ -233,7 +224,7 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	if err != nil {
 		return src, err
 	}
-	var r int64
+	cands := topn.New(q.Limit)
 	var statements []statement
 	for _, a := range arms {
 		var res statement
@@ -242,7 +233,7 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 		if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&ar); err != nil {
 			return src, fmt.Errorf("read the residuals of %s: %w", a.table, err)
 		}
-		r += ar
+		cands.AddResidual(ar)
 		// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
 		// PostgreSQL so only one row per key travels.
 		var top statement
@@ -260,81 +251,22 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 	if len(src.unlisted) > 0 {
 		statements = append(statements, sumsByKey(*src.twin, src.table, src.unlisted, kept))
 	}
-	cands := map[string]*candidate{}
 	for _, st := range statements {
-		err := e.scanKeys(ctx, st, len(texts), func(key []string, lo, residuals int64) {
-			id := strings.Join(key, "\x00")
-			c := cands[id]
-			if c == nil {
-				c = &candidate{key: key}
-				cands[id] = c
-			}
-			c.lo += lo
-			c.residuals += residuals
-		})
-		if err != nil {
+		if err := e.scanKeys(ctx, st, len(texts), cands.Add); err != nil {
 			return src, err
 		}
 	}
-
-	if len(cands) < q.Limit {
-		return src, nil
+	pruned, ok, err := cands.Prune(func(keys [][]string) ([]int64, error) { return e.exactSums(ctx, src, keys, kept) })
+	if err != nil || !ok {
+		return src, err
 	}
-	los := make([]int64, 0, len(cands))
-	for _, c := range cands {
-		los = append(los, c.lo)
-	}
-	threshold := nthLargest(los, q.Limit)
-	passing := func() int {
-		n := 0
-		for _, c := range cands {
-			if c.lo+r-c.residuals >= threshold {
-				n++
-			}
-		}
-		return n
-	}
-	// lo misses what a key counted below the top ranks, so on flat keys (attacking addresses
-	// over months) T can sit under R, or let most candidates through. The exact sums of the
-	// candidates with the largest lo are N totals of real keys, so their N-th is a larger
-	// lower bound of the N-th total.
-	if r >= threshold || passing() > refineAbove*q.Limit {
-		exact, err := e.exactSums(ctx, src, cands, refineWith*q.Limit, kept)
-		if err != nil {
-			return src, err
-		}
-		if len(exact) >= q.Limit {
-			threshold = max(threshold, nthLargest(exact, q.Limit))
-		}
-	}
-	if r >= threshold {
-		return src, nil
-	}
-	src.keys = make([][]string, len(texts))
-	for _, c := range cands {
-		if c.lo+r-c.residuals >= threshold {
-			src.keys = appendKey(src.keys, c.key)
-		}
-	}
+	src.keys = columns(pruned, len(texts))
 	return src, nil
 }
 
-// The pruning refines its threshold with exact sums (see prune) when more than refineAbove × N
-// candidates would pass, summing the refineWith × N candidates with the largest lo.
-const refineAbove, refineWith = 4, 2
-
-// exactSums sums over src the n candidates with the largest lo, as rows where kept holds, and
-// returns their totals.
-func (e *Engine) exactSums(ctx context.Context, src source, cands map[string]*candidate, n int, kept string) ([]int64, error) {
-	top := make([]*candidate, 0, len(cands))
-	for _, c := range cands {
-		top = append(top, c)
-	}
-	slices.SortFunc(top, func(a, b *candidate) int { return cmp.Compare(b.lo, a.lo) })
-	src.keys = make([][]string, len(src.twin.Keys))
-	for _, c := range top[:min(n, len(top))] {
-		src.keys = appendKey(src.keys, c.key)
-	}
+// exactSums sums keys over src, as rows where kept holds, and returns their totals.
+func (e *Engine) exactSums(ctx context.Context, src source, keys [][]string, kept string) ([]int64, error) {
+	src.keys = columns(keys, len(src.twin.Keys))
 	var st statement
 	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s GROUP BY %s",
 		strings.Join(keyTexts(*src.twin), ", "), st.from(src), kept, strings.Join(src.twin.Keys, ", "))
@@ -392,16 +324,11 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 	if len(keys) > 0 {
 		sums = sums.Add(twin.NewTotals(keys, counts))
 	}
-	threshold := int64(1)
-	if sums.Len() > q.Limit {
-		threshold = nthLargest(sums.Counts, q.Limit)
+	top := make([][]string, 0, q.Limit)
+	for _, i := range topn.Top(sums.Counts, q.Limit) {
+		top = append(top, sums.Keys[i].Texts())
 	}
-	src.keys = make([][]string, len(src.twin.Keys))
-	for i, k := range sums.Keys {
-		if sums.Counts[i] >= threshold {
-			src.keys = appendKey(src.keys, k.Texts())
-		}
-	}
+	src.keys = columns(top, len(src.twin.Keys))
 	src.running = twin.Running.Table(p)
 	return src, true, nil
 }
@@ -424,41 +351,16 @@ func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
 	return st
 }
 
-// nthLargest is the n-th largest of vals (1-based; n <= len(vals)): the smallest of the n
-// largest, kept in a min-heap, so a hundred thousand ports cost no sort.
-func nthLargest(vals []int64, n int) int64 {
-	top := make(minHeap, 0, n)
-	for _, v := range vals {
-		switch {
-		case len(top) < n:
-			heap.Push(&top, v)
-		case v > top[0]:
-			top[0] = v
-			heap.Fix(&top, 0)
+// columns turns keys (a text per column each) into a slice per column, as source.keys holds
+// them.
+func columns(keys [][]string, n int) [][]string {
+	cols := make([][]string, n)
+	for _, key := range keys {
+		for i, k := range key {
+			cols[i] = append(cols[i], k)
 		}
 	}
-	return top[0]
-}
-
-type minHeap []int64
-
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *minHeap) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
-}
-
-// appendKey adds one key (a text per column) to keys (a slice per column).
-func appendKey(keys [][]string, key []string) [][]string {
-	for i, k := range key {
-		keys[i] = append(keys[i], k)
-	}
-	return keys
+	return cols
 }
 
 // clip is the part of spans from t on.
@@ -473,13 +375,6 @@ func clip(spans []span, t time.Time) []span {
 		}
 	}
 	return out
-}
-
-// candidate is a key the pruning read from the top ranks: lo is what was read for it, residuals
-// the rank-(TopRanks+1) counts of the buckets that gave it.
-type candidate struct {
-	key           []string
-	lo, residuals int64
 }
 
 // pruneArm is a twin table and the spans of it the pruning bounds read.
