@@ -1,81 +1,13 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/twin"
 )
-
-// Distinct attackers over long windows are read from the sightings twin (see twin.Sightings):
-// a sum over a few hundred rows per bucket instead of a count(DISTINCT ip) over every row of
-// the wide rollup. That holds for attackers in all or grouped by country, filtered by nothing
-// but country, over a window within the lookback whose every bucket the twin job has built.
-
-// sightingsApply reports whether q over w can be answered from the sightings. A country
-// filter without grouping needs addresses deduplicated across the chosen countries, which the
-// per-country rows cannot give.
-func sightingsApply(q query.Query, w period.Window) bool {
-	p := string(w.Source)
-	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
-		return false
-	}
-	cols, ok := filterColumns(q)
-	if !ok || len(cols) > 1 || len(cols) == 1 && cols[0] != "country" {
-		return false
-	}
-	switch q.GroupBy {
-	case "":
-		if len(cols) > 0 {
-			return false
-		}
-	case "country":
-	default:
-		return false
-	}
-	return w.Until.Sub(w.From) <= twin.Sightings.Span(p)
-}
-
-// maxLiveSightings is how many buckets of a window the engine computes itself when the twin
-// job has not built them yet (the newest hour or day, between its rollup step and the twin
-// job): each costs a lookup per address, about 0.6 s for a day at a million incidents.
-const maxLiveSightings = 2
-
-// sightingsSource is what a sightings read reads: the table for the built buckets, the rest
-// computed from the wide rollup.
-type sightingsSource struct {
-	precision      string
-	built, unbuilt []span
-}
-
-func (src sightingsSource) name() string {
-	n := twin.Sightings.Table(src.precision)
-	if len(src.unbuilt) > 0 {
-		n += " + incidents_" + src.precision
-	}
-	return n
-}
-
-// readsSightings plans a sightings read of q over w; false when the sightings cannot answer
-// or too many of the window's buckets are not built.
-func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Window) (sightingsSource, bool, error) {
-	if !sightingsApply(q, w) {
-		return sightingsSource{}, false, nil
-	}
-	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Source(), w)
-	if err != nil {
-		return sightingsSource{}, false, err
-	}
-	step, missing := w.Source.Step(), time.Duration(0)
-	for _, sp := range unbuilt {
-		missing += sp.to.Sub(sp.from)
-	}
-	return sightingsSource{string(w.Source), built, unbuilt}, missing <= maxLiveSightings*step, nil
-}
 
 // sightingsFrom is the FROM item of a sightings read: the stored rows of the built buckets and
 // the unbuilt ones computed live.

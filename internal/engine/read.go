@@ -186,3 +186,28 @@ func annotate(frames data.Frames, info Info, sql string) {
 		"from": info.From, "to": info.To, "until": info.Until, "watermark": info.Watermark,
 	}
 }
+
+// scanKeys runs a statement returning (key texts…, lo, residuals) and hands every row to f.
+func (e *Engine) scanKeys(ctx context.Context, st statement, keys int, f func(key []string, lo, residuals int64)) error {
+	rows, err := e.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return fmt.Errorf("read top-ranked keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var lo, residuals int64
+		key := make([]string, keys)
+		dest := make([]any, 0, keys+2)
+		for i := range key {
+			dest = append(dest, &key[i])
+		}
+		if err := rows.Scan(append(dest, &lo, &residuals)...); err != nil {
+			return fmt.Errorf("read top-ranked keys: %w", err)
+		}
+		f(key, lo, residuals)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read top-ranked keys: %w", err)
+	}
+	return nil
+}

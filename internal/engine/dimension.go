@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"github.com/sview-project/sview/internal/query"
+)
+
+// dimension is how one groupBy value reads from a table: the columns grouped on (compared
+// with IN for the top-N), one label per shown key with its text expression, and conditions
+// that drop meaningless keys. Every identifier here comes from this closed table.
+type dimension struct {
+	cols   []string
+	labels []label
+	where  []string
+}
+
+type label struct {
+	name string
+	text string
+}
+
+func one(col, name, text string) dimension {
+	return dimension{cols: []string{col}, labels: []label{{name, text}}}
+}
+
+// empty logins are not passwords: the original dropped ” and a lone newline from its lists.
+func login(col string) dimension {
+	d := one(col, col, col)
+	d.where = []string{col + " <> ''", col + " <> E'\\n'"}
+	return d
+}
+
+func dimensionOf(table, groupBy string) dimension {
+	switch groupBy {
+	case "country":
+		return one("country", "country", "country")
+	case "asn":
+		return one("asn", "asn", "asn::text")
+	case "trap":
+		return one("trap", "trap", "trap::text")
+	case "action":
+		return one("action", "action", "action::text")
+	case "ip":
+		return one("ip", "ip", "host(ip)")
+	case "probe":
+		return one("identity_id", "probe", "identity_id::text")
+	case "password", "username":
+		return login(groupBy)
+	case "port":
+		return dimension{cols: []string{"protocol", "port"}, labels: []label{{"port", "protocol::text || '/' || port::text"}}}
+	case "combination":
+		if table == "passwords" {
+			u, p := login("username"), login("password")
+			return dimension{cols: []string{"username", "password"}, labels: append(u.labels, p.labels...), where: append(u.where, p.where...)}
+		}
+		return dimension{cols: []string{"trap", "action"}, labels: []label{{"trap", "trap::text"}, {"action", "action::text"}}}
+	}
+	return dimension{}
+}
+
+// filterColumns lists the columns q's filters compare (as conditions does); ok is false for a
+// filter no stats table has, and for a scope restriction, which only the wide rollups and raw
+// answer (twins, totals and sightings would have to carry probe, asn and ip to apply it).
+func filterColumns(q query.Query) (cols []string, ok bool) {
+	f := q.Filters
+	for _, c := range []struct {
+		set bool
+		col string
+	}{
+		{len(f.Probe) > 0, "identity_id"}, {len(f.ASN) > 0, "asn"}, {len(f.Country) > 0, "country"},
+		{len(f.Trap) > 0, "trap"}, {len(f.Action) > 0, "action"}, {f.IP != "", "ip"},
+		{f.Password != "", "password"}, {f.Username != "", "username"}, {len(f.Port) > 0, "port"},
+	} {
+		if c.set {
+			cols = append(cols, c.col)
+		}
+	}
+	return cols, len(f.Tag) == 0 && q.Restrict == nil
+}

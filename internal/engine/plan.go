@@ -1,0 +1,286 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/twin"
+)
+
+// source is what a query's statement reads: one table, or a ranked twin (internal/twin) for
+// the buckets twin_buckets lists and the wide rollup for the others, as one UNION ALL of
+// time, the twin's key columns and raw_count.
+type source struct {
+	table     string // read alone when twin is nil; the wide rollup otherwise
+	twin      *twin.Twin
+	precision period.Precision
+	listed    []span // buckets read from the twin
+	unlisted  []span // buckets read from the wide rollup
+	// keys, when not nil, restricts the read to these keys of a pruned top-N: one slice per
+	// twin key column, each value as the column's text.
+	keys [][]string
+	// running names the running totals the keys were chosen from, when they were.
+	running string
+}
+
+// name says what the source reads, for Info.Source.
+func (src source) name() string {
+	if src.twin == nil {
+		return src.table
+	}
+	var parts []string
+	if len(src.listed) > 0 {
+		parts = append(parts, src.twin.Table(string(src.precision)))
+	}
+	if len(src.unlisted) > 0 {
+		parts = append(parts, src.table)
+	}
+	n := strings.Join(parts, " + ")
+	switch {
+	case src.running != "":
+		n += fmt.Sprintf(" (top-N from %s: %d keys)", src.running, len(src.keys[0]))
+	case src.keys != nil:
+		n += fmt.Sprintf(" (top-N pruned to %d keys)", len(src.keys[0]))
+	}
+	return n
+}
+
+// sourceTable is the table a query reads at a precision. Incident counts that neither group
+// nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
+// action, country and asn only, written with the wide bucket under the same watermark); every
+// other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
+// twinOf).
+func sourceTable(q query.Query, p period.Precision) string {
+	t := p.Table(q.Table())
+	if p == period.Raw || q.Metric != "incidents" {
+		return t
+	}
+	switch q.GroupBy {
+	case "", "country", "asn", "trap", "action", "combination":
+	default:
+		return t
+	}
+	f := q.Filters
+	// Password, username and port are not incident columns; Validate rejects them, but a
+	// filter the twin lacks must never be dropped silently.
+	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
+		return t
+	}
+	return t + "_totals"
+}
+
+// twinOf picks the twin a query can read at a precision: sums only (not attackers), and only
+// when one twin's keys hold every column the query filters or groups on; the smallest such
+// twin (twin.All lists them smallest first). The buckets the twin does not list are read from
+// sourceTable: the wide rollup, or the incidents totals.
+func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
+	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) {
+		return twin.Twin{}, false
+	}
+	cols, ok := filterColumns(q)
+	if !ok {
+		return twin.Twin{}, false
+	}
+	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
+	for _, t := range twin.Of(q.Table()) {
+		if t.Covers(cols...) {
+			return t, true
+		}
+	}
+	return twin.Twin{}, false
+}
+
+// prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
+// top-ranked rows of every bucket (see prune).
+func prunable(q query.Query, t twin.Twin) bool {
+	cols, _ := filterColumns(q)
+	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
+		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
+}
+
+// source plans what q reads over w: the table sourceTable names, or its twin for the buckets
+// twin_buckets lists, narrowed to the keys of the answer for an unfiltered top-N.
+func (e *Engine) source(ctx context.Context, q query.Query, w period.Window) (source, error) {
+	src := source{table: sourceTable(q, w.Source)}
+	t, ok := twinOf(q, w.Source)
+	if !ok {
+		return src, nil
+	}
+	listed, unlisted, err := e.twinSpans(ctx, q.Table(), w)
+	if err != nil || len(listed) == 0 {
+		return src, err
+	}
+	src.twin, src.precision, src.listed, src.unlisted = &t, w.Source, listed, unlisted
+	if prunable(q, t) {
+		return e.prune(ctx, q, src)
+	}
+	return src, nil
+}
+
+// twinSpans cuts w's source buckets into runs listed in twin_buckets (their twins are
+// complete) and runs that are not (too new for the ranking job, or re-rolled since).
+func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (listed, unlisted []span, err error) {
+	rows, err := e.db.Query(ctx, "SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
+		table, string(w.Source), w.From, w.Until)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+	}
+	done := map[time.Time]bool{}
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+		}
+		done[t.UTC()] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+	}
+	step := w.Source.Step()
+	for b := w.From; b.Before(w.Until); b = b.Add(step) {
+		if done[b.UTC()] {
+			listed = appendSpan(listed, b, b.Add(step))
+		} else {
+			unlisted = appendSpan(unlisted, b, b.Add(step))
+		}
+	}
+	return listed, unlisted, nil
+}
+
+// pruneArm is a twin table and the spans of it the pruning bounds read.
+type pruneArm struct {
+	table string
+	spans []span
+}
+
+// pruneArms splits the listed spans of src for the pruning bounds. For an hourly twin, a whole
+// day inside them is read from the daily twin when that is listed and no daily recomputation
+// is pending over the day: then the daily rollup holds the sums of the hours the answer reads
+// (an hourly recomputation records the daily one in its own transaction, and both are seen in
+// this read's snapshot), so the bounds hold for them. The rest is read from the hourly twin.
+func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pruneArm, error) {
+	fine := pruneArm{table: src.twin.Table(string(src.precision))}
+	if src.precision != period.Hourly || !twin.Has(table, string(period.Daily)) {
+		fine.spans = src.listed
+		return []pruneArm{fine}, nil
+	}
+	day := period.Daily.Step()
+	w := period.Window{Source: period.Daily, From: src.listed[0].from.Truncate(day), Until: src.listed[len(src.listed)-1].to}
+	daily, _, err := e.twinSpans(ctx, table, w)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := e.pendingDaily(ctx, table, w.From, w.Until)
+	if err != nil {
+		return nil, err
+	}
+	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
+	for _, sp := range src.listed {
+		at := sp.from
+		for d := period.Ceil(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
+			if !covers(daily, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
+				continue
+			}
+			fine.spans = appendSpan(fine.spans, at, d)
+			coarse.spans = appendSpan(coarse.spans, d, d.Add(day))
+			at = d.Add(day)
+		}
+		fine.spans = appendSpan(fine.spans, at, sp.to)
+	}
+	var arms []pruneArm
+	for _, a := range []pruneArm{coarse, fine} {
+		if len(a.spans) > 0 {
+			arms = append(arms, a)
+		}
+	}
+	return arms, nil
+}
+
+// pendingDaily lists the daily recomputations of a table still pending over [from, until).
+func (e *Engine) pendingDaily(ctx context.Context, table string, from, until time.Time) ([]span, error) {
+	rows, err := e.db.Query(ctx, `SELECT from_time, to_time FROM rollup_invalidations
+		WHERE source = $1 AND precision = 'daily' AND from_time < $3 AND to_time >= $2`, table, from, until)
+	if err != nil {
+		return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []span
+	for rows.Next() {
+		var sp span
+		if err := rows.Scan(&sp.from, &sp.to); err != nil {
+			return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+// Distinct attackers over long windows are read from the sightings twin (see twin.Sightings):
+// a sum over a few hundred rows per bucket instead of a count(DISTINCT ip) over every row of
+// the wide rollup. That holds for attackers in all or grouped by country, filtered by nothing
+// but country, over a window within the lookback whose every bucket the twin job has built.
+
+// sightingsApply reports whether q over w can be answered from the sightings. A country
+// filter without grouping needs addresses deduplicated across the chosen countries, which the
+// per-country rows cannot give.
+func sightingsApply(q query.Query, w period.Window) bool {
+	p := string(w.Source)
+	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
+		return false
+	}
+	cols, ok := filterColumns(q)
+	if !ok || len(cols) > 1 || len(cols) == 1 && cols[0] != "country" {
+		return false
+	}
+	switch q.GroupBy {
+	case "":
+		if len(cols) > 0 {
+			return false
+		}
+	case "country":
+	default:
+		return false
+	}
+	return w.Until.Sub(w.From) <= twin.Sightings.Span(p)
+}
+
+// maxLiveSightings is how many buckets of a window the engine computes itself when the twin
+// job has not built them yet (the newest hour or day, between its rollup step and the twin
+// job): each costs a lookup per address, about 0.6 s for a day at a million incidents.
+const maxLiveSightings = 2
+
+// sightingsSource is what a sightings read reads: the table for the built buckets, the rest
+// computed from the wide rollup.
+type sightingsSource struct {
+	precision      string
+	built, unbuilt []span
+}
+
+func (src sightingsSource) name() string {
+	n := twin.Sightings.Table(src.precision)
+	if len(src.unbuilt) > 0 {
+		n += " + incidents_" + src.precision
+	}
+	return n
+}
+
+// readsSightings plans a sightings read of q over w; false when the sightings cannot answer
+// or too many of the window's buckets are not built.
+func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Window) (sightingsSource, bool, error) {
+	if !sightingsApply(q, w) {
+		return sightingsSource{}, false, nil
+	}
+	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Source(), w)
+	if err != nil {
+		return sightingsSource{}, false, err
+	}
+	step, missing := w.Source.Step(), time.Duration(0)
+	for _, sp := range unbuilt {
+		missing += sp.to.Sub(sp.from)
+	}
+	return sightingsSource{string(w.Source), built, unbuilt}, missing <= maxLiveSightings*step, nil
+}
