@@ -129,6 +129,7 @@ func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
 	}
+	defer rows.Close()
 	done := map[time.Time]bool{}
 	for rows.Next() {
 		var t time.Time
@@ -140,14 +141,7 @@ func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
 	}
-	step := w.Source.Step()
-	for b := w.From; b.Before(w.Until); b = b.Add(step) {
-		if done[b.UTC()] {
-			listed = appendSpan(listed, b, b.Add(step))
-		} else {
-			unlisted = appendSpan(unlisted, b, b.Add(step))
-		}
-	}
+	listed, unlisted = cut(w.From, w.Until, w.Source.Step(), done)
 	return listed, unlisted, nil
 }
 
@@ -179,18 +173,7 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 		return nil, err
 	}
 	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
-	for _, sp := range src.listed {
-		at := sp.from
-		for d := period.Ceil(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
-			if !covers(daily, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
-				continue
-			}
-			fine.spans = appendSpan(fine.spans, at, d)
-			coarse.spans = appendSpan(coarse.spans, d, d.Add(day))
-			at = d.Add(day)
-		}
-		fine.spans = appendSpan(fine.spans, at, sp.to)
-	}
+	fine.spans, coarse.spans = wholeDays(src.listed, daily, pending)
 	var arms []pruneArm
 	for _, a := range []pruneArm{coarse, fine} {
 		if len(a.spans) > 0 {

@@ -96,7 +96,7 @@ func (e *Engine) exactSums(ctx context.Context, src source, keys [][]string, kep
 // totals do not cover the window's start (a chain started later, or not built yet).
 func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ source, ok bool, err error) {
 	p, step := string(src.precision), src.precision.Step()
-	from, until := src.bounds()
+	from, until := bounds(src.listed, src.unlisted)
 	end, found, err := twin.Running.ReadRow(ctx, e.db, p, until)
 	if err != nil || !found || end.Time.Before(from) || from.Before(end.Origin) {
 		return src, false, err

@@ -2,14 +2,17 @@ package engine
 
 import (
 	"time"
+
+	"github.com/sview-project/sview/internal/period"
 )
 
 // span is a half-open run [from, to) of consecutive buckets.
 type span struct{ from, to time.Time }
 
-// bounds is the span of buckets src reads.
-func (src source) bounds() (from, until time.Time) {
-	for _, spans := range [][]span{src.listed, src.unlisted} {
+// bounds is the first start and the last end of the runs of spans, each run in order; zero
+// when every run is empty.
+func bounds(runs ...[]span) (from, until time.Time) {
+	for _, spans := range runs {
 		if len(spans) == 0 {
 			continue
 		}
@@ -48,6 +51,38 @@ func clip(spans []span, t time.Time) []span {
 		}
 	}
 	return out
+}
+
+// cut splits the buckets of [from, until), step long, into the runs of those listed holds
+// (by their UTC start) and the runs of the others.
+func cut(from, until time.Time, step time.Duration, listed map[time.Time]bool) (in, out []span) {
+	for b := from; b.Before(until); b = b.Add(step) {
+		if listed[b.UTC()] {
+			in = appendSpan(in, b, b.Add(step))
+		} else {
+			out = appendSpan(out, b, b.Add(step))
+		}
+	}
+	return in, out
+}
+
+// wholeDays splits spans into the whole days inside them that days covers and no pending
+// range touches, and the rest.
+func wholeDays(spans, days, pending []span) (rest, whole []span) {
+	day := period.Daily.Step()
+	for _, sp := range spans {
+		at := sp.from
+		for d := period.Ceil(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
+			if !covers(days, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
+				continue
+			}
+			rest = appendSpan(rest, at, d)
+			whole = appendSpan(whole, d, d.Add(day))
+			at = d.Add(day)
+		}
+		rest = appendSpan(rest, at, sp.to)
+	}
+	return rest, whole
 }
 
 // covers reports whether [from, to) lies inside one of spans.
