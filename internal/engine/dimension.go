@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/sview-project/sview/internal/query"
 )
 
@@ -11,6 +13,14 @@ type dimension struct {
 	cols   []string
 	labels []label
 	where  []string
+}
+
+// kept is the condition on the rows whose keys the dimension keeps.
+func (d dimension) kept() string {
+	if len(d.where) == 0 {
+		return "true"
+	}
+	return strings.Join(d.where, " AND ")
 }
 
 type label struct {

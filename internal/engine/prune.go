@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sview-project/sview/internal/query"
@@ -24,13 +23,7 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 			return exact, err
 		}
 	}
-	d := dimensionOf(q.Table(), q.GroupBy)
-	kept := "true"
-	if len(d.where) > 0 {
-		kept = strings.Join(d.where, " AND ")
-	}
-	keys := strings.Join(src.twin.Keys, ", ")
-	texts := keyTexts(*src.twin)
+	kept := dimensionOf(q.Table(), q.GroupBy).kept()
 	// The bounds may read coarser rows than the answer: whole days of an hourly window whose
 	// daily twin agrees with the hours give one row per key instead of 24, and a far smaller
 	// sum of residuals.
@@ -41,32 +34,19 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	cands := topn.New(q.Limit)
 	var statements []statement
 	for _, a := range arms {
-		var res statement
-		res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", a.table, res.spans(a.spans), twin.TopRanks+1)
-		var ar int64
-		if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&ar); err != nil {
+		res := residualsSQL(a.table, a.spans)
+		var r int64
+		if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&r); err != nil {
 			return src, fmt.Errorf("read the residuals of %s: %w", a.table, err)
 		}
-		cands.AddResidual(ar)
-		// Per candidate: lo, and the residuals of the listed buckets that gave it, summed by
-		// PostgreSQL so only one row per key travels.
-		var top statement
-		top.sql = fmt.Sprintf(`WITH ranked AS (
-	SELECT time, rank, %[1]s, raw_count FROM %[2]s WHERE %[3]s AND rank <= %[4]d
-), residual AS (
-	SELECT time, raw_count AS residual FROM ranked WHERE rank = %[4]d
-)
-SELECT %[5]s, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
-FROM ranked LEFT JOIN residual USING (time)
-WHERE rank <= %[6]d AND %[7]s
-GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
-		statements = append(statements, top)
+		cands.AddResidual(r)
+		statements = append(statements, candidatesSQL(*src.twin, a.table, a.spans, kept))
 	}
 	if len(src.unlisted) > 0 {
 		statements = append(statements, sumsByKey(*src.twin, src.table, src.unlisted, kept))
 	}
 	for _, st := range statements {
-		if err := e.scanKeys(ctx, st, len(texts), cands.Add); err != nil {
+		if err := e.scanKeys(ctx, st, len(src.twin.Keys), cands.Add); err != nil {
 			return src, err
 		}
 	}
@@ -74,18 +54,15 @@ GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Joi
 	if err != nil || !ok {
 		return src, err
 	}
-	src.keys = columns(pruned, len(texts))
+	src.keys = columns(pruned, len(src.twin.Keys))
 	return src, nil
 }
 
 // exactSums sums keys over src, as rows where kept holds, and returns their totals.
 func (e *Engine) exactSums(ctx context.Context, src source, keys [][]string, kept string) ([]int64, error) {
 	src.keys = columns(keys, len(src.twin.Keys))
-	var st statement
-	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s GROUP BY %s",
-		strings.Join(keyTexts(*src.twin), ", "), st.from(src), kept, strings.Join(src.twin.Keys, ", "))
 	var sums []int64
-	err := e.scanKeys(ctx, st, len(src.twin.Keys), func(_ []string, n, _ int64) { sums = append(sums, n) })
+	err := e.scanKeys(ctx, exactSumsSQL(src, kept), len(src.twin.Keys), func(_ []string, n, _ int64) { sums = append(sums, n) })
 	return sums, err
 }
 

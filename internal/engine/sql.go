@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,18 @@ type statement struct {
 func (s *statement) param(v any) string {
 	s.args = append(s.args, v)
 	return fmt.Sprintf("$%d", len(s.args))
+}
+
+// fill puts vars into the {name} placeholders of a statement template. Values are never read
+// as templates. A placeholder without a value stays as it is, so the statement fails at the
+// database rather than reading something else; TestStatementsFillEveryPlaceholder builds every
+// statement and finds none left.
+func fill(template string, vars map[string]string) string {
+	pairs := make([]string, 0, 2*len(vars))
+	for name, v := range vars {
+		pairs = append(pairs, "{"+name+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(template)
 }
 
 // conditions is the WHERE clause shared by every statement of one query: the time span and
@@ -116,47 +129,47 @@ func seriesSQL(q query.Query, w period.Window, src source) statement {
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + s.param(w.From) + "::timestamptz)"
 	if q.GroupBy == "" {
 		a := aggregate(q.Metric, from, where, bucket)
-		s.sql = fmt.Sprintf("SELECT %s AS bucket, %s AS value FROM %s GROUP BY 1 ORDER BY 1", a.bucket, a.measure, a.from)
+		s.sql = fill("SELECT {bucket} AS bucket, {measure} AS value FROM {from} GROUP BY 1 ORDER BY 1",
+			map[string]string{"bucket": a.bucket, "measure": a.measure, "from": a.from})
 		return s
 	}
 	cols := strings.Join(d.cols, ", ")
-	var keys, texts, join []string
+	keys, join := make([]string, len(d.cols)), make([]string, len(d.cols))
 	for i, c := range d.cols {
-		keys = append(keys, fmt.Sprintf("%s AS k%d", c, i))
-		join = append(join, fmt.Sprintf("k%d", i))
+		join[i] = "k" + strconv.Itoa(i)
+		keys[i] = c + " AS " + join[i]
 	}
+	labels, topLabels := make([]string, len(d.labels)), make([]string, len(d.labels))
 	for i, l := range d.labels {
-		texts = append(texts, fmt.Sprintf("%s AS l%d", l.text, i))
-	}
-	var topLabels []string
-	for i := range d.labels {
-		topLabels = append(topLabels, fmt.Sprintf("top.l%d", i))
+		labels[i] = l.text + " AS l" + strconv.Itoa(i)
+		topLabels[i] = "top.l" + strconv.Itoa(i)
 	}
 	limit := s.param(q.Limit)
 	top := aggregate(q.Metric, from, where, "")
-	points := aggregate(q.Metric, from, fmt.Sprintf("%s AND (%s) IN (SELECT %s FROM top)", where, cols, strings.Join(join, ", ")), bucket)
-	s.sql = fmt.Sprintf(`WITH top AS (
-	SELECT %[1]s, %[2]s, row_number() OVER (ORDER BY %[3]s DESC, %[4]s) AS rank
-	FROM %[5]s
-	GROUP BY %[4]s
+	points := aggregate(q.Metric, from, where+" AND ("+cols+") IN (SELECT "+strings.Join(join, ", ")+" FROM top)", bucket)
+	s.sql = fill(`WITH top AS (
+	SELECT {keys}, {labels}, row_number() OVER (ORDER BY {measure} DESC, {cols}) AS rank
+	FROM {top}
+	GROUP BY {cols}
 	ORDER BY rank
-	LIMIT %[6]s
+	LIMIT {limit}
 ), points AS (
-	SELECT %[7]s AS bucket, %[1]s, %[8]s AS value
-	FROM %[9]s
-	GROUP BY 1, %[4]s
+	SELECT {bucket} AS bucket, {keys}, {measure} AS value
+	FROM {points}
+	GROUP BY 1, {cols}
 )
-SELECT top.rank, %[10]s, points.bucket, points.value
-FROM top LEFT JOIN points USING (%[11]s)
-ORDER BY top.rank, points.bucket`,
-		strings.Join(keys, ", "), strings.Join(texts, ", "), top.measure, cols, top.from, limit,
-		points.bucket, points.measure, points.from, strings.Join(topLabels, ", "), strings.Join(join, ", "))
+SELECT top.rank, {topLabels}, points.bucket, points.value
+FROM top LEFT JOIN points USING ({join})
+ORDER BY top.rank, points.bucket`, map[string]string{
+		"keys": strings.Join(keys, ", "), "labels": strings.Join(labels, ", "), "measure": top.measure, "cols": cols,
+		"top": top.from, "limit": limit, "bucket": points.bucket, "points": points.from,
+		"topLabels": strings.Join(topLabels, ", "), "join": strings.Join(join, ", "),
+	})
 	return s
 }
 
 // tableSQL reads the ranked rows of a table or map: (labels…, value), largest first; without
-// grouping one row holding the total. limit 0 reads every key; rowCap bounds the read so an
-// oversized answer is detected without fetching it whole.
+// grouping one row holding the total.
 func tableSQL(q query.Query, w period.Window, src source, rowCap int) statement {
 	var s statement
 	from := s.from(src)
@@ -164,19 +177,26 @@ func tableSQL(q query.Query, w period.Window, src source, rowCap int) statement 
 	where := s.conditions(q, w.From, w.Until, d)
 	a := aggregate(q.Metric, from, where, "")
 	if q.GroupBy == "" {
-		s.sql = fmt.Sprintf("SELECT %s AS value FROM %s", a.measure, a.from)
+		s.sql = "SELECT " + a.measure + " AS value FROM " + a.from
 		return s
 	}
-	var texts []string
-	for _, l := range d.labels {
-		texts = append(texts, l.text)
+	texts := make([]string, len(d.labels))
+	for i, l := range d.labels {
+		texts[i] = l.text
 	}
-	cols := strings.Join(d.cols, ", ")
-	limit := rowCap
-	if q.Limit > 0 {
-		limit = min(q.Limit, rowCap)
-	}
-	s.sql = fmt.Sprintf("SELECT %s, %s AS value FROM %s GROUP BY %s ORDER BY value DESC, %s LIMIT %s",
-		strings.Join(texts, ", "), a.measure, a.from, cols, cols, s.param(limit))
+	limit := s.param(rowLimit(q, rowCap))
+	s.sql = fill("SELECT {labels}, {measure} AS value FROM {from} GROUP BY {cols} ORDER BY value DESC, {cols} LIMIT {limit}", map[string]string{
+		"labels": strings.Join(texts, ", "), "measure": a.measure, "from": a.from, "cols": strings.Join(d.cols, ", "), "limit": limit,
+	})
 	return s
+}
+
+// rowLimit is how many rows a table or map reads: its limit, or every key for limit 0, never
+// more than rowCap, which bounds the read so an oversized answer is detected without fetching
+// it whole.
+func rowLimit(q query.Query, rowCap int) int {
+	if q.Limit > 0 {
+		return min(q.Limit, rowCap)
+	}
+	return rowCap
 }

@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sview-project/sview/internal/period"
@@ -14,8 +14,7 @@ import (
 func (s *statement) sightingsFrom(src sightingsSource) string {
 	arms := []string{}
 	if len(src.built) > 0 {
-		arms = append(arms, fmt.Sprintf("SELECT time, by_country, country, gap, attackers FROM %s WHERE %s",
-			twin.Sightings.Table(src.precision), s.spans(src.built)))
+		arms = append(arms, "SELECT time, by_country, country, gap, attackers FROM "+twin.Sightings.Table(src.precision)+" WHERE "+s.spans(src.built))
 	}
 	for _, sp := range src.unbuilt {
 		arms = append(arms, "("+twin.Sightings.SelectSQL(src.precision, s.param(sp.from)+"::timestamptz", s.param(sp.to)+"::timestamptz")+")")
@@ -30,7 +29,7 @@ func (s *statement) sightingsWhere(q query.Query, w period.Window, start string)
 	byCountry := q.GroupBy == "country"
 	c := []string{"time >= " + s.param(w.From), "time < " + s.param(w.Until),
 		"by_country = " + s.param(byCountry),
-		fmt.Sprintf("gap * %d > extract(epoch FROM time - %s)", int(w.Source.Step().Seconds()), start)}
+		"gap * " + strconv.Itoa(int(w.Source.Step().Seconds())) + " > extract(epoch FROM time - " + start + ")"}
 	if byCountry {
 		c = append(c, "country IS NOT NULL")
 	}
@@ -47,25 +46,31 @@ func sightingsSeriesSQL(q query.Query, w period.Window, src sightingsSource) sta
 	from := s.param(w.From) + "::timestamptz"
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + from + ")"
 	if q.GroupBy == "" {
-		s.sql = fmt.Sprintf("SELECT %s AS bucket, sum(attackers)::bigint AS value FROM %s WHERE %s GROUP BY 1 ORDER BY 1",
-			bucket, table, s.sightingsWhere(q, w, bucket))
+		where := s.sightingsWhere(q, w, bucket)
+		s.sql = fill("SELECT {bucket} AS bucket, sum(attackers)::bigint AS value FROM {table} WHERE {where} GROUP BY 1 ORDER BY 1",
+			map[string]string{"bucket": bucket, "table": table, "where": where})
 		return s
 	}
-	s.sql = fmt.Sprintf(`WITH top AS (
+	// The window ranks the countries; each point counts an address first seen in its bucket.
+	topWhere := s.sightingsWhere(q, w, from)
+	limit := s.param(q.Limit)
+	pointsWhere := s.sightingsWhere(q, w, bucket)
+	s.sql = fill(`WITH top AS (
 	SELECT country AS k0, country AS l0, row_number() OVER (ORDER BY sum(attackers) DESC, country) AS rank
-	FROM %[1]s WHERE %[2]s
+	FROM {table} WHERE {topWhere}
 	GROUP BY country
 	ORDER BY rank
-	LIMIT %[3]s
+	LIMIT {limit}
 ), points AS (
-	SELECT %[4]s AS bucket, country AS k0, sum(attackers)::bigint AS value
-	FROM %[1]s WHERE %[5]s AND country IN (SELECT k0 FROM top)
+	SELECT {bucket} AS bucket, country AS k0, sum(attackers)::bigint AS value
+	FROM {table} WHERE {pointsWhere} AND country IN (SELECT k0 FROM top)
 	GROUP BY 1, 2
 )
 SELECT top.rank, top.l0, points.bucket, points.value
 FROM top LEFT JOIN points USING (k0)
-ORDER BY top.rank, points.bucket`,
-		table, s.sightingsWhere(q, w, from), s.param(q.Limit), bucket, s.sightingsWhere(q, w, bucket))
+ORDER BY top.rank, points.bucket`, map[string]string{
+		"table": table, "topWhere": topWhere, "limit": limit, "bucket": bucket, "pointsWhere": pointsWhere,
+	})
 	return s
 }
 
@@ -75,14 +80,11 @@ func sightingsTableSQL(q query.Query, w period.Window, src sightingsSource, rowC
 	table := s.sightingsFrom(src)
 	where := s.sightingsWhere(q, w, s.param(w.From)+"::timestamptz")
 	if q.GroupBy == "" {
-		s.sql = fmt.Sprintf("SELECT coalesce(sum(attackers), 0)::bigint AS value FROM %s WHERE %s", table, where)
+		s.sql = "SELECT coalesce(sum(attackers), 0)::bigint AS value FROM " + table + " WHERE " + where
 		return s
 	}
-	limit := rowCap
-	if q.Limit > 0 {
-		limit = min(q.Limit, rowCap)
-	}
-	s.sql = fmt.Sprintf("SELECT country, sum(attackers)::bigint AS value FROM %s WHERE %s GROUP BY country ORDER BY value DESC, country LIMIT %s",
-		table, where, s.param(limit))
+	limit := s.param(rowLimit(q, rowCap))
+	s.sql = fill("SELECT country, sum(attackers)::bigint AS value FROM {table} WHERE {where} GROUP BY country ORDER BY value DESC, country LIMIT {limit}",
+		map[string]string{"table": table, "where": where, "limit": limit})
 	return s
 }

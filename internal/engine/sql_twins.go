@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sview-project/sview/internal/twin"
@@ -27,7 +27,8 @@ func (s *statement) from(src source) string {
 		spans []span
 	}{{src.twin.Table(string(src.precision)), src.listed}, {src.table, src.unlisted}} {
 		if len(a.spans) > 0 {
-			arms = append(arms, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", cols, a.table, s.spans(a.spans), keyIn))
+			arms = append(arms, fill("SELECT {cols} FROM {table} WHERE {spans}{keyIn}",
+				map[string]string{"cols": cols, "table": a.table, "spans": s.spans(a.spans), "keyIn": keyIn}))
 		}
 	}
 	return "(" + strings.Join(arms, " UNION ALL ") + ") AS src"
@@ -54,7 +55,7 @@ func (s *statement) keyIn(cols []string, keys [][]string) string {
 	if len(cols) == 1 {
 		return cols[0] + " = ANY(" + arrays[0] + ")"
 	}
-	return fmt.Sprintf("(%s) IN (SELECT * FROM unnest(%s))", strings.Join(cols, ", "), strings.Join(arrays, ", "))
+	return "(" + strings.Join(cols, ", ") + ") IN (SELECT * FROM unnest(" + strings.Join(arrays, ", ") + "))"
 }
 
 // keyTexts are the twin's key columns as text, the form keys travel in.
@@ -66,11 +67,55 @@ func keyTexts(t twin.Twin) []string {
 	return texts
 }
 
-// sumsByKey sums a table over spans per key of the twin, as rows (key texts…, sum, 0) for
-// scanKeys, keeping the rows where kept holds.
+// residualsSQL sums the counts at rank TopRanks+1 of a twin's buckets over spans: the
+// residuals of those buckets (see topn).
+func residualsSQL(table string, spans []span) statement {
+	var s statement
+	where := s.spans(spans)
+	s.sql = fill("SELECT coalesce(sum(raw_count), 0)::bigint FROM {table} WHERE {where} AND rank = {rank}",
+		map[string]string{"table": table, "where": where, "rank": strconv.Itoa(twin.TopRanks + 1)})
+	return s
+}
+
+// candidatesSQL reads the candidates a twin's buckets over spans give, as rows (key texts…,
+// lo, residuals) for scanKeys: per key of rank <= TopRanks where kept holds, its counts and
+// the residuals of the buckets that gave it, summed by PostgreSQL so only one row per key
+// travels.
+func candidatesSQL(t twin.Twin, table string, spans []span, kept string) statement {
+	var s statement
+	where := s.spans(spans)
+	s.sql = fill(`WITH ranked AS (
+	SELECT time, rank, {keys}, raw_count FROM {table} WHERE {where} AND rank <= {residualRank}
+), residual AS (
+	SELECT time, raw_count AS residual FROM ranked WHERE rank = {residualRank}
+)
+SELECT {texts}, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
+FROM ranked LEFT JOIN residual USING (time)
+WHERE rank <= {topRanks} AND {kept}
+GROUP BY {keys}`, map[string]string{
+		"keys": strings.Join(t.Keys, ", "), "table": table, "where": where, "residualRank": strconv.Itoa(twin.TopRanks + 1),
+		"texts": strings.Join(keyTexts(t), ", "), "topRanks": strconv.Itoa(twin.TopRanks), "kept": kept,
+	})
+	return s
+}
+
+// sumsByKey sums a table over spans per key of the twin, keeping the rows where kept holds.
 func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
-	var st statement
-	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
-		strings.Join(keyTexts(t), ", "), table, st.spans(spans), kept, strings.Join(t.Keys, ", "))
-	return st
+	var s statement
+	return s.keySums(t, table, s.spans(spans)+" AND "+kept)
+}
+
+// exactSumsSQL sums src (narrowed to its keys) per key of its twin, keeping the rows where
+// kept holds.
+func exactSumsSQL(src source, kept string) statement {
+	var s statement
+	return s.keySums(*src.twin, s.from(src), kept)
+}
+
+// keySums is s summing raw_count per key of t over the rows of from where where holds (both
+// built on s), as rows (key texts…, sum, 0) for scanKeys.
+func (s statement) keySums(t twin.Twin, from, where string) statement {
+	s.sql = fill("SELECT {texts}, sum(raw_count)::bigint, 0::bigint FROM {from} WHERE {where} GROUP BY {keys}",
+		map[string]string{"texts": strings.Join(keyTexts(t), ", "), "from": from, "where": where, "keys": strings.Join(t.Keys, ", ")})
+	return s
 }
