@@ -102,20 +102,23 @@ GROUP BY {keys}`, map[string]string{
 // sumsByKey sums a table over spans per key of the twin, keeping the rows where kept holds.
 func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
 	var s statement
-	return s.keySums(t, table, s.spans(spans)+" AND "+kept)
+	where := s.spans(spans) + " AND " + kept
+	s.keySums(t, table, where)
+	return s
 }
 
 // exactSumsSQL sums src (narrowed to its keys) per key of its twin, keeping the rows where
 // kept holds.
 func exactSumsSQL(src source, kept string) statement {
 	var s statement
-	return s.keySums(*src.twin, s.from(src), kept)
+	from := s.from(src)
+	s.keySums(*src.twin, from, kept)
+	return s
 }
 
-// keySums is s summing raw_count per key of t over the rows of from where where holds (both
+// keySums makes s sum raw_count per key of t over the rows of from where where holds (both
 // built on s), as rows (key texts…, sum, 0) for scanKeys.
-func (s statement) keySums(t twin.Twin, from, where string) statement {
+func (s *statement) keySums(t twin.Twin, from, where string) {
 	s.sql = fill("SELECT {texts}, sum(raw_count)::bigint, 0::bigint FROM {from} WHERE {where} GROUP BY {keys}",
 		map[string]string{"texts": strings.Join(keyTexts(t), ", "), "from": from, "where": where, "keys": strings.Join(t.Keys, ", ")})
-	return s
 }
