@@ -16,7 +16,7 @@ import (
 // the versions it serves) rather than required in go.mod, where their dependencies would pin ours.
 const (
 	gosecVersion       = "v2.30.0"
-	staticcheckVersion = "v0.8.2" // staticcheck 2026.1.2, the first series built for Go 1.26
+	staticcheckVersion = "v0.8.2" // staticcheck 2026.2.2, built for Go 1.26
 )
 
 // Each analyser is installed at most once per mage run. Test starts both early, so that on a fresh
