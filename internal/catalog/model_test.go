@@ -87,7 +87,7 @@ func TestQueryModelGolden(t *testing.T) {
 	m.GroupBy = query.GroupBys
 	m.Formats = query.Formats
 	for _, name := range query.Metrics {
-		mm := metric{Name: name, Table: query.Table(name), GroupBy: []string{}, Filters: []string{}}
+		mm := metric{Name: name, Table: string(query.Table(name)), GroupBy: []string{}, Filters: []string{}}
 		for _, g := range query.GroupBys {
 			if accepts(map[string]any{"metric": name, "groupBy": g}) {
 				mm.GroupBy = append(mm.GroupBy, g)

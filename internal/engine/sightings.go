@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/twin"
@@ -20,8 +21,8 @@ import (
 // filter without grouping needs addresses deduplicated across the chosen countries, which the
 // per-country rows cannot give.
 func sightingsApply(q query.Query, w period.Window) bool {
-	p := string(w.Source)
-	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
+	p := w.Source
+	if q.Metric != "attackers" || !twin.Sightings.At(p) {
 		return false
 	}
 	cols, ok := filterColumns(q)
@@ -48,14 +49,14 @@ const maxLiveSightings = 2
 // sightingsSource is what a sightings read reads: the table for the built buckets, the rest
 // computed from the wide rollup.
 type sightingsSource struct {
-	precision      string
+	precision      period.Precision
 	built, unbuilt []span
 }
 
 func (src sightingsSource) name() string {
 	n := twin.Sightings.Table(src.precision)
 	if len(src.unbuilt) > 0 {
-		n += " + incidents_" + src.precision
+		n += " + " + derived.RollupOf(twin.Sightings.Family()).Name(src.precision)
 	}
 	return n
 }
@@ -66,7 +67,7 @@ func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Win
 	if !sightingsApply(q, w) {
 		return sightingsSource{}, false, nil
 	}
-	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Source(), w)
+	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Family(), w)
 	if err != nil {
 		return sightingsSource{}, false, err
 	}
@@ -74,7 +75,7 @@ func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Win
 	for _, sp := range unbuilt {
 		missing += sp.to.Sub(sp.from)
 	}
-	return sightingsSource{string(w.Source), built, unbuilt}, missing <= maxLiveSightings*step, nil
+	return sightingsSource{w.Source, built, unbuilt}, missing <= maxLiveSightings*step, nil
 }
 
 // sightingsFrom is the FROM item of a sightings read: the stored rows of the built buckets and

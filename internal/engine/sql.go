@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 )
@@ -34,7 +35,7 @@ func login(col string) dimension {
 	return d
 }
 
-func dimensionOf(table, groupBy string) dimension {
+func dimensionOf(table derived.Family, groupBy string) dimension {
 	switch groupBy {
 	case "country":
 		return one("country", "country", "country")
@@ -53,7 +54,7 @@ func dimensionOf(table, groupBy string) dimension {
 	case "port":
 		return dimension{cols: []string{"protocol", "port"}, labels: []label{{"port", "protocol::text || '/' || port::text"}}}
 	case "combination":
-		if table == "passwords" {
+		if table == derived.Passwords {
 			u, p := login("username"), login("password")
 			return dimension{cols: []string{"username", "password"}, labels: append(u.labels, p.labels...), where: append(u.where, p.where...)}
 		}
@@ -68,8 +69,9 @@ func dimensionOf(table, groupBy string) dimension {
 // other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
 // twinOf in twins.go).
 func sourceTable(q query.Query, p period.Precision) string {
-	t := p.Table(q.Table())
-	if p == period.Raw || q.Metric != "incidents" {
+	t := derived.RollupOf(q.Table()).Name(p)
+	totals, ok := derived.Find(derived.Totals, q.Table())
+	if !ok || !totals.At(p) || q.Metric != "incidents" {
 		return t
 	}
 	switch q.GroupBy {
@@ -83,7 +85,7 @@ func sourceTable(q query.Query, p period.Precision) string {
 	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
 		return t
 	}
-	return t + "_totals"
+	return totals.Name(p)
 }
 
 // filterColumns lists the columns q's filters compare (as conditions does); ok is false for a

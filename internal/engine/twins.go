@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/twin"
 )
 
@@ -20,7 +22,7 @@ import (
 // time, the twin's key columns and raw_count.
 type source struct {
 	table     string // read alone when twin is nil; the wide rollup otherwise
-	twin      *twin.Twin
+	twin      *derived.Table
 	precision period.Precision
 	listed    []span // buckets read from the twin
 	unlisted  []span // buckets read from the wide rollup
@@ -41,7 +43,7 @@ func (src source) name() string {
 	}
 	var parts []string
 	if len(src.listed) > 0 {
-		parts = append(parts, src.twin.Table(string(src.precision)))
+		parts = append(parts, src.twin.Name(src.precision))
 	}
 	if len(src.unlisted) > 0 {
 		parts = append(parts, src.table)
@@ -90,7 +92,7 @@ func (s *statement) from(src source) string {
 	for _, a := range []struct {
 		table string
 		spans []span
-	}{{src.twin.Table(string(src.precision)), src.listed}, {src.table, src.unlisted}} {
+	}{{src.twin.Name(src.precision), src.listed}, {src.table, src.unlisted}} {
 		if len(a.spans) > 0 {
 			arms = append(arms, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", cols, a.table, s.spans(a.spans), keyIn))
 		}
@@ -124,28 +126,28 @@ func (s *statement) keyIn(cols []string, keys [][]string) string {
 
 // twinOf picks the twin a query can read at a precision: sums only (not attackers), and only
 // when one twin's keys hold every column the query filters or groups on; the smallest such
-// twin (twin.All lists them smallest first). The buckets the twin does not list are read from
+// twin (the registry lists them smallest first). The buckets the twin does not list are read from
 // sourceTable: the wide rollup, or the incidents totals.
-func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
-	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) {
-		return twin.Twin{}, false
+func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
+	if q.Metric == "attackers" || !twin.Has(q.Table(), p) {
+		return derived.Table{}, false
 	}
 	cols, ok := filterColumns(q)
 	if !ok {
-		return twin.Twin{}, false
+		return derived.Table{}, false
 	}
 	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
-	for _, t := range twin.Of(q.Table()) {
+	for _, t := range twin.Ranked(q.Table()) {
 		if t.Covers(cols...) {
 			return t, true
 		}
 	}
-	return twin.Twin{}, false
+	return derived.Table{}, false
 }
 
 // prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
 // top-ranked rows of every bucket (see prune).
-func prunable(q query.Query, t twin.Twin) bool {
+func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
 		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
@@ -172,22 +174,10 @@ func (e *Engine) source(ctx context.Context, q query.Query, w period.Window) (so
 
 // twinSpans cuts w's source buckets into runs listed in twin_buckets (their twins are
 // complete) and runs that are not (too new for the ranking job, or re-rolled since).
-func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (listed, unlisted []span, err error) {
-	rows, err := e.db.Query(ctx, "SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
-		table, string(w.Source), w.From, w.Until)
+func (e *Engine) twinSpans(ctx context.Context, table derived.Family, w period.Window) (listed, unlisted []span, err error) {
+	done, err := rollupstate.ListedTwins(ctx, e.db, rollupstate.Key{Table: table, Precision: w.Source}, w.From, w.Until)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
-	}
-	done := map[time.Time]bool{}
-	for rows.Next() {
-		var t time.Time
-		if err := rows.Scan(&t); err != nil {
-			return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
-		}
-		done[t.UTC()] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+		return nil, nil, err
 	}
 	step := w.Source.Step()
 	for b := w.From; b.Before(w.Until); b = b.Add(step) {
@@ -237,7 +227,7 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 	var statements []statement
 	for _, a := range arms {
 		var res statement
-		res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", a.table, res.spans(a.spans), twin.TopRanks+1)
+		res.sql = fmt.Sprintf("SELECT coalesce(sum(raw_count), 0)::bigint FROM %s WHERE %s AND rank = %d", a.table, res.spans(a.spans), derived.TopRanks+1)
 		var ar int64
 		if err := e.db.QueryRow(ctx, res.sql, res.args...).Scan(&ar); err != nil {
 			return src, fmt.Errorf("read the residuals of %s: %w", a.table, err)
@@ -254,7 +244,7 @@ func (e *Engine) prune(ctx context.Context, q query.Query, src source) (source, 
 SELECT %[5]s, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
 FROM ranked LEFT JOIN residual USING (time)
 WHERE rank <= %[6]d AND %[7]s
-GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), twin.TopRanks+1, strings.Join(texts, ", "), twin.TopRanks, kept)
+GROUP BY %[1]s`, keys, a.table, top.spans(a.spans), derived.TopRanks+1, strings.Join(texts, ", "), derived.TopRanks, kept)
 		statements = append(statements, top)
 	}
 	if len(src.unlisted) > 0 {
@@ -349,7 +339,7 @@ func (e *Engine) exactSums(ctx context.Context, src source, cands map[string]*ca
 // Every key tied with the N-th sum is kept, as prune keeps them. ok is false when the running
 // totals do not cover the window's start (a chain started later, or not built yet).
 func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ source, ok bool, err error) {
-	p, step := string(src.precision), src.precision.Step()
+	p, step := src.precision, src.precision.Step()
 	from, until := src.bounds()
 	end, found, err := twin.Running.ReadRow(ctx, e.db, p, until)
 	if err != nil || !found || end.Time.Before(from) || from.Before(end.Origin) {
@@ -372,7 +362,7 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 	for _, arm := range []struct {
 		table string
 		spans []span
-	}{{src.twin.Table(p), clip(src.listed, after)}, {src.table, clip(src.unlisted, after)}} {
+	}{{src.twin.Name(p), clip(src.listed, after)}, {src.table, clip(src.unlisted, after)}} {
 		if len(arm.spans) == 0 {
 			continue
 		}
@@ -407,7 +397,7 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 }
 
 // keyTexts are the twin's key columns as text, the form keys travel in.
-func keyTexts(t twin.Twin) []string {
+func keyTexts(t derived.Table) []string {
 	texts := make([]string, len(t.Keys))
 	for i, k := range t.Keys {
 		texts[i] = k + "::text"
@@ -417,7 +407,7 @@ func keyTexts(t twin.Twin) []string {
 
 // sumsByKey sums a table over spans per key of the twin, as rows (key texts…, sum, 0) for
 // scanKeys, keeping the rows where kept holds.
-func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
+func sumsByKey(t derived.Table, table string, spans []span, kept string) statement {
 	var st statement
 	st.sql = fmt.Sprintf("SELECT %s, sum(raw_count)::bigint, 0::bigint FROM %s WHERE %s AND %s GROUP BY %s",
 		strings.Join(keyTexts(t), ", "), table, st.spans(spans), kept, strings.Join(t.Keys, ", "))
@@ -493,9 +483,9 @@ type pruneArm struct {
 // is pending over the day: then the daily rollup holds the sums of the hours the answer reads
 // (an hourly recomputation records the daily one in its own transaction, and both are seen in
 // this read's snapshot), so the bounds hold for them. The rest is read from the hourly twin.
-func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pruneArm, error) {
-	fine := pruneArm{table: src.twin.Table(string(src.precision))}
-	if src.precision != period.Hourly || !twin.Has(table, string(period.Daily)) {
+func (e *Engine) pruneArms(ctx context.Context, table derived.Family, src source) ([]pruneArm, error) {
+	fine := pruneArm{table: src.twin.Name(src.precision)}
+	if src.precision != period.Hourly || !twin.Has(table, period.Daily) {
 		fine.spans = src.listed
 		return []pruneArm{fine}, nil
 	}
@@ -505,15 +495,15 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 	if err != nil {
 		return nil, err
 	}
-	pending, err := e.pendingDaily(ctx, table, w.From, w.Until)
+	pending, err := rollupstate.PendingInvalidations(ctx, e.db, rollupstate.Key{Table: table, Precision: period.Daily}, w.From, w.Until)
 	if err != nil {
 		return nil, err
 	}
-	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
+	coarse := pruneArm{table: src.twin.Name(period.Daily)}
 	for _, sp := range src.listed {
 		at := sp.from
 		for d := period.Ceil(sp.from, day); !d.Add(day).After(sp.to); d = d.Add(day) {
-			if !covers(daily, d, d.Add(day)) || overlaps(pending, d, d.Add(day)) {
+			if !covers(daily, d, d.Add(day)) || pendingOver(pending, d, d.Add(day)) {
 				continue
 			}
 			fine.spans = appendSpan(fine.spans, at, d)
@@ -531,25 +521,6 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 	return arms, nil
 }
 
-// pendingDaily lists the daily recomputations of a table still pending over [from, until).
-func (e *Engine) pendingDaily(ctx context.Context, table string, from, until time.Time) ([]span, error) {
-	rows, err := e.db.Query(ctx, `SELECT from_time, to_time FROM rollup_invalidations
-		WHERE source = $1 AND precision = 'daily' AND from_time < $3 AND to_time >= $2`, table, from, until)
-	if err != nil {
-		return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var out []span
-	for rows.Next() {
-		var sp span
-		if err := rows.Scan(&sp.from, &sp.to); err != nil {
-			return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
-		}
-		out = append(out, sp)
-	}
-	return out, rows.Err()
-}
-
 // covers reports whether [from, to) lies inside one of spans.
 func covers(spans []span, from, to time.Time) bool {
 	for _, sp := range spans {
@@ -560,11 +531,11 @@ func covers(spans []span, from, to time.Time) bool {
 	return false
 }
 
-// overlaps reports whether one of the ranges, closed at both ends as invalidations are
+// pendingOver reports whether one of the invalidations, closed at both ends as they are
 // recorded, touches [from, to).
-func overlaps(ranges []span, from, to time.Time) bool {
-	for _, r := range ranges {
-		if r.from.Before(to) && !r.to.Before(from) {
+func pendingOver(pending []rollupstate.Span, from, to time.Time) bool {
+	for _, r := range pending {
+		if r.From.Before(to) && !r.To.Before(from) {
 			return true
 		}
 	}
