@@ -101,13 +101,17 @@ func testServers(ctx context.Context, root string) (env map[string]string, times
 // Test runs every test suite, each whatever the others did, and fails if any failed: the
 // frontend checks (typecheck, lint, jest), a fresh linux dist/ checked against the plugin
 // validator's offline rules, every Go package against plain PostgreSQL and Redis, again every
-// Go package that uses a database against TimescaleDB, and the gosec security scan.
+// Go package that uses a database against TimescaleDB, staticcheck, and the gosec security scan.
 func Test(ctx context.Context) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	go gosecBinary() //nolint:errcheck // the gosec suite reads the result
+	go func() {
+		// one after the other: two Go builds at once would only slow the first suites more
+		_, _ = staticcheckBinary() // the suites read the results
+		_, _ = gosecBinary()
+	}()
 	env, timescaleURL, cleanup, err := testServers(ctx, root)
 	defer cleanup()
 	if err != nil {
@@ -140,6 +144,7 @@ func Test(ctx context.Context) error {
 		{"dist (build, validator's offline rules)", func() error { return DistLinux(ctx) }},
 		{fmt.Sprintf("Go, %d packages on PostgreSQL", len(pkgs)), goTest(env, pkgs)},
 		{fmt.Sprintf("Go, %d database packages on TimescaleDB", len(dbPkgs)), goTest(timescaleEnv, dbPkgs)},
+		{"staticcheck", func() error { return Staticcheck(ctx) }},
 		{"gosec (security scan)", func() error { return Gosec(ctx) }},
 	}
 	var failed []error
@@ -155,6 +160,26 @@ func Test(ctx context.Context) error {
 	}
 	fmt.Println("test suites:\n" + strings.Join(summary, "\n"))
 	return errors.Join(failed...)
+}
+
+// Staticcheck runs staticcheck's default checks over every package, tests, benchmarks (tag bench)
+// and these magefiles (tag mage) included, and fails on any finding. A finding that is wrong for
+// one line is silenced there, with the reason: `//lint:ignore SA1019 why`. staticcheck is
+// installed by goTool (mage_tools.go).
+func Staticcheck(ctx context.Context) error {
+	bin, err := staticcheckBinary()
+	if err != nil {
+		return err
+	}
+	pkgs, err := goPackages()
+	if err != nil {
+		return err
+	}
+	// "." is the magefiles' package, which `go list ./...` skips without the tag
+	if err := run(nil, bin, append([]string{"-tags", "mage,bench", "."}, pkgs...)...); err != nil {
+		return fmt.Errorf("staticcheck found problems (fix them, or justify each with //lint:ignore Check why): %w", err)
+	}
+	return nil
 }
 
 // recoverFatal turns the panic by which a failed mage dependency ends its caller into an error,

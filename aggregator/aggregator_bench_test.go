@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/demo"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/testenv"
@@ -56,11 +57,11 @@ func generateIncidents(ctx context.Context, b *testing.B, pool *pgxpool.Pool, fr
 // (quarterly from raw, hourly from that, daily from that).
 func floorTimes(ctx context.Context, b *testing.B, pool *pgxpool.Pool, from, to time.Time) (quarterly, all time.Duration) {
 	src := "incidents"
-	for i, p := range []string{"quarterly", "hourly", "daily"} {
-		dst := "floor_" + p
+	for i, p := range derived.Rollups {
+		dst := "floor_" + string(p)
 		_, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+dst)
 		require.NoError(b, err)
-		_, err = pool.Exec(ctx, "CREATE TABLE "+dst+" (LIKE incidents_"+p+" INCLUDING ALL)")
+		_, err = pool.Exec(ctx, "CREATE TABLE "+dst+" (LIKE "+tableOf(derived.Incidents, p)+" INCLUDING ALL)")
 		require.NoError(b, err)
 		start := time.Now()
 		_, err = pool.Exec(ctx, `
@@ -145,21 +146,21 @@ func BenchmarkWindow(b *testing.B) {
 		c.Set(hour.Add(time.Hour + DefaultGrace))
 	}
 
-	steps := map[string]time.Duration{}
+	steps := map[period.Precision]time.Duration{}
 	var total, sequential time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		prepare()
 		start := time.Now()
-		for _, p := range []string{"quarterly", "hourly", "daily"} {
-			_, err := m.runStep(ctx, "incidents", p, stepOptions{})
+		for _, p := range derived.Rollups {
+			_, err := m.runStep(ctx, key("incidents", p), stepOptions{})
 			require.NoError(b, err)
 		}
 		sequential = time.Since(start)
 		prepare()
 		b.StartTimer()
 		start = time.Now()
-		_, err := m.runStep(ctx, "incidents", "quarterly", stepOptions{})
+		_, err := m.runStep(ctx, key("incidents", "quarterly"), stepOptions{})
 		require.NoError(b, err)
 		steps["quarterly"] = time.Since(start)
 		var mu sync.Mutex
@@ -190,7 +191,7 @@ func BenchmarkWindow(b *testing.B) {
 	require.Zero(b, pending, "closing the window leaves nothing to recompute")
 	b.ReportMetric(float64(total.Milliseconds()), "window_ms")
 	for p, d := range steps {
-		b.ReportMetric(float64(d.Milliseconds()), p+"_ms")
+		b.ReportMetric(float64(d.Milliseconds()), string(p)+"_ms")
 	}
 	b.ReportMetric(float64(sequential.Milliseconds()), "sequential_ms")
 	b.ReportMetric(sequential.Seconds()/total.Seconds(), "x_faster_than_sequential")
@@ -199,11 +200,12 @@ func BenchmarkWindow(b *testing.B) {
 	// (they are idempotent) over the same ranges.
 	start := time.Now()
 	for _, r := range []struct {
-		precision string
+		precision period.Precision
 		from, to  time.Time
 	}{{"quarterly", hour.Add(45 * time.Minute), hour.Add(time.Hour)}, {"hourly", hour, hour.Add(time.Hour)}, {"daily", day, day.Add(24 * time.Hour)}} {
 		del := fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", totalsOf("incidents", r.precision))
-		ins := totalsInsert("incidents", r.precision, tableOf("incidents", r.precision)+" WHERE time >= $1 AND time < $2")
+		totals, _ := derived.Find(derived.Totals, derived.Incidents)
+		ins := totalsInsert(totals, r.precision, tableOf("incidents", r.precision)+" WHERE time >= $1 AND time < $2")
 		for _, sql := range []string{del, ins} {
 			_, err := pool.Exec(ctx, sql, r.from, r.to)
 			require.NoError(b, err)

@@ -7,49 +7,41 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
-	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/rollupstate"
 )
 
-// invalidate records [from, to) of a (table, precision) for recomputation, clipped to what is
-// below its watermark (what is above is closed by the window pass). It reports whether
-// anything was recorded.
-func invalidate(ctx context.Context, tx pgx.Tx, table, precision string, from, to time.Time) (bool, error) {
-	wm, exists, err := watermark(ctx, tx, table, precision)
+// invalidate records [from, to) of a rollup for recomputation, clipped to what is below its
+// watermark (what is above is closed by the window pass).
+func invalidate(ctx context.Context, tx pgx.Tx, k rollupstate.Key, from, to time.Time) error {
+	wm, exists, err := rollupstate.ReadWatermark(ctx, tx, k)
 	if err != nil || !exists || !from.Before(wm) {
-		return false, err
+		return err
 	}
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO rollup_invalidations (source, precision, from_time, to_time) VALUES ($1, $2, $3, $4)`,
-		table, precision, from, minTime(to, wm).Add(-time.Microsecond)); err != nil {
-		return false, fmt.Errorf("invalidate %s %s: %w", table, precision, err)
-	}
-	return true, nil
+	return rollupstate.Invalidate(ctx, tx, k, from, minTime(to, wm).Add(-time.Microsecond))
 }
 
 // Aggregate recomputes precision over [from, to) for every table (buckets below the
 // watermark are rewritten, windows above it closed up to to), waiting for any other
 // aggregator working on the same step. The coarser precisions above are invalidated and
 // recomputed by their own steps. With zero from and to it catches that precision up.
-func (m *Manager) Aggregate(ctx context.Context, precision string, from, to time.Time) ([]StepResult, error) {
-	if !sentinel.Valid(sentinel.Precisions, precision) {
-		return nil, fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
+func (m *Manager) Aggregate(ctx context.Context, precision period.Precision, from, to time.Time) ([]StepResult, error) {
+	if _, err := derived.ParseRollup(string(precision)); err != nil {
+		return nil, err
 	}
 	if !from.IsZero() && !to.After(from) {
 		return nil, fmt.Errorf("range %s..%s: --to must be after --from", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	var out []StepResult
-	for _, t := range sentinel.Tables {
+	for _, t := range derived.Families {
+		k := rollupstate.Key{Table: t, Precision: precision}
 		if !from.IsZero() {
-			err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-				_, err := invalidate(ctx, tx, t, precision, from, to)
-				return err
-			})
-			if err != nil {
+			if err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error { return invalidate(ctx, tx, k, from, to) }); err != nil {
 				return out, err
 			}
 		}
-		res, err := m.runStep(ctx, t, precision, stepOptions{until: to, wait: true})
+		res, err := m.runStep(ctx, k, stepOptions{until: to, wait: true})
 		out = append(out, res)
 		if err != nil {
 			return out, err
@@ -60,13 +52,14 @@ func (m *Manager) Aggregate(ctx context.Context, precision string, from, to time
 
 // BackfillProgress is reported after every committed batch of a backfill.
 type BackfillProgress struct {
-	Table, Precision string
-	DoneUntil        time.Time
-	Fraction         float64 // of all (table, precision) ranges, 0..1
-	RawRows          int64   // raw rows rolled up so far in this run
-	Elapsed          time.Duration
-	RowsPerSecond    float64
-	ETA              time.Duration // 0 while unknown
+	Table         derived.Family
+	Precision     period.Precision
+	DoneUntil     time.Time
+	Fraction      float64 // of all (table, precision) ranges, 0..1
+	RawRows       int64   // raw rows rolled up so far in this run
+	Elapsed       time.Duration
+	RowsPerSecond float64
+	ETA           time.Duration // 0 while unknown
 }
 
 // Backfill rebuilds every precision of every table over [from, to) from the raw rows: buckets
@@ -80,8 +73,8 @@ func (m *Manager) Backfill(ctx context.Context, from, to time.Time, progress fun
 	}
 	from, to = from.UTC(), to.UTC()
 	span := to.Sub(from)
-	done := map[string]time.Duration{}
-	for _, t := range sentinel.Tables {
+	done := map[rollupstate.Key]time.Duration{}
+	for _, t := range derived.Families {
 		if err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error { return m.startBackfill(ctx, tx, t, from, to, done) }); err != nil {
 			return fmt.Errorf("start backfill of %s: %w", t, err)
 		}
@@ -91,15 +84,15 @@ func (m *Manager) Backfill(ctx context.Context, from, to time.Time, progress fun
 		for _, d := range done {
 			sum += d
 		}
-		return float64(sum) / float64(span) / float64(len(sentinel.Tables)*len(sentinel.Precisions))
+		return float64(sum) / float64(span) / float64(len(derived.Families)*len(derived.Rollups))
 	}
 	start, startFraction := time.Now(), fraction()
 	var rawRows int64
-	for _, t := range sentinel.Tables {
-		for _, p := range sentinel.Precisions {
-			key := t + ":" + p
+	for _, t := range derived.Families {
+		for _, p := range derived.Rollups {
+			key := rollupstate.Key{Table: t, Precision: p}
 			report := func(b Batch) {
-				if b.Precision == "quarterly" {
+				if b.Precision == period.Quarterly {
 					rawRows += b.SourceRows
 				}
 				if d := minTime(b.To, to).Sub(from); d > done[key] {
@@ -122,7 +115,7 @@ func (m *Manager) Backfill(ctx context.Context, from, to time.Time, progress fun
 				}
 				progress(pr)
 			}
-			if _, err := m.runStep(ctx, t, p, stepOptions{until: to, wait: true, progress: report}); err != nil {
+			if _, err := m.runStep(ctx, key, stepOptions{until: to, wait: true, progress: report}); err != nil {
 				return err
 			}
 		}
@@ -135,14 +128,14 @@ func (m *Manager) Backfill(ctx context.Context, from, to time.Time, progress fun
 
 // startBackfill records the backfill of one table, or finds the one an earlier run started,
 // and fills done with what is already done.
-func (m *Manager) startBackfill(ctx context.Context, tx pgx.Tx, table string, from, to time.Time, done map[string]time.Duration) error {
+func (m *Manager) startBackfill(ctx context.Context, tx pgx.Tx, table derived.Family, from, to time.Time, done map[rollupstate.Key]time.Duration) error {
 	var fresh bool
 	err := tx.QueryRow(ctx, `
 		WITH ins AS (
 			INSERT INTO backfill_progress (range_from, range_to, source, precision, done_until)
 			SELECT $1, $2, $3, p, $1 FROM unnest($4::text[]) p
 			ON CONFLICT DO NOTHING RETURNING 1)
-		SELECT count(*) > 0 FROM ins`, from, to, table, sentinel.Precisions).Scan(&fresh)
+		SELECT count(*) > 0 FROM ins`, from, to, table, derived.Rollups).Scan(&fresh)
 	if err != nil {
 		return fmt.Errorf("record progress: %w", err)
 	}
@@ -153,10 +146,10 @@ func (m *Manager) startBackfill(ctx context.Context, tx pgx.Tx, table string, fr
 		if err != nil {
 			return fmt.Errorf("read progress: %w", err)
 		}
-		var p string
+		var p period.Precision
 		var until time.Time
 		_, err = pgx.ForEachRow(rows, []any{&p, &until}, func() error {
-			done[table+":"+p] = until.Sub(from)
+			done[rollupstate.Key{Table: table, Precision: p}] = until.Sub(from)
 			return nil
 		})
 		if err == nil {
@@ -164,14 +157,11 @@ func (m *Manager) startBackfill(ctx context.Context, tx pgx.Tx, table string, fr
 		}
 		return err
 	}
-	for _, p := range sentinel.Precisions {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, table, p, period.Floor(from, bucket(p))); err != nil {
-			return fmt.Errorf("start watermark of %s %s: %w", table, p, err)
+	for _, p := range derived.Rollups {
+		if err := rollupstate.StartWatermark(ctx, tx, rollupstate.Key{Table: table, Precision: p}, period.Floor(from, p.Step())); err != nil {
+			return err
 		}
 	}
 	// Only the quarterly range is recorded: each rewrite invalidates the precision above.
-	_, err = invalidate(ctx, tx, table, "quarterly", from, to)
-	return err
+	return invalidate(ctx, tx, rollupstate.Key{Table: table, Precision: period.Quarterly}, from, to)
 }

@@ -12,6 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/rollupstate"
 )
 
 func TestMain(m *testing.M) {
@@ -45,19 +49,19 @@ func newManager(t testing.TB, pool *pgxpool.Pool, c *clock, cfg Config) *Manager
 }
 
 // rawColumns are the columns of a raw row as the test data lists them.
-func rawColumns(table string) []string {
+func rawColumns(table derived.Family) []string {
 	return slices.Concat([]string{"time"}, dimensions(table), []string{"country", "asn", "raw_count"})
 }
 
 // insertRaw writes rows (values in rawColumns order, "-" for NULL) into a raw table in one
 // statement, so the statement-level late-data trigger sees them together.
-func insertRaw(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table string, rows [][]string) {
+func insertRaw(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table derived.Family, rows [][]string) {
 	t.Helper()
 	require.NoError(t, tryInsertRaw(ctx, pool, table, rows))
 }
 
 // tryInsertRaw is insertRaw for goroutines other than the test's.
-func tryInsertRaw(ctx context.Context, pool *pgxpool.Pool, table string, rows [][]string) error {
+func tryInsertRaw(ctx context.Context, pool *pgxpool.Pool, table derived.Family, rows [][]string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -101,7 +105,7 @@ func setupProbes(ctx context.Context, t testing.TB, pool *pgxpool.Pool, n int) {
 }
 
 // selectList renders the columns of a table in test order, with addresses as bare text.
-func selectList(table string) string {
+func selectList(table derived.Family) string {
 	cols := rawColumns(table)
 	for i, c := range cols {
 		if c == "ip" {
@@ -112,7 +116,7 @@ func selectList(table string) string {
 }
 
 // rollupRows reads a rollup table as sorted text rows in rawColumns order.
-func rollupRows(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table, precision string) []string {
+func rollupRows(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table derived.Family, precision period.Precision) []string {
 	t.Helper()
 	return textRows(ctx, t, pool, fmt.Sprintf("SELECT %s FROM %s", selectList(table), tableOf(table, precision)))
 }
@@ -143,5 +147,31 @@ func textRows(ctx context.Context, t testing.TB, pool *pgxpool.Pool, query strin
 	}
 	require.NoError(t, rows.Err())
 	slices.Sort(out)
+	return out
+}
+
+// tableOf names the rollup of a family at a precision (the raw table at raw).
+func tableOf(f derived.Family, p period.Precision) string { return derived.RollupOf(f).Name(p) }
+
+// totalsOf names the totals table of a family at a precision, "" when the family has none.
+func totalsOf(f derived.Family, p period.Precision) string {
+	if t, ok := derived.Find(derived.Totals, f); ok {
+		return t.Name(p)
+	}
+	return ""
+}
+
+func bucket(p period.Precision) time.Duration { return p.Step() }
+
+func key(f derived.Family, p period.Precision) rollupstate.Key {
+	return rollupstate.Key{Table: f, Precision: p}
+}
+
+// rankedTwins lists every ranked twin of every family.
+func rankedTwins() []derived.Table {
+	var out []derived.Table
+	for _, f := range derived.Families {
+		out = append(out, derived.Of(derived.Ranked, f)...)
+	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -37,18 +37,18 @@ func TestLateWritesIntoOldChunks(t *testing.T) {
 	_, err = m.BuildTwins(ctx, TwinOptions{})
 	require.NoError(t, err)
 
-	for _, tbl := range sentinel.Tables {
-		if compressed := testenv.CompressChunks(t, pool, tbl, base.Add(3*24*time.Hour)); compressed >= 0 {
+	for _, tbl := range derived.Families {
+		if compressed := testenv.CompressChunks(t, pool, string(tbl), base.Add(3*24*time.Hour)); compressed >= 0 {
 			require.Positive(t, compressed, "TimescaleDB compressed no chunk of %s", tbl)
 		}
 	}
 
 	late := randomRows(rng, base, 3)
-	byTable := map[string][][]string{}
+	byTable := map[derived.Family][][]string{}
 	for _, a := range late {
 		byTable[a.table] = append(byTable[a.table], a.row)
 	}
-	for _, tbl := range sentinel.Tables {
+	for _, tbl := range derived.Families {
 		rows := byTable[tbl]
 		half := len(rows) / 2
 		insertRaw(ctx, t, pool, tbl, rows[:half])
@@ -63,13 +63,13 @@ func TestLateWritesIntoOldChunks(t *testing.T) {
 	}
 	var ranges int
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM rollup_invalidations WHERE precision = 'quarterly'").Scan(&ranges))
-	require.Equal(t, 4*len(sentinel.Tables), ranges, "one range per late statement")
+	require.Equal(t, 4*len(derived.Families), ranges, "one range per late statement")
 
 	require.NoError(t, m.CatchUp(ctx, "quarterly"))
 	_, err = m.BuildTwins(ctx, TwinOptions{})
 	require.NoError(t, err)
-	for _, tbl := range sentinel.Tables {
-		for _, p := range sentinel.Precisions {
+	for _, tbl := range derived.Families {
+		for _, p := range derived.Rollups {
 			require.Equal(t, oracle(ctx, t, pool, tbl, p), rollupRows(ctx, t, pool, tbl, p), "%s %s differs from a GROUP BY of the raw rows", tbl, p)
 			if twin := totalsOf(tbl, p); twin != "" {
 				require.Equal(t, totalsOracle(ctx, t, pool, tbl, p), totalsRows(ctx, t, pool, twin), "%s differs from a GROUP BY of the raw rows", twin)
@@ -80,7 +80,7 @@ func TestLateWritesIntoOldChunks(t *testing.T) {
 }
 
 // copyRaw writes rows (as insertRaw takes them) with COPY, the path of `sview ingest`.
-func copyRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table string, rows [][]string) {
+func copyRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table derived.Family, rows [][]string) {
 	t.Helper()
 	var text strings.Builder
 	for _, r := range rows {

@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -38,7 +38,7 @@ func TestReaderCannotStallWriters(t *testing.T) {
 	_, err = reader.Exec(ctx, "BEGIN")
 	require.NoError(t, err)
 	var keys [][2]int32
-	for k := range int32(len(sentinel.Tables) * len(sentinel.Precisions)) {
+	for k := range int32(len(derived.Families) * len(derived.Rollups)) {
 		keys = append(keys, [2]int32{rollupstate.ClassWorker, k}, [2]int32{rollupstate.ClassInput, k})
 	}
 	for _, job := range []string{"twins", "retention", "greylist", "leak", "reader-test"} {
@@ -99,7 +99,7 @@ func TestReaderCannotStallWriters(t *testing.T) {
 	require.Equal(t, 1, late, "the trigger recorded the late row")
 	m := newManager(t, pool, &clock{t: now}, Config{})
 	within("a rollup step", func(ctx context.Context) error {
-		res, err := m.runStep(ctx, "incidents", "quarterly", stepOptions{})
+		res, err := m.runStep(ctx, key("incidents", "quarterly"), stepOptions{})
 		if err == nil && res.Skipped {
 			err = errors.New("skipped: the worker lock was held")
 		}

@@ -17,8 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/sentinel"
 )
 
 // DefaultGrace is how long after its end a quarter is first closed: the original waited 180 s
@@ -40,7 +41,7 @@ type Config struct {
 	Grace time.Duration
 	// Batch fixes the time span rolled up per transaction for a precision. Unset, the span
 	// adapts from quarterly 3 h, hourly 1 day, daily 14 days (see batches).
-	Batch map[string]time.Duration
+	Batch map[period.Precision]time.Duration
 	// Retention keeps each table ("incidents", "incidents_quarterly", …) this long; absent
 	// tables are kept forever.
 	Retention Retention
@@ -56,7 +57,7 @@ type Config struct {
 	// pass or a tick) has run, so what it reads comes from the twins just built. It runs in
 	// the tick's goroutine, so keep it short or hand off. Hourly and daily ticks run
 	// concurrently, so it may be called from two goroutines at once.
-	OnRollup func(ctx context.Context, table, precision string, from, to time.Time)
+	OnRollup func(ctx context.Context, table derived.Family, precision period.Precision, from, to time.Time)
 	// Registerer receives the metrics (default: a registry of the Manager's own).
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now); tests move it.
@@ -92,16 +93,16 @@ type batches struct {
 	adaptive       bool
 }
 
-func (c Config) batches(precision string) *batches {
-	if d := c.Batch[precision]; d >= bucket(precision) {
-		d = d.Truncate(bucket(precision))
+func (c Config) batches(precision period.Precision) *batches {
+	if d := c.Batch[precision]; d >= precision.Step() {
+		d = d.Truncate(precision.Step())
 		return &batches{span: d, min: d, max: d}
 	}
 	d := 14 * 24 * time.Hour
 	switch precision {
-	case "quarterly":
+	case period.Quarterly:
 		d = 3 * time.Hour
-	case "hourly":
+	case period.Hourly:
 		d = 24 * time.Hour
 	}
 	return &batches{span: d, min: d, max: 16 * d, adaptive: true}
@@ -126,29 +127,28 @@ type Manager struct {
 	metrics *metrics
 
 	mu     sync.Mutex
-	rolled []rolledRange       // for OnRollup, after the twin job
-	sizes  map[string]*batches // per "table:precision", learned across steps
+	rolled []rolledRange                // for OnRollup, after the twin job
+	sizes  map[rollupstate.Key]*batches // learned across steps
 }
 
 // batches returns the batch sizes of (table, precision), as the last step left them. Only the
 // step holding that pair's worker lock uses them.
-func (m *Manager) batches(table, precision string) *batches {
+func (m *Manager) batches(k rollupstate.Key) *batches {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := table + ":" + precision
-	if m.sizes[key] == nil {
+	if m.sizes[k] == nil {
 		if m.sizes == nil {
-			m.sizes = map[string]*batches{}
+			m.sizes = map[rollupstate.Key]*batches{}
 		}
-		m.sizes[key] = m.cfg.batches(precision)
+		m.sizes[k] = m.cfg.batches(k.Precision)
 	}
-	return m.sizes[key]
+	return m.sizes[k]
 }
 
 // rolledRange is what one step rewrote.
 type rolledRange struct {
-	table, precision string
-	from, to         time.Time
+	rollupstate.Key
+	from, to time.Time
 }
 
 // New checks cfg and builds a Manager.
@@ -195,38 +195,38 @@ func New(pool *pgxpool.Pool, cfg Config) (*Manager, error) {
 // two connections), which keeps the window that ends a day short. Steps another aggregator
 // is working on are skipped. Each step's outcome is logged and recorded in job_runs; the
 // first error is returned after the other steps have had their turn.
-func (m *Manager) CatchUp(ctx context.Context, precision string) error {
+func (m *Manager) CatchUp(ctx context.Context, precision period.Precision) error {
 	return m.catchUp(ctx, precision, stepOptions{})
 }
 
-func (m *Manager) catchUp(ctx context.Context, precision string, opt stepOptions) error {
-	if !sentinel.Valid(sentinel.Precisions, precision) {
-		return fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
+func (m *Manager) catchUp(ctx context.Context, precision period.Precision, opt stepOptions) error {
+	if _, err := derived.ParseRollup(string(precision)); err != nil {
+		return err
 	}
 	// Precisions sharing a closing source form one stage; the stages run in order, the
 	// precisions of a stage concurrently, each over every table.
-	var stages [][]string
-	for p := precision; p != ""; p = nextPrecision(p) {
-		if n := len(stages); n > 0 && closingSource(stages[n-1][0]) == closingSource(p) {
+	var stages [][]period.Precision
+	for p, ok := precision, true; ok; p, ok = derived.Coarser(p) {
+		if n := len(stages); n > 0 && derived.ClosingSource(stages[n-1][0]) == derived.ClosingSource(p) {
 			stages[n-1] = append(stages[n-1], p)
 		} else {
-			stages = append(stages, []string{p})
+			stages = append(stages, []period.Precision{p})
 		}
 	}
 	var errs []error
 	for _, stage := range stages {
 		stageErrs := make([]error, len(stage))
-		late := make([]map[string]bool, len(stage))
+		late := make([]map[derived.Family]bool, len(stage))
 		var wg sync.WaitGroup
 		for i, p := range stage {
-			late[i] = map[string]bool{}
+			late[i] = map[derived.Family]bool{}
 			wg.Go(func() {
-				for _, t := range sentinel.Tables {
+				for _, t := range derived.Families {
 					if ctx.Err() != nil {
 						stageErrs[i] = errors.Join(stageErrs[i], ctx.Err())
 						return
 					}
-					res, err := m.runStep(ctx, t, p, opt)
+					res, err := m.runStep(ctx, rollupstate.Key{Table: t, Precision: p}, opt)
 					stageErrs[i] = errors.Join(stageErrs[i], err)
 					late[i][t] = res.Late
 				}
@@ -238,9 +238,9 @@ func (m *Manager) catchUp(ctx context.Context, precision string, opt stepOptions
 		// looked for invalidations before it committed: they run once more for that table, so
 		// a catch-up still leaves nothing pending.
 		for i, p := range stage[1:] {
-			for _, t := range sentinel.Tables {
+			for _, t := range derived.Families {
 				if late[i][t] && ctx.Err() == nil {
-					_, err := m.runStep(ctx, t, p, opt)
+					_, err := m.runStep(ctx, rollupstate.Key{Table: t, Precision: p}, opt)
 					errs = append(errs, err)
 				}
 			}
@@ -253,12 +253,12 @@ func (m *Manager) catchUp(ctx context.Context, precision string, opt stepOptions
 }
 
 // runStep runs one step with logs, metrics and a job_runs record.
-func (m *Manager) runStep(ctx context.Context, table, precision string, opt stepOptions) (StepResult, error) {
-	name := "rollup:" + table + ":" + precision
+func (m *Manager) runStep(ctx context.Context, k rollupstate.Key, opt stepOptions) (StepResult, error) {
+	name := "rollup:" + string(k.Table) + ":" + string(k.Precision)
 	start := time.Now()
-	res, err := m.step(ctx, table, precision, opt)
+	res, err := m.step(ctx, k, opt)
 	if res.Skipped {
-		m.log.Debug("rollup step skipped: another aggregator holds it", "table", table, "precision", precision)
+		m.log.Debug("rollup step skipped: another aggregator holds it", "table", k.Table, "precision", k.Precision)
 		return res, nil
 	}
 	if res.Batches == 0 && err == nil {
@@ -271,10 +271,10 @@ func (m *Manager) runStep(ctx context.Context, table, precision string, opt step
 	m.finish(ctx, &run, err)
 	if res.Batches > 0 && m.cfg.OnRollup != nil {
 		m.mu.Lock()
-		m.rolled = append(m.rolled, rolledRange{table, precision, res.From, res.To})
+		m.rolled = append(m.rolled, rolledRange{k, res.From, res.To})
 		m.mu.Unlock()
 	}
-	attrs := []any{"table", table, "precision", precision, "from", res.From, "to", res.To,
+	attrs := []any{"table", k.Table, "precision", k.Precision, "from", res.From, "to", res.To,
 		"source_rows", res.SourceRows, "rows", res.Buckets, "batches", res.Batches,
 		"duration", time.Since(start).Round(time.Millisecond)}
 	switch {
@@ -351,7 +351,7 @@ func (m *Manager) schedule() map[string]cronEntry {
 	sec, minute, hour := int(g.Seconds())%60, int(g.Minutes()), int(g.Hours())
 	// The twin job follows the rollup steps of every tick, outside their transactions; a run
 	// still going from another tick (or aggregator) holds its lock, and this one is skipped.
-	catchUp := func(precision string) func(context.Context) error {
+	catchUp := func(precision period.Precision) func(context.Context) error {
 		return func(ctx context.Context) error {
 			err := m.CatchUp(ctx, precision)
 			if ctx.Err() != nil {
@@ -363,9 +363,9 @@ func (m *Manager) schedule() map[string]cronEntry {
 		}
 	}
 	out := map[string]cronEntry{
-		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, minute%15), catchUp("quarterly")},
-		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (minute+1)%60), catchUp("hourly")},
-		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (minute+2)%60, hour%24), catchUp("daily")},
+		"quarterly": {fmt.Sprintf("%d %d/15 * * * *", sec, minute%15), catchUp(period.Quarterly)},
+		"hourly":    {fmt.Sprintf("%d %d * * * *", (sec+30)%60, (minute+1)%60), catchUp(period.Hourly)},
+		"daily":     {fmt.Sprintf("%d %d %d * * *", sec, (minute+2)%60, hour%24), catchUp(period.Daily)},
 		"retention": {m.cfg.RetentionSchedule, func(ctx context.Context) error {
 			return m.runJob(ctx, "retention", m.ApplyRetention)
 		}},
@@ -393,7 +393,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 	}
 	m.log.Info("aggregator starting: catch-up pass", "grace", m.cfg.Grace)
-	if err := m.CatchUp(ctx, "quarterly"); err != nil && ctx.Err() == nil {
+	if err := m.CatchUp(ctx, period.Quarterly); err != nil && ctx.Err() == nil {
 		m.log.Warn("catch-up pass incomplete; the schedule retries", "err", err)
 	}
 	if ctx.Err() == nil {
@@ -427,7 +427,7 @@ func (m *Manager) announceRollups(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		m.cfg.OnRollup(ctx, r.table, r.precision, r.from, r.to)
+		m.cfg.OnRollup(ctx, r.Table, r.Precision, r.from, r.to)
 	}
 }
 

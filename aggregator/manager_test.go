@@ -10,6 +10,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/testenv"
 )
@@ -164,7 +166,7 @@ func TestBackfillResumesAfterInterruption(t *testing.T) {
 	setupProbes(ctx, t, pool, 3)
 	c := &clock{}
 	c.Set(day1.Add(4 * 24 * time.Hour))
-	m := newManager(t, pool, c, Config{Batch: map[string]time.Duration{"quarterly": 2 * time.Hour, "hourly": 6 * time.Hour}})
+	m := newManager(t, pool, c, Config{Batch: map[period.Precision]time.Duration{"quarterly": 2 * time.Hour, "hourly": 6 * time.Hour}})
 	seedIncidents(ctx, t, m, day1, 72)
 
 	// Interrupted at its third batch.
@@ -187,7 +189,7 @@ func TestBackfillResumesAfterInterruption(t *testing.T) {
 	require.Positive(t, last.RowsPerSecond)
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM backfill_progress").Scan(&stored))
 	require.Zero(t, stored)
-	for _, p := range []string{"quarterly", "hourly", "daily"} {
+	for _, p := range derived.Rollups {
 		require.Equal(t, oracle(ctx, t, pool, "incidents", p), rollupRows(ctx, t, pool, "incidents", p), p)
 		require.Equal(t, totalsOracle(ctx, t, pool, "incidents", p), totalsRows(ctx, t, pool, totalsOf("incidents", p)), p)
 	}
@@ -203,7 +205,7 @@ func TestRunCatchesUpAndStops(t *testing.T) {
 	var warmed, warmedBeforeTwins atomic.Int32
 	var jobRuns atomic.Int32
 	m := newManager(t, pool, c, Config{
-		OnRollup: func(ctx context.Context, table, precision string, from, to time.Time) {
+		OnRollup: func(ctx context.Context, table derived.Family, precision period.Precision, from, to time.Time) {
 			warmed.Add(1)
 			if len(listedTwins(ctx, t, pool, "incidents", "hourly")) < 25 {
 				warmedBeforeTwins.Add(1)
@@ -238,7 +240,7 @@ func TestRunCatchesUpAndStops(t *testing.T) {
 	require.Equal(t, int64(25+1), jobs["twins"].Rows, "the start-up pass built the twins of 25 closed hours and a day")
 	lags, err := TwinStatus(context.Background(), pool)
 	require.NoError(t, err)
-	require.Equal(t, []TwinLag{{Table: "incidents", Precision: "hourly", Closed: 25}, {Table: "incidents", Precision: "daily", Closed: 1}}, lags)
+	require.Equal(t, []TwinLag{{Key: key("incidents", "hourly"), Closed: 25}, {Key: key("incidents", "daily"), Closed: 1}}, lags)
 	require.Empty(t, s.Locks, "no lock outlives a stopped aggregator")
 }
 
@@ -302,8 +304,8 @@ func TestDailyClosesAheadOfHourly(t *testing.T) {
 		require.NoError(t, pool.QueryRow(ctx, q).Scan(&n))
 		return n
 	}
-	step := func(precision string) StepResult {
-		res, err := m.runStep(ctx, "incidents", precision, stepOptions{})
+	step := func(precision period.Precision) StepResult {
+		res, err := m.runStep(ctx, key("incidents", precision), stepOptions{})
 		require.NoError(t, err)
 		return res
 	}

@@ -82,21 +82,21 @@ func (s stateCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if wms, err := rollupstate.Watermarks(ctx, s.pool); err == nil {
 		for _, w := range wms {
-			ch <- prometheus.MustNewConstMetric(s.lag, prometheus.GaugeValue, w.LagSeconds, w.Table, w.Precision)
+			ch <- prometheus.MustNewConstMetric(s.lag, prometheus.GaugeValue, w.LagSeconds, string(w.Table), string(w.Precision))
 		}
 	} else {
 		ch <- prometheus.NewInvalidMetric(s.lag, err)
 	}
 	if invs, err := rollupstate.Invalidations(ctx, s.pool); err == nil {
 		for _, v := range invs {
-			ch <- prometheus.MustNewConstMetric(s.pending, prometheus.GaugeValue, float64(v.Ranges), v.Table, v.Precision)
+			ch <- prometheus.MustNewConstMetric(s.pending, prometheus.GaugeValue, float64(v.Ranges), string(v.Table), string(v.Precision))
 		}
 	} else {
 		ch <- prometheus.NewInvalidMetric(s.pending, err)
 	}
 	if lags, err := TwinStatus(ctx, s.pool); err == nil {
 		for _, l := range lags {
-			ch <- prometheus.MustNewConstMetric(s.twinPending, prometheus.GaugeValue, float64(l.Pending), l.Table, l.Precision)
+			ch <- prometheus.MustNewConstMetric(s.twinPending, prometheus.GaugeValue, float64(l.Pending), string(l.Table), string(l.Precision))
 		}
 	} else {
 		ch <- prometheus.NewInvalidMetric(s.twinPending, err)

@@ -15,7 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 
 	c := &clock{}
 	c.Set(base)
-	cfg := Config{Batch: map[string]time.Duration{"quarterly": 4 * time.Hour, "hourly": 12 * time.Hour, "daily": 48 * time.Hour}}
+	cfg := Config{Batch: map[period.Precision]time.Duration{"quarterly": 4 * time.Hour, "hourly": 12 * time.Hour, "daily": 48 * time.Hour}}
 	managers := []*Manager{newManager(t, pool, c, cfg), newManager(t, pool, c, cfg)}
 
 	next := 0
@@ -79,8 +80,8 @@ func TestRandomizedExactlyOnce(t *testing.T) {
 	runConcurrently(t, managers, rng, false, nil)
 	require.NoError(t, managers[0].CatchUp(ctx, "quarterly"))
 
-	for _, tbl := range sentinel.Tables {
-		for _, p := range sentinel.Precisions {
+	for _, tbl := range derived.Families {
+		for _, p := range derived.Rollups {
 			want := oracle(ctx, t, pool, tbl, p)
 			require.NotEmpty(t, want, "%s %s: the generator made no rows", tbl, p)
 			require.Equal(t, want, rollupRows(ctx, t, pool, tbl, p), "%s %s differs from a GROUP BY of the raw rows", tbl, p)
@@ -112,7 +113,7 @@ func testRand(t *testing.T) *rand.Rand {
 }
 
 type arrival struct {
-	table string
+	table derived.Family
 	at    time.Time
 	row   []string
 }
@@ -168,11 +169,11 @@ func insertArrivals(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rows 
 
 func tryInsertArrivals(ctx context.Context, pool *pgxpool.Pool, rows []arrival, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	byTable := map[string][][]string{}
+	byTable := map[derived.Family][][]string{}
 	for _, a := range rows {
 		byTable[a.table] = append(byTable[a.table], a.row)
 	}
-	for _, tbl := range sentinel.Tables {
+	for _, tbl := range derived.Families {
 		rs := byTable[tbl]
 		for len(rs) > 0 {
 			n := min(len(rs), 1+rng.IntN(40))
@@ -189,7 +190,7 @@ func tryInsertArrivals(ctx context.Context, pool *pgxpool.Pool, rows []arrival, 
 // by UPDATE within a day, and by DELETE and INSERT across days, since TimescaleDB cannot
 // UPDATE a row into another (daily) chunk.
 func mutateRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rng *rand.Rand) {
-	tbl := sentinel.Tables[rng.IntN(len(sentinel.Tables))]
+	tbl := derived.Families[rng.IntN(len(derived.Families))]
 	_, err := pool.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s ORDER BY random() LIMIT 3)", tbl, tbl))
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, fmt.Sprintf(`
@@ -214,11 +215,11 @@ func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrup
 		// Half of the time the steps run one by one in a random order, some left out, so
 		// daily also closes days ahead of hourly (reading quarterly rows in its place) and
 		// late rows land in what it read so.
-		var order []string
+		var order []period.Precision
 		if interrupt && rng.IntN(2) == 0 {
-			for _, k := range rng.Perm(len(sentinel.Precisions)) {
+			for _, k := range rng.Perm(len(derived.Rollups)) {
 				if rng.IntN(4) > 0 {
-					order = append(order, sentinel.Precisions[k])
+					order = append(order, derived.Rollups[k])
 				}
 			}
 		}
@@ -237,8 +238,8 @@ func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrup
 				return
 			}
 			for _, p := range order {
-				for _, t := range sentinel.Tables {
-					if _, err := m.runStep(ctx, t, p, stepOptions{}); err != nil && ctx.Err() == nil {
+				for _, t := range derived.Families {
+					if _, err := m.runStep(ctx, key(t, p), stepOptions{}); err != nil && ctx.Err() == nil {
 						errs[i] = err
 						return
 					}
@@ -261,7 +262,7 @@ func runConcurrently(t *testing.T, managers []*Manager, rng *rand.Rand, interrup
 
 // oracle computes the rows a rollup must hold straight from the raw table, one GROUP BY per
 // precision, with the country and asn filled per raw row.
-func oracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table, precision string) []string {
+func oracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table derived.Family, precision period.Precision) []string {
 	dims := dimensions(table)
 	sel := make([]string, len(dims))
 	for i, d := range dims {
@@ -282,7 +283,7 @@ func oracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table, precis
 }
 
 // totalsOracle is oracle for a narrow twin: the raw rows grouped without ip and probe.
-func totalsOracle(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table, precision string) []string {
+func totalsOracle(ctx context.Context, t testing.TB, pool *pgxpool.Pool, table derived.Family, precision period.Precision) []string {
 	return textRows(ctx, t, pool, fmt.Sprintf(`
 		SELECT date_bin('%d seconds'::interval, r.time, %s), r.trap, r.action, coalesce(r.country, g.country), coalesce(r.asn, g.asn),
 		       sum(coalesce(r.raw_count, 1))::bigint

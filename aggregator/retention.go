@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,9 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/twin"
 )
 
@@ -64,38 +66,31 @@ func parseDays(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// retentionTables lists every table retention may apply to.
-func retentionTables() []string {
-	var out []string
-	for _, t := range sentinel.Tables {
-		out = append(out, t)
-		for _, p := range sentinel.Precisions {
-			out = append(out, tableOf(t, p))
+// retentionTables maps every table retention may be set for, the raw tables and the rollups,
+// to its family and precision; what derives from a rollup is cut with it.
+func retentionTables() map[string]rollupstate.Key {
+	out := map[string]rollupstate.Key{}
+	for _, f := range derived.Families {
+		for _, t := range []derived.Table{derived.RawOf(f), derived.RollupOf(f)} {
+			for _, p := range t.Precisions {
+				out[t.Name(p)] = rollupstate.Key{Table: f, Precision: p}
+			}
 		}
 	}
 	return out
 }
 
 func (r Retention) validate() error {
+	tables := retentionTables()
 	for name, d := range r {
-		if !sentinel.Valid(retentionTables(), name) {
-			return fmt.Errorf("retention table %q: want one of %v", name, retentionTables())
+		if _, ok := tables[name]; !ok {
+			return fmt.Errorf("retention table %q: want one of %s", name, strings.Join(slices.Sorted(maps.Keys(tables)), ", "))
 		}
 		if d <= 0 {
 			return fmt.Errorf("retention of %s: %s must be positive", name, d)
 		}
 	}
 	return nil
-}
-
-// split returns the source table and precision ("raw" for the raw table) of a retention key.
-func split(name string) (table, precision string) {
-	for _, p := range sentinel.Precisions {
-		if t, ok := strings.CutSuffix(name, "_"+p); ok {
-			return t, p
-		}
-	}
-	return name, "raw"
 }
 
 // ApplyRetention deletes what is older than each table's retention, but never rows the next
@@ -119,43 +114,43 @@ func (m *Manager) ApplyRetention(ctx context.Context) (int64, error) {
 }
 
 func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (int64, error) {
-	table, precision := split(name)
+	k := retentionTables()[name]
 	limit := cutoff
-	if next := map[string]string{"raw": "quarterly", "quarterly": "hourly", "hourly": "daily"}[precision]; next != "" {
-		wm, exists, err := watermark(ctx, m.pool, table, next)
+	if next, ok := derived.Coarser(k.Precision); ok {
+		nk := rollupstate.Key{Table: k.Table, Precision: next}
+		wm, exists, err := rollupstate.ReadWatermark(ctx, m.pool, nk)
 		if err != nil {
 			return 0, err
 		}
 		if !exists {
 			return 0, nil // nothing rolled up yet, so nothing may go
 		}
-		var pending *time.Time
-		if err := m.pool.QueryRow(ctx, "SELECT min(from_time) FROM rollup_invalidations WHERE source = $1 AND precision = $2",
-			table, next).Scan(&pending); err != nil {
-			return 0, fmt.Errorf("read pending invalidations: %w", err)
+		pending, err := rollupstate.OldestInvalidation(ctx, m.pool, nk)
+		if err != nil {
+			return 0, err
 		}
 		limit = minTime(limit, wm)
 		if pending != nil {
-			limit = minTime(limit, period.Floor(*pending, bucket(next)))
+			limit = minTime(limit, period.Floor(*pending, next.Step()))
 		}
 	}
-	// A narrow twin is cut with its wide table: the engine reads either under one watermark.
+	// A totals table is cut with its rollup: the engine reads either under one watermark.
 	targets := []string{name}
-	if totals := totalsOf(table, precision); totals != "" {
-		targets = append(targets, totals)
+	if t, ok := derived.Find(derived.Totals, k.Table); ok && t.At(k.Precision) {
+		targets = append(targets, t.Name(k.Precision))
 	}
 	// Ranked twins too, once their buckets are unlisted, so no reader trusts a bucket being cut.
-	if twin.Has(table, precision) {
-		if err := m.unlistTwins(ctx, table, precision, limit); err != nil {
+	if twin.Has(k.Table, k.Precision) {
+		if err := m.unlistTwins(ctx, k, limit); err != nil {
 			return 0, err
 		}
-		for _, b := range twin.Builders(table) {
-			targets = append(targets, b.Table(precision))
+		for _, b := range twin.Builders(k.Table) {
+			targets = append(targets, b.Table.Name(k.Precision))
 		}
 	}
 	var deleted int64
 	for _, target := range targets {
-		n, err := m.cut(ctx, target, table, precision, limit)
+		n, err := m.cut(ctx, target, k, limit)
 		deleted += n
 		if err != nil {
 			return deleted, err
@@ -165,8 +160,8 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 	return deleted, nil
 }
 
-// cut deletes the rows of one table before limit, raising the horizon of (table, precision).
-func (m *Manager) cut(ctx context.Context, name, table, precision string, limit time.Time) (int64, error) {
+// cut deletes the rows of one table before limit, raising the horizon of k.
+func (m *Manager) cut(ctx context.Context, name string, k rollupstate.Key, limit time.Time) (int64, error) {
 	var hyper bool
 	if err := m.pool.QueryRow(ctx, `
 		SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL
@@ -184,7 +179,7 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		// Whole chunks below the limit go at once; the chunk that straddles it is cut row by row
 		// below, so both databases keep exactly the same rows.
 		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+			if err := rollupstate.RaiseHorizon(ctx, tx, k, limit); err != nil {
 				return err
 			}
 			// Dropping a chunk waits for every reader of it, and queues every later query
@@ -209,7 +204,7 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 			// The horizon is raised first, in the same transaction, so a recomputation never
 			// rebuilds buckets from rows this removes (the delete trigger records them as late).
-			if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+			if err := rollupstate.RaiseHorizon(ctx, tx, k, limit); err != nil {
 				return err
 			}
 			// ctid is unique only within one chunk of a hypertable, so the time test is repeated:
@@ -231,24 +226,12 @@ func (m *Manager) cut(ctx context.Context, name, table, precision string, limit 
 	return deleted, nil
 }
 
-// raiseHorizon records that (table, precision) is cut before limit.
-func raiseHorizon(ctx context.Context, tx pgx.Tx, table, precision string, limit time.Time) error {
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO rollup_retention (source, precision, horizon) VALUES ($1, $2, $3)
-		ON CONFLICT (source, precision) DO UPDATE
-		SET horizon = greatest(rollup_retention.horizon, EXCLUDED.horizon), updated_at = now()`,
-		table, precision, limit); err != nil {
-		return fmt.Errorf("record horizon of %s %s: %w", table, precision, err)
-	}
-	return nil
-}
-
 // unlistTwins removes the twin_buckets rows of (table, precision) before limit. It raises the
 // horizon under the exclusive input lock, like a rollup: a twin build running now finishes
 // first (and is unlisted here), and any later one sees the horizon and leaves those buckets
 // alone, so nothing lists a bucket that retention is removing.
-func (m *Manager) unlistTwins(ctx context.Context, table, precision string, limit time.Time) error {
-	idx, err := rollupstate.Index(table, precision)
+func (m *Manager) unlistTwins(ctx context.Context, k rollupstate.Key, limit time.Time) error {
+	idx, err := rollupstate.Index(k)
 	if err != nil {
 		return err
 	}
@@ -256,14 +239,13 @@ func (m *Manager) unlistTwins(ctx context.Context, table, precision string, limi
 		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, false); err != nil {
 			return fmt.Errorf("take input lock: %w", err)
 		}
-		if err := raiseHorizon(ctx, tx, table, precision, limit); err != nil {
+		if err := rollupstate.RaiseHorizon(ctx, tx, k, limit); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM twin_buckets WHERE source = $1 AND precision = $2 AND time < $3", table, precision, limit)
-		return err
+		return rollupstate.UnlistTwins(ctx, tx, k, time.Time{}, limit)
 	})
 	if err != nil {
-		return fmt.Errorf("unlist twins of %s %s before %s: %w", table, precision, limit.Format(time.RFC3339), err)
+		return fmt.Errorf("unlist twins of %s before %s: %w", k, limit.Format(time.RFC3339), err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -48,7 +48,7 @@ func runRollupCase(t *testing.T, file string) {
 	f, err := os.Open(file)
 	require.NoError(t, err)
 	defer f.Close()
-	raw := map[string][][]string{}
+	raw := map[derived.Family][][]string{}
 	want := map[string][]string{}
 	pending := map[string]int{}
 	sc := bufio.NewScanner(f)
@@ -67,12 +67,12 @@ func runRollupCase(t *testing.T, file string) {
 			_, err := pool.Exec(ctx, "INSERT INTO geo_prefixes (network, country, asn) VALUES ($1, $2, $3)", fields[1], fields[2], fields[3])
 			require.NoError(t, err, "line %d", n)
 		case "raw":
-			raw[fields[1]] = append(raw[fields[1]], fields[2:])
+			raw[derived.Family(fields[1])] = append(raw[derived.Family(fields[1])], fields[2:])
 		case "catchup":
-			for _, tbl := range sentinel.Tables {
+			for _, tbl := range derived.Families {
 				insertRaw(ctx, t, pool, tbl, raw[tbl])
 			}
-			raw = map[string][][]string{}
+			raw = map[derived.Family][][]string{}
 			require.NoError(t, m.CatchUp(ctx, "quarterly"), "line %d", n)
 		case "want":
 			want[fields[1]] = append(want[fields[1]], strings.Join(fields[2:], " "))
@@ -87,15 +87,15 @@ func runRollupCase(t *testing.T, file string) {
 	require.NoError(t, sc.Err())
 	require.Empty(t, raw, "raw rows after the last catchup are never inserted")
 
-	for _, tbl := range sentinel.Tables {
-		for _, p := range sentinel.Precisions {
+	for _, tbl := range derived.Families {
+		for _, p := range derived.Rollups {
 			exp := want[tableOf(tbl, p)]
 			slices.Sort(exp)
 			require.Equal(t, exp, rollupRows(ctx, t, pool, tbl, p), "rows of %s", tableOf(tbl, p))
 			var n int
 			require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM rollup_invalidations WHERE source = $1 AND precision = $2",
 				tbl, p).Scan(&n))
-			require.Equal(t, pending[tbl+" "+p], n, "pending invalidations of %s %s", tbl, p)
+			require.Equal(t, pending[string(tbl)+" "+string(p)], n, "pending invalidations of %s %s", tbl, p)
 		}
 	}
 }

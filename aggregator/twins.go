@@ -2,15 +2,14 @@ package aggregator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/twin"
 )
 
@@ -30,9 +29,10 @@ type TwinOptions struct {
 
 // TwinProgress is reported after each bucket built.
 type TwinProgress struct {
-	Table, Precision string
-	Bucket           time.Time
-	Built, Left      int // buckets built so far in this run, and still to build
+	Table       string // the table built, or the family whose twins were built
+	Precision   period.Precision
+	Bucket      time.Time
+	Built, Left int // buckets built so far in this run, and still to build
 }
 
 // TwinResult sums up one run of BuildTwins.
@@ -44,8 +44,7 @@ type TwinResult struct {
 
 // TwinLag says how far the ranked twins of one (table, precision) are behind its rollup.
 type TwinLag struct {
-	Table     string `json:"table"`
-	Precision string `json:"precision"`
+	rollupstate.Key
 	// Closed counts the buckets from the first one the wide rollup holds to its watermark.
 	Closed int64 `json:"closed"`
 	// Pending counts the closed buckets that twin_buckets does not list.
@@ -58,9 +57,9 @@ type TwinLag struct {
 
 // twinQueue is the buckets of one (table, precision) still to build, newest first.
 type twinQueue struct {
-	table, precision string
-	idx              int32
-	buckets          []time.Time
+	rollupstate.Key
+	idx     int32
+	buckets []time.Time
 }
 
 // BuildTwins builds the ranked twins (internal/twin) of closed buckets that twin_buckets does
@@ -70,31 +69,32 @@ type twinQueue struct {
 func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, error) {
 	var res TwinResult
 	var queues []*twinQueue
-	for _, table := range sentinel.Tables {
-		for _, precision := range twin.Precisions {
-			if !twin.Has(table, precision) {
+	for _, table := range derived.Families {
+		for _, precision := range derived.TwinPrecisions() {
+			k := rollupstate.Key{Table: table, Precision: precision}
+			if !derived.TwinsAt(table, precision) {
 				continue
 			}
-			idx, err := rollupstate.Index(table, precision)
+			idx, err := rollupstate.Index(k)
 			if err != nil {
 				return res, err
 			}
-			lo, hi, err := closedSpan(ctx, m.pool, table, precision)
+			lo, hi, err := closedSpan(ctx, m.pool, k)
 			if err != nil {
 				return res, err
 			}
-			width := bucket(precision)
+			width := precision.Step()
 			if !opt.From.IsZero() {
 				lo = maxTime(lo, period.Floor(opt.From, width))
 			}
 			if !opt.To.IsZero() {
 				hi = minTime(hi, period.Ceil(opt.To, width))
 			}
-			buckets, err := missingTwins(ctx, m.pool, table, precision, lo, hi)
+			buckets, err := rollupstate.UnlistedTwins(ctx, m.pool, k, lo, hi)
 			if err != nil {
 				return res, err
 			}
-			queues = append(queues, &twinQueue{table: table, precision: precision, idx: idx, buckets: buckets})
+			queues = append(queues, &twinQueue{Key: k, idx: idx, buckets: buckets})
 			res.Left += len(buckets)
 		}
 	}
@@ -110,15 +110,15 @@ func (m *Manager) BuildTwins(ctx context.Context, opt TwinOptions) (TwinResult, 
 			at := q.buckets[0]
 			q.buckets = q.buckets[1:]
 			res.Left--
-			built, err := m.buildTwinBucket(ctx, q.table, q.precision, q.idx, at)
+			built, err := m.buildTwinBucket(ctx, q.Key, q.idx, at)
 			if err != nil {
-				return res, fmt.Errorf("build twins of %s %s at %s: %w", q.table, q.precision, at.Format(time.RFC3339), err)
+				return res, fmt.Errorf("build twins of %s at %s: %w", q.Key, at.Format(time.RFC3339), err)
 			}
 			if built {
 				res.Built++
-				m.metrics.twinsBuilt.WithLabelValues(q.table, q.precision).Inc()
+				m.metrics.twinsBuilt.WithLabelValues(string(q.Table), string(q.Precision)).Inc()
 				if opt.Progress != nil {
-					opt.Progress(TwinProgress{Table: q.table, Precision: q.precision, Bucket: at, Built: res.Built, Left: res.Left})
+					opt.Progress(TwinProgress{Table: string(q.Table), Precision: q.Precision, Bucket: at, Built: res.Built, Left: res.Left})
 				}
 			}
 			// Checked after the bucket, so even a short budget makes progress.
@@ -140,13 +140,13 @@ func (opt TwinOptions) overBudget(start time.Time) bool {
 // scheduled run always gets its row. The chain ignores From and To: it sums every bucket from
 // its origin.
 func (m *Manager) extendRunning(ctx context.Context, opt TwinOptions, start time.Time, res *TwinResult) error {
-	table := twin.Running.Source()
-	for _, precision := range twin.Precisions {
-		idx, err := rollupstate.Index(table, precision)
+	for _, precision := range derived.TwinPrecisions() {
+		k := rollupstate.Key{Table: twin.Running.Family(), Precision: precision}
+		idx, err := rollupstate.Index(k)
 		if err != nil {
 			return err
 		}
-		lo, hi, err := closedSpan(ctx, m.pool, table, precision)
+		lo, hi, err := closedSpan(ctx, m.pool, k)
 		if err != nil {
 			return err
 		}
@@ -199,33 +199,31 @@ func (m *Manager) buildTwins(ctx context.Context) (int64, error) {
 // a listed bucket never has twins of rows that are no longer there. Row locks on twin_buckets
 // could not do this: the rewrite's DELETE does not see, and so does not wait for, the row
 // inserted here until it is committed. A rollup waits for at most one bucket's build.
-func (m *Manager) buildTwinBucket(ctx context.Context, table, precision string, idx int32, at time.Time) (built bool, err error) {
-	end := at.Add(bucket(precision))
+func (m *Manager) buildTwinBucket(ctx context.Context, k rollupstate.Key, idx int32, at time.Time) (built bool, err error) {
+	end := at.Add(k.Precision.Step())
 	err = pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		if err := rollupstate.XactLock(ctx, tx, rollupstate.ClassInput, idx, true); err != nil {
 			return fmt.Errorf("take input lock: %w", err)
 		}
 		// Retention raises the horizon and deletes the buckets' rows under the exclusive lock
 		// (see dropTwinBuckets), so a bucket below it is gone for good.
-		horizon, err := retentionHorizon(ctx, tx, table, precision)
+		horizon, err := rollupstate.Horizon(ctx, tx, k)
 		if err != nil || (horizon != nil && at.Before(*horizon)) {
 			return err
 		}
 		// Listed first: a concurrent build of the same bucket (a backfill beside the daemon)
 		// waits here for this one instead of colliding on the twins' keys.
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO twin_buckets (source, precision, time) VALUES ($1, $2, $3)
-			ON CONFLICT (source, precision, time) DO UPDATE SET built_at = now()`, table, precision, at); err != nil {
-			return fmt.Errorf("list bucket: %w", err)
+		if err := rollupstate.ListTwins(ctx, tx, k, at); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil { // see inTx
 			return fmt.Errorf("disable JIT: %w", err)
 		}
-		for _, b := range twin.Builders(table) {
-			del, ins := b.BuildSQL(precision)
+		for _, b := range twin.Builders(k.Table) {
+			del, ins := b.SQL(k.Precision)
 			for _, sql := range []string{del, ins} {
 				if _, err := tx.Exec(ctx, sql, at, end); err != nil {
-					return fmt.Errorf("%s: %w", b.Table(precision), err)
+					return fmt.Errorf("%s: %w", b.Table.Name(k.Precision), err)
 				}
 			}
 		}
@@ -238,71 +236,48 @@ func (m *Manager) buildTwinBucket(ctx context.Context, table, precision string, 
 // closedSpan returns the closed buckets of a (table, precision) that twins cover, [lo, hi): from
 // the first bucket its wide rollup holds up to its watermark; lo == hi when there is none, both
 // zero when the watermark is missing.
-func closedSpan(ctx context.Context, q rollupstate.Querier, table, precision string) (lo, hi time.Time, err error) {
-	wm, exists, err := watermark(ctx, q, table, precision)
+func closedSpan(ctx context.Context, q rollupstate.Querier, k rollupstate.Key) (lo, hi time.Time, err error) {
+	wm, exists, err := rollupstate.ReadWatermark(ctx, q, k)
 	if err != nil || !exists {
 		return lo, hi, err
 	}
+	rollup := derived.RollupOf(k.Table).Name(k.Precision)
 	var first *time.Time
-	if err := q.QueryRow(ctx, "SELECT min(time) FROM "+tableOf(table, precision)).Scan(&first); err != nil {
-		return lo, hi, fmt.Errorf("find first bucket of %s: %w", tableOf(table, precision), err)
+	if err := q.QueryRow(ctx, "SELECT min(time) FROM "+rollup).Scan(&first); err != nil {
+		return lo, hi, fmt.Errorf("find first bucket of %s: %w", rollup, err)
 	}
 	if first == nil || !first.Before(wm) {
 		return wm, wm, nil
 	}
-	return period.Floor(*first, bucket(precision)), wm, nil
-}
-
-// missingTwins lists the buckets of [lo, hi) of a (table, precision) that twin_buckets does not
-// list, newest first.
-func missingTwins(ctx context.Context, q rollupstate.Querier, table, precision string, lo, hi time.Time) ([]time.Time, error) {
-	width := bucket(precision)
-	if !lo.Before(hi) {
-		return nil, nil
-	}
-	rows, err := q.Query(ctx, `
-		SELECT b FROM generate_series($4::timestamptz - make_interval(secs => $5), $3::timestamptz, -make_interval(secs => $5)) b
-		WHERE NOT EXISTS (SELECT 1 FROM twin_buckets t WHERE t.source = $1 AND t.precision = $2 AND t.time = b)
-		ORDER BY b DESC`, table, precision, lo, hi, width.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("find buckets of %s %s without twins: %w", table, precision, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (time.Time, error) {
-		var t time.Time
-		err := r.Scan(&t)
-		return t.UTC(), err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find buckets of %s %s without twins: %w", table, precision, err)
-	}
-	return out, nil
+	return period.Floor(*first, k.Precision.Step()), wm, nil
 }
 
 // TwinStatus reports, for every (table, precision) with twins and a watermark, how many
 // closed buckets have no twins yet.
 func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
 	var out []TwinLag
-	for _, table := range sentinel.Tables {
-		for _, precision := range twin.Precisions {
-			if !twin.Has(table, precision) {
+	for _, table := range derived.Families {
+		for _, precision := range derived.TwinPrecisions() {
+			k := rollupstate.Key{Table: table, Precision: precision}
+			if !derived.TwinsAt(table, precision) {
 				continue
 			}
-			lo, hi, err := closedSpan(ctx, q, table, precision)
+			lo, hi, err := closedSpan(ctx, q, k)
 			if err != nil {
 				return nil, err
 			}
 			if hi.IsZero() {
 				continue // not rolled up yet
 			}
-			missing, err := missingTwins(ctx, q, table, precision, lo, hi)
+			missing, err := rollupstate.UnlistedTwins(ctx, q, k, lo, hi)
 			if err != nil {
 				return nil, err
 			}
-			lag := TwinLag{Table: table, Precision: precision, Closed: int64(hi.Sub(lo) / bucket(precision)), Pending: int64(len(missing))}
+			lag := TwinLag{Key: k, Closed: int64(hi.Sub(lo) / precision.Step()), Pending: int64(len(missing))}
 			if len(missing) > 0 {
 				lag.NewestPending = &missing[0]
 			}
-			if table == twin.Running.Source() {
+			if table == twin.Running.Family() {
 				through, ok, err := twin.Running.Through(ctx, q, precision)
 				if err != nil {
 					return nil, err
@@ -315,15 +290,4 @@ func TwinStatus(ctx context.Context, q rollupstate.Querier) ([]TwinLag, error) {
 		}
 	}
 	return out, nil
-}
-
-// retentionHorizon is where retention has cut a (table, precision); nil when it never has.
-func retentionHorizon(ctx context.Context, q rollupstate.Querier, table, precision string) (*time.Time, error) {
-	var horizon *time.Time
-	err := q.QueryRow(ctx, "SELECT horizon FROM rollup_retention WHERE source = $1 AND precision = $2",
-		table, precision).Scan(&horizon)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("read retention horizon of %s %s: %w", table, precision, err)
-	}
-	return horizon, nil
 }

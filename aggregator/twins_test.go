@@ -13,30 +13,31 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
-	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/testenv"
 	"github.com/sview-project/sview/internal/twin"
 )
 
 // twinOracle computes what a twin must hold: its wide rollup grouped by the twin's key, ranked
 // inside each bucket by count (highest first), then by key.
-func twinOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, tw twin.Twin, precision string) []string {
+func twinOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, tw derived.Table, precision period.Precision) []string {
 	keys := strings.Join(tw.Keys, ", ")
 	return textRows(ctx, t, pool, fmt.Sprintf(`
 		SELECT time, %[1]s, n, row_number() OVER (PARTITION BY time ORDER BY n DESC, %[1]s)
 		FROM (SELECT time, %[1]s, sum(raw_count)::bigint AS n FROM %[2]s GROUP BY time, %[1]s) g`,
-		keys, tableOf(tw.Source, precision)))
+		keys, tableOf(tw.Family, precision)))
 }
 
-func twinRows(ctx context.Context, t *testing.T, pool *pgxpool.Pool, tw twin.Twin, precision string) []string {
+func twinRows(ctx context.Context, t *testing.T, pool *pgxpool.Pool, tw derived.Table, precision period.Precision) []string {
 	return textRows(ctx, t, pool, fmt.Sprintf("SELECT time, %s, raw_count, rank FROM %s",
-		strings.Join(tw.Keys, ", "), tw.Table(precision)))
+		strings.Join(tw.Keys, ", "), tw.Name(precision)))
 }
 
 // sightingsOracle computes what the sightings must hold, another way than the twin job: the
 // previous sighting of each address from a window function over the whole wide rollup.
-func sightingsOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, precision string) []string {
+func sightingsOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, precision period.Precision) []string {
 	return textRows(ctx, t, pool, fmt.Sprintf(`
 		WITH seen AS (SELECT DISTINCT time, ip, country FROM %[1]s),
 		apart AS (
@@ -51,7 +52,7 @@ func sightingsOracle(ctx context.Context, t *testing.T, pool *pgxpool.Pool, prec
 }
 
 // listedTwins returns the buckets twin_buckets lists for a (table, precision).
-func listedTwins(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table, precision string) []string {
+func listedTwins(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table derived.Family, precision period.Precision) []string {
 	return textRows(ctx, t, pool, "SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2", table, precision)
 }
 
@@ -59,10 +60,10 @@ func listedTwins(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table, p
 // wide rollup as it is now.
 func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	for _, tw := range twin.All {
-		for _, p := range twin.Precisions {
+	for _, tw := range rankedTwins() {
+		for _, p := range derived.TwinPrecisions() {
 			listed := map[string]bool{}
-			for _, b := range listedTwins(ctx, t, pool, tw.Source, p) {
+			for _, b := range listedTwins(ctx, t, pool, tw.Family, p) {
 				listed[b] = true
 			}
 			inListed := func(rows []string) []string {
@@ -75,8 +76,8 @@ func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) 
 				return out
 			}
 			require.Equal(t, inListed(twinOracle(ctx, t, pool, tw, p)), inListed(twinRows(ctx, t, pool, tw, p)),
-				"%s differs from a GROUP BY of %s in buckets twin_buckets lists", tw.Table(p), tableOf(tw.Source, p))
-			if tw.Source == twin.Sightings.Source() {
+				"%s differs from a GROUP BY of %s in buckets twin_buckets lists", tw.Name(p), tableOf(tw.Family, p))
+			if tw.Family == twin.Sightings.Family() {
 				// Sightings built before retention cut the rollup remember sightings older than
 				// what it holds; for every window it can still answer those count like none.
 				got := textRows(ctx, t, pool, fmt.Sprintf(`
@@ -84,9 +85,9 @@ func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) 
 						SELECT time, by_country, country, attackers, CASE
 							WHEN time - gap * interval '%[1]d seconds' < (SELECT min(time) FROM %[2]s) THEN %[3]d ELSE gap END AS gap
 						FROM %[4]s) s
-					GROUP BY 1, 2, 3, 4`, int(bucket(p).Seconds()), tableOf(tw.Source, p), twin.Sightings.NoGap(p), twin.Sightings.Table(p)))
+					GROUP BY 1, 2, 3, 4`, int(bucket(p).Seconds()), tableOf(tw.Family, p), twin.Sightings.NoGap(p), twin.Sightings.Table(p)))
 				require.Equal(t, inListed(sightingsOracle(ctx, t, pool, p)), inListed(got),
-					"%s differs from the sightings of %s in buckets twin_buckets lists", twin.Sightings.Table(p), tableOf(tw.Source, p))
+					"%s differs from the sightings of %s in buckets twin_buckets lists", twin.Sightings.Table(p), tableOf(tw.Family, p))
 			}
 		}
 	}
@@ -97,7 +98,7 @@ func requireTwinsCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) 
 // from its origin through its bucket, over buckets twin_buckets all lists.
 func requireRunningCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	for _, p := range twin.Precisions {
+	for _, p := range derived.TwinPrecisions() {
 		rows, err := pool.Query(ctx, "SELECT time FROM "+twin.Running.Table(p))
 		require.NoError(t, err)
 		times, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
@@ -128,8 +129,8 @@ func requireRunningCurrent(ctx context.Context, t *testing.T, pool *pgxpool.Pool
 // the wide rollup holds to the watermark, and that their twins are current.
 func requireTwinsComplete(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	for _, table := range sentinel.Tables {
-		for _, p := range twin.Precisions {
+	for _, table := range derived.Families {
+		for _, p := range derived.TwinPrecisions() {
 			closed := textRows(ctx, t, pool, fmt.Sprintf(`
 				SELECT b FROM rollup_watermarks w,
 					generate_series((SELECT min(time) FROM %s), w.watermark - interval '%d seconds', interval '%d seconds') b
@@ -148,7 +149,7 @@ func twinLags(ctx context.Context, t *testing.T, pool *pgxpool.Pool) map[string]
 	require.NoError(t, err)
 	out := map[string]TwinLag{}
 	for _, l := range lags {
-		out[l.Table+" "+l.Precision] = l
+		out[l.String()] = l
 	}
 	return out
 }
@@ -171,7 +172,7 @@ func TestTwinsMatchTheirRollups(t *testing.T) {
 
 	var closed int64
 	lags := twinLags(ctx, t, pool)
-	require.Len(t, lags, len(sentinel.Tables)*len(twin.Precisions), "every table has closed hours and days")
+	require.Len(t, lags, len(derived.Families)*len(derived.TwinPrecisions()), "every table has closed hours and days")
 	for key, l := range lags {
 		require.Positive(t, l.Closed, key)
 		require.Equal(t, l.Closed, l.Pending, "%s: nothing built yet", key)
@@ -186,8 +187,8 @@ func TestTwinsMatchTheirRollups(t *testing.T) {
 	require.Len(t, progress, int(closed)+running)
 	// Hourly closed up to 71:00 (the last day is empty), daily up to day 2.
 	require.Equal(t, base.Add(70*time.Hour), progress[0].Bucket, "the newest hour comes first")
-	require.Equal(t, "incidents hourly", progress[0].Table+" "+progress[0].Precision)
-	require.Equal(t, "incidents daily", progress[1].Table+" "+progress[1].Precision, "the (table, precision) pairs take turns")
+	require.Equal(t, "incidents hourly", progress[0].Table+" "+string(progress[0].Precision))
+	require.Equal(t, "incidents daily", progress[1].Table+" "+string(progress[1].Precision), "the (table, precision) pairs take turns")
 	require.Zero(t, progress[len(progress)-1].Left)
 	require.Equal(t, "ports_daily_running", progress[len(progress)-1].Table, "the running totals are extended last")
 	requireTwinsComplete(ctx, t, pool)
@@ -293,7 +294,7 @@ func TestRewriteDuringTwinBuildUnlistsIt(t *testing.T) {
 	lateLogin(hour.Add(7*time.Minute), "admin")
 	require.NoError(t, m.CatchUp(ctx, "quarterly"))
 	lateLogin(hour.Add(8*time.Minute), "guest")
-	_, err = m.runStep(ctx, "passwords", "quarterly", stepOptions{})
+	_, err = m.runStep(ctx, key("passwords", "quarterly"), stepOptions{})
 	require.NoError(t, err)
 
 	// Another transaction holds the old by_username rows of the hour, so the build stops there:
@@ -319,7 +320,7 @@ func TestRewriteDuringTwinBuildUnlistsIt(t *testing.T) {
 	// The hourly rewrite of that hour now runs: it must wait for the build.
 	rewritten := make(chan error, 1)
 	go func() {
-		_, err := m.runStep(ctx, "passwords", "hourly", stepOptions{})
+		_, err := m.runStep(ctx, key("passwords", "hourly"), stepOptions{})
 		rewritten <- err
 	}()
 	// The rewrite waits for the input lock the build holds (or, were it not locked out,
@@ -369,11 +370,11 @@ func TestRetentionDropsTwins(t *testing.T) {
 	}
 	require.Equal(t, hours, listedTwins(ctx, t, pool, "incidents", "hourly"))
 	require.Len(t, listedTwins(ctx, t, pool, "incidents", "daily"), 1, "daily is kept")
-	require.Equal(t, TwinLag{Table: "incidents", Precision: "hourly", Closed: 5}, twinLags(ctx, t, pool)["incidents hourly"])
+	require.Equal(t, TwinLag{Key: key("incidents", "hourly"), Closed: 5}, twinLags(ctx, t, pool)["incidents hourly"])
 
-	idx, err := rollupstate.Index("incidents", "hourly")
+	idx, err := rollupstate.Index(key("incidents", "hourly"))
 	require.NoError(t, err)
-	built, err := m.buildTwinBucket(ctx, "incidents", "hourly", idx, day1.Add(3*time.Hour))
+	built, err := m.buildTwinBucket(ctx, key("incidents", "hourly"), idx, day1.Add(3*time.Hour))
 	require.NoError(t, err)
 	require.False(t, built, "a bucket below the retention horizon is not built again")
 	require.Len(t, listedTwins(ctx, t, pool, "incidents", "hourly"), 5)

@@ -16,10 +16,12 @@ import (
 
 	"github.com/sview-project/sview/aggregator"
 	"github.com/sview-project/sview/internal/cache"
-	"github.com/sview-project/sview/internal/engine"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/stats"
 )
 
 // aggregatorApp names the aggregator commands' connections in pg_stat_activity.
@@ -97,22 +99,18 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 
 // newWarmer fills the shared Redis cache after each rollup step, for the presets that read the
 // rewritten table and precision. Without Redis there is no cache shared with Grafana to warm.
-func newWarmer(e *env, pool *pgxpool.Pool) (*cache.Cache, func(context.Context, string, string, time.Time, time.Time), error) {
+func newWarmer(e *env, pool *pgxpool.Pool) (*cache.Cache, func(context.Context, derived.Family, period.Precision, time.Time, time.Time), error) {
 	rc, err := cache.ParseRedisURL(e.redisURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	backend, err := cache.NewRedis(rc)
+	c, err := cache.Open(&rc, cache.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := cache.New(cache.Options{Backend: backend})
-	if err != nil {
-		return nil, nil, err
-	}
-	w := cache.NewWarmer(cache.NewStats(c, engine.New(pool, engine.Options{}), pool, cache.StatsOptions{}))
-	return c, func(ctx context.Context, table, precision string, _, _ time.Time) {
-		n, err := w.WarmSource(ctx, table, precision)
+	s := stats.New(stats.Config{DB: pool, Cache: c})
+	return c, func(ctx context.Context, table derived.Family, precision period.Precision, _, _ time.Time) {
+		n, err := s.WarmSource(ctx, table, precision)
 		if err != nil && ctx.Err() == nil {
 			e.logger.Warn("cache warming failed", "table", table, "precision", precision, "err", err)
 			return
@@ -125,8 +123,11 @@ func cmdAggregate(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return errors.New("aggregate: want a precision: quarterly, hourly or daily")
 	}
-	precision := args[0]
-	fs := e.newFlags("aggregate " + precision)
+	precision, err := derived.ParseRollup(args[0])
+	if err != nil {
+		return fmt.Errorf("aggregate: %w", err)
+	}
+	fs := e.newFlags("aggregate " + args[0])
 	from, to := timeFlag(fs, "from", "start of the range to recompute (RFC 3339 or YYYY-MM-DD)"), timeFlag(fs, "to", "end of the range (exclusive)")
 	grace, err := graceFlag(fs)
 	if err != nil {
@@ -273,7 +274,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	for _, l := range s.Locks {
 		what := l.Job
 		if l.Table != "" {
-			what = l.Table + " " + l.Precision
+			what = string(l.Table) + " " + string(l.Precision)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%t\n", l.Kind, what, l.PID, l.Application, l.Mode, l.Granted)
 	}

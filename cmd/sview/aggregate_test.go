@@ -37,9 +37,9 @@ func TestAggregateCommands(t *testing.T) {
 	require.Len(t, s.Watermarks, 9)
 	require.Equal(t, time.Date(2024, 5, 3, 0, 0, 0, 0, time.UTC), s.Watermarks[0].Watermark.UTC())
 	// Only incidents hold rows; the backfill gave the other tables watermarks too.
-	require.Equal(t, []aggregator.TwinLag{{Table: "incidents", Precision: "hourly", Closed: 48}, {Table: "incidents", Precision: "daily", Closed: 2},
-		{Table: "passwords", Precision: "hourly"}, {Table: "passwords", Precision: "daily"},
-		{Table: "ports", Precision: "hourly"}, {Table: "ports", Precision: "daily"}}, s.Twins)
+	require.Equal(t, []aggregator.TwinLag{{Key: rollupstate.Key{Table: "incidents", Precision: "hourly"}, Closed: 48}, {Key: rollupstate.Key{Table: "incidents", Precision: "daily"}, Closed: 2},
+		{Key: rollupstate.Key{Table: "passwords", Precision: "hourly"}}, {Key: rollupstate.Key{Table: "passwords", Precision: "daily"}},
+		{Key: rollupstate.Key{Table: "ports", Precision: "hourly"}}, {Key: rollupstate.Key{Table: "ports", Precision: "daily"}}}, s.Twins)
 
 	// Late rows unlist the twins of the buckets they change, and for incidents the sightings of
 	// every later hour (their previous sightings may move); status shows what is pending.

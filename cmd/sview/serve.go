@@ -17,41 +17,32 @@ import (
 
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
-	"github.com/sview-project/sview/internal/engine"
+	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/store"
 )
 
-// queryStack is what serve, refresh and cache share: the read pool, the cache and the runner.
+// queryStack is what serve, refresh and cache share: the read pool and the query service.
 type queryStack struct {
 	pool  *pgxpool.Pool
-	cache *cache.Cache
-	stats *cache.Stats
+	stats *stats.Service
 }
 
 func (s *queryStack) close() {
-	_ = s.cache.Close() // only fails for a client that is already closed
+	_ = s.stats.Cache().Close() // only fails for a client that is already closed
 	s.pool.Close()
 }
 
 // openCache uses Redis when SVIEW_REDIS_URL / --redis-url is set, else an in-process LRU.
 func openCache(e *env, reg prometheus.Registerer) (*cache.Cache, error) {
-	var (
-		b   cache.Backend
-		err error
-	)
+	var rc *cache.RedisConfig
 	if e.redisURL != "" {
-		rc, perr := cache.ParseRedisURL(e.redisURL)
-		if perr != nil {
-			return nil, perr
+		c, err := cache.ParseRedisURL(e.redisURL)
+		if err != nil {
+			return nil, err
 		}
-		b, err = cache.NewRedis(rc)
-	} else {
-		b, err = cache.NewMemory(0)
+		rc = &c
 	}
-	if err != nil {
-		return nil, err
-	}
-	return cache.New(cache.Options{Backend: b, Metrics: cache.NewMetrics(reg), Logger: e.logger.With("component", "cache")})
+	return cache.Open(rc, cache.Options{Metrics: cache.NewMetrics(reg), Logger: e.logger.With("component", "cache")})
 }
 
 // openQueryStack reads from SVIEW_READ_DATABASE_URL (a streaming replica) when set, else from
@@ -73,8 +64,7 @@ func openQueryStack(ctx context.Context, e *env, app string, reg prometheus.Regi
 		pool.Close()
 		return nil, err
 	}
-	return &queryStack{pool: pool, cache: c,
-		stats: cache.NewStats(c, engine.New(pool, engine.Options{}), pool, cache.StatsOptions{})}, nil
+	return &queryStack{pool: pool, stats: stats.New(stats.Config{DB: pool, Cache: c})}, nil
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -108,7 +98,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	log.Info("serving the public API", "addr", "http://"+ln.Addr().String(), "cache", qs.cache.Status().Backend)
+	log.Info("serving the public API", "addr", "http://"+ln.Addr().String(), "cache", qs.stats.Cache().Status().Backend)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -137,7 +127,7 @@ func cmdRefresh(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("refresh: unexpected argument %q", fs.Arg(0))
 	}
-	return warm(ctx, e, nil, cache.WarmOptions{OnlyDue: true, DryRun: *dry})
+	return warm(ctx, e, nil, stats.WarmOptions{OnlyDue: true, DryRun: *dry})
 }
 
 func cmdCache(ctx context.Context, e *env, args []string) error {
@@ -153,7 +143,7 @@ func cmdCache(ctx context.Context, e *env, args []string) error {
 		if len(args) > 3 {
 			return errors.New("cache warm: want at most a preset and a period")
 		}
-		return warm(ctx, e, args[1:], cache.WarmOptions{})
+		return warm(ctx, e, args[1:], stats.WarmOptions{})
 	case "ls":
 		return cacheList(ctx, e)
 	case "clear":
@@ -164,7 +154,7 @@ func cmdCache(ctx context.Context, e *env, args []string) error {
 
 // warm computes the targets named by args (preset, then period; none = every precached preset
 // at every period), one line per target.
-func warm(ctx context.Context, e *env, args []string, opts cache.WarmOptions) error {
+func warm(ctx context.Context, e *env, args []string, opts stats.WarmOptions) error {
 	var presets, periods []string
 	if len(args) > 0 {
 		presets = args[:1]
@@ -172,7 +162,7 @@ func warm(ctx context.Context, e *env, args []string, opts cache.WarmOptions) er
 	if len(args) > 1 {
 		periods = args[1:2]
 	}
-	targets, err := cache.Targets(presets, periods)
+	targets, err := stats.Targets(presets, periods)
 	if err != nil {
 		return err
 	}
@@ -185,7 +175,7 @@ func warm(ctx context.Context, e *env, args []string, opts cache.WarmOptions) er
 	}
 	defer qs.close()
 	n := 0
-	opts.Progress = func(t cache.Target, o cache.Outcome, took time.Duration, err error) {
+	opts.Progress = func(t stats.Target, o stats.Outcome, took time.Duration, err error) {
 		n++
 		line := fmt.Sprintf("[%d/%d] %-9s %s %s (%s)", n, len(targets), o, t.Preset, t.Period, took.Round(time.Millisecond))
 		if err != nil {
@@ -193,9 +183,9 @@ func warm(ctx context.Context, e *env, args []string, opts cache.WarmOptions) er
 		}
 		fmt.Fprintln(e.stdout, line)
 	}
-	report, err := cache.NewWarmer(qs.stats).Warm(ctx, targets, opts)
+	report, err := qs.stats.Warm(ctx, targets, opts)
 	fmt.Fprintf(e.stdout, "%d computed, %d fresh, %d planned, %d failed\n",
-		report[cache.Computed], report[cache.Fresh], report[cache.Planned], report[cache.Failed])
+		report[stats.Computed], report[stats.Fresh], report[stats.Planned], report[stats.Failed])
 	return err
 }
 

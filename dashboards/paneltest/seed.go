@@ -18,6 +18,7 @@ import (
 	"github.com/sview-project/sview/internal/demo"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -59,7 +60,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, erro
 	// Large batches: the seed is small, and fewer transactions keep the test fast.
 	agg, err := aggregator.New(pool, aggregator.Config{
 		Now:   func() time.Time { return now },
-		Batch: map[string]time.Duration{"quarterly": 10 * 24 * time.Hour, "hourly": 40 * 24 * time.Hour, "daily": 400 * 24 * time.Hour},
+		Batch: map[period.Precision]time.Duration{"quarterly": 10 * 24 * time.Hour, "hourly": 40 * 24 * time.Hour, "daily": 400 * 24 * time.Hour},
 	})
 	if err != nil {
 		return Samples{}, fmt.Errorf("aggregator: %w", err)

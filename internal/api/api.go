@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/stats"
 )
 
 // DB is what the handlers read PostgreSQL through: a *pgxpool.Pool.
@@ -30,7 +30,7 @@ type Logger interface {
 // Deps are what the handlers need.
 type Deps struct {
 	DB    DB
-	Stats *cache.Stats // answers /api/resource; its cache shows in /healthz
+	Stats *stats.Service // answers /api/resource; its cache shows in /healthz
 	// Gatherer serves /metrics; nil leaves /metrics out.
 	Gatherer prometheus.Gatherer
 	Logger   Logger

@@ -24,6 +24,7 @@ import (
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -112,7 +113,7 @@ func newFixture(t *testing.T, limits Limits) fixture {
 	eng := &countingEngine{}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "sview_test_total", Help: "test"}))
-	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: cache.NewStats(c, eng, pool, cache.StatsOptions{}), Gatherer: reg, Limits: limits}))
+	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: stats.New(stats.Config{DB: pool, Cache: c, Engine: eng}), Gatherer: reg, Limits: limits}))
 	t.Cleanup(srv.Close)
 	return fixture{srv: srv, eng: eng}
 }
@@ -353,7 +354,7 @@ func TestHealthzDegradedCache(t *testing.T) {
 	c, err := cache.New(cache.Options{Backend: r})
 	require.NoError(t, err)
 	defer c.Close()
-	h := Deps{DB: pool, Stats: cache.NewStats(c, &countingEngine{}, pool, cache.StatsOptions{})}.CheckHealth(context.Background())
+	h := Deps{DB: pool, Stats: stats.New(stats.Config{DB: pool, Cache: c, Engine: &countingEngine{}})}.CheckHealth(context.Background())
 	b, _ := json.Marshal(h)
 	require.JSONEq(t, `{"status":"degraded","database":"ok","cache":{"backend":"redis","degraded":true}}`, string(b),
 		"categories only: no Redis address or error text")
@@ -382,7 +383,7 @@ func TestOutage(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	logs := &recordingLogger{}
-	srv := httptest.NewServer(Public(Deps{DB: down, Stats: cache.NewStats(c, &countingEngine{}, down, cache.StatsOptions{}),
+	srv := httptest.NewServer(Public(Deps{DB: down, Stats: stats.New(stats.Config{DB: down, Cache: c, Engine: &countingEngine{}}),
 		Logger: logs, Limits: Limits{Rate: -1}}))
 	defer srv.Close()
 	f := fixture{srv: srv}

@@ -11,6 +11,7 @@ import (
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/pluginharness"
+	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestResourceShapesWithEngine(t *testing.T) {
 	defer c.Close()
 	now := func() time.Time { return pluginharness.SeedTo }
 	eng := engine.New(pool, engine.Options{Now: now})
-	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: cache.NewStats(c, eng, pool, cache.StatsOptions{}), Limits: Limits{Rate: -1}}))
+	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: stats.New(stats.Config{DB: pool, Cache: c, Engine: eng}), Limits: Limits{Rate: -1}}))
 	defer srv.Close()
 	f := fixture{srv: srv}
 

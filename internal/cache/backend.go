@@ -31,5 +31,20 @@ type Listed struct {
 	Key    string
 	Size   int
 	TTL    time.Duration
-	Header Entry // without frames
+	Header Entry // without the value
+}
+
+// Open builds a cache over Redis when rc is given (shared by every process that uses it), else
+// over an in-process LRU; opts.Backend is set here.
+func Open(rc *RedisConfig, opts Options) (*Cache, error) {
+	var err error
+	if rc != nil {
+		opts.Backend, err = NewRedis(*rc)
+	} else {
+		opts.Backend, err = NewMemory(0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return New(opts)
 }

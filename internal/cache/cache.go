@@ -1,4 +1,4 @@
-// Package cache keeps computed query results (data frames) in Redis or an in-process LRU and
+// Package cache keeps computed results (opaque bytes) in Redis or an in-process LRU and
 // serves them stale-while-revalidate: a hit answers at once, a due entry is refreshed in the
 // background, and N identical cold queries cost one computation (single-flight in the process,
 // a Redis lock across processes). When the backend fails the cache degrades to computing every
@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -61,8 +60,8 @@ const (
 	StateDegraded State = "degraded" // backend failed; computed from PostgreSQL
 )
 
-// ComputeFunc computes the frames of a query and the source watermark they reflect.
-type ComputeFunc func(ctx context.Context) (frames data.Frames, watermark time.Time, err error)
+// ComputeFunc computes a value and the source watermark it reflects.
+type ComputeFunc func(ctx context.Context) (value []byte, watermark time.Time, err error)
 
 // Request is one cached computation.
 type Request struct {
@@ -241,7 +240,6 @@ func (c *Cache) shared(ctx context.Context, flightKey string, state State, fn fu
 			}
 			return Result{}, err
 		}
-		// Each caller decodes its own copy: frames are not safe to share between responses.
 		e, err := decodeEntry(v.([]byte))
 		if err != nil {
 			return Result{}, err
@@ -297,11 +295,11 @@ func (c *Cache) fill(ctx context.Context, key string, r Request) ([]byte, error)
 // compute runs the computation and encodes its entry without storing it.
 func (c *Cache) compute(ctx context.Context, r Request) ([]byte, error) {
 	c.metrics.computations.Inc()
-	frames, wm, err := r.Compute(ctx)
+	value, wm, err := r.Compute(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := encodeEntry(Entry{Label: r.Label, Watermark: wm, ComputedAt: time.Now().UTC(), Frames: frames})
+	b, err := encodeEntry(Entry{Label: r.Label, Watermark: wm, ComputedAt: time.Now().UTC(), Value: value})
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", r.Label, err)
 	}
@@ -420,7 +418,7 @@ func (c *Cache) warn(msg string, args ...any) {
 // Another process holding the key's lock counts as done: that process is computing it.
 func (c *Cache) Refresh(ctx context.Context, r Request, onlyDue bool) (bool, error) {
 	if onlyDue {
-		due, err := c.isDue(ctx, r)
+		due, err := c.IsDue(ctx, r)
 		if err != nil || !due {
 			return false, err
 		}
@@ -441,8 +439,8 @@ func (c *Cache) Refresh(ctx context.Context, r Request, onlyDue bool) (bool, err
 	return true, nil
 }
 
-// isDue reports whether r is missing from the cache or due for a refresh.
-func (c *Cache) isDue(ctx context.Context, r Request) (bool, error) {
+// IsDue reports whether r is missing from the cache or due for a refresh.
+func (c *Cache) IsDue(ctx context.Context, r Request) (bool, error) {
 	raw, ok, err := c.backend.Get(ctx, hashKey(r.Key))
 	if err != nil {
 		c.failed("get", err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -26,7 +26,7 @@ type counter struct {
 	err   error
 }
 
-func (c *counter) compute(ctx context.Context) (data.Frames, time.Time, error) {
+func (c *counter) compute(ctx context.Context) ([]byte, time.Time, error) {
 	n := c.calls.Add(1)
 	select {
 	case <-time.After(c.delay):
@@ -36,16 +36,13 @@ func (c *counter) compute(ctx context.Context) (data.Frames, time.Time, error) {
 	if c.err != nil {
 		return nil, time.Time{}, c.err
 	}
-	f := data.NewFrame("result", data.NewField("value", data.Labels{"country": "CZ"}, []int64{n}))
-	return data.Frames{f}, c.wm, nil
+	return []byte(strconv.FormatInt(n, 10)), c.wm, nil
 }
 
 func value(t *testing.T, r Result) int64 {
 	t.Helper()
-	require.Len(t, r.Frames, 1)
-	v, ok := r.Frames[0].Fields[0].At(0).(int64)
-	require.True(t, ok)
-	require.Equal(t, data.Labels{"country": "CZ"}, r.Frames[0].Fields[0].Labels)
+	v, err := strconv.ParseInt(string(r.Value), 10, 64)
+	require.NoError(t, err)
 	return v
 }
 

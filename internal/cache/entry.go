@@ -1,63 +1,60 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
-// Entry is one cached query result: the frames and the freshness facts that decide when it is
-// recomputed.
+// Entry is one cached result: the value and the freshness facts that decide when it is
+// recomputed. The cache never looks inside Value.
 type Entry struct {
 	// Label names the query for people (`sview cache ls`), e.g. "all_attackers_graph 1w".
 	Label string
-	// Watermark is the source watermark the frames were computed at.
+	// Watermark is the source watermark the value was computed at.
 	Watermark time.Time
 	// ComputedAt is when the computation finished.
 	ComputedAt time.Time
-	Frames     data.Frames
+	Value      []byte
 }
 
-// envelope is the stored form. Frames travel as Arrow, the SDK's own wire format, so a cached
-// result decodes to exactly the frames that were computed (types, labels, meta).
-type envelope struct {
+// header is the stored form of everything but the value: one JSON line, then the value's bytes
+// as they are, so listings read the line alone and the value is not re-encoded.
+type header struct {
 	Label      string    `json:"label,omitempty"`
 	Watermark  time.Time `json:"watermark"`
 	ComputedAt time.Time `json:"computed_at"`
-	Frames     [][]byte  `json:"frames"`
 }
 
+var errNoValue = errors.New("cache entry without a value line")
+
 func encodeEntry(e Entry) ([]byte, error) {
-	frames, err := e.Frames.MarshalArrow()
+	h, err := json.Marshal(header{Label: e.Label, Watermark: e.Watermark, ComputedAt: e.ComputedAt})
 	if err != nil {
-		return nil, fmt.Errorf("encode frames: %w", err)
+		return nil, fmt.Errorf("encode cache entry: %w", err)
 	}
-	return json.Marshal(envelope{Label: e.Label, Watermark: e.Watermark, ComputedAt: e.ComputedAt, Frames: frames})
+	return append(append(h, '\n'), e.Value...), nil
 }
 
 func decodeEntry(b []byte) (Entry, error) {
-	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return Entry{}, fmt.Errorf("decode cache entry: %w", err)
+	line, value, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		// Entries written before the value was opaque were a single JSON object.
+		return Entry{}, errNoValue
 	}
-	frames, err := data.UnmarshalArrowFrames(env.Frames)
-	if err != nil {
-		return Entry{}, fmt.Errorf("decode cached frames: %w", err)
-	}
-	return Entry{Label: env.Label, Watermark: env.Watermark, ComputedAt: env.ComputedAt, Frames: frames}, nil
+	e, err := decodeHeader(line)
+	e.Value = value
+	return e, err
 }
 
-// decodeHeader reads everything but the frames, for listings.
+// decodeHeader reads the header line (and ignores what follows it), for listings.
 func decodeHeader(b []byte) (Entry, error) {
-	var env struct {
-		Label      string    `json:"label"`
-		Watermark  time.Time `json:"watermark"`
-		ComputedAt time.Time `json:"computed_at"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
+	line, _, _ := bytes.Cut(b, []byte{'\n'})
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil {
 		return Entry{}, fmt.Errorf("decode cache entry: %w", err)
 	}
-	return Entry{Label: env.Label, Watermark: env.Watermark, ComputedAt: env.ComputedAt}, nil
+	return Entry{Label: h.Label, Watermark: h.Watermark, ComputedAt: h.ComputedAt}, nil
 }

@@ -2,10 +2,10 @@ package cache
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -15,19 +15,21 @@ import (
 
 // pgCompute counts incidents in PostgreSQL, so the test sees real database answers.
 func pgCompute(pool *pgxpool.Pool, calls *int) ComputeFunc {
-	return func(ctx context.Context) (data.Frames, time.Time, error) {
+	return func(ctx context.Context) ([]byte, time.Time, error) {
 		*calls++
 		var n int64
 		if err := pool.QueryRow(ctx, "SELECT coalesce(sum(raw_count), 0) FROM incidents").Scan(&n); err != nil {
 			return nil, time.Time{}, err
 		}
-		return data.Frames{data.NewFrame("incidents", data.NewField("count", nil, []int64{n}))}, time.Time{}, nil
+		return []byte(strconv.FormatInt(n, 10)), time.Time{}, nil
 	}
 }
 
 func countOf(t *testing.T, r Result) int64 {
 	t.Helper()
-	return r.Frames[0].Fields[0].At(0).(int64)
+	n, err := strconv.ParseInt(string(r.Value), 10, 64)
+	require.NoError(t, err)
+	return n
 }
 
 func TestRealRedisSharedServer(t *testing.T) {

@@ -1,10 +1,7 @@
 package catalog_test
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,16 +11,18 @@ import (
 	"github.com/sview-project/sview/internal/query"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/presets.golden.json")
+var update = flag.Bool("update", false, "rewrite the goldens in testdata/")
 
 // TestPresetsGolden pins what every preset expands to (Parse of {"preset": name}, with the
-// filter it requires), so a change to the catalog or to normalisation shows up in review.
+// filter it requires), so a change to the catalog or to normalisation shows up in review. The
+// plugin's frontend builds its presets from this file.
 func TestPresetsGolden(t *testing.T) {
 	required := map[string]string{"probe": `{"probe":[1]}`, "ip": `{"ip":"192.0.2.1"}`, "password": `{"password":"123456"}`}
 	type entry struct {
 		Name      string      `json:"name"`
 		Title     string      `json:"title"`
 		Precached bool        `json:"precached"`
+		Requires  string      `json:"requires,omitempty"`
 		Query     query.Query `json:"query"`
 	}
 	var got []entry
@@ -34,18 +33,9 @@ func TestPresetsGolden(t *testing.T) {
 		}
 		q, err := query.Parse([]byte(in + "}"))
 		require.NoError(t, err, p.Name)
-		got = append(got, entry{Name: p.Name, Title: p.Title, Precached: p.Precached, Query: q})
+		got = append(got, entry{Name: p.Name, Title: p.Title, Precached: p.Precached, Requires: p.Requires, Query: q})
 	}
-	b, err := json.MarshalIndent(got, "", "  ")
-	require.NoError(t, err)
-	path := filepath.Join("testdata", "presets.golden.json")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run `go test ./internal/catalog -update` to create it")
-	require.JSONEq(t, string(want), string(b))
+	golden(t, "presets.golden.json", got)
 }
 
 func TestCatalog(t *testing.T) {

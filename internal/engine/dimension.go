@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/query"
 )
 
@@ -39,7 +40,7 @@ func login(col string) dimension {
 	return d
 }
 
-func dimensionOf(table, groupBy string) dimension {
+func dimensionOf(table derived.Family, groupBy string) dimension {
 	switch groupBy {
 	case "country":
 		return one("country", "country", "country")
@@ -58,7 +59,7 @@ func dimensionOf(table, groupBy string) dimension {
 	case "port":
 		return dimension{cols: []string{"protocol", "port"}, labels: []label{{"port", "protocol::text || '/' || port::text"}}}
 	case "combination":
-		if table == "passwords" {
+		if table == derived.Passwords {
 			u, p := login("username"), login("password")
 			return dimension{cols: []string{"username", "password"}, labels: append(u.labels, p.labels...), where: append(u.where, p.where...)}
 		}

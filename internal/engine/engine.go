@@ -14,8 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/rollupstate"
 )
 
 // Querier is what the engine needs of a pool (*pgxpool.Pool, or a transaction in tests).
@@ -58,7 +60,7 @@ type Engine struct {
 	opts Options
 
 	mu      sync.Mutex
-	avail   map[string]period.Availability // per table family
+	avail   map[derived.Family]period.Availability
 	availAt time.Time
 }
 
@@ -124,7 +126,7 @@ func (e *Engine) Answer(ctx context.Context, q query.Query, r period.Range) (dat
 	}
 	info := Info{Source: src.name(), Precision: string(w.Source), From: w.From, To: w.To, Until: w.Until, Bucket: w.Bucket}
 	if w.Source != period.Raw {
-		if info.Watermark, err = reader.watermark(ctx, q.Table(), w.Source); err != nil {
+		if info.Watermark, _, err = rollupstate.ReadWatermark(ctx, reader.db, rollupstate.Key{Table: q.Table(), Precision: w.Source}); err != nil {
 			return nil, info, err
 		}
 	}
@@ -188,7 +190,7 @@ func (e *Engine) Window(ctx context.Context, q query.Query, r period.Range) (per
 
 // availability reads the oldest row of every precision of a table family, at most once per
 // availabilityTTL. Each read is one index probe.
-func (e *Engine) availability(ctx context.Context, table string) (period.Availability, error) {
+func (e *Engine) availability(ctx context.Context, table derived.Family) (period.Availability, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.avail != nil && time.Since(e.availAt) < availabilityTTL {
@@ -196,13 +198,14 @@ func (e *Engine) availability(ctx context.Context, table string) (period.Availab
 			return a, nil
 		}
 	} else {
-		e.avail, e.availAt = map[string]period.Availability{}, time.Now()
+		e.avail, e.availAt = map[derived.Family]period.Availability{}, time.Now()
 	}
 	a := period.Availability{}
+	rollup := derived.RollupOf(table)
 	for _, p := range period.Precisions {
 		var oldest *time.Time
-		if err := e.db.QueryRow(ctx, "SELECT min(time) FROM "+p.Table(table)).Scan(&oldest); err != nil {
-			return nil, fmt.Errorf("read oldest row of %s: %w", p.Table(table), err)
+		if err := e.db.QueryRow(ctx, "SELECT min(time) FROM "+rollup.Name(p)).Scan(&oldest); err != nil {
+			return nil, fmt.Errorf("read oldest row of %s: %w", rollup.Name(p), err)
 		}
 		if oldest != nil {
 			a[p] = *oldest
@@ -210,16 +213,4 @@ func (e *Engine) availability(ctx context.Context, table string) (period.Availab
 	}
 	e.avail[table] = a
 	return a, nil
-}
-
-func (e *Engine) watermark(ctx context.Context, table string, p period.Precision) (time.Time, error) {
-	var wm time.Time
-	err := e.db.QueryRow(ctx, "SELECT watermark FROM rollup_watermarks WHERE source = $1 AND precision = $2", table, string(p)).Scan(&wm)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read watermark of %s %s: %w", table, p, err)
-	}
-	return wm.UTC(), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
@@ -136,11 +137,11 @@ func seedBench(b testing.TB, db Querier, scale float64, now time.Time) (sizes []
 	sizes = append(sizes, fmt.Sprintf("%s rollups %s", timings, time.Since(start).Round(time.Millisecond)))
 	_, err := db.Exec(ctx, "ANALYZE")
 	require.NoError(b, err)
-	for _, table := range []string{"incidents", "passwords", "ports"} {
-		line := table + ":"
+	for _, table := range derived.Families {
+		line := string(table) + ":"
 		for _, p := range period.Precisions {
 			var rows, bytes int64
-			require.NoError(b, db.QueryRow(ctx, fmt.Sprintf("SELECT count(*), pg_total_relation_size('%s') FROM %s", p.Table(table), p.Table(table))).Scan(&rows, &bytes))
+			require.NoError(b, db.QueryRow(ctx, fmt.Sprintf("SELECT count(*), pg_total_relation_size('%s') FROM %s", derived.RollupOf(table).Name(p), derived.RollupOf(table).Name(p))).Scan(&rows, &bytes))
 			line += fmt.Sprintf(" %s %d rows (%.0f MiB),", p, rows, float64(bytes)/(1<<20))
 			if p == period.Raw && table == "incidents" {
 				rawIncidents = rows
@@ -157,13 +158,13 @@ func fillBenchRollups(b testing.TB, db Querier, now time.Time) {
 		from, to period.Precision
 		bucket   string
 	}{{period.Raw, period.Quarterly, "15 minutes"}, {period.Quarterly, period.Hourly, "1 hour"}, {period.Hourly, period.Daily, "1 day"}}
-	for _, table := range []string{"incidents", "passwords", "ports"} {
+	for _, table := range derived.Families {
 		dims := rollupDims[table]
 		for _, s := range steps {
 			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (time, raw_count, %s)
 				SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s`,
-				s.to.Table(table), dims, s.bucket, dims, s.from.Table(table), dims))
-			require.NoError(b, err, "fill %s", s.to.Table(table))
+				derived.RollupOf(table).Name(s.to), dims, s.bucket, dims, derived.RollupOf(table).Name(s.from), dims))
+			require.NoError(b, err, "fill %s", derived.RollupOf(table).Name(s.to))
 			_, err = db.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)`,
 				table, string(s.to), now.Truncate(s.to.Step()))
 			require.NoError(b, err)
@@ -175,8 +176,8 @@ func fillBenchRollups(b testing.TB, db Querier, now time.Time) {
 		}
 		_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (time, raw_count, %[2]s)
 			SELECT time - k * interval '31 days', raw_count, %[2]s FROM %[1]s, generate_series(1, 12) k`,
-			period.Daily.Table(table), dims))
-		require.NoError(b, err, "extend %s over a year", period.Daily.Table(table))
+			derived.RollupOf(table).Name(period.Daily), dims))
+		require.NoError(b, err, "extend %s over a year", derived.RollupOf(table).Name(period.Daily))
 	}
 	fillTotals(b, db)
 	fillTwins(b, db, "false", now) // every bucket listed, as after the twin job caught up
@@ -207,10 +208,10 @@ func BenchmarkCold(b *testing.B) {
 	}
 	// The raw tables hold 30 days (SVIEW_BENCH_DAYS): a longer window's raw statement reads only
 	// those, so its time is also extrapolated to the whole window.
-	rawFrom := map[string]time.Time{}
-	for _, table := range []string{"incidents", "passwords", "ports"} {
+	rawFrom := map[derived.Family]time.Time{}
+	for _, table := range derived.Families {
 		var first time.Time
-		require.NoError(b, pool.QueryRow(ctx, "SELECT min(time) FROM "+table).Scan(&first))
+		require.NoError(b, pool.QueryRow(ctx, "SELECT min(time) FROM "+string(table)).Scan(&first))
 		rawFrom[table] = first
 	}
 	var results []result

@@ -51,10 +51,10 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 		w = p.Window(testNow, q.Format == query.FormatTimeSeries)
 		tw, isTwin := twinOf(q, p.Source)
 		switch {
-		case strings.HasPrefix(info.Source, twin.Sightings.Table(string(p.Source))):
+		case strings.HasPrefix(info.Source, twin.Sightings.Table(p.Source)):
 			require.True(t, sightingsApply(q, w), "sightings read for %s", info.Source)
 		case isTwin:
-			require.True(t, strings.HasPrefix(info.Source, tw.Table(string(p.Source))), "source %s", info.Source)
+			require.True(t, strings.HasPrefix(info.Source, tw.Name(p.Source)), "source %s", info.Source)
 		default:
 			require.Equal(t, sourceTable(q, p.Source), info.Source)
 		}

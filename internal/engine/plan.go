@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/twin"
 )
 
@@ -16,7 +18,7 @@ import (
 // time, the twin's key columns and raw_count.
 type source struct {
 	table     string // read alone when twin is nil; the wide rollup otherwise
-	twin      *twin.Twin
+	twin      *derived.Table
 	precision period.Precision
 	listed    []span // buckets read from the twin
 	unlisted  []span // buckets read from the wide rollup
@@ -34,7 +36,7 @@ func (src source) name() string {
 	}
 	var parts []string
 	if len(src.listed) > 0 {
-		parts = append(parts, src.twin.Table(string(src.precision)))
+		parts = append(parts, src.twin.Name(src.precision))
 	}
 	if len(src.unlisted) > 0 {
 		parts = append(parts, src.table)
@@ -55,8 +57,9 @@ func (src source) name() string {
 // other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
 // twinOf).
 func sourceTable(q query.Query, p period.Precision) string {
-	t := p.Table(q.Table())
-	if p == period.Raw || q.Metric != "incidents" {
+	t := derived.RollupOf(q.Table()).Name(p)
+	totals, ok := derived.Find(derived.Totals, q.Table())
+	if !ok || !totals.At(p) || q.Metric != "incidents" {
 		return t
 	}
 	switch q.GroupBy {
@@ -70,33 +73,33 @@ func sourceTable(q query.Query, p period.Precision) string {
 	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
 		return t
 	}
-	return t + "_totals"
+	return totals.Name(p)
 }
 
 // twinOf picks the twin a query can read at a precision: sums only (not attackers), and only
 // when one twin's keys hold every column the query filters or groups on; the smallest such
-// twin (twin.All lists them smallest first). The buckets the twin does not list are read from
+// twin (the registry lists them smallest first). The buckets the twin does not list are read from
 // sourceTable: the wide rollup, or the incidents totals.
-func twinOf(q query.Query, p period.Precision) (twin.Twin, bool) {
-	if q.Metric == "attackers" || !twin.Has(q.Table(), string(p)) {
-		return twin.Twin{}, false
+func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
+	if q.Metric == "attackers" || !twin.Has(q.Table(), p) {
+		return derived.Table{}, false
 	}
 	cols, ok := filterColumns(q)
 	if !ok {
-		return twin.Twin{}, false
+		return derived.Table{}, false
 	}
 	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
-	for _, t := range twin.Of(q.Table()) {
+	for _, t := range twin.Ranked(q.Table()) {
 		if t.Covers(cols...) {
 			return t, true
 		}
 	}
-	return twin.Twin{}, false
+	return derived.Table{}, false
 }
 
 // prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
 // top-ranked rows of every bucket (see prune).
-func prunable(q query.Query, t twin.Twin) bool {
+func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
 		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
@@ -123,23 +126,10 @@ func (e *Engine) source(ctx context.Context, q query.Query, w period.Window) (so
 
 // twinSpans cuts w's source buckets into runs listed in twin_buckets (their twins are
 // complete) and runs that are not (too new for the ranking job, or re-rolled since).
-func (e *Engine) twinSpans(ctx context.Context, table string, w period.Window) (listed, unlisted []span, err error) {
-	rows, err := e.db.Query(ctx, "SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2 AND time >= $3 AND time < $4",
-		table, string(w.Source), w.From, w.Until)
+func (e *Engine) twinSpans(ctx context.Context, table derived.Family, w period.Window) (listed, unlisted []span, err error) {
+	done, err := rollupstate.ListedTwins(ctx, e.db, rollupstate.Key{Table: table, Precision: w.Source}, w.From, w.Until)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
-	}
-	defer rows.Close()
-	done := map[time.Time]bool{}
-	for rows.Next() {
-		var t time.Time
-		if err := rows.Scan(&t); err != nil {
-			return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
-		}
-		done[t.UTC()] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read twin buckets of %s %s: %w", table, w.Source, err)
+		return nil, nil, err
 	}
 	listed, unlisted = cut(w.From, w.Until, w.Source.Step(), done)
 	return listed, unlisted, nil
@@ -156,9 +146,9 @@ type pruneArm struct {
 // is pending over the day: then the daily rollup holds the sums of the hours the answer reads
 // (an hourly recomputation records the daily one in its own transaction, and both are seen in
 // this read's snapshot), so the bounds hold for them. The rest is read from the hourly twin.
-func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pruneArm, error) {
-	fine := pruneArm{table: src.twin.Table(string(src.precision))}
-	if src.precision != period.Hourly || !twin.Has(table, string(period.Daily)) {
+func (e *Engine) pruneArms(ctx context.Context, table derived.Family, src source) ([]pruneArm, error) {
+	fine := pruneArm{table: src.twin.Name(src.precision)}
+	if src.precision != period.Hourly || !twin.Has(table, period.Daily) {
 		fine.spans = src.listed
 		return []pruneArm{fine}, nil
 	}
@@ -168,11 +158,15 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 	if err != nil {
 		return nil, err
 	}
-	pending, err := e.pendingDaily(ctx, table, w.From, w.Until)
+	invalidated, err := rollupstate.PendingInvalidations(ctx, e.db, rollupstate.Key{Table: table, Precision: period.Daily}, w.From, w.Until)
 	if err != nil {
 		return nil, err
 	}
-	coarse := pruneArm{table: src.twin.Table(string(period.Daily))}
+	pending := make([]span, len(invalidated))
+	for i, r := range invalidated {
+		pending[i] = span{r.From, r.To}
+	}
+	coarse := pruneArm{table: src.twin.Name(period.Daily)}
 	fine.spans, coarse.spans = wholeDays(src.listed, daily, pending)
 	var arms []pruneArm
 	for _, a := range []pruneArm{coarse, fine} {
@@ -181,25 +175,6 @@ func (e *Engine) pruneArms(ctx context.Context, table string, src source) ([]pru
 		}
 	}
 	return arms, nil
-}
-
-// pendingDaily lists the daily recomputations of a table still pending over [from, until).
-func (e *Engine) pendingDaily(ctx context.Context, table string, from, until time.Time) ([]span, error) {
-	rows, err := e.db.Query(ctx, `SELECT from_time, to_time FROM rollup_invalidations
-		WHERE source = $1 AND precision = 'daily' AND from_time < $3 AND to_time >= $2`, table, from, until)
-	if err != nil {
-		return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var out []span
-	for rows.Next() {
-		var sp span
-		if err := rows.Scan(&sp.from, &sp.to); err != nil {
-			return nil, fmt.Errorf("read pending daily recomputations of %s: %w", table, err)
-		}
-		out = append(out, sp)
-	}
-	return out, rows.Err()
 }
 
 // Distinct attackers over long windows are read from the sightings twin (see twin.Sightings):
@@ -211,8 +186,8 @@ func (e *Engine) pendingDaily(ctx context.Context, table string, from, until tim
 // filter without grouping needs addresses deduplicated across the chosen countries, which the
 // per-country rows cannot give.
 func sightingsApply(q query.Query, w period.Window) bool {
-	p := string(w.Source)
-	if q.Metric != "attackers" || !twin.Has(twin.Sightings.Source(), p) {
+	p := w.Source
+	if q.Metric != "attackers" || !twin.Sightings.At(p) {
 		return false
 	}
 	cols, ok := filterColumns(q)
@@ -239,14 +214,14 @@ const maxLiveSightings = 2
 // sightingsSource is what a sightings read reads: the table for the built buckets, the rest
 // computed from the wide rollup.
 type sightingsSource struct {
-	precision      string
+	precision      period.Precision
 	built, unbuilt []span
 }
 
 func (src sightingsSource) name() string {
 	n := twin.Sightings.Table(src.precision)
 	if len(src.unbuilt) > 0 {
-		n += " + incidents_" + src.precision
+		n += " + " + derived.RollupOf(twin.Sightings.Family()).Name(src.precision)
 	}
 	return n
 }
@@ -257,7 +232,7 @@ func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Win
 	if !sightingsApply(q, w) {
 		return sightingsSource{}, false, nil
 	}
-	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Source(), w)
+	built, unbuilt, err := e.twinSpans(ctx, twin.Sightings.Family(), w)
 	if err != nil {
 		return sightingsSource{}, false, err
 	}
@@ -265,5 +240,5 @@ func (e *Engine) readsSightings(ctx context.Context, q query.Query, w period.Win
 	for _, sp := range unbuilt {
 		missing += sp.to.Sub(sp.from)
 	}
-	return sightingsSource{string(w.Source), built, unbuilt}, missing <= maxLiveSightings*step, nil
+	return sightingsSource{w.Source, built, unbuilt}, missing <= maxLiveSightings*step, nil
 }

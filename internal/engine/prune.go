@@ -72,7 +72,7 @@ func (e *Engine) exactSums(ctx context.Context, src source, keys [][]string, kep
 // Every key tied with the N-th sum is kept, as prune keeps them. ok is false when the running
 // totals do not cover the window's start (a chain started later, or not built yet).
 func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ source, ok bool, err error) {
-	p, step := string(src.precision), src.precision.Step()
+	p, step := src.precision, src.precision.Step()
 	from, until := bounds(src.listed, src.unlisted)
 	end, found, err := twin.Running.ReadRow(ctx, e.db, p, until)
 	if err != nil || !found || end.Time.Before(from) || from.Before(end.Origin) {
@@ -95,7 +95,7 @@ func (e *Engine) runningTop(ctx context.Context, q query.Query, src source) (_ s
 	for _, arm := range []struct {
 		table string
 		spans []span
-	}{{src.twin.Table(p), clip(src.listed, after)}, {src.table, clip(src.unlisted, after)}} {
+	}{{src.twin.Name(p), clip(src.listed, after)}, {src.table, clip(src.unlisted, after)}} {
 		if len(arm.spans) == 0 {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/twin"
@@ -24,7 +25,7 @@ var testNow = time.Date(2026, 3, 18, 17, 47, 31, 0, time.UTC)
 // fact is one raw row in a shape common to the three tables, for the reference computation:
 // dims holds each dimension's text (as the engine labels it); an absent key is NULL.
 type fact struct {
-	table string
+	table derived.Family
 	time  time.Time
 	count int64
 	dims  map[string]string
@@ -183,7 +184,7 @@ func seed(t testing.TB, db Querier, scale int) []fact {
 }
 
 // rollupDims are the dimension columns of each table, as in migration 000003.
-var rollupDims = map[string]string{
+var rollupDims = map[derived.Family]string{
 	"incidents": "identity_id, trap, action, ip, country, asn",
 	"passwords": "username, password, identity_id, trap, ip, country, asn",
 	"ports":     "port, protocol, identity_id, ip, country, asn",
@@ -204,8 +205,8 @@ func fillRollups(t testing.TB, db Querier) {
 		for _, s := range steps {
 			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (time, raw_count, %s)
 				SELECT date_bin('%s', time, 'epoch'), sum(raw_count), %s FROM %s GROUP BY 1, %s`,
-				s.to.Table(table), dims, s.bucket, dims, s.from.Table(table), dims))
-			require.NoError(t, err, "fill %s", s.to.Table(table))
+				derived.RollupOf(table).Name(s.to), dims, s.bucket, dims, derived.RollupOf(table).Name(s.from), dims))
+			require.NoError(t, err, "fill %s", derived.RollupOf(table).Name(s.to))
 			_, err = db.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)`,
 				table, string(s.to), testNow.Truncate(s.to.Step()))
 			require.NoError(t, err)
@@ -229,16 +230,16 @@ func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	from, to := time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, source := range []string{"incidents", "passwords", "ports"} {
-		for _, p := range twin.Precisions {
+	for _, source := range derived.Families {
+		for _, p := range derived.TwinPrecisions() {
 			for _, b := range twin.Builders(source) {
-				del, ins := b.BuildSQL(p)
+				del, ins := b.SQL(p)
 				for _, sql := range []string{del, ins} {
 					_, err := db.Exec(ctx, sql, from, to)
-					require.NoError(t, err, "build %s", b.Table(p))
+					require.NoError(t, err, "build %s", b.Table.Name(p))
 				}
 			}
-			step := period.Precision(p).Step()
+			step := p.Step()
 			_, err := db.Exec(ctx, fmt.Sprintf(`INSERT INTO twin_buckets (source, precision, time)
 				SELECT $1, $2, time FROM generate_series($3::timestamptz, $4::timestamptz - $5::interval, $5::interval) AS time
 				WHERE NOT (%s) ON CONFLICT DO NOTHING`, unlisted),
@@ -246,18 +247,18 @@ func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 			require.NoError(t, err, "list twin buckets of %s %s", source, p)
 			for _, b := range twin.Builders(source) {
 				value := "raw_count"
-				if b == twin.Builder(twin.Sightings) {
+				if b.Table.Kind == derived.Sightings {
 					value = "attackers"
 				}
 				_, err := db.Exec(ctx, fmt.Sprintf(`UPDATE %[1]s SET %[2]s = %[2]s * 3 + 1
-					WHERE time NOT IN (SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2)`, b.Table(p), value), source, p)
-				require.NoError(t, err, "falsify unlisted buckets of %s", b.Table(p))
+					WHERE time NOT IN (SELECT time FROM twin_buckets WHERE source = $1 AND precision = $2)`, b.Table.Name(p), value), source, p)
+				require.NoError(t, err, "falsify unlisted buckets of %s", b.Table.Name(p))
 			}
 		}
 	}
-	for _, p := range twin.Precisions {
+	for _, p := range derived.TwinPrecisions() {
 		var first *time.Time
-		require.NoError(t, db.QueryRow(ctx, "SELECT min(time) FROM "+period.Precision(p).Table(twin.Running.Source())).Scan(&first))
+		require.NoError(t, db.QueryRow(ctx, "SELECT min(time) FROM "+derived.RollupOf(twin.Running.Family()).Name(p)).Scan(&first))
 		if first == nil {
 			continue
 		}
@@ -265,7 +266,7 @@ func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 			var ok bool
 			require.NoError(t, pgx.BeginTxFunc(ctx, db.(beginner), pgx.TxOptions{}, func(tx pgx.Tx) error {
 				var err error
-				_, ok, err = twin.Running.Extend(ctx, tx, p, *first, now.Truncate(period.Precision(p).Step()))
+				_, ok, err = twin.Running.Extend(ctx, tx, p, *first, now.Truncate(p.Step()))
 				return err
 			}), "extend %s", twin.Running.Table(p))
 			if !ok {
@@ -279,7 +280,7 @@ func fillTwins(t testing.TB, db Querier, unlisted string, now time.Time) {
 func fillTotals(t testing.TB, db Querier) {
 	t.Helper()
 	for _, p := range []period.Precision{period.Quarterly, period.Hourly, period.Daily} {
-		wide := p.Table("incidents")
+		wide := derived.RollupOf(derived.Incidents).Name(p)
 		_, err := db.Exec(context.Background(), fmt.Sprintf(`INSERT INTO %s_totals (time, raw_count, trap, action, country, asn)
 			SELECT time, sum(raw_count), trap, action, country, asn FROM %s GROUP BY 1, 3, 4, 5, 6`, wide, wide))
 		require.NoError(t, err, "fill %s_totals", wide)
@@ -385,7 +386,7 @@ func joinKey(parts []string) string {
 }
 
 // labelNames are the fact dimensions a grouping reads (the engine's label names).
-func labelNames(table, groupBy string) []string {
+func labelNames(table derived.Family, groupBy string) []string {
 	switch {
 	case groupBy == "":
 		return nil

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
-	"github.com/sview-project/sview/internal/twin"
 )
 
 func TestFill(t *testing.T) {
@@ -91,7 +91,7 @@ func TestStatementsFillEveryPlaceholder(t *testing.T) {
 						build(in+" "+src.name(), tableSQL(q, w, src, 100))
 					}
 					if sightingsApply(q, w) {
-						src := sightingsSource{precision: string(w.Source), built: listed, unbuilt: unlisted[:2]}
+						src := sightingsSource{precision: w.Source, built: listed, unbuilt: unlisted[:2]}
 						build(in+" sightings", sightingsSeriesSQL(q, w, src))
 						build(in+" sightings", sightingsTableSQL(q, w, src, 100))
 					}
@@ -99,8 +99,11 @@ func TestStatementsFillEveryPlaceholder(t *testing.T) {
 			}
 		}
 	}
-	for _, tw := range twin.All {
-		table := tw.Table(string(w.Source))
+	for _, tw := range derived.All {
+		if tw.Kind != derived.Ranked {
+			continue
+		}
+		table := tw.Name(w.Source)
 		build(table+" residuals", residualsSQL(table, listed))
 		build(table+" candidates", candidatesSQL(tw, table, listed, "true"))
 		build(table+" sums", sumsByKey(tw, table, unlisted, "true"))

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sview-project/sview/internal/twin"
+	"github.com/sview-project/sview/internal/derived"
 )
 
 // keyTypes are the SQL types of the twin key columns, to turn text arrays back into keys.
@@ -25,7 +25,7 @@ func (s *statement) from(src source) string {
 	for _, a := range []struct {
 		table string
 		spans []span
-	}{{src.twin.Table(string(src.precision)), src.listed}, {src.table, src.unlisted}} {
+	}{{src.twin.Name(src.precision), src.listed}, {src.table, src.unlisted}} {
 		if len(a.spans) > 0 {
 			arms = append(arms, fill("SELECT {cols} FROM {table} WHERE {spans}{keyIn}",
 				map[string]string{"cols": cols, "table": a.table, "spans": s.spans(a.spans), "keyIn": keyIn}))
@@ -59,7 +59,7 @@ func (s *statement) keyIn(cols []string, keys [][]string) string {
 }
 
 // keyTexts are the twin's key columns as text, the form keys travel in.
-func keyTexts(t twin.Twin) []string {
+func keyTexts(t derived.Table) []string {
 	texts := make([]string, len(t.Keys))
 	for i, k := range t.Keys {
 		texts[i] = k + "::text"
@@ -73,7 +73,7 @@ func residualsSQL(table string, spans []span) statement {
 	var s statement
 	where := s.spans(spans)
 	s.sql = fill("SELECT coalesce(sum(raw_count), 0)::bigint FROM {table} WHERE {where} AND rank = {rank}",
-		map[string]string{"table": table, "where": where, "rank": strconv.Itoa(twin.TopRanks + 1)})
+		map[string]string{"table": table, "where": where, "rank": strconv.Itoa(derived.TopRanks + 1)})
 	return s
 }
 
@@ -81,7 +81,7 @@ func residualsSQL(table string, spans []span) statement {
 // lo, residuals) for scanKeys: per key of rank <= TopRanks where kept holds, its counts and
 // the residuals of the buckets that gave it, summed by PostgreSQL so only one row per key
 // travels.
-func candidatesSQL(t twin.Twin, table string, spans []span, kept string) statement {
+func candidatesSQL(t derived.Table, table string, spans []span, kept string) statement {
 	var s statement
 	where := s.spans(spans)
 	s.sql = fill(`WITH ranked AS (
@@ -93,14 +93,14 @@ SELECT {texts}, sum(raw_count)::bigint, coalesce(sum(residual), 0)::bigint
 FROM ranked LEFT JOIN residual USING (time)
 WHERE rank <= {topRanks} AND {kept}
 GROUP BY {keys}`, map[string]string{
-		"keys": strings.Join(t.Keys, ", "), "table": table, "where": where, "residualRank": strconv.Itoa(twin.TopRanks + 1),
-		"texts": strings.Join(keyTexts(t), ", "), "topRanks": strconv.Itoa(twin.TopRanks), "kept": kept,
+		"keys": strings.Join(t.Keys, ", "), "table": table, "where": where, "residualRank": strconv.Itoa(derived.TopRanks + 1),
+		"texts": strings.Join(keyTexts(t), ", "), "topRanks": strconv.Itoa(derived.TopRanks), "kept": kept,
 	})
 	return s
 }
 
 // sumsByKey sums a table over spans per key of the twin, keeping the rows where kept holds.
-func sumsByKey(t twin.Twin, table string, spans []span, kept string) statement {
+func sumsByKey(t derived.Table, table string, spans []span, kept string) statement {
 	var s statement
 	where := s.spans(spans) + " AND " + kept
 	s.keySums(t, table, where)
@@ -118,7 +118,7 @@ func exactSumsSQL(src source, kept string) statement {
 
 // keySums makes s sum raw_count per key of t over the rows of from where where holds (both
 // built on s), as rows (key texts…, sum, 0) for scanKeys.
-func (s *statement) keySums(t twin.Twin, from, where string) {
+func (s *statement) keySums(t derived.Table, from, where string) {
 	s.sql = fill("SELECT {texts}, sum(raw_count)::bigint, 0::bigint FROM {from} WHERE {where} GROUP BY {keys}",
 		map[string]string{"texts": strings.Join(keyTexts(t), ", "), "from": from, "where": where, "keys": strings.Join(t.Keys, ", ")})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/aggregator"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
@@ -105,8 +106,8 @@ func BenchmarkVersusContinuousAggregates(b *testing.B) {
 		for _, c := range caggs {
 			var ours, theirs int64
 			require.NoError(b, pool.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT sum(raw_count) FROM %s), (SELECT sum(raw_count) FROM %s)`,
-				c.precision.Table("incidents"), c.name)).Scan(&ours, &theirs))
-			require.Equal(b, theirs, ours, "%s holds other sums than %s", c.precision.Table("incidents"), c.name)
+				derived.RollupOf(derived.Incidents).Name(c.precision), c.name)).Scan(&ours, &theirs))
+			require.Equal(b, theirs, ours, "%s holds other sums than %s", derived.RollupOf(derived.Incidents).Name(c.precision), c.name)
 		}
 	}
 

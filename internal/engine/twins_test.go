@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
@@ -84,10 +85,10 @@ func seedTails(t *testing.T, db Querier, seed float64, unlisted string) {
 			require.NoError(t, err, sql)
 		}
 	}
-	for _, source := range []string{"incidents", "passwords", "ports"} {
-		for _, p := range []string{"hourly", "daily"} {
+	for _, source := range derived.Families {
+		for _, p := range derived.TwinPrecisions() {
 			_, err := db.Exec(ctx, `INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ($1, $2, $3)`,
-				source, p, testNow.Truncate(period.Precision(p).Step()))
+				source, p, testNow.Truncate(p.Step()))
 			require.NoError(t, err)
 		}
 	}
@@ -116,8 +117,8 @@ func TestTwinsMatchWide(t *testing.T) {
 		_, err := pool.Exec(ctx, sql, pending, pending.AddDate(0, 0, 1))
 		require.NoError(t, err)
 	}
-	for _, tw := range twin.Of("passwords") {
-		del, ins := tw.BuildSQL("hourly")
+	for _, b := range twin.Builders(derived.Passwords) {
+		del, ins := b.SQL("hourly")
 		for _, sql := range []string{del, ins} {
 			_, err := pool.Exec(ctx, sql, pending, pending.AddDate(0, 0, 1))
 			require.NoError(t, err)
@@ -209,7 +210,7 @@ func TestRunningTotalsMatchWide(t *testing.T) {
 	require.Equal(t, map[string]int{"running": 6 * 10}, paths)
 
 	// The totals end 30 hours and 3 days before the watermark.
-	for p, end := range map[string]time.Time{"hourly": testNow.Add(-30 * time.Hour), "daily": testNow.AddDate(0, 0, -3)} {
+	for p, end := range map[period.Precision]time.Time{"hourly": testNow.Add(-30 * time.Hour), "daily": testNow.AddDate(0, 0, -3)} {
 		_, err := pool.Exec(ctx, "DELETE FROM "+twin.Running.Table(p)+" WHERE time >= $1", end)
 		require.NoError(t, err)
 	}
@@ -217,7 +218,7 @@ func TestRunningTotalsMatchWide(t *testing.T) {
 	require.Equal(t, map[string]int{"running": 6 * 10}, paths)
 
 	// The totals begin after every window starts.
-	for p, start := range map[string]time.Time{"hourly": testNow.Add(-40 * time.Hour), "daily": testNow.AddDate(0, 0, -10)} {
+	for p, start := range map[period.Precision]time.Time{"hourly": testNow.Add(-40 * time.Hour), "daily": testNow.AddDate(0, 0, -10)} {
 		tag, err := pool.Exec(ctx, "DELETE FROM "+twin.Running.Table(p)+" WHERE time < $1", start)
 		require.NoError(t, err)
 		require.Positive(t, tag.RowsAffected())
@@ -247,7 +248,7 @@ func wideAnswer(t *testing.T, e *Engine, q query.Query, r period.Range) (data.Fr
 	t.Helper()
 	w, err := e.Window(context.Background(), q, r)
 	require.NoError(t, err)
-	return statementAnswer(t, e, q, w, source{table: w.Source.Table(q.Table())}), w
+	return statementAnswer(t, e, q, w, source{table: derived.RollupOf(q.Table()).Name(w.Source)}), w
 }
 
 // statementAnswer is q's answer over w from the one plain statement on src, as Answer frames it.
@@ -300,7 +301,7 @@ func TestTwinOf(t *testing.T) {
 		tw, ok := twinOf(q, p.Source)
 		require.Equal(t, c.twin != "", ok, c.query)
 		if ok {
-			require.Equal(t, c.twin, tw.Name, c.query)
+			require.Equal(t, c.twin, tw.Suffix, c.query)
 			require.Equal(t, c.pruned, prunable(q, tw), c.query)
 		}
 	}

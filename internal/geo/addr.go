@@ -33,8 +33,6 @@ func (x u128) lessEq(y u128) bool { return !y.less(x) }
 
 func (x u128) isMax() bool { return x.hi == ^uint64(0) && x.lo == ^uint64(0) }
 
-func (x u128) isZero() bool { return x.hi == 0 && x.lo == 0 }
-
 func (x u128) add1() u128 {
 	lo, carry := bits.Add64(x.lo, 1, 0)
 	return u128{x.hi + carry, lo}

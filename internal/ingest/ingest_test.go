@@ -19,10 +19,7 @@ import (
 	"github.com/sview-project/sview/internal/testenv"
 )
 
-var (
-	token1 = strings.Repeat("ab", 32)
-	token2 = strings.Repeat("0123456789abcdef", 4)
-)
+var token1 = strings.Repeat("ab", 32)
 
 // newDB is a migrated database with the test prefixes of testdata/geo.tsv loaded.
 func newDB(t *testing.T) *pgxpool.Pool {

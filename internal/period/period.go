@@ -38,14 +38,6 @@ func (p Precision) Step() time.Duration {
 	return time.Minute
 }
 
-// Table is the table of source that holds rows of this precision, e.g. incidents_hourly.
-func (p Precision) Table(source string) string {
-	if p == Raw {
-		return source
-	}
-	return source + "_" + string(p)
-}
-
 // RawTail is how much of the newest raw data graphs leave out: the dumper writes with a delay,
 // so the last minutes are incomplete and would show as a false dip.
 const RawTail = 5 * time.Minute

@@ -138,8 +138,3 @@ func TestAligned(t *testing.T) {
 	require.Equal(t, Range{From: at("2026-03-01T10:05:00Z"), To: at("2026-03-01T12:10:00Z"), Interval: 5 * time.Minute}, a)
 	require.Equal(t, a, a.Aligned())
 }
-
-func TestTable_Names(t *testing.T) {
-	require.Equal(t, "incidents", Raw.Table("incidents"))
-	require.Equal(t, "ports_daily", Daily.Table("ports"))
-}

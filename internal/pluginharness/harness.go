@@ -140,8 +140,8 @@ func (p *Plugin) Exited() bool { return p.client.Exited() }
 // jsonData and the decrypted secureJsonData.
 func PluginContext(uid string, jsonData []byte, secure map[string]string) backend.PluginContext {
 	return backend.PluginContext{
-		OrgID:    1,
-		PluginID: PluginID,
+		Namespace: "default", // org 1's; the SDK deprecates OrgID, which nothing here reads
+		PluginID:  PluginID,
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
 			ID: 1, UID: uid, Name: "Sentinel View", Type: PluginID,
 			JSONData: jsonData, DecryptedSecureJSONData: secure,

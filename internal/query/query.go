@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 )
 
@@ -83,20 +84,20 @@ type Filters struct {
 
 // Table is the raw table family a stats metric reads: incidents and attackers come from
 // incidents, usages from passwords, scans from ports.
-func Table(metric string) string {
+func Table(metric string) derived.Family {
 	switch metric {
 	case "usages":
-		return "passwords"
+		return derived.Passwords
 	case "scans":
-		return "ports"
+		return derived.Ports
 	}
-	return "incidents"
+	return derived.Incidents
 }
 
 // GroupBysOf lists the groupings a table supports. combination is the table's natural pair:
 // trap and action (the incident type) for incidents, username and password for passwords.
 // port on ports is the pair protocol and port, shown as TCP/22.
-func GroupBysOf(table string) []string {
+func GroupBysOf(table derived.Family) []string {
 	switch table {
 	case "passwords":
 		return []string{"", "country", "asn", "trap", "ip", "probe", "password", "username", "combination"}
@@ -107,7 +108,7 @@ func GroupBysOf(table string) []string {
 }
 
 // FiltersOf lists the filters a table supports (the JSON names under filters).
-func FiltersOf(table string) []string {
+func FiltersOf(table derived.Family) []string {
 	switch table {
 	case "passwords":
 		return []string{"probe", "asn", "country", "trap", "ip", "password", "username"}
@@ -118,7 +119,7 @@ func FiltersOf(table string) []string {
 }
 
 // Table is the raw table family this stats query reads.
-func (q Query) Table() string { return Table(q.Metric) }
+func (q Query) Table() derived.Family { return Table(q.Metric) }
 
 // CacheKey identifies the answer to q: a hash of the canonical query (without the preset
 // name, so a preset and its spelled-out form share an answer) and of either the period or, for a

@@ -92,7 +92,7 @@ func (q Query) validateStats() error {
 		return invalid("groupBy", q.GroupBy, GroupBys[1:], "unknown grouping")
 	}
 	if allowed := GroupBysOf(table); !slices.Contains(allowed, q.GroupBy) {
-		return unsupported("groupBy", q.GroupBy, allowed[1:], "metric "+q.Metric+" (table "+table+") has no such column")
+		return unsupported("groupBy", q.GroupBy, allowed[1:], "metric "+q.Metric+" (table "+string(table)+") has no such column")
 	}
 	if q.Format == FormatMap && q.GroupBy != "country" {
 		return unsupported("groupBy", q.GroupBy, []string{"country"}, "a map is grouped by country")
@@ -100,7 +100,7 @@ func (q Query) validateStats() error {
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return invalid("limit", strconv.Itoa(q.Limit), nil, "must be between 1 and "+strconv.Itoa(MaxLimit)+" (0 or absent for the default)")
 	}
-	if err := q.Filters.validate(FiltersOf(table), "metric "+q.Metric+" (table "+table+")"); err != nil {
+	if err := q.Filters.validate(FiltersOf(table), "metric "+q.Metric+" (table "+string(table)+")"); err != nil {
 		return err
 	}
 	if q.Preset != "" {

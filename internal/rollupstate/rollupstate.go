@@ -13,11 +13,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 )
 
 // Lock classes (the first of the two int4 keys of a lock, see locks.go). The object key of a
-// rollup lock is Index(table, precision); the same numbers are hard-coded in the late-data
+// rollup lock is Index(key); the same numbers are hard-coded in the late-data
 // triggers (migrations 000010, 000046, 000048).
 const (
 	// ClassWorker is held for the whole time one aggregator works a (table, precision), at
@@ -30,18 +31,18 @@ const (
 	ClassJob int32 = 1398165506
 )
 
-// Index is the object key of a (table, precision) pair: table index × 3 + precision index, in
-// the order of sentinel.Tables and sentinel.Precisions.
-func Index(table, precision string) (int32, error) {
-	t := slices.Index(sentinel.Tables, table)
-	p := slices.Index(sentinel.Precisions, precision)
+// Index is the object key of a rollup: family index × 3 + precision index, in the order of
+// derived.Families and derived.Rollups.
+func Index(k Key) (int32, error) {
+	t := slices.Index(derived.Families, k.Table)
+	p := slices.Index(derived.Rollups, k.Precision)
 	if t < 0 {
-		return 0, fmt.Errorf("table %q: want one of %v", table, sentinel.Tables)
+		return 0, fmt.Errorf("table %q: want one of %v", k.Table, derived.Families)
 	}
 	if p < 0 {
-		return 0, fmt.Errorf("precision %q: want one of %v", precision, sentinel.Precisions)
+		return 0, fmt.Errorf("precision %q: want one of %v", k.Precision, derived.Rollups)
 	}
-	return int32(t*len(sentinel.Precisions) + p), nil // #nosec G115 -- at most 3 tables × 3 precisions
+	return int32(t*len(derived.Rollups) + p), nil // #nosec G115 -- at most 3 tables × 3 precisions
 }
 
 // JobKey is the object key of a named job's lock.
@@ -58,35 +59,33 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Watermark says up to where a (table, precision) is final.
+// Watermark says up to where a rollup is final.
 type Watermark struct {
-	Table      string    `json:"table"`
-	Precision  string    `json:"precision"`
+	Key
 	Watermark  time.Time `json:"watermark"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	LagSeconds float64   `json:"lag_seconds"`
 }
 
-// Invalidation sums up the ranges still waiting to be recomputed at one (table, precision).
+// Invalidation sums up the ranges still waiting to be recomputed at one rollup.
 type Invalidation struct {
-	Table     string    `json:"table"`
-	Precision string    `json:"precision"`
-	Ranges    int64     `json:"ranges"`
-	From      time.Time `json:"from"`
-	To        time.Time `json:"to"`
+	Key
+	Ranges int64     `json:"ranges"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
 }
 
 // Lock is a session lock of sview held or awaited by some connection.
 type Lock struct {
 	// Kind is "worker", "job" or "ingest".
-	Kind        string `json:"kind"`
-	Table       string `json:"table,omitempty"`
-	Precision   string `json:"precision,omitempty"`
-	Job         string `json:"job,omitempty"`
-	PID         int32  `json:"pid"`
-	Application string `json:"application"`
-	Mode        string `json:"mode"`
-	Granted     bool   `json:"granted"`
+	Kind        string           `json:"kind"`
+	Table       derived.Family   `json:"table,omitempty"`
+	Precision   period.Precision `json:"precision,omitempty"`
+	Job         string           `json:"job,omitempty"`
+	PID         int32            `json:"pid"`
+	Application string           `json:"application"`
+	Mode        string           `json:"mode"`
+	Granted     bool             `json:"granted"`
 }
 
 // JobRun is the last outcome of one job.
@@ -143,7 +142,7 @@ func Watermarks(ctx context.Context, q Querier) ([]Watermark, error) {
 		SELECT source, precision, watermark, updated_at, extract(epoch FROM now() - watermark)::float8
 		FROM rollup_watermarks
 		ORDER BY array_position($1::text[], source), array_position($2::text[], precision)`,
-		sentinel.Tables, sentinel.Precisions)
+		derived.Families, derived.Rollups)
 	if err != nil {
 		return nil, fmt.Errorf("read watermarks: %w", err)
 	}
@@ -161,7 +160,7 @@ func Invalidations(ctx context.Context, q Querier) ([]Invalidation, error) {
 		FROM rollup_invalidations
 		GROUP BY source, precision
 		ORDER BY array_position($1::text[], source), array_position($2::text[], precision)`,
-		sentinel.Tables, sentinel.Precisions)
+		derived.Families, derived.Rollups)
 	if err != nil {
 		return nil, fmt.Errorf("read invalidations: %w", err)
 	}
@@ -199,9 +198,9 @@ func Locks(ctx context.Context, q Querier, jobs []string) ([]Lock, error) {
 		switch class {
 		case ClassWorker:
 			l.Kind = "worker"
-			n := int32(len(sentinel.Precisions)) // #nosec G115 -- three precisions
-			if obj >= 0 && int(obj) < len(sentinel.Tables)*len(sentinel.Precisions) {
-				l.Table, l.Precision = sentinel.Tables[obj/n], sentinel.Precisions[obj%n]
+			n := int32(len(derived.Rollups)) // #nosec G115 -- three precisions
+			if obj >= 0 && int(obj) < len(derived.Families)*len(derived.Rollups) {
+				l.Table, l.Precision = derived.Families[obj/n], derived.Rollups[obj%n]
 			}
 		case ClassJob:
 			l.Kind = "job"

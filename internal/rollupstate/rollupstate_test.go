@@ -7,14 +7,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
 func TestIndex(t *testing.T) {
 	cases := []struct {
-		table, precision string
-		want             int32
-		wantErr          string
+		table     derived.Family
+		precision period.Precision
+		want      int32
+		wantErr   string
 	}{
 		{"incidents", "quarterly", 0, ""},
 		{"incidents", "daily", 2, ""},
@@ -24,8 +27,8 @@ func TestIndex(t *testing.T) {
 		{"ports", "weekly", 0, `precision "weekly"`},
 	}
 	for _, c := range cases {
-		t.Run(c.table+"_"+c.precision, func(t *testing.T) {
-			got, err := Index(c.table, c.precision)
+		t.Run(string(c.table)+"_"+string(c.precision), func(t *testing.T) {
+			got, err := Index(Key{c.table, c.precision})
 			if c.wantErr != "" {
 				require.ErrorContains(t, err, c.wantErr)
 				return
@@ -55,7 +58,7 @@ func TestRead(t *testing.T) {
 	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm, Error: "boom"}))
 	require.NoError(t, RecordJob(ctx, pool, JobRun{Job: "greylist", StartedAt: wm, FinishedAt: wm.Add(time.Minute), OK: true, Rows: 3}))
 
-	idx, err := Index("passwords", "hourly")
+	idx, err := Index(Key{derived.Passwords, period.Hourly})
 	require.NoError(t, err)
 	pids := map[uint32]bool{}
 	for _, key := range [][2]int32{{ClassWorker, idx}, {ClassJob, JobKey("greylist")}} {
@@ -74,12 +77,12 @@ func TestRead(t *testing.T) {
 	require.Equal(t, []string{"incidents quarterly", "incidents daily", "ports hourly"}, func() []string {
 		var out []string
 		for _, w := range s.Watermarks {
-			out = append(out, w.Table+" "+w.Precision)
+			out = append(out, w.String())
 			require.Greater(t, w.LagSeconds, 0.0)
 		}
 		return out
 	}(), "ordered by table, then finest precision first")
-	require.Equal(t, []Invalidation{{Table: "incidents", Precision: "hourly", Ranges: 2, From: wm.Add(-5 * time.Hour), To: wm.Add(-time.Hour)}},
+	require.Equal(t, []Invalidation{{Key: Key{"incidents", "hourly"}, Ranges: 2, From: wm.Add(-5 * time.Hour), To: wm.Add(-time.Hour)}},
 		utcInvalidations(s.Invalidations))
 	require.Len(t, s.Jobs, 2)
 	require.Equal(t, "greylist", s.Jobs[0].Job)
@@ -95,8 +98,8 @@ func TestRead(t *testing.T) {
 		require.True(t, l.Granted)
 		require.True(t, pids[uint32(l.PID)], "held by the connection Hold opened")
 	}
-	require.Equal(t, "passwords", kinds["worker"].Table)
-	require.Equal(t, "hourly", kinds["worker"].Precision)
+	require.Equal(t, derived.Passwords, kinds["worker"].Table)
+	require.Equal(t, period.Hourly, kinds["worker"].Precision)
 	require.Equal(t, "greylist", kinds["job"].Job)
 }
 

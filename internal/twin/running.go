@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 )
 
@@ -26,19 +28,27 @@ var Running = running{}
 
 type running struct{}
 
-// Source is the table family the running totals sum.
-func (running) Source() string { return "ports" }
+func (running) table() derived.Table {
+	t, _ := derived.Find(derived.Running, derived.Ports)
+	return t
+}
 
-// Serves reports whether the running totals hold the sums of a twin: the ports by port.
-func (r running) Serves(t Twin) bool { return t.Source == r.Source() && t.Name == r.twin().Name }
+// Family is the table family the running totals sum.
+func (r running) Family() derived.Family { return r.table().Family }
+
+// Serves reports whether the running totals hold the sums of a ranked twin (ports by port).
+func (r running) Serves(t derived.Table) bool {
+	return t.Kind == derived.Ranked && t.Family == r.Family() && t.Suffix == r.table().Sums
+}
 
 // twin is the ranked twin each bucket's sums are read from.
-func (running) twin() Twin {
-	return All[slices.IndexFunc(All, func(t Twin) bool { return t.Name == "by_port" })]
+func (r running) twin() derived.Table {
+	ts := Ranked(r.Family())
+	return ts[slices.IndexFunc(ts, r.Serves)]
 }
 
 // Table names the running totals of a precision, e.g. ports_daily_running.
-func (running) Table(precision string) string { return "ports_" + precision + "_running" }
+func (r running) Table(p period.Precision) string { return r.table().Name(p) }
 
 // protocols are the values of protocol_t (migration 000001) in their order, the high half of
 // a PortKey.
@@ -175,7 +185,7 @@ type Row struct {
 
 // Through is the newest bucket the running totals of a precision sum; ok is false when there
 // is none. It reads no totals, for status and metrics.
-func (r running) Through(ctx context.Context, q rollupstate.Querier, precision string) (at time.Time, ok bool, err error) {
+func (r running) Through(ctx context.Context, q rollupstate.Querier, precision period.Precision) (at time.Time, ok bool, err error) {
 	var newest *time.Time
 	if err := q.QueryRow(ctx, "SELECT max(time) FROM "+r.Table(precision)).Scan(&newest); err != nil {
 		return at, false, fmt.Errorf("read the newest row of %s: %w", r.Table(precision), err)
@@ -188,7 +198,7 @@ func (r running) Through(ctx context.Context, q rollupstate.Querier, precision s
 
 // ReadRow reads the running totals of a precision at the latest bucket before until (any
 // bucket when until is zero); ok is false when there is none.
-func (r running) ReadRow(ctx context.Context, q rollupstate.Querier, precision string, until time.Time) (row Row, ok bool, err error) {
+func (r running) ReadRow(ctx context.Context, q rollupstate.Querier, precision period.Precision, until time.Time) (row Row, ok bool, err error) {
 	var enc []byte
 	var before *time.Time
 	if !until.IsZero() {
@@ -217,8 +227,8 @@ func (r running) ReadRow(ctx context.Context, q rollupstate.Querier, precision s
 // transaction that holds the ports input lock of the precision shared (see the aggregator), so
 // no rewrite of the buckets summed commits beside it; its table lock keeps a concurrent Extend
 // from building the same rows.
-func (r running) Extend(ctx context.Context, q rollupstate.Querier, precision string, first, closed time.Time) (at time.Time, ok bool, err error) {
-	table, step := r.Table(precision), step(precision)
+func (r running) Extend(ctx context.Context, q rollupstate.Querier, precision period.Precision, first, closed time.Time) (at time.Time, ok bool, err error) {
+	table, step := r.Table(precision), precision.Step()
 	if _, err := q.Exec(ctx, "LOCK TABLE "+table+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
 		return at, false, fmt.Errorf("lock %s: %w", table, err)
 	}
@@ -228,7 +238,7 @@ func (r running) Extend(ctx context.Context, q rollupstate.Querier, precision st
 	}
 	// A chain that fell behind the oldest bucket still held, or a window's length behind closed
 	// (the job was stopped for long), starts over there instead of catching up.
-	at = maxTime(first, closed.Add(-Span(precision)).Truncate(step))
+	at = maxTime(first, closed.Add(-derived.TwinSpan(precision)).Truncate(step))
 	origin := at
 	if chained && !prev.Time.Add(step).Before(at) {
 		at, origin = prev.Time.Add(step), prev.Origin
@@ -241,9 +251,7 @@ func (r running) Extend(ctx context.Context, q rollupstate.Querier, precision st
 	if !at.Before(closed) {
 		return at, false, nil
 	}
-	var listed bool
-	if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM twin_buckets WHERE source = $1 AND precision = $2 AND time = $3)",
-		r.Source(), precision, at).Scan(&listed); err != nil || !listed {
+	if listed, err := rollupstate.TwinListed(ctx, q, rollupstate.Key{Table: r.Family(), Precision: precision}, at); err != nil || !listed {
 		return at, false, err
 	}
 	bucket, err := r.bucketTotals(ctx, q, precision, at)
@@ -255,15 +263,15 @@ func (r running) Extend(ctx context.Context, q rollupstate.Querier, precision st
 		return at, false, fmt.Errorf("write %s at %s: %w", table, at.Format(time.RFC3339), err)
 	}
 	// Rows older than the longest window are never read again: the newest row carries on.
-	if _, err := q.Exec(ctx, "DELETE FROM "+table+" WHERE time < $1", at.Add(-Span(precision))); err != nil {
+	if _, err := q.Exec(ctx, "DELETE FROM "+table+" WHERE time < $1", at.Add(-derived.TwinSpan(precision))); err != nil {
 		return at, false, fmt.Errorf("trim %s: %w", table, err)
 	}
 	return at, true, nil
 }
 
 // bucketTotals reads the scans per port of one bucket from its ranked twin.
-func (r running) bucketTotals(ctx context.Context, q rollupstate.Querier, precision string, at time.Time) (Totals, error) {
-	src := r.twin().Table(precision)
+func (r running) bucketTotals(ctx context.Context, q rollupstate.Querier, precision period.Precision, at time.Time) (Totals, error) {
+	src := r.twin().Name(precision)
 	rows, err := q.Query(ctx, "SELECT protocol::text, port, raw_count FROM "+src+" WHERE time = $1", at)
 	if err != nil {
 		return Totals{}, fmt.Errorf("read %s at %s: %w", src, at.Format(time.RFC3339), err)
@@ -292,7 +300,7 @@ func (r running) bucketTotals(ctx context.Context, q rollupstate.Querier, precis
 
 // StaleSQL deletes the running totals that sum a bucket of [$1, $2) of the precision: the
 // rows at or after it whose chain starts before its end.
-func (r running) StaleSQL(precision string) string {
+func (r running) StaleSQL(precision period.Precision) string {
 	return "DELETE FROM " + r.Table(precision) + " WHERE time >= $1 AND origin < $2"
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 )
 
@@ -16,25 +17,33 @@ var Sightings = sightings{}
 
 type sightings struct{}
 
-// Source is the table family the sightings are built from.
-func (sightings) Source() string { return "incidents" }
+func (sightings) table() derived.Table {
+	t, _ := derived.Find(derived.Sightings, derived.Incidents)
+	return t
+}
+
+// Family is the table family the sightings are built from.
+func (s sightings) Family() derived.Family { return s.table().Family }
 
 // Table names the sightings of a precision, e.g. incidents_daily_sightings.
-func (sightings) Table(precision string) string { return "incidents_" + precision + "_sightings" }
+func (s sightings) Table(p period.Precision) string { return s.table().Name(p) }
+
+// At reports whether there are sightings at a precision.
+func (s sightings) At(p period.Precision) bool { return s.table().At(p) }
 
 // Lookback is how many buckets back a previous sighting is searched: the longest window read
 // at the precision (Span).
-func (sightings) Lookback(precision string) int { return int(Span(precision) / step(precision)) }
+func (sightings) Lookback(p period.Precision) int { return int(derived.TwinSpan(p) / p.Step()) }
 
 // NoGap is the gap of an address not seen within the lookback: larger than any window answered.
-func (s sightings) NoGap(precision string) int { return s.Lookback(precision) + 1 }
+func (s sightings) NoGap(p period.Precision) int { return s.Lookback(p) + 1 }
 
 // Span is the window the sightings of a precision can answer.
-func (sightings) Span(precision string) time.Duration { return Span(precision) }
+func (sightings) Span(p period.Precision) time.Duration { return derived.TwinSpan(p) }
 
 // BuildSQL returns the statements that rebuild the sightings of the buckets of [$1, $2) from
 // the wide rollup.
-func (s sightings) BuildSQL(precision string) (del, ins string) {
+func (s sightings) BuildSQL(precision period.Precision) (del, ins string) {
 	dst := s.Table(precision)
 	del = fmt.Sprintf("DELETE FROM %s WHERE time >= $1 AND time < $2", dst)
 	ins = fmt.Sprintf("INSERT INTO %s (time, by_country, country, gap, attackers)\n%s", dst, s.SelectSQL(precision, "$1", "$2"))
@@ -46,8 +55,8 @@ func (s sightings) BuildSQL(precision string) (del, ins string) {
 // computes the few buckets the twin job has not built yet. Each address of a bucket looks up
 // its previous bucket through the rollup's (ip, time) index, once per country it was seen from
 // and once in any country.
-func (s sightings) SelectSQL(precision, from, to string) string {
-	src := "incidents_" + precision
+func (s sightings) SelectSQL(precision period.Precision, from, to string) string {
+	src := derived.RollupOf(s.Family()).Name(precision)
 	lookback := fmt.Sprintf("'%d seconds'::interval", int(s.Span(precision).Seconds()))
 	return fmt.Sprintf(`WITH seen AS (
 	SELECT DISTINCT time, ip, country FROM %[1]s WHERE time >= %[2]s AND time < %[3]s
@@ -64,17 +73,15 @@ func (s sightings) SelectSQL(precision, from, to string) string {
 SELECT time, by_country, country,
 	coalesce((extract(epoch FROM time - before) / %[5]d)::int, %[6]d) AS gap, count(*) AS attackers
 FROM previous
-GROUP BY 1, 2, 3, 4`, src, from, to, lookback, int(step(precision).Seconds()), s.NoGap(precision))
+GROUP BY 1, 2, 3, 4`, src, from, to, lookback, int(precision.Step().Seconds()), s.NoGap(precision))
 }
 
 // Stale is the span of buckets whose twins no longer hold when the wide buckets [from, to) of
 // a source at a precision are rewritten: those buckets, and for incidents the sightings of the
 // lookback after them, whose previous sightings may have moved.
-func Stale(source, precision string, from, to time.Time) (time.Time, time.Time) {
-	if source == Sightings.Source() && hasPrecision(precision) {
-		return from, to.Add(Sightings.Span(precision))
+func Stale(f derived.Family, p period.Precision, from, to time.Time) (time.Time, time.Time) {
+	if f == Sightings.Family() && Sightings.At(p) {
+		return from, to.Add(Sightings.Span(p))
 	}
 	return from, to
 }
-
-func step(precision string) time.Duration { return period.Precision(precision).Step() }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -46,7 +47,7 @@ func TestSightingsCountDistinctAttackers(t *testing.T) {
 		_, err = pool.Exec(ctx, ins, from, to)
 		require.NoError(t, err)
 	}
-	daySeconds := int(step("daily").Seconds())
+	daySeconds := int(period.Daily.Step().Seconds())
 	for range 60 {
 		a := first.AddDate(0, 0, rng.IntN(days))
 		b := a.AddDate(0, 0, 1+rng.IntN(days))

@@ -9,18 +9,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
 // The partial indexes of migration 000041 must cover every rank a query reads.
 func TestTopIndexesCoverTheRanksRead(t *testing.T) {
 	pool := testenv.Pool(t)
-	for _, tw := range All {
-		for _, p := range Precisions {
-			var def string
-			require.NoError(t, pool.QueryRow(context.Background(),
-				"SELECT indexdef FROM pg_indexes WHERE indexname = $1", tw.Table(p)+"_top_idx").Scan(&def))
-			require.Contains(t, def, fmt.Sprintf("(rank <= %d)", TopRanks+1), tw.Table(p))
+	for _, f := range derived.Families {
+		for _, tw := range Ranked(f) {
+			for _, p := range tw.Precisions {
+				var def string
+				require.NoError(t, pool.QueryRow(context.Background(),
+					"SELECT indexdef FROM pg_indexes WHERE indexname = $1", tw.Name(p)+"_top_idx").Scan(&def))
+				require.Contains(t, def, fmt.Sprintf("(rank <= %d)", derived.TopRanks+1), tw.Name(p))
+			}
 		}
 	}
 }
@@ -44,9 +47,9 @@ func TestBuildSumsAndRanksEachBucket(t *testing.T) {
 			r.at, r.n, r.password, r.ip)
 		require.NoError(t, err)
 	}
-	tw := Of("passwords")[0]
-	require.Equal(t, "passwords_daily_by_password", tw.Table("daily"))
-	del, ins := tw.BuildSQL("daily")
+	tw := Ranked(derived.Passwords)[0]
+	require.Equal(t, "passwords_daily_by_password", tw.Name("daily"))
+	del, ins := rankedSQL(tw, "daily")
 	for range 2 { // rebuilding is idempotent
 		_, err := pool.Exec(ctx, del, day, day.AddDate(0, 0, 2))
 		require.NoError(t, err)
@@ -68,18 +71,18 @@ func TestBuildSumsAndRanksEachBucket(t *testing.T) {
 }
 
 func TestCoversAndHas(t *testing.T) {
-	login := Of("passwords")[2]
+	login := Ranked(derived.Passwords)[2]
 	require.True(t, login.Covers("password", "username"))
 	require.False(t, login.Covers("ip"))
 	require.True(t, Has("ports", "daily"))
 	require.False(t, Has("ports", "quarterly"))
-	require.Len(t, Of("incidents"), 2)
+	require.Len(t, Ranked(derived.Incidents), 2)
 }
 
 func TestBuildersOfEachSource(t *testing.T) {
 	var names []string
 	for _, b := range Builders("incidents") {
-		names = append(names, b.Table("daily"))
+		names = append(names, b.Table.Name("daily"))
 	}
 	require.Equal(t, []string{"incidents_daily_by_kind", "incidents_daily_by_ip", "incidents_daily_sightings"}, names)
 	require.Len(t, Builders("passwords"), 3)

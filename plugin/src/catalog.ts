@@ -1,27 +1,44 @@
-// What the editors offer: the closed lists of the query model with labels, the original
-// resource catalog as presets, and which dimensions each metric's table has.
+// What the editors offer. The closed lists of the query model, which dimensions and filters each
+// metric's table has, the periods, the default limits and the presets come from goldens the Go
+// tests write from the backend's own rules (go test ./internal/catalog -update), so the editor
+// cannot drift from what the backend accepts; labels and descriptions are the frontend's own.
 import { SelectableValue } from '@grafana/data';
 
-import { Format, GroupBy, Metric, Period, QueryType, TextFilterKey, VariableRef } from './types';
+import model from '../../internal/catalog/testdata/query-model.golden.json';
+import presetsGolden from '../../internal/catalog/testdata/presets.golden.json';
+import { Format, GroupBy, ListFilterKey, Metric, Period, QueryType, TextFilterKey, VariableRef } from './types';
 
 /** The value itself, or undefined while it is a $variable (only known at query time). */
 export function known<T extends string>(value: T | VariableRef | undefined): T | undefined {
   return value === undefined || value.startsWith('$') ? undefined : (value as T);
 }
 
-export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
-  { value: 'stats', label: 'Statistics', description: 'Incidents, attackers, password usages and port scans' },
-  { value: 'greylist', label: 'Greylist', description: 'Addresses that attack many probes, with score and tags' },
-  { value: 'leak', label: 'Leaked passwords', description: 'Look a password or SHA-1 up in the leak database' },
-  { value: 'status', label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
-];
+type Text = { label: string; description: string };
 
-export const METRIC_OPTIONS: Array<SelectableValue<Metric>> = [
-  { value: 'incidents', label: 'Incidents', description: 'Sum of reported incidents' },
-  { value: 'attackers', label: 'Attackers', description: 'Distinct attacking IP addresses' },
-  { value: 'usages', label: 'Password usages', description: 'Login attempts with a username and password' },
-  { value: 'scans', label: 'Port scans', description: 'Connections to ports seen by the firewall logs' },
-];
+/** Options of a closed list: the backend's values in its order, with the labels given here. */
+function options<T extends string>(values: string[], text: Record<T, Text>): Array<SelectableValue<T>> {
+  return values.map((v) => ({ value: v as T, ...text[v as T] }));
+}
+
+export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
+  stats: { label: 'Statistics', description: 'Incidents, attackers, password usages and port scans' },
+  greylist: { label: 'Greylist', description: 'Addresses that attack many probes, with score and tags' },
+  leak: { label: 'Leaked passwords', description: 'Look a password or SHA-1 up in the leak database' },
+  status: { label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
+});
+
+export const METRIC_OPTIONS = options<Metric>(
+  model.metrics.map((m) => m.name),
+  {
+    incidents: { label: 'Incidents', description: 'Sum of reported incidents' },
+    attackers: { label: 'Attackers', description: 'Distinct attacking IP addresses' },
+    usages: { label: 'Password usages', description: 'Login attempts with a username and password' },
+    scans: { label: 'Port scans', description: 'Connections to ports seen by the firewall logs' },
+  }
+);
+
+/** Every grouping of the model, in the backend's order. */
+export const GROUP_BYS = model.groupBy as GroupBy[];
 
 export const GROUP_BY_LABELS: Record<GroupBy, string> = {
   '': 'Nothing (one series)',
@@ -37,16 +54,11 @@ export const GROUP_BY_LABELS: Record<GroupBy, string> = {
   port: 'Port',
 };
 
-/**
- * The dimensions each metric's table holds (migrations/000001; internal/query GroupBysOf):
- * incidents and attackers read incidents, usages passwords, scans ports.
- */
-export const METRIC_DIMENSIONS: Record<Metric, GroupBy[]> = {
-  incidents: ['', 'country', 'asn', 'trap', 'action', 'ip', 'probe', 'combination'],
-  attackers: ['', 'country', 'asn', 'trap', 'action', 'ip', 'probe', 'combination'],
-  usages: ['', 'password', 'username', 'combination', 'probe', 'trap', 'ip', 'country', 'asn'],
-  scans: ['', 'port', 'probe', 'ip', 'country', 'asn'],
-};
+/** The dimensions each metric's table holds (incidents and attackers read incidents, usages passwords, scans ports). */
+export const METRIC_DIMENSIONS = Object.fromEntries(model.metrics.map((m) => [m.name, m.groupBy])) as Record<
+  Metric,
+  GroupBy[]
+>;
 
 /** What "combination" groups by depends on the table. */
 export function groupByLabel(groupBy: GroupBy, metric: Metric | undefined): string {
@@ -56,35 +68,66 @@ export function groupByLabel(groupBy: GroupBy, metric: Metric | undefined): stri
   return metric === 'usages' ? 'Username + password' : 'Trap + action';
 }
 
-/** Which filters narrow each metric (internal/query FiltersOf: a table lacking the column cannot). */
-export const METRIC_FILTERS: Record<Metric, string[]> = {
-  incidents: ['probe', 'asn', 'country', 'trap', 'action', 'ip'],
-  attackers: ['probe', 'asn', 'country', 'trap', 'action', 'ip'],
-  usages: ['probe', 'asn', 'country', 'trap', 'ip', 'password', 'username'],
-  scans: ['probe', 'asn', 'country', 'ip', 'port'],
-};
+/** Which filters narrow each metric (a table lacking the column cannot). */
+export const METRIC_FILTERS = Object.fromEntries(model.metrics.map((m) => [m.name, m.filters])) as Record<
+  Metric,
+  string[]
+>;
 
-export const FORMAT_OPTIONS: Array<SelectableValue<Format>> = [
-  { value: 'timeseries', label: 'Time series', description: 'One series per group, for graphs and alert rules' },
-  { value: 'table', label: 'Table', description: 'Totals over the range, top N rows' },
-  { value: 'map', label: 'Map', description: 'Country code and value, for the Geomap panel (group by country)' },
-];
+/** The filters of the model that hold a list of values (any of them), and those that hold one text. */
+export const LIST_FILTER_KEYS = model.filters.list as ListFilterKey[];
+export const TEXT_FILTER_KEYS = model.filters.text as TextFilterKey[];
+
+/** The filters a greylist query takes. */
+export const GREYLIST_FILTERS: string[] = model.greylist.filters;
+
+export const FORMAT_OPTIONS = options<Format>(model.formats, {
+  timeseries: { label: 'Time series', description: 'One series per group, for graphs and alert rules' },
+  table: { label: 'Table', description: 'Totals over the range, top N rows' },
+  map: { label: 'Map', description: 'Country code and value, for the Geomap panel (group by country)' },
+});
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** A window's length as "hour", "6 hours", "day", "week", "30 days". */
+export function spanText(seconds: number): string {
+  const [n, unit] =
+    seconds === 7 * DAY
+      ? [1, 'week']
+      : seconds % DAY === 0
+        ? [seconds / DAY, 'day']
+        : seconds % HOUR === 0
+          ? [seconds / HOUR, 'hour']
+          : [seconds / MINUTE, 'minute'];
+  return n === 1 ? unit : `${n} ${unit}s`;
+}
+
+/** A bucket's width as "1 min", "3 h", "2 day" (as in "2 day buckets"). */
+export function bucketText(seconds: number): string {
+  if (seconds % DAY === 0) {
+    return `${seconds / DAY} day`;
+  }
+  return seconds % HOUR === 0 ? `${seconds / HOUR} h` : `${seconds / MINUTE} min`;
+}
 
 export const PERIOD_OPTIONS: Array<SelectableValue<Period>> = [
   { value: '', label: 'Dashboard range', description: 'Follow the dashboard time range and interval' },
-  { value: '1h', label: 'Last hour', description: '1 min buckets' },
-  { value: '6h', label: 'Last 6 hours', description: '15 min buckets' },
-  { value: '1d', label: 'Last day', description: '30 min buckets' },
-  { value: '1w', label: 'Last week', description: '3 h buckets' },
-  { value: '1m', label: 'Last 30 days', description: '1 day buckets' },
-  { value: '3m', label: 'Last 90 days', description: '2 day buckets' },
-  { value: '1y', label: 'Last 378 days', description: '14 day buckets' },
+  ...model.periods.map((p) => ({
+    value: p.name as Period,
+    label: `Last ${spanText(p.rangeSeconds)}`,
+    description: `${bucketText(p.bucketSeconds)} buckets`,
+  })),
 ];
 
-/** The default top-N the backend applies when limit is absent (DESIGN §4). */
+/** The top-N the backend applies to a grouped query without a limit; 0 = every group (maps). */
 export function defaultLimit(format: Format | undefined): number {
-  return format === 'table' ? 15 : 7;
+  return model.defaultLimit[format ?? 'timeseries'];
 }
+
+/** The largest limit the backend accepts. */
+export const MAX_LIMIT = model.maxLimit;
 
 export interface Preset {
   metric: Metric;
@@ -96,58 +139,25 @@ export interface Preset {
 }
 
 /**
- * The 29 resources of the original Sentinel View (reference/original-sentinel-view.md §3), as
- * internal/catalog expands them; the editor fills its fields from here. A preset the backend
- * lists but this table lacks is sent by name only and expanded by the backend.
+ * The 29 resources of the original Sentinel View (reference/original-sentinel-view.md §3), as the
+ * backend expands them (internal/catalog); the editor fills its fields from here. A preset the
+ * backend lists but this table lacks is sent by name only and expanded by the backend.
  */
-export const PRESETS: Record<string, Preset> = {
-  all_incidents_graph: { metric: 'incidents', groupBy: '', format: 'timeseries' },
-  all_attackers_graph: { metric: 'attackers', groupBy: '', format: 'timeseries' },
-  top_incident_types_by_incidents_list: { metric: 'incidents', groupBy: 'combination', format: 'table', limit: 15 },
-  top_traps_by_incidents_graph: { metric: 'incidents', groupBy: 'trap', format: 'timeseries', limit: 7 },
-  top_actions_by_incidents_graph: { metric: 'incidents', groupBy: 'action', format: 'timeseries', limit: 7 },
-  top_attackers_by_incidents_list_long: { metric: 'incidents', groupBy: 'ip', format: 'table', limit: 30 },
-  top_countries_by_incidents_list: { metric: 'incidents', groupBy: 'country', format: 'table', limit: 15 },
-  top_countries_by_incidents_list_long: { metric: 'incidents', groupBy: 'country', format: 'table', limit: 30 },
-  top_countries_by_attackers_list: { metric: 'attackers', groupBy: 'country', format: 'table', limit: 15 },
-  top_countries_by_attackers_list_long: { metric: 'attackers', groupBy: 'country', format: 'table', limit: 30 },
-  all_countries_by_incidents_list: { metric: 'incidents', groupBy: 'country', format: 'map' },
-  all_countries_by_attackers_list: { metric: 'attackers', groupBy: 'country', format: 'map' },
-  top_countries_by_incidents_graph: { metric: 'incidents', groupBy: 'country', format: 'timeseries', limit: 7 },
-  top_countries_by_attackers_graph: { metric: 'attackers', groupBy: 'country', format: 'timeseries', limit: 7 },
-  selected_attacker_incidents_graph: { metric: 'incidents', groupBy: '', format: 'timeseries', needs: 'ip' },
-  my_all_incidents_graph: { metric: 'incidents', groupBy: '', format: 'timeseries', needs: 'probe' },
-  my_top_countries_by_incidents_graph: {
-    metric: 'incidents',
-    groupBy: 'country',
-    format: 'timeseries',
-    limit: 7,
-    needs: 'probe',
-  },
-  my_top_traps_by_incidents_graph: {
-    metric: 'incidents',
-    groupBy: 'trap',
-    format: 'timeseries',
-    limit: 7,
-    needs: 'probe',
-  },
-  top_passwords_by_usages_list: { metric: 'usages', groupBy: 'password', format: 'table', limit: 15 },
-  top_passwords_by_usages_list_long: { metric: 'usages', groupBy: 'password', format: 'table', limit: 30 },
-  top_usernames_by_usages_list: { metric: 'usages', groupBy: 'username', format: 'table', limit: 15 },
-  top_usernames_by_usages_list_long: { metric: 'usages', groupBy: 'username', format: 'table', limit: 30 },
-  top_combinations_by_usages_list_long: { metric: 'usages', groupBy: 'combination', format: 'table', limit: 30 },
-  top_passwords_by_usages_graph: { metric: 'usages', groupBy: 'password', format: 'timeseries', limit: 7 },
-  selected_password_by_usages_graph: { metric: 'usages', groupBy: '', format: 'timeseries', needs: 'password' },
-  logins_of_password_by_usages_list: {
-    metric: 'usages',
-    groupBy: 'username',
-    format: 'table',
-    limit: 30,
-    needs: 'password',
-  },
-  all_ports_by_scans_graph: { metric: 'scans', groupBy: '', format: 'timeseries' },
-  top_ports_by_scans_list_long: { metric: 'scans', groupBy: 'port', format: 'table', limit: 30 },
-  top_ports_by_scans_graph: { metric: 'scans', groupBy: 'port', format: 'timeseries', limit: 7 },
-};
+export const PRESETS: Record<string, Preset> = Object.fromEntries(
+  presetsGolden.map(({ name, requires, query }) => {
+    const preset: Preset = {
+      metric: query.metric as Metric,
+      groupBy: query.groupBy as GroupBy,
+      format: query.format as Format,
+    };
+    if (query.limit) {
+      preset.limit = query.limit;
+    }
+    if (requires) {
+      preset.needs = requires as Preset['needs'];
+    }
+    return [name, preset];
+  })
+);
 
 export const PRESET_NAMES = Object.keys(PRESETS);

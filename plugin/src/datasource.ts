@@ -11,22 +11,12 @@ import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 import { from, Observable } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
+import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
 import { hashPassword, leakPassword, migrateQuery, withoutPassword } from './migration';
 import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
-import {
-  DEFAULT_QUERY,
-  Filters,
-  ListFilterKey,
-  SviewOptions,
-  SviewQuery,
-  TextFilterKey,
-  VariableKind,
-  VariableValue,
-} from './types';
+import { DEFAULT_QUERY, Filters, ListFilterKey, SviewOptions, SviewQuery, VariableKind, VariableValue } from './types';
 
-const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
-const TEXT_KEYS: TextFilterKey[] = ['ip', 'password', 'username'];
 const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'sha1', 'prefix'] as const;
 
 // Joins the values of a multi-value variable inside one list element; split again right after.
@@ -105,19 +95,19 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
       }
     }
     const filters: Filters = { ...migrated.filters };
-    for (const k of LIST_KEYS) {
+    for (const k of LIST_FILTER_KEYS) {
       if (filters[k] !== undefined) {
         filters[k] = list(filters[k]);
       }
     }
-    for (const k of TEXT_KEYS) {
+    for (const k of TEXT_FILTER_KEYS) {
       if (filters[k] !== undefined) {
         filters[k] = text(filters[k]);
       }
     }
     for (const f of adhoc ?? []) {
       const key = f.key as ListFilterKey;
-      if (LIST_KEYS.includes(key) && (f.operator === '=' || f.operator === '=|')) {
+      if (LIST_FILTER_KEYS.includes(key) && (f.operator === '=' || f.operator === '=|')) {
         const values = f.values && f.values.length > 0 ? f.values : [f.value];
         filters[key] = [...(filters[key] ?? []), ...values];
       }

@@ -1,12 +1,9 @@
 // Brings saved queries of older shapes to the current model, so dashboards built against earlier
 // versions (or by hand from the original Sentinel View API) keep working. Idempotent: a current
 // query comes back unchanged.
-import { PRESETS } from './catalog';
+import { LIST_FILTER_KEYS, PRESETS, TEXT_FILTER_KEYS } from './catalog';
 import { sha1Hex } from './hash';
-import { Filters, ListFilterKey, SviewQuery, TextFilterKey, VariableRef } from './types';
-
-const LIST_KEYS: ListFilterKey[] = ['probe', 'asn', 'country', 'trap', 'action', 'port', 'tag'];
-const TEXT_KEYS: TextFilterKey[] = ['ip', 'password', 'username'];
+import { Filters, SviewQuery, VariableRef } from './types';
 
 /** Older filter values: a scalar where a list is expected now, numbers for asn and port. */
 function toList(v: unknown): string[] | undefined {
@@ -19,13 +16,13 @@ function toList(v: unknown): string[] | undefined {
 
 function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
   const out: Filters = {};
-  for (const k of LIST_KEYS) {
+  for (const k of LIST_FILTER_KEYS) {
     const list = toList(raw[k]);
     if (list && list.length > 0) {
       out[k] = list;
     }
   }
-  for (const k of TEXT_KEYS) {
+  for (const k of TEXT_FILTER_KEYS) {
     const v = raw[k];
     if (v !== undefined && v !== null && v !== '') {
       out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);

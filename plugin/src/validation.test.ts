@@ -18,6 +18,7 @@ describe('queryProblems', () => {
     ['variables are left to the backend', q({ metric: '$metric', groupBy: '$g', format: '$f' }), []],
     ['preset unknown here', q({ preset: 'from_a_newer_backend' }), ['preset']],
     ['greylist with a stats filter', q({ queryType: 'greylist', filters: { trap: ['fwlogs'] } }), ['filters']],
+    ['limit above the backend maximum', q({ metric: 'incidents', groupBy: 'ip', limit: 10001 }), ['limit']],
     ['greylist fine', q({ queryType: 'greylist', minScore: 2, limit: 100, filters: { tag: ['ssh'] } }), []],
     ['leak with two lookups', q({ queryType: 'leak', sha1: 'a'.repeat(40), prefix: 'abcde' }), ['leak']],
     ['leak prefix too short', q({ queryType: 'leak', prefix: 'abc' }), ['leak']],
@@ -31,7 +32,7 @@ describe('queryProblems', () => {
   it('names the allowed values in its messages', () => {
     const [problem] = queryProblems(q({ metric: 'scans', groupBy: 'password' }));
     expect(problem.message).toBe(
-      'Password cannot group scans: scans can be grouped by nothing, port, probe, ip, country, asn.'
+      'Password cannot group scans: scans can be grouped by nothing, country, asn, ip, probe, port.'
     );
   });
 });

@@ -1,7 +1,15 @@
 // Checks the editors show inline, so a combination that cannot work is explained where it is
 // chosen instead of failing later in the panel. The backend validates again (alert rules and
 // the HTTP API do not pass through here).
-import { groupByLabel, known, METRIC_DIMENSIONS, METRIC_FILTERS, PRESETS } from './catalog';
+import {
+  GREYLIST_FILTERS,
+  groupByLabel,
+  known,
+  MAX_LIMIT,
+  METRIC_DIMENSIONS,
+  METRIC_FILTERS,
+  PRESETS,
+} from './catalog';
 import { leakPassword } from './migration';
 import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
@@ -29,6 +37,13 @@ export function effective(query: SviewQuery): { metric?: Metric; groupBy?: Group
 
 function listLabel(values: string[]): string {
   return values.map((v) => (v === '' ? 'nothing' : v)).join(', ');
+}
+
+function badLimit(limit: number | undefined): Problem | undefined {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)) {
+    return { field: 'limit', message: `Limit must be a whole number from 1 to ${MAX_LIMIT}, not ${limit}.` };
+  }
+  return undefined;
 }
 
 function usedFilters(filters: Filters | undefined): string[] {
@@ -68,8 +83,9 @@ export function statsProblems(query: SviewQuery): Problem[] {
   if (format === 'map' && groupBy !== undefined && groupBy !== '' && groupBy !== 'country') {
     problems.push({ field: 'format', message: 'The map format needs group by Country.' });
   }
-  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
-    problems.push({ field: 'limit', message: `Limit must be a whole number of at least 1, not ${query.limit}.` });
+  const limitProblem = badLimit(query.limit);
+  if (limitProblem) {
+    problems.push(limitProblem);
   }
   if (metric) {
     const stray = usedFilters(query.filters).filter((k) => !METRIC_FILTERS[metric].includes(k));
@@ -92,14 +108,15 @@ export function greylistProblems(query: SviewQuery): Problem[] {
   if (query.minScore !== undefined && (!Number.isFinite(query.minScore) || query.minScore < 0)) {
     problems.push({ field: 'minScore', message: `Minimum score must be 0 or more, not ${query.minScore}.` });
   }
-  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
-    problems.push({ field: 'limit', message: `Limit must be a whole number of at least 1, not ${query.limit}.` });
+  const limitProblem = badLimit(query.limit);
+  if (limitProblem) {
+    problems.push(limitProblem);
   }
-  const stray = usedFilters(query.filters).filter((k) => !['tag', 'country', 'asn'].includes(k));
+  const stray = usedFilters(query.filters).filter((k) => !GREYLIST_FILTERS.includes(k));
   if (stray.length > 0) {
     problems.push({
       field: 'filters',
-      message: `The greylist cannot be filtered by ${stray.join(', ')}; use tag, country or asn.`,
+      message: `The greylist cannot be filtered by ${stray.join(', ')}; its filters are ${GREYLIST_FILTERS.join(', ')}.`,
     });
   }
   return problems;

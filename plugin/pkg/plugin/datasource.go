@@ -16,7 +16,7 @@ import (
 
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
-	"github.com/sview-project/sview/internal/engine"
+	"github.com/sview-project/sview/internal/stats"
 )
 
 // ID is the plugin id of plugin.json.
@@ -37,8 +37,7 @@ type Datasource struct {
 	settings  Settings
 	primary   *pgxpool.Pool // schema checks
 	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
-	cache     *cache.Cache
-	stats     *cache.Stats
+	stats     *stats.Service
 	resources backend.CallResourceHandler
 	logger    log.Logger
 }
@@ -76,8 +75,8 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 		primary.Close()
 		return nil, err
 	}
-	d := &Datasource{settings: set, primary: primary, read: read, cache: c, logger: logger}
-	d.stats = cache.NewStats(c, engine.New(read, engine.Options{MaxRows: set.MaxRows}), read, cache.StatsOptions{TTL: set.CacheTTL})
+	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
+		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
 	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil
@@ -86,19 +85,11 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 // newCache uses Redis when configured (shared by every Grafana instance) and an in-process LRU
 // otherwise.
 func newCache(set Settings, logger log.Logger, reg prometheus.Registerer) (*cache.Cache, error) {
-	var (
-		b   cache.Backend
-		err error
-	)
-	if set.Redis != nil {
-		b, err = cache.NewRedis(*set.Redis)
-	} else {
-		b, err = cache.NewMemory(0)
-	}
+	c, err := cache.Open(set.Redis, cache.Options{Metrics: cache.NewMetrics(reg), Logger: logger})
 	if err != nil {
 		return nil, backend.DownstreamError(fmt.Errorf("cache settings: %w", err))
 	}
-	return cache.New(cache.Options{Backend: b, Metrics: cache.NewMetrics(reg), Logger: logger})
+	return c, nil
 }
 
 func newPool(url string) (*pgxpool.Pool, error) {
@@ -115,7 +106,7 @@ func newPool(url string) (*pgxpool.Pool, error) {
 // Dispose closes the pools and stops background cache refreshes; Grafana calls it when the
 // instance is replaced or deleted.
 func (d *Datasource) Dispose() {
-	if err := d.cache.Close(); err != nil {
+	if err := d.stats.Cache().Close(); err != nil {
 		d.logger.Warn("close cache", "err", err)
 	}
 	if d.read != d.primary {

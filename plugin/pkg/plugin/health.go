@@ -13,13 +13,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/migrations"
 )
 
 // MaxLag is how far behind the database clock a rollup may be before the health check calls
 // aggregation lagging: a few of its own buckets plus the aggregator's start delay.
-var MaxLag = map[string]time.Duration{
+var MaxLag = map[period.Precision]time.Duration{
 	"quarterly": time.Hour,
 	"hourly":    3 * time.Hour,
 	"daily":     50 * time.Hour,
@@ -42,7 +43,7 @@ type healthDetails struct {
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
-	det := healthDetails{Database: "ok", Cache: d.cache.Status().Backend}
+	det := healthDetails{Database: "ok", Cache: d.stats.Cache().Status().Backend}
 	fail := func(msg string) (*backend.CheckHealthResult, error) {
 		det.Database = msg
 		b, _ := json.Marshal(det)
@@ -59,7 +60,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	}
 	det.SchemaVersion = version
 
-	if err := d.cache.Ping(ctx); err != nil {
+	if err := d.stats.Cache().Ping(ctx); err != nil {
 		det.Cache = "degraded"
 		det.Warnings = append(det.Warnings, fmt.Sprintf("Redis is unreachable (%v): queries are answered from PostgreSQL without the shared cache", err))
 	}

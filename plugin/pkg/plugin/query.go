@@ -223,7 +223,7 @@ func (d *Datasource) statusFrames(ctx context.Context, alert bool) (data.Frames,
 	tables, precisions := make([]string, len(wms)), make([]string, len(wms))
 	lag := make([]float64, len(wms))
 	for i, w := range wms {
-		tables[i], precisions[i], lag[i] = w.Table, w.Precision, w.LagSeconds
+		tables[i], precisions[i], lag[i] = string(w.Table), string(w.Precision), w.LagSeconds
 	}
 	lagField := data.NewField("lag_seconds", nil, lag)
 	lagField.Config = &data.FieldConfig{Unit: "s"}
@@ -232,7 +232,7 @@ func (d *Datasource) statusFrames(ctx context.Context, alert bool) (data.Frames,
 	if alert {
 		return data.Frames{lf}, nil
 	}
-	st := d.cache.Status()
+	st := d.stats.Cache().Status()
 	degraded := int64(0)
 	if st.Degraded {
 		degraded = 1

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/query"
@@ -166,8 +165,8 @@ func (d *Datasource) caller(ctx context.Context, u *backend.User, alert bool) (a
 	return c, nil
 }
 
-// resourceCaller is the api.CallerFunc of CallResource: the signed-in user httpadapter put in
+// resourceCaller is the api.CallerFunc of CallResource: the signed-in user the SDK put in
 // the request's context.
 func (d *Datasource) resourceCaller(r *http.Request) (api.Caller, error) {
-	return d.caller(r.Context(), httpadapter.UserFromContext(r.Context()), false)
+	return d.caller(r.Context(), backend.UserFromContext(r.Context()), false)
 }

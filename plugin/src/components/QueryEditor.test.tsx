@@ -98,7 +98,7 @@ describe('QueryEditor: stats', () => {
     ['password cannot group incidents', { groupBy: 'password' }, 'Password cannot group incidents'],
     ['scans cannot be grouped by action', { metric: 'scans', groupBy: 'action' }, 'Action cannot group scans'],
     ['map needs country', { format: 'map', groupBy: 'trap' }, 'The map format needs group by Country.'],
-    ['limit must be positive', { groupBy: 'country', limit: 0 }, 'Limit must be a whole number of at least 1'],
+    ['limit must be positive', { groupBy: 'country', limit: 0 }, 'Limit must be a whole number from 1 to 10000'],
     [
       'filters must suit the table',
       { metric: 'scans', filters: { trap: ['fwlogs'] } },

@@ -5,7 +5,7 @@ import { FieldValidationMessage, InlineField, InlineFieldRow, Input, RadioButton
 import {
   defaultLimit,
   FORMAT_OPTIONS,
-  GROUP_BY_LABELS,
+  GROUP_BYS,
   groupByLabel,
   METRIC_DIMENSIONS,
   METRIC_FILTERS,
@@ -124,7 +124,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
 
   // Only the groupings the metric's table has are offered; a grouping chosen before the metric
   // changed stays visible and is explained below.
-  const allowed: GroupBy[] = metric ? METRIC_DIMENSIONS[metric] : (Object.keys(GROUP_BY_LABELS) as GroupBy[]);
+  const allowed: GroupBy[] = metric ? METRIC_DIMENSIONS[metric] : GROUP_BYS;
   const groupByOptions: Array<SelectableValue<string>> = allowed.map((g) => ({
     value: g,
     label: groupByLabel(g, metric),
@@ -204,7 +204,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
             min={1}
             width={10}
             value={query.limit ?? ''}
-            placeholder={String(defaultLimit(format))}
+            placeholder={defaultLimit(format) === 0 ? 'all' : String(defaultLimit(format))}
             onChange={(e) => {
               const raw = e.currentTarget.value;
               onChange({ ...query, limit: raw === '' ? undefined : Number(raw) });

@@ -1,6 +1,6 @@
 //go:build bench
 
-package cache
+package stats
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/pluginharness"
@@ -47,7 +48,7 @@ func BenchmarkColdStampede(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rc, err := ParseRedisURL(testenv.RedisURL(b))
+	rc, err := cache.ParseRedisURL(testenv.RedisURL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,32 +61,27 @@ func BenchmarkColdStampede(b *testing.B) {
 			for b.Loop() {
 				eng := &countedEngine{e: engine.New(pool, engine.Options{})}
 				prefix := testenv.KeyPrefix(b)
-				var stats []*Stats
+				var services []*Service
 				for range tc.instances {
-					var be Backend
+					var rcp *cache.RedisConfig
 					if tc.redis {
 						cfg := rc
 						cfg.KeyPrefix = prefix
-						be, err = NewRedis(cfg)
-					} else {
-						be, err = NewMemory(0)
+						rcp = &cfg
 					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					c, err := New(Options{Backend: be, PollInterval: 5 * time.Millisecond})
+					c, err := cache.Open(rcp, cache.Options{PollInterval: 5 * time.Millisecond})
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer c.Close()
-					stats = append(stats, NewStats(c, eng, pool, StatsOptions{}))
+					services = append(services, New(Config{DB: pool, Cache: c, Engine: eng}))
 				}
 				start := time.Now()
 				var wg sync.WaitGroup
 				var failed atomic.Int64
 				for i := range concurrent {
 					wg.Go(func() {
-						if _, err := stats[i%len(stats)].Query(context.Background(), q, period.Range{}, false); err != nil {
+						if _, err := services[i%len(services)].Query(context.Background(), q, period.Range{}, false); err != nil {
 							failed.Add(1)
 						}
 					})
@@ -97,7 +93,7 @@ func BenchmarkColdStampede(b *testing.B) {
 				b.ReportMetric(float64(eng.n.Load()), "db_computations")
 				b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "wall_ms")
 				if tc.redis {
-					_, _ = stats[0].Cache().Clear(context.Background())
+					_, _ = services[0].Cache().Clear(context.Background())
 				}
 			}
 			b.Logf("%d concurrent identical cold queries (top_countries_by_attackers_graph 1y) over %d instance(s)", concurrent, tc.instances)

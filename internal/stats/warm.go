@@ -1,4 +1,4 @@
-package cache
+package stats
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 )
@@ -42,15 +43,6 @@ type WarmOptions struct {
 
 // WarmReport counts outcomes.
 type WarmReport map[Outcome]int
-
-// Warmer fills the cache for the presets the original kept warm (the precached ones, which
-// need no user value such as an IP) at every period.
-type Warmer struct {
-	stats *Stats
-}
-
-// NewWarmer warms through stats.
-func NewWarmer(stats *Stats) *Warmer { return &Warmer{stats: stats} }
 
 // Targets expands preset and period names into targets; empty lists mean every precached
 // preset and every period.
@@ -94,9 +86,10 @@ func Targets(presets, periods []string) ([]Target, error) {
 	return out, nil
 }
 
-// Warm computes targets one after another (the database, not the cache, is the bottleneck).
-// A failing target is reported and the rest still run; the error joins all failures.
-func (w *Warmer) Warm(ctx context.Context, targets []Target, opts WarmOptions) (WarmReport, error) {
+// Warm fills the cache for targets, one after another (the database, not the cache, is the
+// bottleneck). A failing target is reported and the rest still run; the error joins all
+// failures.
+func (s *Service) Warm(ctx context.Context, targets []Target, opts WarmOptions) (WarmReport, error) {
 	report := WarmReport{}
 	var errs []error
 	for _, t := range targets {
@@ -104,7 +97,7 @@ func (w *Warmer) Warm(ctx context.Context, targets []Target, opts WarmOptions) (
 			return report, ctx.Err()
 		}
 		start := time.Now()
-		o, err := w.warmOne(ctx, t, opts)
+		o, err := s.warmOne(ctx, t, opts)
 		report[o]++
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s: %w", t.Preset, t.Period, err))
@@ -116,13 +109,13 @@ func (w *Warmer) Warm(ctx context.Context, targets []Target, opts WarmOptions) (
 	return report, errors.Join(errs...)
 }
 
-func (w *Warmer) warmOne(ctx context.Context, t Target, opts WarmOptions) (Outcome, error) {
-	req := w.stats.request(t.query, period.Range{})
+func (s *Service) warmOne(ctx context.Context, t Target, opts WarmOptions) (Outcome, error) {
+	req := s.request(t.query, period.Range{})
 	if opts.DryRun {
 		if !opts.OnlyDue {
 			return Planned, nil
 		}
-		due, err := w.stats.cache.isDue(ctx, req)
+		due, err := s.cache.IsDue(ctx, req)
 		if err != nil {
 			return Failed, err
 		}
@@ -131,7 +124,7 @@ func (w *Warmer) warmOne(ctx context.Context, t Target, opts WarmOptions) (Outco
 		}
 		return Fresh, nil
 	}
-	computed, err := w.stats.cache.Refresh(ctx, req, opts.OnlyDue)
+	computed, err := s.cache.Refresh(ctx, req, opts.OnlyDue)
 	switch {
 	case err != nil:
 		return Failed, err
@@ -144,7 +137,7 @@ func (w *Warmer) warmOne(ctx context.Context, t Target, opts WarmOptions) (Outco
 // WarmSource recomputes every precached preset × period that reads table at precision; the
 // aggregator calls it after a rollup step moved that watermark. It returns how many entries
 // were computed.
-func (w *Warmer) WarmSource(ctx context.Context, table, precision string) (int, error) {
+func (s *Service) WarmSource(ctx context.Context, table derived.Family, precision period.Precision) (int, error) {
 	all, err := Targets(nil, nil)
 	if err != nil {
 		return 0, err
@@ -152,10 +145,10 @@ func (w *Warmer) WarmSource(ctx context.Context, table, precision string) (int, 
 	var mine []Target
 	for _, t := range all {
 		p, _ := period.Lookup(t.Period)
-		if t.query.Table() == table && string(p.Source) == precision {
+		if t.query.Table() == table && p.Source == precision {
 			mine = append(mine, t)
 		}
 	}
-	report, err := w.Warm(ctx, mine, WarmOptions{})
+	report, err := s.Warm(ctx, mine, WarmOptions{})
 	return report[Computed], err
 }

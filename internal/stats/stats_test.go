@@ -1,4 +1,4 @@
-package cache
+package stats
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/catalog"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
@@ -35,6 +36,13 @@ func (f *fakeEngine) count() int {
 	return len(f.runs)
 }
 
+func memoryCache(t *testing.T) *cache.Cache {
+	c, err := cache.Open(nil, cache.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	return c
+}
+
 func TestStatsWatermarkRefresh(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
@@ -42,17 +50,17 @@ func TestStatsWatermarkRefresh(t *testing.T) {
 	_, err := pool.Exec(ctx, "INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'hourly', $1)", wm0)
 	require.NoError(t, err)
 	eng := &fakeEngine{wm: wm0}
-	s := NewStats(newCache(t, memory(t), Options{}), eng, pool, StatsOptions{})
+	s := New(Config{Cache: memoryCache(t), DB: pool, Engine: eng})
 	q, err := query.Parse([]byte(`{"queryType":"stats","preset":"all_attackers_graph","period":"1w"}`))
 	require.NoError(t, err)
 
 	r, err := s.Query(ctx, q, period.Range{}, false)
 	require.NoError(t, err)
-	require.Equal(t, StateMiss, r.State)
+	require.Equal(t, cache.StateMiss, r.State)
 	require.Equal(t, "all_attackers_graph 1w", r.Label)
 	r, err = s.Query(ctx, q, period.Range{}, false)
 	require.NoError(t, err)
-	require.Equal(t, StateHit, r.State)
+	require.Equal(t, cache.StateHit, r.State)
 
 	_, err = pool.Exec(ctx, "UPDATE rollup_watermarks SET watermark = $1", wm0.Add(time.Hour))
 	require.NoError(t, err)
@@ -61,11 +69,11 @@ func TestStatsWatermarkRefresh(t *testing.T) {
 	eng.mu.Unlock()
 	require.Eventually(t, func() bool {
 		r, err := s.Query(ctx, q, period.Range{}, false)
-		return err == nil && r.State == StateStale
+		return err == nil && r.State == cache.StateStale
 	}, 5*time.Second, 100*time.Millisecond, "a moved watermark makes the hit stale")
 	require.Eventually(t, func() bool {
 		r, err := s.Query(ctx, q, period.Range{}, false)
-		return err == nil && r.State == StateHit && r.Watermark.Equal(wm0.Add(time.Hour))
+		return err == nil && r.State == cache.StateHit && r.Watermark.Equal(wm0.Add(time.Hour))
 	}, 5*time.Second, 50*time.Millisecond, "the refreshed entry carries the new watermark")
 }
 
@@ -73,7 +81,7 @@ func TestWarmer(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
 	eng := &fakeEngine{}
-	w := NewWarmer(NewStats(newCache(t, memory(t), Options{}), eng, pool, StatsOptions{}))
+	w := New(Config{Cache: memoryCache(t), DB: pool, Engine: eng})
 
 	_, err := Targets([]string{"no_such_preset"}, nil)
 	require.ErrorIs(t, err, ErrUnknownTarget)
@@ -111,7 +119,7 @@ func TestWarmer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, WarmReport{Fresh: 2}, rep, "fresh entries are not recomputed by refresh")
 
-	n, err := w.WarmSource(ctx, "incidents", "hourly")
+	n, err := w.WarmSource(ctx, "incidents", period.Hourly)
 	require.NoError(t, err)
 	want := 0
 	for _, tg := range all {
@@ -125,7 +133,7 @@ func TestWarmer(t *testing.T) {
 }
 
 func TestStatsFreshnessRules(t *testing.T) {
-	s := NewStats(nil, &fakeEngine{}, nil, StatsOptions{TTL: map[string]time.Duration{"1w": time.Hour}})
+	s := New(Config{TTL: map[string]time.Duration{"1w": time.Hour}, Engine: &fakeEngine{}})
 	q, err := query.Parse([]byte(`{"queryType":"stats","preset":"all_attackers_graph","period":"1w"}`))
 	require.NoError(t, err)
 	req := s.request(q, period.Range{})

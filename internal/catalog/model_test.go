@@ -1,0 +1,138 @@
+package catalog_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+)
+
+// TestQueryModelGolden writes the closed lists of the query model as the backend applies them
+// to testdata/query-model.golden.json, which the plugin's frontend imports (plugin/src/catalog.ts)
+// instead of keeping its own copy. What a metric may be grouped or filtered by, what the greylist
+// may be filtered by and the default limits are found by asking Parse, so the golden follows
+// the rules Parse applies rather than one helper's list.
+func TestQueryModelGolden(t *testing.T) {
+	type metric struct {
+		Name    string   `json:"name"`
+		Table   string   `json:"table"`
+		GroupBy []string `json:"groupBy"`
+		Filters []string `json:"filters"`
+	}
+	type per struct {
+		Name          string `json:"name"`
+		Label         string `json:"label"`
+		RangeSeconds  int64  `json:"rangeSeconds"`
+		BucketSeconds int64  `json:"bucketSeconds"`
+	}
+	type model struct {
+		QueryTypes []string `json:"queryTypes"`
+		Metrics    []metric `json:"metrics"`
+		GroupBy    []string `json:"groupBy"`
+		Formats    []string `json:"formats"`
+		Periods    []per    `json:"periods"`
+		// Filters are the keys under "filters": lists (any of several values) and texts (one value).
+		Filters struct {
+			List []string `json:"list"`
+			Text []string `json:"text"`
+		} `json:"filters"`
+		// DefaultLimit is the top-N a grouped stats query of each format gets without a limit (0 = all).
+		DefaultLimit map[string]int `json:"defaultLimit"`
+		MaxLimit     int            `json:"maxLimit"`
+		Greylist     struct {
+			Filters []string `json:"filters"`
+		} `json:"greylist"`
+	}
+
+	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
+	sample := map[string]any{
+		"probe": []int{1}, "asn": []int{1}, "country": []string{"CZ"}, "trap": []string{"fwlogs"},
+		"action": []string{"connect"}, "ip": "192.0.2.1", "password": "123456", "username": "root",
+		"port": []int{22}, "tag": []string{"ssh"},
+	}
+	parse := func(in map[string]any) (query.Query, error) {
+		b, err := json.Marshal(in)
+		require.NoError(t, err)
+		return query.Parse(b)
+	}
+	accepts := func(in map[string]any) bool {
+		_, err := parse(in)
+		return err == nil
+	}
+
+	var m model
+	f := reflect.TypeFor[query.Filters]()
+	var filterKeys []string
+	for i := range f.NumField() {
+		name, _, _ := strings.Cut(f.Field(i).Tag.Get("json"), ",")
+		require.Contains(t, sample, name, "a sample value for the new filter %s", name)
+		filterKeys = append(filterKeys, name)
+		switch f.Field(i).Type.Kind() {
+		case reflect.Slice:
+			m.Filters.List = append(m.Filters.List, name)
+		case reflect.String:
+			m.Filters.Text = append(m.Filters.Text, name)
+		default:
+			t.Fatalf("filter %s is neither a list nor a text", name)
+		}
+	}
+	m.QueryTypes = query.QueryTypes
+	m.GroupBy = query.GroupBys
+	m.Formats = query.Formats
+	for _, name := range query.Metrics {
+		mm := metric{Name: name, Table: string(query.Table(name)), GroupBy: []string{}, Filters: []string{}}
+		for _, g := range query.GroupBys {
+			if accepts(map[string]any{"metric": name, "groupBy": g}) {
+				mm.GroupBy = append(mm.GroupBy, g)
+			}
+		}
+		for _, k := range filterKeys {
+			if accepts(map[string]any{"metric": name, "filters": map[string]any{k: sample[k]}}) {
+				mm.Filters = append(mm.Filters, k)
+			}
+		}
+		m.Metrics = append(m.Metrics, mm)
+	}
+	for _, p := range period.All {
+		m.Periods = append(m.Periods, per{Name: p.Name, Label: p.Label,
+			RangeSeconds: int64(p.Range.Seconds()), BucketSeconds: int64(p.Bucket.Seconds())})
+	}
+	m.DefaultLimit = map[string]int{}
+	for _, format := range query.Formats {
+		q, err := parse(map[string]any{"metric": "incidents", "groupBy": "country", "format": format})
+		require.NoError(t, err, format)
+		m.DefaultLimit[format] = q.Limit
+	}
+	m.MaxLimit = query.MaxLimit
+	require.True(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit}))
+	require.False(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit + 1}))
+	m.Greylist.Filters = []string{}
+	for _, k := range filterKeys {
+		if accepts(map[string]any{"queryType": query.TypeGreylist, "filters": map[string]any{k: sample[k]}}) {
+			m.Greylist.Filters = append(m.Greylist.Filters, k)
+		}
+	}
+	golden(t, "query-model.golden.json", m)
+}
+
+// golden compares v, as indented JSON, with testdata/name, first rewriting the file under -update.
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	require.NoError(t, err)
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run `go test ./internal/catalog -update` to create it")
+	require.JSONEq(t, string(want), string(b), "%s differs from the code: run `go test ./internal/catalog -update`, then check the frontend (cd plugin && npx jest)", path)
+}

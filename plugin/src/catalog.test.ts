@@ -1,0 +1,124 @@
+// The frontend reads the backend's closed lists from goldens the Go tests write
+// (internal/catalog/testdata, `go test ./internal/catalog -update`). What stays here is the
+// frontend's own: labels, and the TypeScript unions of types.ts. These tests fail when the
+// backend gains or loses a value the frontend has no label or type member for, or the other way
+// round.
+import model from '../../internal/catalog/testdata/query-model.golden.json';
+import presets from '../../internal/catalog/testdata/presets.golden.json';
+import {
+  FORMAT_OPTIONS,
+  GROUP_BY_LABELS,
+  METRIC_OPTIONS,
+  PERIOD_OPTIONS,
+  PRESETS,
+  QUERY_TYPE_OPTIONS,
+  LIST_FILTER_KEYS,
+  TEXT_FILTER_KEYS,
+  defaultLimit,
+} from './catalog';
+import { Filters, Format, ListFilterKey, Metric, Period, QueryType, TextFilterKey } from './types';
+
+// A Record over a union needs every member and takes nothing else, so each literal below is the
+// union spelled out, checked by the compiler; the tests compare it with the golden.
+const QUERY_TYPES: Record<QueryType, true> = { stats: true, greylist: true, leak: true, status: true };
+const METRICS: Record<Metric, true> = { incidents: true, attackers: true, usages: true, scans: true };
+const FORMATS: Record<Format, true> = { timeseries: true, table: true, map: true };
+const PERIODS: Record<Exclude<Period, ''>, true> = {
+  '1h': true,
+  '6h': true,
+  '1d': true,
+  '1w': true,
+  '1m': true,
+  '3m': true,
+  '1y': true,
+};
+const LIST_FILTERS: Record<ListFilterKey, true> = {
+  probe: true,
+  asn: true,
+  country: true,
+  trap: true,
+  action: true,
+  port: true,
+  tag: true,
+};
+const TEXT_FILTERS: Record<TextFilterKey, true> = { ip: true, password: true, username: true };
+// every key of Filters: Record needs each, optional or not
+const FILTERS: Record<keyof Filters, true> = { ...LIST_FILTERS, ...TEXT_FILTERS };
+
+const sorted = (values: string[]) => [...values].sort();
+
+describe('the query model agrees with the backend golden', () => {
+  it.each<[string, string[], string[]]>([
+    ['query types', Object.keys(QUERY_TYPES), model.queryTypes],
+    ['metrics', Object.keys(METRICS), model.metrics.map((m) => m.name)],
+    ['groupings', Object.keys(GROUP_BY_LABELS), model.groupBy],
+    ['formats', Object.keys(FORMATS), model.formats],
+    ['periods', Object.keys(PERIODS), model.periods.map((p) => p.name)],
+    ['list filters', Object.keys(LIST_FILTERS), model.filters.list],
+    ['text filters', Object.keys(TEXT_FILTERS), model.filters.text],
+    ['filters', Object.keys(FILTERS), [...model.filters.list, ...model.filters.text]],
+  ])('%s: the TypeScript union has exactly the backend values', (_name, union, golden) => {
+    expect(sorted(union)).toEqual(sorted(golden));
+  });
+
+  it.each([
+    ['query types', QUERY_TYPE_OPTIONS, model.queryTypes],
+    ['metrics', METRIC_OPTIONS, model.metrics.map((m) => m.name)],
+    ['formats', FORMAT_OPTIONS, model.formats],
+    ['periods', PERIOD_OPTIONS, ['', ...model.periods.map((p) => p.name)]],
+  ])('%s: every backend value is offered, in its order, with a label', (_name, options, golden) => {
+    expect(options.map((o) => o.value)).toEqual(golden);
+    for (const o of options) {
+      expect(o.label).toEqual(expect.any(String));
+    }
+  });
+
+  it('every dimension and filter a metric has is one of the model', () => {
+    for (const m of model.metrics) {
+      expect(Object.keys(GROUP_BY_LABELS)).toEqual(expect.arrayContaining(m.groupBy));
+      expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(m.filters));
+    }
+    expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(model.greylist.filters));
+    expect(LIST_FILTER_KEYS).toEqual(model.filters.list);
+    expect(TEXT_FILTER_KEYS).toEqual(model.filters.text);
+  });
+
+  it('periods read as before: the window, and the bucket width', () => {
+    expect(PERIOD_OPTIONS.map((o) => [o.value, o.label, o.description])).toEqual([
+      ['', 'Dashboard range', 'Follow the dashboard time range and interval'],
+      ['1h', 'Last hour', '1 min buckets'],
+      ['6h', 'Last 6 hours', '15 min buckets'],
+      ['1d', 'Last day', '30 min buckets'],
+      ['1w', 'Last week', '3 h buckets'],
+      ['1m', 'Last 30 days', '1 day buckets'],
+      ['3m', 'Last 90 days', '2 day buckets'],
+      ['1y', 'Last 378 days', '14 day buckets'],
+    ]);
+  });
+
+  it('default limits are the backend normalisation: 7 per series, 15 table rows, a map has every country', () => {
+    expect([defaultLimit('timeseries'), defaultLimit('table'), defaultLimit('map'), defaultLimit(undefined)]).toEqual([
+      7, 15, 0, 7,
+    ]);
+  });
+
+  it('presets are the backend expansions, with the filter each needs', () => {
+    expect(Object.keys(PRESETS)).toEqual(presets.map((p) => p.name));
+    expect(PRESETS.top_countries_by_incidents_list).toEqual({
+      metric: 'incidents',
+      groupBy: 'country',
+      format: 'table',
+      limit: 15,
+    });
+    expect(PRESETS.all_countries_by_attackers_list).toEqual({ metric: 'attackers', groupBy: 'country', format: 'map' });
+    expect(PRESETS.my_top_traps_by_incidents_graph).toEqual({
+      metric: 'incidents',
+      groupBy: 'trap',
+      format: 'timeseries',
+      limit: 7,
+      needs: 'probe',
+    });
+    expect(PRESETS.logins_of_password_by_usages_list.needs).toBe('password');
+    expect(PRESETS.selected_attacker_incidents_graph.needs).toBe('ip');
+  });
+});
