@@ -300,11 +300,10 @@ func computeReference(facts []fact, q query.Query, w period.Window) reference {
 	table := q.Table()
 	nb := len(w.Buckets())
 	type acc struct {
-		sum     int64
-		ips     map[string]bool
-		bsum    []int64
-		bips    []map[string]bool
-		present bool
+		sum  int64
+		ips  map[string]bool
+		bsum []int64
+		bips []map[string]bool
 	}
 	accs := map[string]*acc{}
 	labels := labelNames(table, q.GroupBy)
