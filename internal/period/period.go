@@ -12,8 +12,8 @@ import (
 // Precision names where rows are read from: the raw tables or one of the rollups.
 type Precision string
 
-// The source precisions, finest first. Their names match sentinel.Precisions and the
-// rollup table suffixes.
+// The source precisions, finest first. Their names are the rollup table suffixes (see
+// internal/derived) and the precision column of the state tables.
 const (
 	Raw       Precision = "raw"
 	Quarterly Precision = "quarterly"

@@ -1,6 +1,6 @@
 // Package sentinel holds the vocabulary of the probe network: traps, actions, protocols and
 // the services leaked passwords come from, as closed lists shared by ingest, the aggregator
-// and the query engine.
+// and the query engine. The tables and precisions are in internal/derived and internal/period.
 package sentinel
 
 import "slices"
@@ -17,13 +17,6 @@ var Protocols = []string{"TCP", "UDP", "other"}
 
 // Sources are the values of the data_source enum: where a leaked password was captured.
 var Sources = []string{"telnet", "smtp", "ftp", "http", "haas"}
-
-// Tables are the raw tables that have rollups.
-var Tables = []string{"incidents", "passwords", "ports"}
-
-// Precisions are the rollup precisions, finest first; each is rolled up from the one before
-// it (quarterly from raw).
-var Precisions = []string{"quarterly", "hourly", "daily"}
 
 // Valid reports whether v is one of the values of list.
 func Valid(list []string, v string) bool { return slices.Contains(list, v) }
