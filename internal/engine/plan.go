@@ -51,46 +51,51 @@ func (src source) name() string {
 	return n
 }
 
-// sourceTable is the table a query reads at a precision. Incident counts that neither group
-// nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
-// action, country and asn only, written with the wide bucket under the same watermark); every
-// other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
-// twinOf).
-func sourceTable(q query.Query, p period.Precision) string {
-	t := derived.RollupOf(q.Table()).Name(p)
-	totals, ok := derived.Find(derived.Totals, q.Table())
-	if !ok || !totals.At(p) || q.Metric != "incidents" {
-		return t
+// covering lists the registry's tables of q's family at precision p that can answer q, in
+// registry order (smallest first within a kind): the rollup always; a totals table or a ranked
+// twin for a sum (every metric but attackers, which counts distinct addresses) when its keys
+// hold every column q filters or groups on. A scope restriction needs probe, asn and address
+// together, so it reads the rollup only.
+func covering(q query.Query, p period.Precision) []derived.Table {
+	cols, narrow := filterColumns(q)
+	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
+	narrow = narrow && q.Metric != "attackers"
+	var out []derived.Table
+	for _, t := range derived.All {
+		if t.Family != q.Table() || !t.At(p) {
+			continue
+		}
+		switch t.Kind {
+		case derived.Rollup:
+			out = append(out, t)
+		case derived.Totals, derived.Ranked:
+			if narrow && t.Covers(cols...) {
+				out = append(out, t)
+			}
+		}
 	}
-	switch q.GroupBy {
-	case "", "country", "asn", "trap", "action", "combination":
-	default:
-		return t
-	}
-	f := q.Filters
-	// Password, username and port are not incident columns; Validate rejects them, but a
-	// filter the twin lacks must never be dropped silently.
-	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
-		return t
-	}
-	return totals.Name(p)
+	return out
 }
 
-// twinOf picks the twin a query can read at a precision: sums only (not attackers), and only
-// when one twin's keys hold every column the query filters or groups on; the smallest such
-// twin (the registry lists them smallest first). The buckets the twin does not list are read from
-// sourceTable: the wide rollup, or the incidents totals.
+// sourceTable is the complete table q reads at a precision, complete meaning written with the
+// rollup's buckets under its watermark: the totals when they cover q, else the rollup (the
+// raw table at raw). Ranked twins are read beside it for the buckets they list (twinOf).
+func sourceTable(q query.Query, p period.Precision) string {
+	src := derived.RollupOf(q.Table())
+	for _, t := range covering(q, p) {
+		if t.Kind == derived.Totals {
+			src = t
+			break
+		}
+	}
+	return src.Name(p)
+}
+
+// twinOf picks the ranked twin q reads at a precision for the buckets twin_buckets lists: the
+// smallest that covers it. The buckets it does not list are read from sourceTable.
 func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
-	if q.Metric == "attackers" || !twin.Has(q.Table(), p) {
-		return derived.Table{}, false
-	}
-	cols, ok := filterColumns(q)
-	if !ok {
-		return derived.Table{}, false
-	}
-	cols = append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)
-	for _, t := range twin.Ranked(q.Table()) {
-		if t.Covers(cols...) {
+	for _, t := range covering(q, p) {
+		if t.Kind == derived.Ranked {
 			return t, true
 		}
 	}
@@ -148,7 +153,7 @@ type pruneArm struct {
 // this read's snapshot), so the bounds hold for them. The rest is read from the hourly twin.
 func (e *Engine) pruneArms(ctx context.Context, table derived.Family, src source) ([]pruneArm, error) {
 	fine := pruneArm{table: src.twin.Name(src.precision)}
-	if src.precision != period.Hourly || !twin.Has(table, period.Daily) {
+	if src.precision != period.Hourly || !src.twin.At(period.Daily) {
 		fine.spans = src.listed
 		return []pruneArm{fine}, nil
 	}
