@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/sentinel"
 )
 
 // TestPanelsThroughBackend is the main test of the dashboards: every target of every panel,
@@ -27,6 +28,8 @@ func TestPanelsThroughBackend(t *testing.T) {
 	vars := map[string][]string{
 		"probe": s.Probes, "asn": {s.ASN}, "country": s.Countries, "tag": s.Tags,
 		"ip": {s.IP}, "password": {s.Password}, "prefix": {s.Prefix},
+		// $trap and $action default to All, which the frontend expands to every value.
+		"trap": sentinel.Traps, "action": sentinel.Actions,
 	}
 	var runs int
 	for _, d := range load(t) {
