@@ -33,6 +33,7 @@ func TestPanelsThroughBackend(t *testing.T) {
 	}
 	var runs int
 	for _, d := range load(t) {
+		golden := newGolden(d)
 		targets, err := d.Targets()
 		require.NoError(t, err)
 		pv, _ := d.Variable("period")
@@ -55,13 +56,17 @@ func TestPanelsThroughBackend(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					need, err := paneltest.NeedOfPanel(tg.Panel.Type)
 					require.NoError(t, err)
-					_, err = b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
+					frames, err := b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
 						need, fieldRefs(panels[tg.Panel.ID]))
 					require.NoError(t, err, "%s", q)
+					if p == fmt.Sprint(pv.Current.Value) {
+						golden.add(t, tg.Panel.ID, tg.RefID, frames, vars)
+					}
 				})
 				runs++
 			}
 		}
+		t.Run(d.File+"/golden frames", func(t *testing.T) { golden.check(t) })
 	}
 	t.Logf("%d panel queries run through QueryData", runs)
 	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })
