@@ -23,8 +23,9 @@ import (
 )
 
 // DefaultGrace is how long after its end a quarter is first closed: the original waited 180 s
-// for probes' delayed reports, and rows later than that are handled as late data.
-const DefaultGrace = 3 * time.Minute
+// for probes' delayed reports, and rows later than that are handled as late data. The status
+// frames and the health check count a rollup late from it (rollupstate.DueLag).
+const DefaultGrace = rollupstate.DefaultGrace
 
 // Job is a scheduled task beside the rollups (greylist, leaked passwords, …). Run returns the
 // number of rows it wrote. Only one aggregator runs a job of a given name at a time.

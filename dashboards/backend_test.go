@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/sentinel"
 )
 
 // TestPanelsThroughBackend is the main test of the dashboards: every target of every panel,
@@ -27,9 +28,12 @@ func TestPanelsThroughBackend(t *testing.T) {
 	vars := map[string][]string{
 		"probe": s.Probes, "asn": {s.ASN}, "country": s.Countries, "tag": s.Tags,
 		"ip": {s.IP}, "password": {s.Password}, "prefix": {s.Prefix},
+		// $trap and $action default to All, which the frontend expands to every value.
+		"trap": sentinel.Traps, "action": sentinel.Actions,
 	}
 	var runs int
 	for _, d := range load(t) {
+		golden := newGolden(d)
 		targets, err := d.Targets()
 		require.NoError(t, err)
 		pv, _ := d.Variable("period")
@@ -52,13 +56,17 @@ func TestPanelsThroughBackend(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					need, err := paneltest.NeedOfPanel(tg.Panel.Type)
 					require.NoError(t, err)
-					_, err = b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
+					frames, err := b.Verify(ctx, paneltest.Query{RefID: tg.RefID, JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour},
 						need, fieldRefs(panels[tg.Panel.ID]))
 					require.NoError(t, err, "%s", q)
+					if p == fmt.Sprint(pv.Current.Value) {
+						golden.add(t, tg.Panel.ID, tg.RefID, frames, vars)
+					}
 				})
 				runs++
 			}
 		}
+		t.Run(d.File+"/golden frames", func(t *testing.T) { golden.check(t) })
 	}
 	t.Logf("%d panel queries run through QueryData", runs)
 	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })

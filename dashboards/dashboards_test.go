@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -233,6 +234,7 @@ func TestCustomOptions(t *testing.T) {
 var staticSamples = map[string][]string{
 	"probe": {"1", "2"}, "asn": {"64500"}, "country": {"CZ", "DE"}, "tag": {"telnet", "port_scan"},
 	"ip": {"192.0.2.1"}, "password": {"123456"}, "prefix": {"7c4a8"},
+	"trap": {"minipot_telnet", "fwlogs"}, "action": {"login", "connect"},
 }
 
 // TestTargetsParse: every target, with its variables replaced as the frontend does and with
@@ -252,6 +254,87 @@ func TestTargetsParse(t *testing.T) {
 				require.NoError(t, err, "%s panel %q", d.File, tg.Panel.Title)
 				_, err = query.Parse(q)
 				require.NoError(t, err, "%s panel %q with period %q: %s", d.File, tg.Panel.Title, o.Value, q)
+			}
+		}
+	}
+}
+
+// unitPanels are the panel types that draw numbers and so need a unit; rows and text panels
+// have none.
+var unitPanels = []string{"timeseries", "barchart", "stat", "gauge", "bargauge", "geomap", "table"}
+
+// units are the units the dashboards may use (Grafana's ids): counts as "short" (axes) or
+// "none" (exact: tables, ranks, flags), durations in seconds, percentages, bytes.
+var units = []string{"short", "none", "s", "ms", "percent", "percentunit", "bytes", "decbytes"}
+
+// TestPanelHygiene holds every panel to what Grafana's dashboard linter asks: a description,
+// and a unit on every panel that draws numbers (a table's unit is its numeric columns'
+// default; a field's own unit from the datasource wins over it).
+func TestPanelHygiene(t *testing.T) {
+	for _, d := range load(t) {
+		for id, p := range rawPanels(d) {
+			typ, _ := p["type"].(string)
+			where := fmt.Sprintf("%s panel %d %q", d.File, id, p["title"])
+			if typ == "row" {
+				continue
+			}
+			desc, _ := p["description"].(string)
+			require.NotEmpty(t, strings.TrimSpace(desc), "%s has no description", where)
+			if !slices.Contains(unitPanels, typ) {
+				continue
+			}
+			fc, _ := p["fieldConfig"].(map[string]any)
+			defaults, _ := fc["defaults"].(map[string]any)
+			unit, _ := defaults["unit"].(string)
+			require.Contains(t, units, unit, "%s: fieldConfig.defaults.unit %q, want one of %v", where, unit, units)
+		}
+	}
+}
+
+// TestProvisionedAsCode: the files are the source, so Grafana must not offer to edit and
+// save the dashboards, and query variables follow the time range (refresh 2, "On time range
+// change"), so their lists reflect what the range holds.
+func TestProvisionedAsCode(t *testing.T) {
+	for _, d := range load(t) {
+		require.Equal(t, false, d.Raw["editable"], "%s: editable must be false", d.File)
+		list, _ := d.Raw["templating"].(map[string]any)["list"].([]any)
+		for _, raw := range list {
+			v, _ := raw.(map[string]any)
+			if v["type"] == "query" {
+				require.EqualValues(t, 2, v["refresh"], "%s $%s: refresh must be 2 (on time range change)", d.File, v["name"])
+			}
+		}
+	}
+}
+
+// TestTrapAndActionVariables: the dashboards whose panels count incidents by trap and action
+// let the viewer narrow every such panel by both.
+func TestTrapAndActionVariables(t *testing.T) {
+	for _, d := range load(t) {
+		if d.UID != "sview-incidents" && d.UID != "sview-network-operator" {
+			continue
+		}
+		for _, name := range []string{"trap", "action"} {
+			v, ok := d.Variable(name)
+			require.True(t, ok, "%s has no $%s", d.File, name)
+			require.Equal(t, "query", v.Type, "%s $%s", d.File, name)
+			require.True(t, v.Multi && v.IncludeAll, "%s $%s: multi-value with All", d.File, name)
+		}
+		targets, err := d.Targets()
+		require.NoError(t, err)
+		for _, tg := range targets {
+			var q struct {
+				Filters map[string]any `json:"filters"`
+				GroupBy string         `json:"groupBy"`
+			}
+			require.NoError(t, json.Unmarshal(tg.JSON, &q))
+			// Panels about the dashboard's subject (they have filters) follow both; the ASN
+			// rankings of the network operator compare with every ASN, unfiltered.
+			if q.Filters == nil {
+				continue
+			}
+			for _, name := range []string{"trap", "action"} {
+				require.Equal(t, []any{"$" + name}, q.Filters[name], "%s panel %q: filters.%s", d.File, tg.Panel.Title, name)
 			}
 		}
 	}

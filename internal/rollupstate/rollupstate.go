@@ -67,6 +67,31 @@ type Watermark struct {
 	LagSeconds float64   `json:"lag_seconds"`
 }
 
+// DefaultGrace is how long after its end a quarter is first closed (the aggregator's default
+// `--grace`): the original waited 180 s for probes' delayed reports.
+const DefaultGrace = 3 * time.Minute
+
+// LateMargin is how far past its due lag a rollup may run before it counts as late: the
+// hourly and daily ticks start a minute or two after the grace, and a catch-up takes a while.
+const LateMargin = 15 * time.Minute
+
+// DueLag is the largest lag a rollup of precision p reaches when aggregation is on time: its
+// watermark moves one bucket at a time, a grace delay after the bucket's end, so just before
+// a close it is one bucket plus the grace behind the clock (quarterly 18 min, hourly 1 h 3 min,
+// daily 24 h 3 min with the default grace), plus LateMargin for the ticks and the work.
+func DueLag(p period.Precision) time.Duration {
+	return p.Step() + DefaultGrace + LateMargin
+}
+
+// Overdue is how far the rollup is behind beyond its DueLag: zero while it is on time. The
+// plugin's status frames carry it (overdue_seconds), the lag alert fires above zero and the
+// health check warns on it, so all three agree. An aggregator run with a grace longer than
+// DefaultGrace eats into LateMargin.
+func (w Watermark) Overdue() time.Duration {
+	lag := time.Duration(w.LagSeconds * float64(time.Second))
+	return max(0, lag-DueLag(w.Precision))
+}
+
 // Invalidation sums up the ranges still waiting to be recomputed at one rollup.
 type Invalidation struct {
 	Key

@@ -39,6 +39,31 @@ func TestIndex(t *testing.T) {
 	}
 }
 
+// TestOverdue: a rollup is late only beyond its bucket, the grace and the margin, so a daily
+// rollup a day behind is on time and a quarterly one 40 minutes behind is not.
+func TestOverdue(t *testing.T) {
+	cases := []struct {
+		precision period.Precision
+		lag       time.Duration
+		want      time.Duration
+	}{
+		{period.Quarterly, 10 * time.Minute, 0},
+		{period.Quarterly, 33 * time.Minute, 0},
+		{period.Quarterly, 40 * time.Minute, 7 * time.Minute},
+		{period.Hourly, 70 * time.Minute, 0},
+		{period.Hourly, 2 * time.Hour, 42 * time.Minute},
+		{period.Daily, 24 * time.Hour, 0},
+		{period.Daily, 24*time.Hour + 18*time.Minute, 0},
+		{period.Daily, 26 * time.Hour, 102 * time.Minute},
+	}
+	for _, c := range cases {
+		w := Watermark{Key: Key{Table: "incidents", Precision: c.precision}, LagSeconds: c.lag.Seconds()}
+		require.Equal(t, c.want, w.Overdue(), "%s %s behind", c.precision, c.lag)
+	}
+	require.Equal(t, 33*time.Minute, DueLag(period.Quarterly))
+	require.Equal(t, 24*time.Hour+18*time.Minute, DueLag(period.Daily))
+}
+
 func TestRead(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)

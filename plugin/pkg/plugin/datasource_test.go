@@ -189,7 +189,8 @@ func TestAlertQueries(t *testing.T) {
 	st := resp.Responses["D"]
 	require.NoError(t, st.Error)
 	require.Len(t, st.Frames, 1, "alerts get only the numeric lag frame")
-	require.Equal(t, "lag_seconds", st.Frames[0].Fields[2].Name)
+	require.Len(t, st.Frames[0].Fields, 3, "table, precision and one number")
+	require.Equal(t, "overdue_seconds", st.Frames[0].Fields[2].Name)
 	require.Equal(t, 6, st.Frames[0].Rows(), "incidents and passwords at three precisions; ports has no rows yet")
 }
 
@@ -212,6 +213,57 @@ func TestStatusFramesAndCacheState(t *testing.T) {
 	require.NoError(t, s.Error)
 	require.Len(t, s.Frames, 2)
 	require.Equal(t, "memory", s.Frames[1].Fields[0].At(0))
+	// Grafana names a field "<frame> <field>" when frames of different names come together,
+	// unless the datasource names it: every status field carries its own name.
+	for _, f := range s.Frames {
+		for _, fd := range f.Fields {
+			require.NotNil(t, fd.Config, "%s.%s", f.Name, fd.Name)
+			require.Equal(t, fd.Name, fd.Config.DisplayNameFromDS, "%s.%s", f.Name, fd.Name)
+		}
+	}
+	lag := s.Frames[0]
+	var names []string
+	for _, fd := range lag.Fields {
+		names = append(names, fd.Name)
+	}
+	require.Equal(t, []string{"table", "precision", "lag_seconds", "due_seconds", "overdue_seconds"}, names)
+	for i := range lag.Rows() {
+		require.Zero(t, lag.Fields[4].At(i), "the seeded watermarks are on time: row %d", i)
+	}
+}
+
+// TestOverdueStatus: a daily rollup most of a day behind is on time; a quarterly one 40
+// minutes behind is overdue by 7 minutes, in the status frames and for alerts alike.
+func TestOverdueStatus(t *testing.T) {
+	t.Parallel()
+	d, pool := newSeeded(t, nil)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `UPDATE rollup_watermarks SET watermark = CASE precision
+		WHEN 'quarterly' THEN now() - interval '40 minutes'
+		WHEN 'hourly' THEN now() - interval '70 minutes'
+		ELSE now() - interval '23 hours' END WHERE source = 'incidents'`)
+	require.NoError(t, err)
+	for _, headers := range []map[string]string{nil, {"FromAlert": "true"}} {
+		resp, err := d.QueryData(ctx, &backend.QueryDataRequest{Headers: headers, Queries: []backend.DataQuery{dataQuery("S", `{"queryType":"status"}`)}})
+		require.NoError(t, err)
+		s := resp.Responses["S"]
+		require.NoError(t, s.Error)
+		f := s.Frames[0]
+		over := f.Fields[len(f.Fields)-1]
+		require.Equal(t, "overdue_seconds", over.Name)
+		got := map[string]float64{}
+		for i := range f.Rows() {
+			got[f.Fields[0].At(i).(string)+"_"+f.Fields[1].At(i).(string)] = over.At(i).(float64)
+		}
+		require.InDelta(t, 7*60, got["incidents_quarterly"], 5, "alert=%v", headers != nil)
+		require.Zero(t, got["incidents_hourly"])
+		require.Zero(t, got["incidents_daily"])
+	}
+	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Contains(t, h.Message, "aggregation lagging: incidents_quarterly is 40m0s behind (more than 33m0s: 7m0s overdue")
+	require.NotContains(t, h.Message, "incidents_hourly")
+	require.NotContains(t, h.Message, "incidents_daily", "a daily rollup a day behind is on time")
 }
 
 func TestDegradedRedis(t *testing.T) {
@@ -247,7 +299,7 @@ func TestCheckHealth(t *testing.T) {
 	h, err = d.CheckHealth(ctx, &backend.CheckHealthRequest{})
 	require.NoError(t, err)
 	require.Equal(t, backend.HealthStatusOk, h.Status)
-	require.Contains(t, h.Message, "aggregation lagging: incidents_quarterly is 5h0m0s behind")
+	require.Contains(t, h.Message, "aggregation lagging: incidents_quarterly is 5h0m0s behind (more than 33m0s")
 
 	_, err = pool.Exec(ctx, "UPDATE schema_migrations SET version = 2")
 	require.NoError(t, err)

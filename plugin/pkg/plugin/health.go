@@ -19,11 +19,13 @@ import (
 )
 
 // MaxLag is how far behind the database clock a rollup may be before the health check calls
-// aggregation lagging: a few of its own buckets plus the aggregator's start delay.
+// aggregation lagging: its bucket plus the aggregator's grace and a margin
+// (rollupstate.DueLag), the same bound beyond which the status frames' overdue_seconds is
+// positive and the provisioned lag alert fires.
 var MaxLag = map[period.Precision]time.Duration{
-	"quarterly": time.Hour,
-	"hourly":    3 * time.Hour,
-	"daily":     50 * time.Hour,
+	period.Quarterly: rollupstate.DueLag(period.Quarterly),
+	period.Hourly:    rollupstate.DueLag(period.Hourly),
+	period.Daily:     rollupstate.DueLag(period.Daily),
 }
 
 const healthTimeout = 10 * time.Second
@@ -132,8 +134,8 @@ func lagWarnings(ctx context.Context, db rollupstate.Querier) ([]string, error) 
 		limit, ok := MaxLag[w.Precision]
 		lag := time.Duration(w.LagSeconds * float64(time.Second))
 		if ok && lag > limit {
-			out = append(out, fmt.Sprintf("aggregation lagging: %s_%s is %s behind (more than %s; is `sview run` running?)",
-				w.Table, w.Precision, lag.Round(time.Minute), limit))
+			out = append(out, fmt.Sprintf("aggregation lagging: %s_%s is %s behind (more than %s: %s overdue; is `sview run` running?)",
+				w.Table, w.Precision, lag.Round(time.Minute), limit, (lag-limit).Round(time.Minute)))
 		}
 	}
 	return out, nil

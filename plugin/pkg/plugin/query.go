@@ -212,22 +212,34 @@ func (d *Datasource) leakFrames(ctx context.Context, q query.Query) (data.Frames
 	return data.Frames{f}, nil
 }
 
-// statusFrames: aggregation lag per table × precision as a numeric-long frame (one numeric
-// column, so alert rules evaluate it per table and precision), and the cache state (left out
-// for alerts, which want only numbers).
+// statusFrames: aggregation lag per table × precision as a numeric-long frame, and the cache
+// state. Alerts get the lag frame with one numeric column, overdue_seconds (the lag beyond the
+// precision's bucket, grace and margin: rollupstate.Overdue), so a rule evaluates it per table
+// and precision with one threshold; the cache frame is left out for them (it is no number).
+// Every field carries its name as displayNameFromDS: with two frames Grafana would otherwise
+// display "aggregation_lag lag_seconds" and "cache degraded", which panels' matchers miss.
 func (d *Datasource) statusFrames(ctx context.Context, alert bool) (data.Frames, error) {
 	wms, err := rollupstate.Watermarks(ctx, d.read)
 	if err != nil {
 		return nil, err
 	}
 	tables, precisions := make([]string, len(wms)), make([]string, len(wms))
-	lag := make([]float64, len(wms))
+	lag, due, overdue := make([]float64, len(wms)), make([]float64, len(wms)), make([]float64, len(wms))
 	for i, w := range wms {
 		tables[i], precisions[i], lag[i] = string(w.Table), string(w.Precision), w.LagSeconds
+		due[i], overdue[i] = rollupstate.DueLag(w.Precision).Seconds(), w.Overdue().Seconds()
 	}
-	lagField := data.NewField("lag_seconds", nil, lag)
-	lagField.Config = &data.FieldConfig{Unit: "s"}
-	lf := data.NewFrame("aggregation_lag", data.NewField("table", nil, tables), data.NewField("precision", nil, precisions), lagField)
+	seconds := func(name string, v []float64) *data.Field {
+		f := data.NewField(name, nil, v)
+		f.Config = &data.FieldConfig{Unit: "s", DisplayNameFromDS: name}
+		return f
+	}
+	lf := data.NewFrame("aggregation_lag", named("table", tables), named("precision", precisions))
+	if alert {
+		lf.Fields = append(lf.Fields, seconds("overdue_seconds", overdue))
+	} else {
+		lf.Fields = append(lf.Fields, seconds("lag_seconds", lag), seconds("due_seconds", due), seconds("overdue_seconds", overdue))
+	}
 	lf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
 	if alert {
 		return data.Frames{lf}, nil
@@ -237,10 +249,17 @@ func (d *Datasource) statusFrames(ctx context.Context, alert bool) (data.Frames,
 	if st.Degraded {
 		degraded = 1
 	}
-	cf := data.NewFrame("cache", data.NewField("backend", nil, []string{st.Backend}),
-		data.NewField("last_error", nil, []string{st.LastError}), data.NewField("degraded", nil, []int64{degraded}))
+	cf := data.NewFrame("cache", named("backend", []string{st.Backend}),
+		named("last_error", []string{st.LastError}), named("degraded", []int64{degraded}))
 	cf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
 	return data.Frames{lf, cf}, nil
+}
+
+// named is a field that Grafana displays by its name, however many frames come with it.
+func named(name string, values any) *data.Field {
+	f := data.NewField(name, nil, values)
+	f.Config = &data.FieldConfig{DisplayNameFromDS: name}
+	return f
 }
 
 // variablePattern matches Grafana template variables: $name, ${name} and ${name:format}.
