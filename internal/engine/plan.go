@@ -51,26 +51,21 @@ func (src source) name() string {
 	return n
 }
 
-// sourceTable is the table a query reads at a precision. Incident counts that neither group
-// nor filter by ip or probe read the narrow twin of an incidents rollup (summed over trap,
-// action, country and asn only, written with the wide bucket under the same watermark); every
-// other query reads the wide rollup, or raw, unless a ranked twin holds its columns (see
-// twinOf).
+// sourceTable is the table a query reads at a precision. Incident counts whose filters,
+// exclusions and grouping touch only the totals' columns (trap, action, country and asn: not
+// ip or probe) read the narrow twin of an incidents rollup (written with the wide bucket under
+// the same watermark); every other query reads the wide rollup, or raw, unless a ranked twin
+// holds its columns (see twinOf).
 func sourceTable(q query.Query, p period.Precision) string {
 	t := derived.RollupOf(q.Table()).Name(p)
 	totals, ok := derived.Find(derived.Totals, q.Table())
 	if !ok || !totals.At(p) || q.Metric != "incidents" {
 		return t
 	}
-	switch q.GroupBy {
-	case "", "country", "asn", "trap", "action", "combination":
-	default:
-		return t
-	}
-	f := q.Filters
-	// Password, username and port are not incident columns; Validate rejects them, but a
-	// filter the twin lacks must never be dropped silently.
-	if len(f.Probe) > 0 || f.IP != "" || f.Password != "" || f.Username != "" || len(f.Port) > 0 || q.Restrict != nil {
+	// A column the totals lack (also password, username and port, which Validate rejects on
+	// incidents) must never be dropped silently.
+	cols, ok := filterColumns(q)
+	if !ok || !totals.Covers(append(cols, dimensionOf(q.Table(), q.GroupBy).cols...)...) {
 		return t
 	}
 	return totals.Name(p)
@@ -97,8 +92,8 @@ func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
 	return derived.Table{}, false
 }
 
-// prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
-// top-ranked rows of every bucket (see prune).
+// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys is
+// answered from the top-ranked rows of every bucket (see prune), which rank every row.
 func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
@@ -183,8 +178,9 @@ func (e *Engine) pruneArms(ctx context.Context, table derived.Family, src source
 // but country, over a window within the lookback whose every bucket the twin job has built.
 
 // sightingsApply reports whether q over w can be answered from the sightings. A country
-// filter without grouping needs addresses deduplicated across the chosen countries, which the
-// per-country rows cannot give.
+// filter or exclusion without grouping needs addresses deduplicated across the chosen
+// countries, which the per-country rows cannot give; grouped by country, one of them (not
+// both) narrows the countries.
 func sightingsApply(q query.Query, w period.Window) bool {
 	p := w.Source
 	if q.Metric != "attackers" || !twin.Sightings.At(p) {
