@@ -519,9 +519,9 @@ func TestExclusionSources(t *testing.T) {
 	until := testNow.Truncate(24 * time.Hour)
 	w := period.Window{From: until.AddDate(0, 0, -30), Until: until, To: until, Bucket: 24 * time.Hour, Source: period.Daily}
 	for q, want := range map[string]bool{
-		`{"metric":"attackers","groupBy":"country","exclude":{"country":["CN"]}}`:                             true,
-		`{"metric":"attackers","exclude":{"country":["CN"]}}`:                                                 false,
-		`{"metric":"attackers","groupBy":"country","exclude":{"asn":[64500]}}`:                                false,
+		`{"metric":"attackers","groupBy":"country","exclude":{"country":["CN"]}}`:                              true,
+		`{"metric":"attackers","exclude":{"country":["CN"]}}`:                                                  false,
+		`{"metric":"attackers","groupBy":"country","exclude":{"asn":[64500]}}`:                                 false,
 		`{"metric":"attackers","groupBy":"country","filters":{"country":["CZ"]},"exclude":{"country":["CN"]}}`: false,
 	} {
 		require.Equal(t, want, sightingsApply(mustParse(t, q), w), q)
