@@ -434,6 +434,7 @@ func TestSightingsApplyWithinTheLookback(t *testing.T) {
 // sightings: every answer equals the reference from the raw rows.
 func TestExclusions(t *testing.T) {
 	e, facts := setup(t)
+	read := map[string]bool{} // the sources the answers were read from
 	cases := []struct{ metric, groupBy, filters, exclude string }{
 		// several netblocks and addresses, any of them
 		{"incidents", "ip", `{"ip":["198.51.0.0/24","198.51.2.0/23","2001:db8::/32"]}`, ``},
@@ -478,10 +479,15 @@ func TestExclusions(t *testing.T) {
 				}
 				in += "}"
 				t.Run(in, func(t *testing.T) {
-					check(t, e, facts, mustParse(t, in), period.Range{})
+					read[check(t, e, facts, mustParse(t, in), period.Range{})] = true
 				})
 			}
 		}
+	}
+	for _, want := range []string{"incidents_hourly_by_kind + incidents_hourly_totals", "incidents_daily_by_ip + incidents_daily",
+		"passwords_daily_by_password + passwords_daily", "passwords_hourly_by_login + passwords_hourly", "ports_daily_by_port + ports_daily",
+		"incidents_daily_totals", "incidents_hourly_sightings + incidents_hourly", "incidents_quarterly", "incidents"} {
+		require.True(t, read[want], "no exclusion read %s: %v", want, read)
 	}
 	// A dashboard range too.
 	r := period.Range{From: testNow.Add(-20 * 24 * time.Hour), To: testNow, Interval: 24 * time.Hour}
