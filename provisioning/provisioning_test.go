@@ -213,8 +213,7 @@ func TestDashboardProvider(t *testing.T) {
 func TestRuleModelsUseQueryFields(t *testing.T) {
 	groups, err := RuleGroups()
 	require.NoError(t, err)
-	known := []string{"refId", "datasource", "intervalMs", "maxDataPoints", "queryType", "preset", "metric", "groupBy",
-		"format", "period", "limit", "filters", "minScore", "password", "sha1", "prefix"}
+	known := append(slices.Clone(query.Keys), query.GrafanaKeys...)
 	for _, g := range groups {
 		for _, r := range g.Rules {
 			for _, q := range r.Data {

@@ -25,6 +25,8 @@ func TestQueryModelGolden(t *testing.T) {
 		Table   string   `json:"table"`
 		GroupBy []string `json:"groupBy"`
 		Filters []string `json:"filters"`
+		// Exclude are the keys under exclude the metric takes.
+		Exclude []string `json:"exclude"`
 	}
 	type per struct {
 		Name          string `json:"name"`
@@ -33,6 +35,11 @@ func TestQueryModelGolden(t *testing.T) {
 		BucketSeconds int64  `json:"bucketSeconds"`
 	}
 	type model struct {
+		// Keys are the top-level keys Parse reads; Parse ignores the Grafana ones and refuses any other.
+		Keys struct {
+			Model   []string `json:"model"`
+			Grafana []string `json:"grafana"`
+		} `json:"keys"`
 		QueryTypes []string `json:"queryTypes"`
 		Metrics    []metric `json:"metrics"`
 		GroupBy    []string `json:"groupBy"`
@@ -48,13 +55,14 @@ func TestQueryModelGolden(t *testing.T) {
 		MaxLimit     int            `json:"maxLimit"`
 		Greylist     struct {
 			Filters []string `json:"filters"`
+			Exclude []string `json:"exclude"`
 		} `json:"greylist"`
 	}
 
 	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
 	sample := map[string]any{
 		"probe": []int{1}, "asn": []int{1}, "country": []string{"CZ"}, "trap": []string{"fwlogs"},
-		"action": []string{"connect"}, "ip": "192.0.2.1", "password": "123456", "username": "root",
+		"action": []string{"connect"}, "ip": []string{"192.0.2.1"}, "password": "123456", "username": "root",
 		"port": []int{22}, "tag": []string{"ssh"},
 	}
 	parse := func(in map[string]any) (query.Query, error) {
@@ -87,7 +95,7 @@ func TestQueryModelGolden(t *testing.T) {
 	m.GroupBy = query.GroupBys
 	m.Formats = query.Formats
 	for _, name := range query.Metrics {
-		mm := metric{Name: name, Table: string(query.Table(name)), GroupBy: []string{}, Filters: []string{}}
+		mm := metric{Name: name, Table: string(query.Table(name)), GroupBy: []string{}, Filters: []string{}, Exclude: []string{}}
 		for _, g := range query.GroupBys {
 			if accepts(map[string]any{"metric": name, "groupBy": g}) {
 				mm.GroupBy = append(mm.GroupBy, g)
@@ -96,6 +104,9 @@ func TestQueryModelGolden(t *testing.T) {
 		for _, k := range filterKeys {
 			if accepts(map[string]any{"metric": name, "filters": map[string]any{k: sample[k]}}) {
 				mm.Filters = append(mm.Filters, k)
+			}
+			if accepts(map[string]any{"metric": name, "exclude": map[string]any{k: sample[k]}}) {
+				mm.Exclude = append(mm.Exclude, k)
 			}
 		}
 		m.Metrics = append(m.Metrics, mm)
@@ -113,12 +124,22 @@ func TestQueryModelGolden(t *testing.T) {
 	m.MaxLimit = query.MaxLimit
 	require.True(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit}))
 	require.False(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit + 1}))
-	m.Greylist.Filters = []string{}
+	m.Greylist.Filters, m.Greylist.Exclude = []string{}, []string{}
 	for _, k := range filterKeys {
 		if accepts(map[string]any{"queryType": query.TypeGreylist, "filters": map[string]any{k: sample[k]}}) {
 			m.Greylist.Filters = append(m.Greylist.Filters, k)
 		}
+		if accepts(map[string]any{"queryType": query.TypeGreylist, "exclude": map[string]any{k: sample[k]}}) {
+			m.Greylist.Exclude = append(m.Greylist.Exclude, k)
+		}
 	}
+	m.Keys.Model, m.Keys.Grafana = query.Keys, query.GrafanaKeys
+	grafana := map[string]any{"metric": "incidents"}
+	for _, k := range query.GrafanaKeys {
+		grafana[k] = "x"
+	}
+	require.True(t, accepts(grafana), "Grafana's keys are ignored")
+	require.False(t, accepts(map[string]any{"metric": "incidents", "filterz": map[string]any{}}), "an unknown key is refused")
 	golden(t, "query-model.golden.json", m)
 }
 

@@ -68,22 +68,29 @@ func dimensionOf(table derived.Family, groupBy string) dimension {
 	return dimension{}
 }
 
-// filterColumns lists the columns q's filters compare (as conditions does); ok is false for a
-// filter no stats table has, and for a scope restriction, which only the wide rollups and raw
-// answer (twins, totals and sightings would have to carry probe, asn and ip to apply it).
+// filterColumns lists the columns q's filters and exclusions compare (as conditions does), so
+// a source that lacks one of them is never read and no filter or exclusion is dropped
+// silently; ok is false for a filter no stats table has, and for a scope restriction, which
+// only the wide rollups and raw answer (twins, totals and sightings would have to carry probe,
+// asn and ip to apply it).
 func filterColumns(q query.Query) (cols []string, ok bool) {
-	f := q.Filters
+	cols = append(columnsOf(q.Filters), columnsOf(q.Exclude)...)
+	return cols, len(q.Filters.Tag) == 0 && len(q.Exclude.Tag) == 0 && q.Restrict == nil
+}
+
+// columnsOf lists the columns the set filters of f compare.
+func columnsOf(f query.Filters) (cols []string) {
 	for _, c := range []struct {
 		set bool
 		col string
 	}{
 		{len(f.Probe) > 0, "identity_id"}, {len(f.ASN) > 0, "asn"}, {len(f.Country) > 0, "country"},
-		{len(f.Trap) > 0, "trap"}, {len(f.Action) > 0, "action"}, {f.IP != "", "ip"},
+		{len(f.Trap) > 0, "trap"}, {len(f.Action) > 0, "action"}, {len(f.IP) > 0, "ip"},
 		{f.Password != "", "password"}, {f.Username != "", "username"}, {len(f.Port) > 0, "port"},
 	} {
 		if c.set {
 			cols = append(cols, c.col)
 		}
 	}
-	return cols, len(f.Tag) == 0 && q.Restrict == nil
+	return cols
 }

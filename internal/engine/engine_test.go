@@ -427,3 +427,109 @@ func TestSightingsApplyWithinTheLookback(t *testing.T) {
 	w.From = until.Add(-time.Hour)
 	require.False(t, sightingsApply(q, w), "quarterly has no sightings")
 }
+
+// TestExclusions: lists of netblocks, exclusions of every key (a row whose column is NULL is
+// kept), and exclusions beside filters, in every format, on the periods whose sources are raw,
+// the totals, the ranked twins (with and without the wide rollup beside them) and the
+// sightings: every answer equals the reference from the raw rows.
+func TestExclusions(t *testing.T) {
+	e, facts := setup(t)
+	read := map[string]bool{} // the sources the answers were read from
+	cases := []struct{ metric, groupBy, filters, exclude string }{
+		// several netblocks and addresses, any of them
+		{"incidents", "ip", `{"ip":["198.51.0.0/24","198.51.2.0/23","2001:db8::/32"]}`, ``},
+		{"incidents", "country", `{"ip":["198.51.0.10","198.51.1.12","2001:db8::b"]}`, ``},
+		{"scans", "port", `{"ip":["198.51.0.0/24","198.51.4.0/24"]}`, ``},
+		// one key excluded
+		{"incidents", "country", ``, `{"country":["CN"]}`},
+		{"incidents", "trap", ``, `{"asn":[64500,64503]}`},
+		{"incidents", "combination", ``, `{"trap":["fwlogs"],"action":["login"]}`},
+		{"incidents", "ip", ``, `{"ip":["198.51.0.0/24","2001:db8::/32"]}`},
+		{"incidents", "", ``, `{"ip":"198.51.1.0/24"}`},
+		{"incidents", "probe", ``, `{"probe":[1]}`},
+		{"attackers", "country", ``, `{"country":["CN","US"]}`},
+		{"attackers", "", ``, `{"country":["CN"]}`},
+		{"attackers", "asn", ``, `{"ip":["198.51.0.0/22"]}`},
+		{"usages", "password", ``, `{"password":"123456"}`},
+		{"usages", "combination", ``, `{"username":"root"}`},
+		{"usages", "username", ``, `{"country":["CN"],"trap":["minipot_telnet"]}`},
+		{"scans", "port", ``, `{"port":[22,80]}`},
+		{"scans", "", ``, `{"port":[22]}`},
+		{"scans", "country", ``, `{"asn":[64501],"ip":"198.51.0.0/24"}`},
+		// filters and exclusions together
+		{"incidents", "country", `{"trap":["minipot_telnet","fwlogs"]}`, `{"country":["CN"],"asn":[64500]}`},
+		{"incidents", "ip", `{"ip":["198.51.0.0/22"]}`, `{"ip":["198.51.1.0/24"]}`},
+		{"attackers", "country", `{"country":["CN","US","RU"]}`, `{"country":["US"]}`},
+		{"usages", "password", `{"username":"root"}`, `{"password":"admin"}`},
+		{"scans", "port", `{"country":["CN","US"]}`, `{"port":[443]}`},
+	}
+	for _, c := range cases {
+		for _, format := range query.Formats {
+			groupBy := c.groupBy
+			if format == query.FormatMap {
+				groupBy = "country"
+			}
+			for _, per := range []string{"1h", "1d", "1w", "1m", "1y"} {
+				in := fmt.Sprintf(`{"metric":%q,"groupBy":%q,"format":%q,"period":%q,"limit":5`, c.metric, groupBy, format, per)
+				if c.filters != "" {
+					in += `,"filters":` + c.filters
+				}
+				if c.exclude != "" {
+					in += `,"exclude":` + c.exclude
+				}
+				in += "}"
+				t.Run(in, func(t *testing.T) {
+					read[check(t, e, facts, mustParse(t, in), period.Range{})] = true
+				})
+			}
+		}
+	}
+	for _, want := range []string{"incidents_hourly_by_kind + incidents_hourly_totals", "incidents_daily_by_ip + incidents_daily",
+		"passwords_daily_by_password + passwords_daily", "passwords_hourly_by_login + passwords_hourly", "ports_daily_by_port + ports_daily",
+		"incidents_daily_totals", "incidents_hourly_sightings + incidents_hourly", "incidents_quarterly", "incidents"} {
+		require.True(t, read[want], "no exclusion read %s: %v", want, read)
+	}
+	// A dashboard range too.
+	r := period.Range{From: testNow.Add(-20 * 24 * time.Hour), To: testNow, Interval: 24 * time.Hour}
+	check(t, e, facts, mustParse(t, `{"metric":"incidents","groupBy":"country","exclude":{"country":["CN"],"ip":["198.51.0.0/24"]}}`), r)
+}
+
+// TestExclusionSources: an exclusion touches its column as a filter does: no source lacking the
+// column is read, and a top-N with exclusions is not pruned.
+func TestExclusionSources(t *testing.T) {
+	for _, c := range []struct {
+		query, table, twin string
+	}{
+		{`{"metric":"incidents","groupBy":"trap","period":"1y","exclude":{"asn":[64500]}}`, "incidents_daily_totals", ""},
+		{`{"metric":"incidents","groupBy":"trap","period":"1y","exclude":{"country":["CN"]}}`, "incidents_daily_totals", "by_kind"},
+		{`{"metric":"incidents","groupBy":"trap","period":"1y","exclude":{"probe":[1]}}`, "incidents_daily", ""},
+		{`{"metric":"incidents","groupBy":"trap","period":"1w","exclude":{"ip":["192.0.2.0/24"]}}`, "incidents_hourly", ""},
+		{`{"metric":"incidents","groupBy":"ip","period":"1m","exclude":{"ip":["192.0.2.0/24"]}}`, "incidents_daily", "by_ip"},
+		{`{"metric":"incidents","groupBy":"ip","period":"1m","exclude":{"country":["CN"]}}`, "incidents_daily", ""},
+		{`{"metric":"usages","groupBy":"password","period":"1y","exclude":{"password":"123456"}}`, "passwords_daily", "by_password"},
+		{`{"metric":"usages","groupBy":"password","period":"1w","exclude":{"username":"root"}}`, "passwords_hourly", "by_login"},
+		{`{"metric":"usages","groupBy":"password","period":"1y","exclude":{"trap":["haas"]}}`, "passwords_daily", ""},
+		{`{"metric":"scans","groupBy":"port","period":"1y","exclude":{"port":[22]}}`, "ports_daily", "by_port"},
+		{`{"metric":"scans","groupBy":"port","period":"1m","exclude":{"asn":[64500]}}`, "ports_daily", ""},
+	} {
+		q := mustParse(t, c.query)
+		p, _ := period.Lookup(q.Period)
+		require.Equal(t, c.table, sourceTable(q, p.Source), c.query)
+		tw, ok := twinOf(q, p.Source)
+		require.Equal(t, c.twin != "", ok, c.query)
+		if ok {
+			require.Equal(t, c.twin, tw.Suffix, c.query)
+			require.False(t, prunable(q, tw), "a top-N with exclusions reads every row: %s", c.query)
+		}
+	}
+	until := testNow.Truncate(24 * time.Hour)
+	w := period.Window{From: until.AddDate(0, 0, -30), Until: until, To: until, Bucket: 24 * time.Hour, Source: period.Daily}
+	for q, want := range map[string]bool{
+		`{"metric":"attackers","groupBy":"country","exclude":{"country":["CN"]}}`:                              true,
+		`{"metric":"attackers","exclude":{"country":["CN"]}}`:                                                  false,
+		`{"metric":"attackers","groupBy":"country","exclude":{"asn":[64500]}}`:                                 false,
+		`{"metric":"attackers","groupBy":"country","filters":{"country":["CZ"]},"exclude":{"country":["CN"]}}`: false,
+	} {
+		require.Equal(t, want, sightingsApply(mustParse(t, q), w), q)
+	}
+}

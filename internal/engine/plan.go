@@ -102,8 +102,8 @@ func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
 	return derived.Table{}, false
 }
 
-// prunable: an unfiltered top-N grouped by exactly the twin's keys is answered from the
-// top-ranked rows of every bucket (see prune).
+// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys is
+// answered from the top-ranked rows of every bucket (see prune), which rank every row.
 func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
@@ -188,8 +188,9 @@ func (e *Engine) pruneArms(ctx context.Context, table derived.Family, src source
 // but country, over a window within the lookback whose every bucket the twin job has built.
 
 // sightingsApply reports whether q over w can be answered from the sightings. A country
-// filter without grouping needs addresses deduplicated across the chosen countries, which the
-// per-country rows cannot give.
+// filter or exclusion without grouping needs addresses deduplicated across the chosen
+// countries, which the per-country rows cannot give; grouped by country, one of them (not
+// both) narrows the countries.
 func sightingsApply(q query.Query, w period.Window) bool {
 	p := w.Source
 	if q.Metric != "attackers" || !twin.Sightings.At(p) {

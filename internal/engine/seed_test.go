@@ -308,7 +308,7 @@ func computeReference(facts []fact, q query.Query, w period.Window) reference {
 	accs := map[string]*acc{}
 	labels := labelNames(table, q.GroupBy)
 	for _, f := range facts {
-		if f.table != table || f.time.Before(w.From) || !f.time.Before(w.Until) || !matches(f, q.Filters) || !within(f, q.Restrict) {
+		if f.table != table || f.time.Before(w.From) || !f.time.Before(w.Until) || !matches(f, q.Filters) || excluded(f, q.Exclude) || !within(f, q.Restrict) {
 			continue
 		}
 		var parts []string
@@ -420,14 +420,37 @@ func within(f fact, r *query.Restriction) bool {
 	return false
 }
 
+// matches: a row meeting every filter set in flt (any of each filter's values); a NULL
+// column meets none.
 func matches(f fact, flt query.Filters) bool {
-	in := func(dim string, want []string) bool {
-		if len(want) == 0 {
+	for _, set := range filterSets(flt) {
+		if !matchesAny(f, set) {
+			return false
+		}
+	}
+	return true
+}
+
+// excluded: a row matching any value of any exclusion set in ex; a NULL column matches none,
+// so such a row is kept.
+func excluded(f fact, ex query.Filters) bool {
+	for _, set := range filterSets(ex) {
+		if matchesAny(f, set) {
 			return true
 		}
-		v, ok := f.dims[dim]
-		return ok && slices.Contains(want, v)
 	}
+	return false
+}
+
+// filterSet is one set filter: the fact dimension it compares and its values (texts as the
+// facts hold them), or the prefixes of an ip filter.
+type filterSet struct {
+	dim      string
+	values   []string
+	prefixes []netip.Prefix
+}
+
+func filterSets(flt query.Filters) []filterSet {
 	ints := func(v []int64) []string {
 		var s []string
 		for _, x := range v {
@@ -435,21 +458,44 @@ func matches(f fact, flt query.Filters) bool {
 		}
 		return s
 	}
-	if !in("probe", ints(flt.Probe)) || !in("asn", ints(flt.ASN)) || !in("country", flt.Country) ||
-		!in("trap", flt.Trap) || !in("action", flt.Action) || !in("portnum", ints(flt.Port)) {
-		return false
-	}
-	if flt.Password != "" && !in("password", []string{flt.Password}) {
-		return false
-	}
-	if flt.Username != "" && !in("username", []string{flt.Username}) {
-		return false
-	}
-	if p, ok := flt.IPPrefix(); ok {
-		v, has := f.dims["ip"]
-		if !has || !p.Contains(netip.MustParseAddr(v)) {
-			return false
+	var sets []filterSet
+	for _, c := range []filterSet{
+		{dim: "probe", values: ints(flt.Probe)}, {dim: "asn", values: ints(flt.ASN)}, {dim: "country", values: flt.Country},
+		{dim: "trap", values: flt.Trap}, {dim: "action", values: flt.Action}, {dim: "portnum", values: ints(flt.Port)},
+	} {
+		if len(c.values) > 0 {
+			sets = append(sets, c)
 		}
 	}
-	return true
+	for dim, v := range map[string]string{"password": flt.Password, "username": flt.Username} {
+		if v != "" {
+			sets = append(sets, filterSet{dim: dim, values: []string{v}})
+		}
+	}
+	// Parsed here from the texts, not with the engine's IPPrefixes.
+	if len(flt.IP) > 0 {
+		set := filterSet{dim: "ip"}
+		for _, s := range flt.IP {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a := netip.MustParseAddr(s)
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			set.prefixes = append(set.prefixes, p)
+		}
+		sets = append(sets, set)
+	}
+	return sets
+}
+
+func matchesAny(f fact, set filterSet) bool {
+	v, ok := f.dims[set.dim]
+	if !ok {
+		return false
+	}
+	if set.dim != "ip" {
+		return slices.Contains(set.values, v)
+	}
+	a := netip.MustParseAddr(v)
+	return slices.ContainsFunc(set.prefixes, func(p netip.Prefix) bool { return p.Contains(a) })
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,43 +35,14 @@ func fill(template string, vars map[string]string) string {
 	return strings.NewReplacer(pairs...).Replace(template)
 }
 
-// conditions is the WHERE clause shared by every statement of one query: the time span and
-// each filter, all values as parameters.
+// conditions is the WHERE clause shared by every statement of one query: the time span, each
+// filter and each exclusion, all values as parameters.
 func (s *statement) conditions(q query.Query, from, until time.Time, d dimension) string {
 	c := []string{"time >= " + s.param(from), "time < " + s.param(until)}
-	f := q.Filters
-	if len(f.Probe) > 0 {
-		c = append(c, "identity_id = ANY("+s.param(f.Probe)+"::bigint[])")
+	for _, m := range s.matches(q.Filters) {
+		c = append(c, m.cond)
 	}
-	if len(f.ASN) > 0 {
-		c = append(c, "asn = ANY("+s.param(f.ASN)+"::bigint[])")
-	}
-	if len(f.Country) > 0 {
-		c = append(c, "country = ANY("+s.param(f.Country)+"::text[])")
-	}
-	// Enums compare as text so no enum type has to be registered with the driver.
-	if len(f.Trap) > 0 {
-		c = append(c, "trap::text = ANY("+s.param(f.Trap)+"::text[])")
-	}
-	if len(f.Action) > 0 {
-		c = append(c, "action::text = ANY("+s.param(f.Action)+"::text[])")
-	}
-	if p, ok := f.IPPrefix(); ok {
-		if p.IsSingleIP() {
-			c = append(c, "ip = "+s.param(p.Addr().String())+"::inet")
-		} else {
-			c = append(c, "ip <<= "+s.param(p.String())+"::inet")
-		}
-	}
-	if f.Password != "" {
-		c = append(c, "password = "+s.param(f.Password))
-	}
-	if f.Username != "" {
-		c = append(c, "username = "+s.param(f.Username))
-	}
-	if len(f.Port) > 0 {
-		c = append(c, "port = ANY("+s.param(f.Port)+"::bigint[])")
-	}
+	c = append(c, s.exclusions(q.Exclude)...)
 	if q.Restrict != nil {
 		c = append(c, s.restriction(*q.Restrict))
 	}
@@ -78,6 +51,73 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	}
 	c = append(c, d.where...)
 	return strings.Join(c, " AND ")
+}
+
+// match is one set filter: the column it compares and the condition a row matching it meets
+// (never NULL where the column is not).
+type match struct {
+	col, cond string
+}
+
+// matches lists the conditions of the set filters of f, in the order of the model; their
+// columns are those columnsOf lists.
+func (s *statement) matches(f query.Filters) []match {
+	var m []match
+	if len(f.Probe) > 0 {
+		m = append(m, match{"identity_id", "identity_id = ANY(" + s.param(f.Probe) + "::bigint[])"})
+	}
+	if len(f.ASN) > 0 {
+		m = append(m, match{"asn", "asn = ANY(" + s.param(f.ASN) + "::bigint[])"})
+	}
+	if len(f.Country) > 0 {
+		m = append(m, match{"country", "country = ANY(" + s.param(f.Country) + "::text[])"})
+	}
+	// Enums compare as text so no enum type has to be registered with the driver.
+	if len(f.Trap) > 0 {
+		m = append(m, match{"trap", "trap::text = ANY(" + s.param(f.Trap) + "::text[])"})
+	}
+	if len(f.Action) > 0 {
+		m = append(m, match{"action", "action::text = ANY(" + s.param(f.Action) + "::text[])"})
+	}
+	if ps := f.IPPrefixes(); len(ps) > 0 {
+		m = append(m, match{"ip", s.ipMatch(ps)})
+	}
+	if f.Password != "" {
+		m = append(m, match{"password", "password = " + s.param(f.Password)})
+	}
+	if f.Username != "" {
+		m = append(m, match{"username", "username = " + s.param(f.Username)})
+	}
+	if len(f.Port) > 0 {
+		m = append(m, match{"port", "port = ANY(" + s.param(f.Port) + "::bigint[])"})
+	}
+	return m
+}
+
+// ipMatch matches ip against addresses and prefixes: equality where all are addresses (a
+// b-tree index serves it), one prefix as a constant (the planner turns <<= into an index
+// range), any of several otherwise.
+func (s *statement) ipMatch(ps []netip.Prefix) string {
+	switch {
+	case !slices.ContainsFunc(ps, func(p netip.Prefix) bool { return !p.IsSingleIP() }):
+		if len(ps) == 1 {
+			return "ip = " + s.param(ps[0].Addr().String()) + "::inet"
+		}
+		return "ip = ANY(" + s.param(ps) + "::inet[])"
+	case len(ps) == 1:
+		return "ip <<= " + s.param(ps[0].String()) + "::inet"
+	}
+	return "ip <<= ANY(" + s.param(ps) + "::inet[])"
+}
+
+// exclusions are the conditions leaving out the rows f matches: a row whose column is NULL
+// matches no value, so it is kept.
+func (s *statement) exclusions(f query.Filters) []string {
+	var c []string
+	for _, m := range s.matches(f) {
+		c = append(c, "("+m.col+" IS NULL OR NOT ("+m.cond+"))")
+	}
+	return c
 }
 
 // restriction matches the rows of a scope: any of its probes, ASNs or prefixes; none is false.

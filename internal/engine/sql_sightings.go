@@ -36,6 +36,9 @@ func (s *statement) sightingsWhere(q query.Query, w period.Window, start string)
 	if len(q.Filters.Country) > 0 {
 		c = append(c, "country = ANY("+s.param(q.Filters.Country)+"::text[])")
 	}
+	// sightingsApply admits an exclusion of countries only, and only when grouped by country:
+	// leaving a country's rows out leaves the others' counts as they are.
+	c = append(c, s.exclusions(q.Exclude)...)
 	return strings.Join(c, " AND ")
 }
 

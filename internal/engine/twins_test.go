@@ -135,6 +135,11 @@ func TestTwinsMatchWide(t *testing.T) {
 		`"metric":"usages","filters":{"password":"p3"}`, `"metric":"usages","groupBy":"password","filters":{"username":"u2"}`,
 		`"metric":"scans"`, `"metric":"scans","groupBy":"port","filters":{"port":[3,4,5]}`,
 		`"metric":"incidents","filters":{"ip":"198.51.100.0/28"}`, `"metric":"incidents","groupBy":"ip","filters":{"ip":"198.51.100.0/25"}`,
+		// Twins without pruning: exclusions (the excluded keys may be at the top), netblocks.
+		`"metric":"usages","groupBy":"password","exclude":{"password":"p1"}`, `"metric":"usages","groupBy":"combination","exclude":{"username":"u2"}`,
+		`"metric":"scans","groupBy":"port","exclude":{"port":[0,1,2]}`,
+		`"metric":"incidents","groupBy":"ip","exclude":{"ip":["198.51.100.0/26","198.51.101.0/24"]}`,
+		`"metric":"incidents","groupBy":"ip","filters":{"ip":["198.51.100.0/27","198.51.103.0/24"]},"exclude":{"ip":"198.51.100.3"}`,
 	}
 	limits := []int{1, 2, 5, 7, 15, 30, 100, 150}
 	paths := map[string]int{}

@@ -1,8 +1,10 @@
 package query
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,10 +28,17 @@ type FieldError struct {
 	Value   string
 	Allowed []string
 	Reason  string
+	// Key, when set, is a key Field's object does not know ("query" is the top level); Allowed
+	// then lists the keys it knows.
+	Key string
 }
 
 func (e *FieldError) Error() string {
 	var b strings.Builder
+	if e.Key != "" {
+		fmt.Fprintf(&b, "%s %s: unknown key %q; allowed: %s", e.Kind, e.Field, e.Key, strings.Join(e.Allowed, ", "))
+		return b.String()
+	}
 	b.WriteString(e.Kind.Error())
 	b.WriteString(" ")
 	b.WriteString(e.Field)
@@ -52,6 +61,23 @@ func (e *FieldError) Unwrap() error { return e.Kind }
 
 func invalid(field, value string, allowed []string, reason string) error {
 	return &FieldError{Kind: ErrInvalidField, Field: field, Value: value, Allowed: allowed, Reason: reason}
+}
+
+// unknownKey is the error for the first key (in sorted order) of fields that is neither in
+// allowed (listed in the message) nor in ignored, or nil.
+func unknownKey(object string, fields map[string]json.RawMessage, allowed, ignored []string) error {
+	var unknown []string
+	for k := range fields {
+		if !slices.Contains(allowed, k) && !slices.Contains(ignored, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	sorted := slices.Sorted(slices.Values(allowed))
+	return &FieldError{Kind: ErrInvalidField, Field: object, Key: unknown[0], Allowed: sorted}
 }
 
 func missing(field, reason string) error {

@@ -20,6 +20,8 @@ func FuzzParse(f *testing.F) {
 		`{"queryType":"leak","prefix":"5baa6"}`,
 		`{"queryType":"status"}`,
 		`{"metric":"scans","groupBy":"port","filters":{"port":[22,"23"],"ip":"2001:db8::/32"}}`,
+		`{"metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.1","::ffff:10.0.0.0/104"]},"exclude":{"country":"cn","ip":"198.51.100.7"}}`,
+		`{"refId":"A","datasource":{"uid":"x"},"metric":"usages","exclude":{"password":"123456"},"filters":{"counrty":["CZ"]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -8,14 +8,36 @@ import (
 	"github.com/sview-project/sview/internal/catalog"
 )
 
+// Keys are the top-level keys of the query model, of every query type: an editor keeps the
+// fields of the other types when the type changes, and Normalize drops them.
+var Keys = []string{"queryType", "preset", "metric", "groupBy", "format", "period", "limit", "filters", "exclude",
+	"minScore", "sha1", "prefix", "password"}
+
+// GrafanaKeys are the keys Grafana adds to a query of any datasource (refId, the datasource
+// reference, the panel's interval and points, the hidden flag, Explore's key, the query cache's
+// TTL, and the query service's per-query range and assertions). Parse ignores them.
+var GrafanaKeys = []string{"refId", "datasource", "datasourceId", "intervalMs", "maxDataPoints", "hide", "key",
+	"queryCachingTTL", "timeRange", "resultAssertions"}
+
+// FilterKeys are the keys under filters; ExcludeKeys those under exclude (the same but tag,
+// which only the greylist filters by).
+var (
+	FilterKeys  = []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port", "tag"}
+	ExcludeKeys = FilterKeys[:len(FilterKeys)-1]
+)
+
 // Parse decodes the query JSON, expands its preset (explicit fields override the preset's),
-// normalises and validates it. Fields it does not know (refId, datasource, intervalMs, … that
-// Grafana adds) are ignored. Every error wraps ErrInvalidJSON, ErrInvalidField,
-// ErrMissingField or ErrUnsupported and names the field.
+// normalises and validates it. A key that is neither one of Keys nor one of GrafanaKeys, and
+// a key under filters or exclude that is not a filter, is an error naming it and the allowed
+// ones: a misspelt filter must not answer the unfiltered total. Every error wraps
+// ErrInvalidJSON, ErrInvalidField, ErrMissingField or ErrUnsupported and names the field.
 func Parse(b []byte) (Query, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
 		return Query{}, fmt.Errorf("%w: the query must be a JSON object", ErrInvalidJSON)
+	}
+	if err := unknownKey("query", fields, Keys, GrafanaKeys); err != nil {
+		return Query{}, err
 	}
 	d := decoder{fields: fields}
 	q := Query{QueryType: strings.ToLower(d.text("queryType"))}
@@ -42,31 +64,24 @@ func Parse(b []byte) (Query, error) {
 	if v, ok := d.float("minScore"); ok {
 		q.MinScore = v
 	}
-	if q.QueryType == TypeLeak && d.text("password") != "" {
-		// The value is left out of the error: errors reach panels and logs.
+	// The value is left out of these errors: errors reach panels and logs.
+	switch password := d.text("password"); {
+	case password == "":
+	case q.QueryType == TypeLeak:
 		return Query{}, invalid("password", "", nil,
 			"a plain password is not accepted; send sha1 or prefix (the query editor hashes passwords in the browser)")
+	case q.QueryType == TypeStats:
+		return Query{}, invalid("password", "", nil, "a stats query is narrowed to a password by filters.password")
 	}
 	d.override(&q.SHA1, "sha1", true)
 	d.override(&q.Prefix, "prefix", true)
-	if raw, ok := fields["filters"]; ok && !isNull(raw) {
-		var ff map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &ff); err != nil {
-			return Query{}, fmt.Errorf("%w: filters must be a JSON object", ErrInvalidJSON)
-		}
-		fd := decoder{fields: ff, prefix: "filters."}
-		fd.numbers(&q.Filters.Probe, "probe")
-		fd.numbers(&q.Filters.ASN, "asn")
-		fd.texts(&q.Filters.Country, "country")
-		fd.texts(&q.Filters.Trap, "trap")
-		fd.texts(&q.Filters.Action, "action")
-		fd.override(&q.Filters.IP, "ip", false)
-		fd.override(&q.Filters.Password, "password", false)
-		fd.override(&q.Filters.Username, "username", false)
-		fd.numbers(&q.Filters.Port, "port")
-		fd.texts(&q.Filters.Tag, "tag")
-		if fd.err != nil {
-			return Query{}, fd.err
+	for _, f := range []struct {
+		name    string
+		allowed []string
+		dst     *Filters
+	}{{"filters", FilterKeys, &q.Filters}, {"exclude", ExcludeKeys, &q.Exclude}} {
+		if err := parseFilters(fields, f.name, f.allowed, f.dst); err != nil {
+			return Query{}, err
 		}
 	}
 	if d.err != nil {
@@ -77,6 +92,34 @@ func Parse(b []byte) (Query, error) {
 		return Query{}, err
 	}
 	return q, nil
+}
+
+// parseFilters decodes the object fields[name], if any, into dst; a key outside allowed is an
+// error.
+func parseFilters(fields map[string]json.RawMessage, name string, allowed []string, dst *Filters) error {
+	raw, ok := fields[name]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	var ff map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ff); err != nil {
+		return fmt.Errorf("%w: %s must be a JSON object", ErrInvalidJSON, name)
+	}
+	if err := unknownKey(name, ff, allowed, nil); err != nil {
+		return err
+	}
+	fd := decoder{fields: ff, prefix: name + "."}
+	fd.numbers(&dst.Probe, "probe")
+	fd.numbers(&dst.ASN, "asn")
+	fd.texts(&dst.Country, "country")
+	fd.texts(&dst.Trap, "trap")
+	fd.texts(&dst.Action, "action")
+	fd.texts(&dst.IP, "ip") // a single string (saved dashboards) is a list of one
+	fd.override(&dst.Password, "password", false)
+	fd.override(&dst.Username, "username", false)
+	fd.numbers(&dst.Port, "port")
+	fd.texts(&dst.Tag, "tag")
+	return fd.err
 }
 
 // FromPreset is the stats query a preset expands to, for the period-less dashboard range.

@@ -57,6 +57,9 @@ type Query struct {
 	Period  string  `json:"period,omitempty"`
 	Limit   int     `json:"limit,omitempty"` // top-N for stats and greylist; 0 = all
 	Filters Filters `json:"filters,omitzero"`
+	// Exclude leaves out the rows matching any of its values (same keys as Filters, tag
+	// excepted); a row whose column is NULL is never excluded.
+	Exclude Filters `json:"exclude,omitzero"`
 	// greylist
 	MinScore float64 `json:"minScore,omitempty"`
 	// leak: exactly one of them. A plain password is not a field: Parse refuses it, so none
@@ -75,7 +78,7 @@ type Filters struct {
 	Country  []string `json:"country,omitempty"` // ISO 3166 alpha-2, upper case
 	Trap     []string `json:"trap,omitempty"`
 	Action   []string `json:"action,omitempty"`
-	IP       string   `json:"ip,omitempty"` // one address, or a CIDR prefix
+	IP       []string `json:"ip,omitempty"` // addresses and CIDR prefixes, canonical (see Normalize)
 	Password string   `json:"password,omitempty"`
 	Username string   `json:"username,omitempty"`
 	Port     []int64  `json:"port,omitempty"`

@@ -37,7 +37,7 @@ func TestParse(t *testing.T) {
 			in: `{"queryType":"stats","metric":"Incidents","groupBy":"country","format":"table",
 			      "filters":{"probe":["12","3",12],"asn":"64500","country":["cz","sk","CZ"],"trap":"minipot_telnet","ip":"::ffff:192.0.2.1"}}`,
 			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "table", Limit: 15,
-				Filters: Filters{Probe: []int64{3, 12}, ASN: []int64{64500}, Country: []string{"CZ", "SK"}, Trap: []string{"minipot_telnet"}, IP: "192.0.2.1"}},
+				Filters: Filters{Probe: []int64{3, 12}, ASN: []int64{64500}, Country: []string{"CZ", "SK"}, Trap: []string{"minipot_telnet"}, IP: []string{"192.0.2.1"}}},
 		},
 		{
 			name: "map defaults to country and all rows",
@@ -52,7 +52,48 @@ func TestParse(t *testing.T) {
 		{
 			name: "prefix filter is masked",
 			in:   `{"metric":"incidents","filters":{"ip":"198.51.100.77/24"}}`,
-			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries", Filters: Filters{IP: "198.51.100.0/24"}},
+			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries", Filters: Filters{IP: []string{"198.51.100.0/24"}}},
+		},
+		{
+			name: "ip list: canonical, sorted, deduplicated, prefixes inside others dropped, empty entries dropped",
+			in: `{"metric":"incidents","filters":{"ip":["2001:db8::/32"," 198.51.100.77/24","192.0.2.1/32","198.51.100.9","",
+			      "::ffff:203.0.113.5","2001:db8:1::/48","192.0.2.1","::ffff:10.0.0.0/104"]}}`,
+			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries",
+				Filters: Filters{IP: []string{"10.0.0.0/8", "192.0.2.1", "198.51.100.0/24", "203.0.113.5", "2001:db8::/32"}}},
+		},
+		{
+			// a saved dashboard's "ip": "$ip" with the variable empty
+			name: "an empty ip is no filter",
+			in:   `{"metric":"incidents","filters":{"ip":""}}`,
+			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries"},
+		},
+		{
+			name: "exclude with the filters' keys, normalised the same way",
+			in: `{"metric":"incidents","groupBy":"country","format":"table","filters":{"country":["cz","us"]},
+			      "exclude":{"asn":["64501",64500],"country":"cn","ip":["198.51.100.0/24","198.51.100.7"],"trap":"FWLOGS","probe":2,"action":["login"]}}`,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "table", Limit: 15,
+				Filters: Filters{Country: []string{"CZ", "US"}},
+				Exclude: Filters{Probe: []int64{2}, ASN: []int64{64500, 64501}, Country: []string{"CN"}, Trap: []string{"fwlogs"},
+					Action: []string{"login"}, IP: []string{"198.51.100.0/24"}}},
+		},
+		{
+			name: "exclude of logins and ports",
+			in:   `{"metric":"usages","groupBy":"password","exclude":{"password":"123456","username":"root"}}`,
+			want: Query{QueryType: "stats", Metric: "usages", GroupBy: "password", Format: "timeseries", Limit: 7,
+				Exclude: Filters{Password: "123456", Username: "root"}},
+		},
+		{
+			name: "Grafana's own fields are ignored",
+			in: `{"refId":"A","datasource":{"type":"sview-sentinel-datasource","uid":"sview"},"datasourceId":3,"intervalMs":60000,
+			      "maxDataPoints":1234,"hide":false,"key":"Q-1","queryCachingTTL":0,"timeRange":{"from":"now-1h","to":"now"},
+			      "resultAssertions":{"maxFrames":1},"queryType":"stats","metric":"incidents"}`,
+			want: Query{QueryType: "stats", Metric: "incidents", Format: "timeseries"},
+		},
+		{
+			// an editor keeps the fields of the other query types when the type changes
+			name: "fields of other query types are dropped",
+			in:   `{"queryType":"stats","metric":"scans","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8","prefix":"5baa6","minScore":2}`,
+			want: Query{QueryType: "stats", Metric: "scans", Format: "timeseries"},
 		},
 		{
 			name: "greylist keeps its fields only",
@@ -76,9 +117,8 @@ func TestParse(t *testing.T) {
 			want: Query{QueryType: "leak", Prefix: "5baa6"},
 		},
 		{
-			// the original API's top-level password on a stats query was never read; it is not refused
-			name: "stats ignores a top-level password",
-			in:   `{"metric":"usages","password":"hunter2"}`,
+			name: "stats with an empty top-level password",
+			in:   `{"metric":"usages","password":""}`,
 			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries"},
 		},
 		{
@@ -137,6 +177,24 @@ func TestParseErrors(t *testing.T) {
 		{"bad port", `{"metric":"scans","filters":{"port":[70000]}}`, ErrInvalidField, "filters.port", "65535"},
 		{"bad asn", `{"metric":"scans","filters":{"asn":[-1]}}`, ErrInvalidField, "filters.asn", "AS number"},
 		{"bad ip", `{"metric":"incidents","filters":{"ip":"300.1.1.1"}}`, ErrInvalidField, "filters.ip", "IP address"},
+		{"bad ip in a list", `{"metric":"incidents","filters":{"ip":["192.0.2.1","198.51.100.0/33"]}}`, ErrInvalidField, "filters.ip", `"198.51.100.0/33"`},
+		{"ip with a zone", `{"metric":"incidents","filters":{"ip":"fe80::1%eth0"}}`, ErrInvalidField, "filters.ip", "fe80::1%eth0"},
+		{"ip list of objects", `{"metric":"incidents","filters":{"ip":[{"a":1}]}}`, ErrInvalidJSON, "filters.ip", "string"},
+		{"misspelt filter", `{"metric":"incidents","filters":{"counrty":["CZ"]}}`, ErrInvalidField, "filters",
+			`filters: unknown key "counrty"; allowed: action, asn, country, ip, password, port, probe, tag, trap, username`},
+		{"misspelt exclusion", `{"metric":"incidents","exclude":{"countries":["CZ"]}}`, ErrInvalidField, "exclude",
+			`exclude: unknown key "countries"; allowed: action, asn, country, ip, password, port, probe, trap, username`},
+		{"tag is not an exclusion", `{"queryType":"greylist","exclude":{"tag":["ssh"]}}`, ErrInvalidField, "exclude", `unknown key "tag"`},
+		{"misspelt top-level key", `{"refId":"A","metric":"incidents","groupby":"country"}`, ErrInvalidField, "query",
+			`query: unknown key "groupby"; allowed: exclude, filters, format, groupBy, limit, metric, minScore, password, period, prefix, preset, queryType, sha1`},
+		{"filters in the wrong case", `{"metric":"incidents","Filters":{"country":["CZ"]}}`, ErrInvalidField, "query", `unknown key "Filters"`},
+		{"unknown keys reported in order", `{"metric":"incidents","zeta":1,"alpha":2}`, ErrInvalidField, "query", `unknown key "alpha"`},
+		{"exclude not an object", `{"metric":"incidents","exclude":"CZ"}`, ErrInvalidJSON, "", "exclude must be a JSON object"},
+		{"exclusion not in table", `{"metric":"scans","exclude":{"trap":["fwlogs"]}}`, ErrUnsupported, "exclude.trap", "cannot exclude by trap"},
+		{"bad exclusion", `{"metric":"incidents","exclude":{"country":["CZE"]}}`, ErrInvalidField, "exclude.country", "two-letter"},
+		{"bad excluded ip", `{"metric":"incidents","exclude":{"ip":["192.0.2.0/24","nope"]}}`, ErrInvalidField, "exclude.ip", `"nope"`},
+		{"greylist exclusion", `{"queryType":"greylist","exclude":{"country":["CZ"]}}`, ErrUnsupported, "exclude.country", "cannot exclude"},
+		{"stats by a top-level password", `{"metric":"usages","password":"hunter2"}`, ErrInvalidField, "password", "filters.password"},
 		{"filters not an object", `{"metric":"incidents","filters":[1]}`, ErrInvalidJSON, "", "filters"},
 		{"ip is an object", `{"metric":"incidents","filters":{"ip":{"a":1}}}`, ErrInvalidJSON, "filters.ip", "string"},
 		{"preset needs its filter", `{"preset":"my_all_incidents_graph"}`, ErrMissingField, "filters.probe", "my_all_incidents_graph"},
@@ -196,6 +254,16 @@ func TestCacheKey(t *testing.T) {
 	require.Equal(t, a.CacheKey(r), a.CacheKey(later), "the same aligned range")
 	require.NotEqual(t, a.CacheKey(r), a.CacheKey(period.Range{From: r.From, To: r.To.Add(time.Hour), Interval: r.Interval}))
 	require.NotEqual(t, a.CacheKey(r), parse(`{"metric":"attackers","filters":{"country":["CZ","SK"]}}`).CacheKey(r))
+
+	ips := parse(`{"metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.1","198.51.100.7"]}}`)
+	require.Equal(t, ips.CacheKey(r), parse(`{"metric":"incidents","filters":{"ip":["192.0.2.1/32","198.51.100.99/24","192.0.2.1"]}}`).CacheKey(r),
+		"addresses and prefixes: order, duplicates, host bits and covered entries do not matter")
+	require.Equal(t, parse(`{"metric":"incidents","filters":{"ip":"192.0.2.1"}}`).CacheKey(r),
+		parse(`{"metric":"incidents","filters":{"ip":["192.0.2.1"]}}`).CacheKey(r), "the single string form is a list of one")
+	excluded := parse(`{"metric":"incidents","exclude":{"country":["SK","cz"]}}`)
+	require.Equal(t, excluded.CacheKey(r), parse(`{"metric":"incidents","exclude":{"country":["CZ","sk"]}}`).CacheKey(r))
+	require.NotEqual(t, excluded.CacheKey(r), a.CacheKey(r), "excluding is not filtering")
+	require.NotEqual(t, excluded.CacheKey(r), parse(`{"metric":"incidents"}`).CacheKey(r))
 }
 
 // TestPlainPasswordNotEchoed: a refused password does not appear in the error, which reaches

@@ -59,11 +59,11 @@ func uniquePrefixes(ps []netip.Prefix) []netip.Prefix {
 	return slices.Compact(ps)
 }
 
-// Apply narrows a validated query to the scope. A probe's own data (a probe filter or a
-// grouping by probe) needs the probe in Probes: a filter naming another probe is
-// ErrForbidden, a grouping without a filter is narrowed to Probes. Outside All and Public,
-// every stats and greylist row must also match the scope (Restriction). Leak lookups and
-// status hold no probe or attacker data and pass unchanged.
+// Apply narrows a validated query to the scope. A probe's own data (a probe filter, an
+// exclusion of a probe, or a grouping by probe) needs the probe in Probes: a filter or an
+// exclusion naming another probe is ErrForbidden, a grouping without a filter is narrowed to
+// Probes. Outside All and Public, every stats and greylist row must also match the scope
+// (Restriction). Leak lookups and status hold no probe or attacker data and pass unchanged.
 func (s Scope) Apply(q Query) (Query, error) {
 	q.Restrict = nil
 	if s.All {
@@ -74,6 +74,12 @@ func (s Scope) Apply(q Query) (Query, error) {
 		for _, p := range q.Filters.Probe {
 			if !slices.Contains(s.Probes, p) {
 				return q, fmt.Errorf("%w: probe %d is not among your probes; claim it with its device token", ErrForbidden, p)
+			}
+		}
+		// The total less the rows of a probe is that probe's own data by difference.
+		for _, p := range q.Exclude.Probe {
+			if !slices.Contains(s.Probes, p) {
+				return q, fmt.Errorf("%w: probe %d is not among your probes, so it cannot be excluded either; claim it with its device token", ErrForbidden, p)
 			}
 		}
 		if q.GroupBy == "probe" && len(q.Filters.Probe) == 0 {

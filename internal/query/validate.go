@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"net/netip"
 	"regexp"
@@ -19,15 +20,8 @@ import (
 // so equal queries have equal JSON and cache keys. It does not validate.
 func (q Query) Normalize() Query {
 	q.QueryType = cmp.Or(q.QueryType, TypeStats)
-	f := &q.Filters
-	f.Probe = sortedUnique(f.Probe)
-	f.ASN = sortedUnique(f.ASN)
-	f.Port = sortedUnique(f.Port)
-	f.Country = sortedUnique(mapStrings(f.Country, func(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }))
-	f.Trap = sortedUnique(mapStrings(f.Trap, keyword))
-	f.Action = sortedUnique(mapStrings(f.Action, keyword))
-	f.Tag = sortedUnique(mapStrings(f.Tag, keyword))
-	f.IP = canonicalIP(f.IP)
+	q.Filters = q.Filters.normalize()
+	q.Exclude = q.Exclude.normalize()
 
 	switch q.QueryType {
 	case TypeStats:
@@ -49,13 +43,26 @@ func (q Query) Normalize() Query {
 		// format table (default) is the current list; timeseries is its size per day over the
 		// period or dashboard range, from the daily snapshots.
 		q = Query{QueryType: q.QueryType, Format: cmp.Or(q.Format, FormatTable), Period: q.Period,
-			Limit: q.Limit, MinScore: q.MinScore, Filters: q.Filters}
+			Limit: q.Limit, MinScore: q.MinScore, Filters: q.Filters, Exclude: q.Exclude}
 	case TypeLeak:
 		q = Query{QueryType: q.QueryType, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
 		q = Query{QueryType: q.QueryType}
 	}
 	return q
+}
+
+// normalize canonicalises the values of f (see Normalize) without touching the caller's lists.
+func (f Filters) normalize() Filters {
+	f.Probe = sortedUnique(f.Probe)
+	f.ASN = sortedUnique(f.ASN)
+	f.Port = sortedUnique(f.Port)
+	f.Country = sortedUnique(mapStrings(f.Country, func(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }))
+	f.Trap = sortedUnique(mapStrings(f.Trap, keyword))
+	f.Action = sortedUnique(mapStrings(f.Action, keyword))
+	f.Tag = sortedUnique(mapStrings(f.Tag, keyword))
+	f.IP = canonicalIPs(f.IP)
+	return f
 }
 
 // Validate checks every field against its closed list or range. The first problem found is
@@ -100,7 +107,11 @@ func (q Query) validateStats() error {
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return invalid("limit", strconv.Itoa(q.Limit), nil, "must be between 1 and "+strconv.Itoa(MaxLimit)+" (0 or absent for the default)")
 	}
-	if err := q.Filters.validate(FiltersOf(table), "metric "+q.Metric+" (table "+string(table)+")"); err != nil {
+	what := "metric " + q.Metric + " (table " + string(table) + ")"
+	if err := q.Filters.validate("filters", FiltersOf(table), what+" cannot be filtered by"); err != nil {
+		return err
+	}
+	if err := q.Exclude.validate("exclude", FiltersOf(table), what+" cannot exclude by"); err != nil {
 		return err
 	}
 	if q.Preset != "" {
@@ -138,7 +149,10 @@ func (q Query) validateGreylist() error {
 	if err := validPeriod(q.Period); err != nil {
 		return err
 	}
-	return q.Filters.validate([]string{"tag", "country", "asn"}, "a greylist query")
+	if err := q.Filters.validate("filters", []string{"tag", "country", "asn"}, "a greylist query cannot be filtered by"); err != nil {
+		return err
+	}
+	return q.Exclude.validate("exclude", nil, "a greylist query cannot exclude by")
 }
 
 var (
@@ -160,58 +174,66 @@ func (q Query) validateLeak() error {
 	return nil
 }
 
-// validate checks the filters set against the allowed names and each value against its range.
-func (f Filters) validate(allowed []string, what string) error {
-	for _, name := range []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port", "tag"} {
+// validate checks the filters set against the allowed names and each value against its range;
+// object is "filters" or "exclude", cannot the start of the message for a filter not allowed.
+func (f Filters) validate(object string, allowed []string, cannot string) error {
+	field := func(name string) string { return object + "." + name }
+	for _, name := range FilterKeys {
 		if f.has(name) && !slices.Contains(allowed, name) {
-			return unsupported("filters."+name, "", allowed, what+" cannot be filtered by "+name)
+			return unsupported(field(name), "", allowed, cannot+" "+name)
 		}
 	}
 	for _, v := range f.Probe {
 		if v < 1 {
-			return invalid("filters.probe", strconv.FormatInt(v, 10), nil, "a probe is a positive identity id")
+			return invalid(field("probe"), strconv.FormatInt(v, 10), nil, "a probe is a positive identity id")
 		}
 	}
 	for _, v := range f.ASN {
 		if v < 0 || v > math.MaxInt32 {
-			return invalid("filters.asn", strconv.FormatInt(v, 10), nil, "an AS number is between 0 and 2147483647")
+			return invalid(field("asn"), strconv.FormatInt(v, 10), nil, "an AS number is between 0 and 2147483647")
 		}
 	}
 	for _, v := range f.Port {
 		if v < 0 || v > 65535 {
-			return invalid("filters.port", strconv.FormatInt(v, 10), nil, "a port is between 0 and 65535")
+			return invalid(field("port"), strconv.FormatInt(v, 10), nil, "a port is between 0 and 65535")
 		}
 	}
 	for _, v := range f.Country {
 		if !ccRE.MatchString(v) {
-			return invalid("filters.country", v, nil, "a country is an ISO 3166 two-letter code such as CZ")
+			return invalid(field("country"), v, nil, "a country is an ISO 3166 two-letter code such as CZ")
 		}
 	}
 	for _, v := range f.Trap {
 		if !sentinel.Valid(sentinel.Traps, v) {
-			return invalid("filters.trap", v, sentinel.Traps, "unknown trap")
+			return invalid(field("trap"), v, sentinel.Traps, "unknown trap")
 		}
 	}
 	for _, v := range f.Action {
 		if !sentinel.Valid(sentinel.Actions, v) {
-			return invalid("filters.action", v, sentinel.Actions, "unknown action")
+			return invalid(field("action"), v, sentinel.Actions, "unknown action")
 		}
 	}
 	for _, v := range f.Tag {
 		if !tagRE.MatchString(v) {
-			return invalid("filters.tag", v, nil, "a tag is 1 to 32 of a-z, 0-9 and _")
+			return invalid(field("tag"), v, nil, "a tag is 1 to 32 of a-z, 0-9 and _")
 		}
 	}
-	if f.IP != "" {
-		if _, err := parseIP(f.IP); err != nil {
-			return invalid("filters.ip", f.IP, nil, "not an IP address or CIDR prefix")
+	for _, v := range f.IP {
+		if _, err := parseIP(v); err != nil {
+			return invalid(field("ip"), v, nil, "not an IP address or CIDR prefix (such as 192.0.2.1, 198.51.100.0/24 or 2001:db8::/32)")
 		}
+	}
+	if len(f.IP) > MaxIPs {
+		return invalid(field("ip"), "", nil, "more than "+strconv.Itoa(MaxIPs)+" addresses and prefixes")
 	}
 	if len(f.Password) > 1024 || len(f.Username) > 1024 {
-		return invalid("filters.password/username", "", nil, "longer than 1024 bytes")
+		return invalid(field("password/username"), "", nil, "longer than 1024 bytes")
 	}
 	return nil
 }
+
+// MaxIPs bounds the addresses and prefixes of filters.ip and exclude.ip.
+const MaxIPs = 1000
 
 // has reports whether the named filter is set.
 func (f Filters) has(name string) bool {
@@ -227,7 +249,7 @@ func (f Filters) has(name string) bool {
 	case "action":
 		return len(f.Action) > 0
 	case "ip":
-		return f.IP != ""
+		return len(f.IP) > 0
 	case "password":
 		return f.Password != ""
 	case "username":
@@ -240,37 +262,92 @@ func (f Filters) has(name string) bool {
 	return false
 }
 
-// IPPrefix is the IP filter as a prefix (a single address is a /32 or /128).
-func (f Filters) IPPrefix() (netip.Prefix, bool) {
-	p, err := parseIP(f.IP)
-	return p, err == nil && f.IP != ""
+// IPPrefixes are the addresses and prefixes of the IP filter (an address is a /32 or /128),
+// masked; nil when the filter is not set. Normalize has made them parse.
+func (f Filters) IPPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range f.IP {
+		if p, err := parseIP(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
+// parseIP reads an address (as a full-length prefix) or a CIDR prefix, masked; IPv4-mapped
+// IPv6 is read as IPv4, as PostgreSQL's inet holds the rows' addresses.
 func parseIP(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%s: an address with a zone", s)
+	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// canonicalIP writes an address or prefix in its shortest form; anything unparsable is kept
-// (trimmed) for Validate to reject by name.
-func canonicalIP(s string) string {
-	s = strings.TrimSpace(s)
-	p, err := parseIP(s)
-	switch {
-	case s == "" || err != nil:
-		return s
-	case p.IsSingleIP():
-		return p.Addr().String()
+// canonicalIPs writes every address and prefix in its shortest form (a prefix masked, an
+// address or full-length prefix as the address, IPv4-mapped IPv6 unmapped), drops empty
+// entries (an empty variable means no filter) and those inside another prefix of the list
+// (they match nothing more), and sorts the rest: equal lists give equal cache keys. Anything
+// unparsable is kept (trimmed) for Validate to reject by name.
+func canonicalIPs(in []string) []string {
+	var prefixes []netip.Prefix
+	var bad []string
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := parseIP(s); err == nil {
+			prefixes = append(prefixes, p)
+		} else {
+			bad = append(bad, s)
+		}
 	}
-	return p.String()
+	if len(bad) > 0 {
+		return sortedUnique(bad)
+	}
+	if len(prefixes) == 0 {
+		return nil
+	}
+	slices.SortFunc(prefixes, comparePrefixes)
+	// Sorted by address, then length, a prefix follows every prefix that contains it, and
+	// whatever lies between them is inside the first too: comparing with the last one kept is
+	// enough.
+	out := make([]string, 0, len(prefixes))
+	var last netip.Prefix
+	for _, p := range prefixes {
+		if last.IsValid() && last.Bits() <= p.Bits() && last.Contains(p.Addr()) {
+			continue
+		}
+		last = p
+		if p.IsSingleIP() {
+			out = append(out, p.Addr().String())
+		} else {
+			out = append(out, p.String())
+		}
+	}
+	return out
+}
+
+func comparePrefixes(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
 }
 
 func keyword(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

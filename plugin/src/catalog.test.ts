@@ -38,10 +38,11 @@ const LIST_FILTERS: Record<ListFilterKey, true> = {
   country: true,
   trap: true,
   action: true,
+  ip: true,
   port: true,
   tag: true,
 };
-const TEXT_FILTERS: Record<TextFilterKey, true> = { ip: true, password: true, username: true };
+const TEXT_FILTERS: Record<TextFilterKey, true> = { password: true, username: true };
 // every key of Filters: Record needs each, optional or not
 const FILTERS: Record<keyof Filters, true> = { ...LIST_FILTERS, ...TEXT_FILTERS };
 
@@ -73,11 +74,13 @@ describe('the query model agrees with the backend golden', () => {
     }
   });
 
-  it('every dimension and filter a metric has is one of the model', () => {
+  it('every dimension, filter and exclusion a metric has is one of the model', () => {
     for (const m of model.metrics) {
       expect(Object.keys(GROUP_BY_LABELS)).toEqual(expect.arrayContaining(m.groupBy));
       expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(m.filters));
+      expect(m.exclude).toEqual(m.filters); // a metric excludes by exactly what it filters by
     }
+    expect(model.greylist.exclude).toEqual([]);
     expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(model.greylist.filters));
     expect(LIST_FILTER_KEYS).toEqual(model.filters.list);
     expect(TEXT_FILTER_KEYS).toEqual(model.filters.text);

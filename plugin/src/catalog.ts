@@ -78,6 +78,19 @@ export const METRIC_FILTERS = Object.fromEntries(model.metrics.map((m) => [m.nam
 export const LIST_FILTER_KEYS = model.filters.list as ListFilterKey[];
 export const TEXT_FILTER_KEYS = model.filters.text as TextFilterKey[];
 
+/** Which exclusions each metric takes (the same keys as its filters). */
+export const METRIC_EXCLUDES = Object.fromEntries(model.metrics.map((m) => [m.name, m.exclude])) as Record<
+  Metric,
+  string[]
+>;
+
+/**
+ * The top-level keys the backend reads (of every query type), and those Grafana adds to every
+ * query, which it ignores; it refuses any other key.
+ */
+export const QUERY_KEYS: string[] = model.keys.model;
+export const GRAFANA_KEYS: string[] = model.keys.grafana;
+
 /** The filters a greylist query takes. */
 export const GREYLIST_FILTERS: string[] = model.greylist.filters;
 
@@ -135,7 +148,7 @@ export interface Preset {
   format: Format;
   limit?: number;
   /** a filter the preset needs a value for (the original resource's parameter) */
-  needs?: TextFilterKey | 'probe';
+  needs?: TextFilterKey | 'ip' | 'probe';
 }
 
 /**

@@ -2,6 +2,8 @@ import { DataQueryRequest, DataSourceInstanceSettings, ScopedVars } from '@grafa
 import { BackendSrv, BackendSrvRequest, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
 import { lastValueFrom, of } from 'rxjs';
 
+import model from '../../internal/catalog/testdata/query-model.golden.json';
+import { GRAFANA_KEYS, QUERY_KEYS } from './catalog';
 import { DataSource } from './datasource';
 import { CANNOT_HASH } from './hash';
 import { nodeSha1, setWebCrypto } from './testing/webcrypto';
@@ -68,18 +70,48 @@ describe('applyTemplateVariables', () => {
 
   it('replaces text fields and single-value filters', () => {
     const out = ds().applyTemplateVariables(
-      stats({ preset: '$preset', period: '$period', filters: { ip: '$ip', password: 'pa$$word' } }),
+      stats({ preset: '$preset', period: '$period', filters: { username: '$ip', password: 'pa$$word' } }),
       {}
     );
     expect(out.preset).toBe('top_countries_by_incidents_graph');
     expect(out.period).toBe('1w');
-    expect(out.filters?.ip).toBe('192.0.2.7');
+    expect(out.filters?.username).toBe('192.0.2.7');
     expect(out.filters?.password).toBe('pa$$word');
   });
 
   it('joins a multi-value variable in a single-value field with commas, unquoted', () => {
-    const out = ds().applyTemplateVariables(stats({ filters: { ip: '$ips' } }), {});
-    expect(out.filters?.ip).toBe('192.0.2.7,192.0.2.8');
+    const out = ds().applyTemplateVariables(stats({ filters: { username: '$ips' } }), {});
+    expect(out.filters?.username).toBe('192.0.2.7,192.0.2.8');
+  });
+
+  it('sends addresses and prefixes as a list: variables expanded, the old single string too', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { ip: ['$ips', '198.51.100.0/24', '${ips:csv}'] } }), {});
+    expect(out.filters?.ip).toEqual(['192.0.2.7', '192.0.2.8', '198.51.100.0/24', '192.0.2.7', '192.0.2.8']);
+    const saved = { ...stats({}), filters: { ip: '$ip' } } as unknown as SviewQuery;
+    expect(ds().applyTemplateVariables(saved, {}).filters).toEqual({ ip: ['192.0.2.7'] });
+  });
+
+  it('interpolates the exclusions as the filters', () => {
+    const out = ds().applyTemplateVariables(
+      stats({
+        filters: { country: ['US'] },
+        exclude: { country: ['$country'], ip: ['$ip', '198.51.100.0/24'], asn: ['$none'] },
+      }),
+      {}
+    );
+    expect(out.filters).toEqual({ country: ['US'] });
+    expect(out.exclude).toEqual({ country: ['CZ', 'DE'], ip: ['192.0.2.7', '198.51.100.0/24'], asn: [] });
+  });
+
+  it('sends no field of the original API that a saved query still holds', () => {
+    const old = { refId: 'A', resource: 'my_all_incidents_graph', token: 'ab'.repeat(32), filters: { probe: ['1'] } };
+    const out = ds().applyTemplateVariables(old as unknown as SviewQuery, {});
+    expect(out).toEqual({
+      refId: 'A',
+      queryType: 'stats',
+      preset: 'my_all_incidents_graph',
+      filters: { probe: ['1'] },
+    });
   });
 
   it('uses scoped variables (repeated panels) before dashboard ones', () => {
@@ -125,7 +157,7 @@ describe('applyTemplateVariables', () => {
     expect(out).toMatchObject({
       queryType: 'stats',
       preset: 'selected_attacker_incidents_graph',
-      filters: { ip: '192.0.2.7' },
+      filters: { ip: ['192.0.2.7'] },
     });
   });
 });
@@ -140,7 +172,7 @@ describe('filterQuery', () => {
     ['preset lacking its ip filter', { refId: 'A', preset: 'selected_attacker_incidents_graph' }, false],
     [
       'preset with its ip filter',
-      { refId: 'A', preset: 'selected_attacker_incidents_graph', filters: { ip: '$ip' } },
+      { refId: 'A', preset: 'selected_attacker_incidents_graph', filters: { ip: ['$ip'] } },
       true,
     ],
     ['empty leak lookup', { refId: 'A', queryType: 'leak' }, false],
@@ -183,6 +215,28 @@ describe('query', () => {
     expect(queries[0]).toMatchObject({ refId: 'A', queryType: 'leak', sha1: nodeSha1('hunter2') });
     expect(queries[1]).toMatchObject({ refId: 'B', queryType: 'stats' });
     expect(JSON.stringify(sent[0])).not.toContain('hunter2');
+  });
+
+  it('sends only keys the backend reads or ignores: Grafana adds its own, the backend refuses any other', async () => {
+    const panel = {
+      ...stats({ refId: 'A', groupBy: 'country', filters: { ip: ['192.0.2.0/24'] }, exclude: { country: ['CN'] } }),
+      hide: false,
+      key: 'Q-1',
+      token: 'ab'.repeat(32),
+    } as unknown as SviewQuery;
+    await lastValueFrom(new DataSource(settings).query({ ...request(panel), intervalMs: 60000, maxDataPoints: 500 }));
+    const [sentQuery] = (sent[0].data as { queries: Array<Record<string, unknown>> }).queries;
+    expect(Object.keys(sentQuery).filter((k) => !QUERY_KEYS.includes(k) && !GRAFANA_KEYS.includes(k))).toEqual([]);
+    expect(sentQuery).toMatchObject({
+      filters: { ip: ['192.0.2.0/24'] },
+      exclude: { country: ['CN'] },
+      intervalMs: 60000,
+      datasource: { uid: 'sview' },
+    });
+    const filterKeys = [...model.filters.list, ...model.filters.text];
+    for (const f of [sentQuery.filters, sentQuery.exclude]) {
+      expect(Object.keys(f as object).filter((k) => !filterKeys.includes(k))).toEqual([]);
+    }
   });
 
   it('sends a $variable password as the SHA-1 of its value', async () => {

@@ -12,7 +12,7 @@ import { from, Observable } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
 import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
-import { hashPassword, leakPassword, migrateQuery, withoutPassword } from './migration';
+import { hashPassword, leakPassword, migrateQuery, sendable, withoutPassword } from './migration';
 import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
 import { DEFAULT_QUERY, Filters, ListFilterKey, SviewOptions, SviewQuery, VariableKind, VariableValue } from './types';
@@ -73,12 +73,14 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
    * Replaces $variables in every text and list field. A multi-value or All variable in a list
    * field expands to one element per value ("$country" → ["CZ", "DE"]); an element that becomes
    * empty (a variable with nothing selected) is dropped, so it means "no filter", never "match ''".
-   * Ad-hoc filters whose key is a filter of the model are added to that filter. A leak password
+   * The exclusions are interpolated the same way. Ad-hoc filters whose key is a filter of the
+   * model are added to that filter. Fields of the original API left in a saved query (a device
+   * token, a resource name) are not sent: the backend refuses keys it does not know. A leak password
    * is dropped, never sent: query() has hashed it before; a query moved to Explore arrives there
    * without it (Explore's URL holds the query).
    */
   applyTemplateVariables(query: SviewQuery, scopedVars: ScopedVars, adhoc?: AdHocVariableFilter[]): SviewQuery {
-    const migrated = withoutPassword(migrateQuery(query));
+    const migrated = sendable(withoutPassword(migrateQuery(query)));
     const templateSrv = getTemplateSrv();
     const text = (v: string | undefined) =>
       v === undefined ? undefined : templateSrv.replace(v, scopedVars, textFormat);
@@ -94,16 +96,23 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
         (out as unknown as Record<string, string | undefined>)[k] = text(migrated[k]);
       }
     }
-    const filters: Filters = { ...migrated.filters };
-    for (const k of LIST_FILTER_KEYS) {
-      if (filters[k] !== undefined) {
-        filters[k] = list(filters[k]);
+    const interpolated = (given: Filters | undefined): Filters => {
+      const f: Filters = { ...given };
+      for (const k of LIST_FILTER_KEYS) {
+        if (f[k] !== undefined) {
+          f[k] = list(f[k]);
+        }
       }
-    }
-    for (const k of TEXT_FILTER_KEYS) {
-      if (filters[k] !== undefined) {
-        filters[k] = text(filters[k]);
+      for (const k of TEXT_FILTER_KEYS) {
+        if (f[k] !== undefined) {
+          f[k] = text(f[k]);
+        }
       }
+      return f;
+    };
+    const filters = interpolated(migrated.filters);
+    if (migrated.exclude !== undefined) {
+      out.exclude = interpolated(migrated.exclude);
     }
     for (const f of adhoc ?? []) {
       const key = f.key as ListFilterKey;

@@ -15,7 +15,7 @@ describe('migrateQuery', () => {
     [
       'resource under "name", with its ip parameter',
       legacy({ name: 'selected_attacker_incidents_graph', ip: '192.0.2.1' }),
-      legacy({ queryType: 'stats', preset: 'selected_attacker_incidents_graph', filters: { ip: '192.0.2.1' } }),
+      legacy({ queryType: 'stats', preset: 'selected_attacker_incidents_graph', filters: { ip: ['192.0.2.1'] } }),
     ],
     [
       'password parameter of a password preset moves into the filters',
@@ -48,6 +48,26 @@ describe('migrateQuery', () => {
       legacy({ queryType: 'stats', resource: 'no_such_resource' }),
     ],
     [
+      'a single ip saved by older versions becomes a list of one, in filters and exclusions',
+      legacy({
+        queryType: 'stats',
+        metric: 'incidents',
+        filters: { ip: '198.51.100.0/24' },
+        exclude: { ip: '$ip', asn: 64500 },
+      }),
+      legacy({
+        queryType: 'stats',
+        metric: 'incidents',
+        filters: { ip: ['198.51.100.0/24'] },
+        exclude: { ip: ['$ip'], asn: ['64500'] },
+      }),
+    ],
+    [
+      'an empty exclusion is dropped',
+      legacy({ queryType: 'stats', metric: 'incidents', exclude: { ip: '', country: [] } }),
+      legacy({ queryType: 'stats', metric: 'incidents' }),
+    ],
+    [
       // hashing is asynchronous: hashPassword does it
       'a leak query keeps its top-level password',
       legacy({ queryType: 'leak', password: 'hunter2' }),
@@ -67,7 +87,8 @@ describe('migrateQuery', () => {
       format: 'timeseries',
       period: '',
       limit: 7,
-      filters: { probe: ['$probe'], ip: '10.0.0.0/8' },
+      filters: { probe: ['$probe'], ip: ['10.0.0.0/8', '$ip'] },
+      exclude: { country: ['CN'], password: '123456' },
     };
     expect(migrateQuery(current)).toEqual(current);
     expect(migrateQuery(migrateQuery(legacy({ resource: 'all_incidents_graph' })))).toEqual(

@@ -5,7 +5,7 @@ import { LIST_FILTER_KEYS, PRESETS, TEXT_FILTER_KEYS } from './catalog';
 import { sha1Hex } from './hash';
 import { Filters, SviewQuery, VariableRef } from './types';
 
-/** Older filter values: a scalar where a list is expected now, numbers for asn and port. */
+/** Older filter values: a scalar where a list is expected now (also ip), numbers for asn and port. */
 function toList(v: unknown): string[] | undefined {
   if (v === undefined || v === null || v === '') {
     return undefined;
@@ -31,13 +31,30 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** Fields of the original API that migrateQuery may leave in a saved query; never sent (see sendable). */
+const LEGACY_FIELDS = ['resource', 'name', 'token'] as const;
+
+/**
+ * The query without the original API's fields migrateQuery leaves (a device token, a resource
+ * name that is no preset): the backend refuses keys it does not know, and these never meant
+ * anything to it.
+ */
+export function sendable(query: SviewQuery): SviewQuery {
+  const out: SviewQuery & Record<string, unknown> = { ...query };
+  for (const k of LEGACY_FIELDS) {
+    delete out[k];
+  }
+  return out;
+}
+
 /**
  * Migrates one saved query:
  * - `resource` or `name` holding an original resource name (the /api/resource?name= API) → `preset`;
  *   its `ip` and `password` parameters → filters. A `token` (device token) stays as it was: it is
  *   not a probe id, so the editor asks for the probe instead of sending a wrong filter;
  * - no queryType → stats (the only type of the first versions);
- * - filters with scalar or numeric values → string lists; a numeric-string limit → number;
+ * - filters (and exclusions) with scalar or numeric values → string lists (`ip: "192.0.2.1"` →
+ *   `ip: ["192.0.2.1"]`); a numeric-string limit → number;
  * - null groupBy/period → "" (no grouping / dashboard range).
  * A leak query's `password` stays: hashing it is asynchronous (hashPassword).
  */
@@ -76,6 +93,12 @@ export function migrateQuery(query: SviewQuery): SviewQuery {
     out.filters = filters;
   } else {
     delete out.filters;
+  }
+  const exclude = query.exclude ? migrateFilters({ ...query.exclude }) : undefined;
+  if (exclude) {
+    out.exclude = exclude;
+  } else {
+    delete out.exclude;
   }
   if (typeof out.limit === 'string') {
     const n = Number(out.limit);

@@ -1,6 +1,7 @@
 // The query model and the datasource settings. These JSON names are the contract with the Go
-// backend (DESIGN §4): the backend parses exactly these fields, alert rules and dashboards store
-// them, and the HTTP API accepts them. Change a name here only together with the Go side.
+// backend (DESIGN §4): the backend parses exactly these fields (and refuses any other but those
+// Grafana adds), alert rules and dashboards store them, and the HTTP API accepts them. Change a
+// name here only together with the Go side.
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
@@ -20,10 +21,11 @@ export type Format = 'timeseries' | 'table' | 'map';
 export type Period = '' | '1h' | '6h' | '1d' | '1w' | '1m' | '3m' | '1y';
 
 /**
- * Filters of a stats query (probe … port) and of a greylist query (tag, country, asn).
+ * Filters of a stats query (probe … port) and of a greylist query (tag, country, asn); also the
+ * shape of a stats query's `exclude` (every key but tag).
  * Every list holds strings, also probe, asn and port: a saved query may hold `$variable`
  * references, and the backend parses numeric strings (internal/query lenient decoding).
- * Empty or absent = no filter.
+ * Empty or absent = no filter. The backend refuses a key that is not one of these.
  */
 export interface Filters {
   /** identity ids (the `value` of variables/probes) */
@@ -33,8 +35,8 @@ export interface Filters {
   country?: string[];
   trap?: string[];
   action?: string[];
-  /** one attacker address or a CIDR prefix */
-  ip?: string;
+  /** attacker addresses and CIDR prefixes, any of them (older versions saved one string) */
+  ip?: string[];
   /** one password (exact match) */
   password?: string;
   /** one username (exact match) */
@@ -44,8 +46,8 @@ export interface Filters {
   tag?: string[];
 }
 
-export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'port' | 'tag';
-export type TextFilterKey = 'ip' | 'password' | 'username';
+export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'ip' | 'port' | 'tag';
+export type TextFilterKey = 'password' | 'username';
 
 /** A dashboard variable reference (`$name`, `${name}`, `${name:format}`), replaced before sending. */
 export type VariableRef = `$${string}`;
@@ -63,6 +65,8 @@ export interface SviewQuery extends DataQuery {
   /** top-N for groupBy (stats) or rows (greylist); absent = backend default (7 timeseries, 15 table) */
   limit?: number;
   filters?: Filters;
+  /** rows matching any of these values are left out (a row without the value is kept); no tag */
+  exclude?: Filters;
 
   // greylist (also uses filters.tag/country/asn and limit)
   minScore?: number;

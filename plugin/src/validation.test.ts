@@ -1,4 +1,4 @@
-import { isComplete, queryProblems } from './validation';
+import { isAddressOrPrefix, isComplete, queryProblems } from './validation';
 import { SviewQuery } from './types';
 
 const q = (extra: Partial<SviewQuery>): SviewQuery => ({ refId: 'A', ...extra });
@@ -43,5 +43,42 @@ describe('isComplete', () => {
     expect(isComplete(q({ queryType: 'leak', sha1: 'nothex' }))).toBe(true);
     expect(isComplete(q({ preset: 'logins_of_password_by_usages_list' }))).toBe(false);
     expect(isComplete(q({ preset: 'logins_of_password_by_usages_list', filters: { password: 'admin' } }))).toBe(true);
+  });
+});
+
+describe('isAddressOrPrefix', () => {
+  it.each<[string, boolean]>([
+    ['192.0.2.1', true],
+    ['198.51.100.0/24', true],
+    ['0.0.0.0/0', true],
+    ['2001:db8::/32', true],
+    ['::1', true],
+    ['::ffff:192.0.2.1', true],
+    ['fe80::1:2:3:4', true],
+    ['192.0.2.300', false],
+    ['192.0.2.0/33', false],
+    ['192.0.2', false],
+    ['2001:db8::/129', false],
+    ['2001:db8::1::2', false],
+    ['example.org', false],
+    ['192.0.2.0/24/8', false],
+  ])('%s: %s', (text, want) => {
+    expect(isAddressOrPrefix(text)).toBe(want);
+  });
+
+  it('explains bad entries of filters and exclusions, never $variables', () => {
+    const problems = queryProblems({
+      refId: 'A',
+      queryType: 'stats',
+      metric: 'incidents',
+      filters: { ip: ['$ip', '192.0.2.0/24'] },
+      exclude: { ip: ['10.0.0.0/8', 'nope'] },
+    });
+    expect(problems).toEqual([
+      {
+        field: 'exclude',
+        message: '"nope" is not an IP address or CIDR prefix (such as 192.0.2.1 or 198.51.100.0/24).',
+      },
+    ]);
   });
 });

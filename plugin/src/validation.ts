@@ -7,6 +7,7 @@ import {
   known,
   MAX_LIMIT,
   METRIC_DIMENSIONS,
+  METRIC_EXCLUDES,
   METRIC_FILTERS,
   PRESETS,
 } from './catalog';
@@ -15,7 +16,7 @@ import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
 export interface Problem {
   /** the query field the message belongs to */
-  field: 'preset' | 'metric' | 'groupBy' | 'format' | 'limit' | 'filters' | 'minScore' | 'leak';
+  field: 'preset' | 'metric' | 'groupBy' | 'format' | 'limit' | 'filters' | 'exclude' | 'minScore' | 'leak';
   message: string;
   /** the query lacks something it needs to run at all (as opposed to a wrong combination) */
   incomplete?: boolean;
@@ -44,6 +45,38 @@ function badLimit(limit: number | undefined): Problem | undefined {
     return { field: 'limit', message: `Limit must be a whole number from 1 to ${MAX_LIMIT}, not ${limit}.` };
   }
   return undefined;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-fA-F:.]+$/;
+
+/**
+ * Whether text reads as an IP address or CIDR prefix (IPv6 loosely: hex digits and colons, at
+ * most one "::", an embedded IPv4 tail); the backend checks exactly and names a bad entry.
+ */
+export function isAddressOrPrefix(text: string): boolean {
+  const [addr, bits, ...rest] = text.trim().split('/');
+  if (rest.length > 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+    return false;
+  }
+  if (IPV4.test(addr)) {
+    return bits === undefined || Number(bits) <= 32;
+  }
+  if (!addr.includes(':') || !IPV6.test(addr) || addr.split('::').length > 2) {
+    return false;
+  }
+  const groups = addr.split(':');
+  const tail = groups[groups.length - 1];
+  if (tail.includes('.') && !IPV4.test(tail)) {
+    return false;
+  }
+  const ok = groups.every((g) => g === '' || g.includes('.') || g.length <= 4) && groups.length <= 9;
+  return ok && (bits === undefined || Number(bits) <= 128);
+}
+
+/** The entries of an ip filter or exclusion that are neither addresses nor prefixes nor $variables. */
+function badAddresses(filters: Filters | undefined): string[] {
+  return (filters?.ip ?? []).filter((v) => !VARIABLE.test(v) && v.trim() !== '' && !isAddressOrPrefix(v));
 }
 
 function usedFilters(filters: Filters | undefined): string[] {
@@ -96,6 +129,27 @@ export function statsProblems(query: SviewQuery): Problem[] {
       });
     }
   }
+  if (metric) {
+    const stray = usedFilters(query.exclude).filter((k) => !METRIC_EXCLUDES[metric].includes(k));
+    if (stray.length > 0) {
+      problems.push({
+        field: 'exclude',
+        message: `${metric} cannot exclude by ${stray.join(', ')}; it can exclude by ${METRIC_EXCLUDES[metric].join(', ')}.`,
+      });
+    }
+  }
+  for (const [field, filters] of [
+    ['filters', query.filters],
+    ['exclude', query.exclude],
+  ] as const) {
+    const bad = badAddresses(filters);
+    if (bad.length > 0) {
+      problems.push({
+        field,
+        message: `${bad.map((v) => `"${v}"`).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not an IP address or CIDR prefix (such as 192.0.2.1 or 198.51.100.0/24).`,
+      });
+    }
+  }
   const need = query.preset ? PRESETS[query.preset]?.needs : undefined;
   if (need && !usedFilters(query.filters).includes(need)) {
     problems.push({ field: 'filters', message: `Preset ${query.preset} needs the ${need} filter.`, incomplete: true });
@@ -118,6 +172,9 @@ export function greylistProblems(query: SviewQuery): Problem[] {
       field: 'filters',
       message: `The greylist cannot be filtered by ${stray.join(', ')}; its filters are ${GREYLIST_FILTERS.join(', ')}.`,
     });
+  }
+  if (usedFilters(query.exclude).length > 0) {
+    problems.push({ field: 'exclude', message: 'The greylist cannot exclude; only statistics can.' });
   }
   return problems;
 }

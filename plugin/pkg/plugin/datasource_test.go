@@ -122,6 +122,16 @@ func TestQueryDataErrors(t *testing.T) {
 		{name: "bad field", query: `{"queryType":"stats","metric":"bananas"}`, status: backend.StatusBadRequest, contain: "metric"},
 		{name: "unknown preset", query: `{"queryType":"stats","preset":"nope"}`, status: backend.StatusBadRequest, contain: "preset"},
 		{name: "bad json", query: `{"queryType":`, status: backend.StatusBadRequest, contain: "JSON"},
+		{name: "misspelt filter", query: `{"queryType":"stats","metric":"incidents","filters":{"counrty":["CZ"]}}`,
+			status: backend.StatusBadRequest, contain: `filters: unknown key "counrty"; allowed: action, asn, country, ip,`},
+		{name: "misspelt exclusion", query: `{"refId":"A","queryType":"stats","metric":"incidents","exclude":{"contry":["CZ"]}}`,
+			status: backend.StatusBadRequest, contain: `exclude: unknown key "contry"`},
+		{name: "unknown top-level key", query: `{"refId":"A","queryType":"stats","metric":"incidents","groupby":"country"}`,
+			status: backend.StatusBadRequest, contain: `query: unknown key "groupby"`},
+		{name: "bad netblock", query: `{"queryType":"stats","metric":"incidents","filters":{"ip":["192.0.2.0/24","192.0.2.0/40"]}}`,
+			status: backend.StatusBadRequest, contain: `filters.ip "192.0.2.0/40"`},
+		{name: "excluding a probe outside the scope", query: `{"queryType":"stats","metric":"incidents","exclude":{"probe":[2]}}`,
+			status: backend.StatusForbidden, contain: "probe 2"},
 		{name: "template variable in alert", query: `{"queryType":"stats","metric":"incidents","filters":{"country":["$country"]}}`,
 			headers: map[string]string{"FromAlert": "true"}, status: backend.StatusBadRequest, contain: "$country is still in the query"},
 		{name: "plain password in a leak query", query: `{"queryType":"leak","password":"password"}`,
@@ -151,6 +161,49 @@ func TestQueryDataErrors(t *testing.T) {
 }
 
 const sha1Password = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"
+
+// grafanaQuery is a query as Grafana's DataSourceWithBackend sends it: the panel's target (as the
+// frontend's applyTemplateVariables returns it) and the fields Grafana adds.
+func grafanaQuery(refID, model string) backend.DataQuery {
+	return dataQuery(refID, `{"refId":"`+refID+`","key":"Q-3f2a","hide":false,"datasource":{"type":"sview-sentinel-datasource","uid":"sview"},`+
+		`"datasourceId":7,"intervalMs":3600000,"maxDataPoints":1113,"queryCachingTTL":0,`+model[1:])
+}
+
+// TestQueryDataGrafanaShape: the fields Grafana adds to every query are ignored, netblocks
+// match any of them and exclusions leave rows out (seed: per hour h, h+1 incidents from
+// 192.0.2.1 in CZ and 2 from 198.51.100.7 in DE).
+func TestQueryDataGrafanaShape(t *testing.T) {
+	t.Parallel()
+	d, _ := newSeeded(t, nil)
+	cases := map[string]struct {
+		model string
+		want  []int64
+	}{
+		"all":                  {`{"queryType":"stats","metric":"incidents","format":"timeseries","period":""}`, []int64{3, 4, 5, 6, 7, 8}},
+		"netblocks":            {`{"queryType":"stats","metric":"incidents","filters":{"ip":["192.0.2.0/24","198.51.100.7"]}}`, []int64{3, 4, 5, 6, 7, 8}},
+		"one netblock (saved)": {`{"queryType":"stats","metric":"incidents","filters":{"ip":"198.51.100.0/24"}}`, []int64{2, 2, 2, 2, 2, 2}},
+		"exclude a country":    {`{"queryType":"stats","metric":"incidents","exclude":{"country":["DE"]}}`, []int64{1, 2, 3, 4, 5, 6}},
+		"exclude an asn":       {`{"queryType":"stats","metric":"incidents","exclude":{"asn":["64500"]}}`, []int64{2, 2, 2, 2, 2, 2}},
+		"exclude a netblock":   {`{"queryType":"stats","metric":"incidents","exclude":{"ip":["198.51.100.0/24"]}}`, []int64{1, 2, 3, 4, 5, 6}},
+		"filter and exclude":   {`{"queryType":"stats","metric":"incidents","filters":{"ip":["192.0.2.0/24"]},"exclude":{"ip":"192.0.2.1"}}`, []int64{0, 0, 0, 0, 0, 0}},
+	}
+	var queries []backend.DataQuery
+	for name, c := range cases {
+		queries = append(queries, grafanaQuery(name, c.model))
+	}
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: queries})
+	require.NoError(t, err)
+	for name, c := range cases {
+		r := resp.Responses[name]
+		require.NoError(t, r.Error, name)
+		require.Len(t, r.Frames, 1, name)
+		var got []int64
+		for i := range r.Frames[0].Rows() {
+			got = append(got, r.Frames[0].Fields[1].At(i).(int64))
+		}
+		require.Equal(t, c.want, got, name)
+	}
+}
 
 func TestAlertQueries(t *testing.T) {
 	t.Parallel()

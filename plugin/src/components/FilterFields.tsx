@@ -13,9 +13,18 @@ function asSelected(values: string[] | undefined, options: Array<SelectableValue
   return (values ?? []).map((v) => options.find((o) => o.value === v) ?? { label: v, value: v });
 }
 
+/** Values typed or pasted as a list ("192.0.2.0/24, 198.51.100.7"): one per element. */
+function splitTyped(values: string[]): string[] {
+  return values.flatMap((v) => (v.startsWith('$') ? [v] : v.split(/[\s,;]+/)));
+}
+
 interface ListProps {
   datasource: DataSource;
   filter: ListFilterKey;
+  /** the id prefix of the input: sview-filter (default) or sview-exclude */
+  idPrefix?: string;
+  /** typed values holding several, separated by spaces or commas, become several (addresses, ports) */
+  split?: boolean;
   label: string;
   tooltip: string;
   /** backend list to offer; absent = free input only (ports) */
@@ -25,12 +34,22 @@ interface ListProps {
 }
 
 /** A multi-value filter: values from the backend, $variables, or typed-in values. */
-export function ListFilterField({ datasource, filter, label, tooltip, kind, filters, onChange }: ListProps) {
+export function ListFilterField({
+  datasource,
+  filter,
+  idPrefix = 'sview-filter',
+  split,
+  label,
+  tooltip,
+  kind,
+  filters,
+  onChange,
+}: ListProps) {
   const { options, loading, error } = useVariableOptions(datasource, kind);
   return (
     <InlineField label={label} labelWidth={LABEL_WIDTH} tooltip={tooltip} invalid={!!error} error={error}>
       <MultiSelect<string>
-        inputId={`sview-filter-${filter}`}
+        inputId={`${idPrefix}-${filter}`}
         width={40}
         isLoading={loading}
         allowCustomValue
@@ -39,7 +58,8 @@ export function ListFilterField({ datasource, filter, label, tooltip, kind, filt
         options={options}
         value={asSelected(filters[filter], options)}
         onChange={(selected) => {
-          const values = selected.map((s) => s.value!).filter((v) => v !== undefined && v !== '');
+          const chosen = selected.map((s) => s.value!).filter((v) => v !== undefined);
+          const values = [...new Set(split ? splitTyped(chosen) : chosen)].filter((v) => v !== '');
           onChange({ ...filters, [filter]: values.length > 0 ? values : undefined });
         }}
       />
@@ -49,6 +69,8 @@ export function ListFilterField({ datasource, filter, label, tooltip, kind, filt
 
 interface TextProps {
   filter: TextFilterKey;
+  /** the id prefix of the input: sview-filter (default) or sview-exclude */
+  idPrefix?: string;
   label: string;
   tooltip: string;
   placeholder: string;
@@ -57,12 +79,21 @@ interface TextProps {
   onBlur: () => void;
 }
 
-/** A single-value filter (one IP, password or username); may hold a $variable. */
-export function TextFilterField({ filter, label, tooltip, placeholder, filters, onChange, onBlur }: TextProps) {
+/** A single-value filter (one password or username); may hold a $variable. */
+export function TextFilterField({
+  filter,
+  idPrefix = 'sview-filter',
+  label,
+  tooltip,
+  placeholder,
+  filters,
+  onChange,
+  onBlur,
+}: TextProps) {
   return (
     <InlineField label={label} labelWidth={LABEL_WIDTH} tooltip={tooltip}>
       <Input
-        id={`sview-filter-${filter}`}
+        id={`${idPrefix}-${filter}`}
         width={40}
         placeholder={placeholder}
         value={filters[filter] ?? ''}

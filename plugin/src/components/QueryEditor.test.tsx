@@ -159,12 +159,13 @@ describe('QueryEditor: stats', () => {
     );
   });
 
-  it('drops the preset when switching to another query type', async () => {
-    const { onChange } = await setup({ ...stats, preset: 'all_incidents_graph' });
+  it('drops the preset and the exclusions when switching to another query type', async () => {
+    const { onChange } = await setup({ ...stats, preset: 'all_incidents_graph', exclude: { country: ['CN'] } });
     fireEvent.click(screen.getByText('Greylist'));
     const sent = onChange.mock.calls.at(-1)[0];
     expect(sent.queryType).toBe('greylist');
     expect(sent.preset).toBeUndefined();
+    expect(sent.exclude).toBeUndefined();
   });
 });
 
@@ -208,5 +209,67 @@ describe('QueryEditor: other query types', () => {
   it('status: explains what it returns', async () => {
     await setup({ queryType: 'status' });
     expect(screen.getByText(/Aggregation lag per table and precision/)).toBeInTheDocument();
+  });
+});
+
+describe('QueryEditor: addresses and exclusions', () => {
+  /** Types text into a @grafana/ui multi-select that takes custom values, and confirms it. */
+  function typeIn(inputId: string, text: string) {
+    const input = document.getElementById(inputId)!;
+    fireEvent.change(input, { target: { value: text } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+  }
+
+  it('takes several attacker addresses and prefixes; a pasted list is split', async () => {
+    const { onChange, onRunQuery } = await setup(stats);
+    await waitFor(() => expect(screen.getByLabelText('Attacker IPs')).toBeInTheDocument());
+    typeIn('sview-filter-ip', '192.0.2.0/24, 198.51.100.7');
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ filters: { ip: ['192.0.2.0/24', '198.51.100.7'] } })
+    );
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('shows an address saved as one string as one entry, and stores it as a list', async () => {
+    const { onChange } = await setup({ ...stats, filters: { ip: '192.0.2.1' } } as unknown as Partial<SviewQuery>);
+    expect(await screen.findByText('192.0.2.1')).toBeInTheDocument();
+    await waitFor(() =>
+      expect(onChange).toHaveBeenCalledWith(expect.objectContaining({ filters: { ip: ['192.0.2.1'] } }))
+    );
+  });
+
+  it('explains an entry that is neither an address nor a prefix', async () => {
+    await setup({ ...stats, filters: { ip: ['192.0.2.300', '$ip', '2001:db8::/32'] } });
+    expect(await screen.findByText(/"192.0.2.300" is not an IP address or CIDR prefix/)).toBeInTheDocument();
+    expect(screen.queryByText(/"2001:db8::\/32"/)).not.toBeInTheDocument();
+  });
+
+  it('opens the exclusions with the keys of the filters and stores what is picked there', async () => {
+    const { onChange, onRunQuery } = await setup(stats);
+    expect(document.getElementById('sview-exclude-country')).toBeNull();
+    fireEvent.click(screen.getByLabelText('Exclude'));
+    await waitFor(() => expect(document.getElementById('sview-exclude-country')).not.toBeNull());
+    for (const key of ['probe', 'asn', 'trap', 'action', 'ip']) {
+      expect(document.getElementById(`sview-exclude-${key}`)).not.toBeNull();
+    }
+    expect(document.getElementById('sview-exclude-password')).toBeNull(); // incidents have no passwords
+    openMenu('sview-exclude-country');
+    fireEvent.click(await screen.findByText('DE'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ exclude: { country: ['DE'] } }));
+    expect(onChange.mock.calls.at(-1)[0].filters).toBeUndefined();
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('shows saved exclusions, and switching them off drops them and runs', async () => {
+    const { onChange, onRunQuery } = await setup({ ...stats, metric: 'usages', exclude: { password: '123456' } });
+    expect(document.getElementById('sview-exclude-password')).toHaveValue('123456');
+    fireEvent.click(screen.getByLabelText('Exclude'));
+    expect(onChange.mock.calls.at(-1)[0]).not.toHaveProperty('exclude');
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('explains an exclusion the metric cannot apply', async () => {
+    await setup({ ...stats, metric: 'scans', exclude: { trap: ['fwlogs'] } });
+    expect(await screen.findByText(/scans cannot exclude by trap/)).toBeInTheDocument();
   });
 });

@@ -25,8 +25,8 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
   const queryType = migrated.queryType ?? 'stats';
   const setType = (next: QueryType) => {
     // Fields of the other types stay (the backend ignores them, and switching back restores them),
-    // except the preset: the backend rejects a preset on anything but a stats query.
-    const { preset: _preset, ...rest } = migrated;
+    // except the preset and the exclusions: the backend rejects them on anything but a stats query.
+    const { preset: _preset, exclude: _exclude, ...rest } = migrated;
     onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
     onRunQuery();
   };

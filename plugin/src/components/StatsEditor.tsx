@@ -1,6 +1,14 @@
-import React from 'react';
+import React, { useState } from 'react';
 import { SelectableValue } from '@grafana/data';
-import { FieldValidationMessage, InlineField, InlineFieldRow, Input, RadioButtonGroup, Select } from '@grafana/ui';
+import {
+  FieldValidationMessage,
+  InlineField,
+  InlineFieldRow,
+  InlineSwitch,
+  Input,
+  RadioButtonGroup,
+  Select,
+} from '@grafana/ui';
 
 import {
   defaultLimit,
@@ -8,6 +16,7 @@ import {
   GROUP_BYS,
   groupByLabel,
   METRIC_DIMENSIONS,
+  METRIC_EXCLUDES,
   METRIC_FILTERS,
   METRIC_OPTIONS,
   PERIOD_OPTIONS,
@@ -30,21 +39,83 @@ import {
 import { ListFilterField, TextFilterField } from './FilterFields';
 import { useVariableOptions } from './useVariableOptions';
 
-/** The multi-value filters, in the order the editor shows them. */
-const LIST_FILTERS: Array<{ filter: ListFilterKey; kind?: VariableKind; label: string; tooltip: string }> = [
-  { filter: 'probe', kind: 'probes', label: 'Probes', tooltip: 'Only these probes' },
-  { filter: 'country', kind: 'countries', label: 'Countries', tooltip: 'Only attackers from these countries' },
-  { filter: 'asn', kind: 'asns', label: 'ASNs', tooltip: 'Only attackers from these autonomous systems' },
-  { filter: 'trap', kind: 'traps', label: 'Traps', tooltip: 'Only these traps' },
-  { filter: 'action', kind: 'actions', label: 'Actions', tooltip: 'Only these actions' },
-  { filter: 'port', label: 'Ports', tooltip: 'Only these port numbers (type a number, Enter)' },
+/** The multi-value filters, in the order the editor shows them, with their tooltips as exclusions. */
+const LIST_FILTERS: Array<{
+  filter: ListFilterKey;
+  kind?: VariableKind;
+  split?: boolean;
+  label: string;
+  tooltip: string;
+  excludeTooltip: string;
+}> = [
+  {
+    filter: 'probe',
+    kind: 'probes',
+    label: 'Probes',
+    tooltip: 'Only these probes',
+    excludeTooltip: 'Not these probes',
+  },
+  {
+    filter: 'country',
+    kind: 'countries',
+    label: 'Countries',
+    tooltip: 'Only attackers from these countries',
+    excludeTooltip: 'Not attackers from these countries (attackers of unknown country stay)',
+  },
+  {
+    filter: 'asn',
+    kind: 'asns',
+    label: 'ASNs',
+    tooltip: 'Only attackers from these autonomous systems',
+    excludeTooltip: 'Not attackers from these autonomous systems (attackers of unknown ASN stay)',
+  },
+  { filter: 'trap', kind: 'traps', label: 'Traps', tooltip: 'Only these traps', excludeTooltip: 'Not these traps' },
+  {
+    filter: 'action',
+    kind: 'actions',
+    label: 'Actions',
+    tooltip: 'Only these actions',
+    excludeTooltip: 'Not these actions',
+  },
+  {
+    filter: 'ip',
+    split: true,
+    label: 'Attacker IPs',
+    tooltip:
+      'Only these attackers: addresses or CIDR prefixes such as 192.0.2.1 or 198.51.100.0/24 (type or paste, Enter)',
+    excludeTooltip: 'Not these attackers: addresses or CIDR prefixes (type or paste, Enter)',
+  },
+  {
+    filter: 'port',
+    split: true,
+    label: 'Ports',
+    tooltip: 'Only these port numbers (type a number, Enter)',
+    excludeTooltip: 'Not these port numbers (type a number, Enter)',
+  },
 ];
 
 /** The single-value filters. */
-const TEXT_FILTERS: Array<{ filter: TextFilterKey; label: string; tooltip: string; placeholder: string }> = [
-  { filter: 'ip', label: 'Attacker IP', tooltip: 'Only this attacker', placeholder: 'any, e.g. 192.0.2.1 or $ip' },
-  { filter: 'password', label: 'Password', tooltip: 'Only login attempts with this password', placeholder: 'any' },
-  { filter: 'username', label: 'Username', tooltip: 'Only login attempts with this username', placeholder: 'any' },
+const TEXT_FILTERS: Array<{
+  filter: TextFilterKey;
+  label: string;
+  tooltip: string;
+  excludeTooltip: string;
+  placeholder: string;
+}> = [
+  {
+    filter: 'password',
+    label: 'Password',
+    tooltip: 'Only login attempts with this password',
+    excludeTooltip: 'Not login attempts with this password',
+    placeholder: 'any',
+  },
+  {
+    filter: 'username',
+    label: 'Username',
+    tooltip: 'Only login attempts with this username',
+    excludeTooltip: 'Not login attempts with this username',
+    placeholder: 'any',
+  },
 ];
 
 const LABEL_WIDTH = 14;
@@ -99,6 +170,66 @@ function selected(value: string | undefined, options: Array<SelectableValue<stri
   return options.find((o) => o.value === value) ?? { label: value, value };
 }
 
+/** Keeps the filters that hold a value; undefined when none does. */
+function used(f: Filters): Filters | undefined {
+  const kept = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+interface FilterRowsProps {
+  datasource: DataSource;
+  filters: Filters;
+  /** sview-filter or sview-exclude: the inputs' id prefix */
+  idPrefix: string;
+  exclude?: boolean;
+  shown: (key: string) => boolean;
+  /** a list changed: store and run */
+  onChangeAndRun: (f: Filters) => void;
+  /** a text changed: store only, onBlur runs */
+  onChange: (f: Filters) => void;
+  onBlur: () => void;
+}
+
+/** The fields of the filters or of the exclusions, the keys the metric takes (and any set). */
+function FilterRows({
+  datasource,
+  filters,
+  idPrefix,
+  exclude,
+  shown,
+  onChangeAndRun,
+  onChange,
+  onBlur,
+}: FilterRowsProps) {
+  return (
+    <>
+      {LIST_FILTERS.filter((f) => shown(f.filter)).map(({ excludeTooltip, tooltip, ...f }) => (
+        <ListFilterField
+          key={f.filter}
+          datasource={datasource}
+          {...f}
+          idPrefix={idPrefix}
+          tooltip={exclude ? excludeTooltip : tooltip}
+          filters={filters}
+          onChange={onChangeAndRun}
+        />
+      ))}
+      {TEXT_FILTERS.filter((f) => shown(f.filter)).map(({ excludeTooltip, tooltip, ...f }) => (
+        <TextFilterField
+          key={f.filter}
+          {...f}
+          placeholder={exclude ? 'none' : f.placeholder}
+          idPrefix={idPrefix}
+          tooltip={exclude ? excludeTooltip : tooltip}
+          filters={filters}
+          onChange={onChange}
+          onBlur={onBlur}
+        />
+      ))}
+    </>
+  );
+}
+
 export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) {
   const presets = useVariableOptions(datasource, 'presets', STATIC_PRESETS);
   const problems = statsProblems(query);
@@ -108,18 +239,29 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
   const shownGroupBy = query.groupBy ?? preset?.groupBy;
   const { metric, format } = effective(query);
   const filters: Filters = query.filters ?? {};
+  const exclude: Filters = query.exclude ?? {};
+  const [excluding, setExcluding] = useState(query.exclude !== undefined);
 
   const change = (q: SviewQuery) => {
     onChange(q);
     onRunQuery();
   };
-  const changeFilters = (f: Filters) => {
-    const used = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
-    onChange({ ...query, filters: Object.keys(used).length > 0 ? used : undefined });
-  };
+  const changeFilters = (f: Filters) => onChange({ ...query, filters: used(f) });
   const changeFiltersAndRun = (f: Filters) => {
     changeFilters(f);
     onRunQuery();
+  };
+  const changeExclude = (f: Filters) => onChange({ ...query, exclude: used(f) });
+  const changeExcludeAndRun = (f: Filters) => {
+    changeExclude(f);
+    onRunQuery();
+  };
+  const toggleExclude = (on: boolean) => {
+    setExcluding(on);
+    if (!on && query.exclude !== undefined) {
+      const { exclude: _dropped, ...rest } = query;
+      change(rest);
+    }
   };
 
   // Only the groupings the metric's table has are offered; a grouping chosen before the metric
@@ -132,11 +274,15 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
   // a metric held in a $variable could be any: offer every filter
   const filterKeys = metric ? METRIC_FILTERS[metric] : [...new Set(Object.values(METRIC_FILTERS).flat())];
   const shown = (key: string) => filterKeys.includes(key) || (filters as Record<string, unknown>)[key] !== undefined;
+  const excludeKeys = metric ? METRIC_EXCLUDES[metric] : [...new Set(Object.values(METRIC_EXCLUDES).flat())];
+  const excludeShown = (key: string) =>
+    excludeKeys.includes(key) || (exclude as Record<string, unknown>)[key] !== undefined;
 
   const groupByError = errorFor(problems, 'groupBy');
   const formatError = errorFor(problems, 'format');
   const limitError = errorFor(problems, 'limit');
   const filterError = errorFor(problems, 'filters');
+  const excludeError = errorFor(problems, 'exclude');
   const presetError = errorFor(problems, 'preset') ?? presets.error;
   const metricError = errorFor(problems, 'metric');
 
@@ -236,19 +382,38 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
           />
         </InlineField>
       </InlineFieldRow>
-      {LIST_FILTERS.filter((f) => shown(f.filter)).map((f) => (
-        <ListFilterField
-          key={f.filter}
-          datasource={datasource}
-          {...f}
-          filters={filters}
-          onChange={changeFiltersAndRun}
-        />
-      ))}
-      {TEXT_FILTERS.filter((f) => shown(f.filter)).map((f) => (
-        <TextFilterField key={f.filter} {...f} filters={filters} onChange={changeFilters} onBlur={onRunQuery} />
-      ))}
+      <FilterRows
+        datasource={datasource}
+        filters={filters}
+        idPrefix="sview-filter"
+        shown={shown}
+        onChangeAndRun={changeFiltersAndRun}
+        onChange={changeFilters}
+        onBlur={onRunQuery}
+      />
       {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
+      <InlineFieldRow>
+        <InlineField
+          label="Exclude"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Leave out the rows matching any of these values, e.g. your own netblocks or a noisy country. A row without the value (unknown country or ASN) is kept."
+        >
+          <InlineSwitch id="sview-exclude" value={excluding} onChange={(e) => toggleExclude(e.currentTarget.checked)} />
+        </InlineField>
+      </InlineFieldRow>
+      {excluding && (
+        <FilterRows
+          datasource={datasource}
+          filters={exclude}
+          idPrefix="sview-exclude"
+          exclude
+          shown={excludeShown}
+          onChangeAndRun={changeExcludeAndRun}
+          onChange={changeExclude}
+          onBlur={onRunQuery}
+        />
+      )}
+      {excludeError && <FieldValidationMessage>{excludeError}</FieldValidationMessage>}
     </>
   );
 }
