@@ -225,8 +225,12 @@ func everySecond() func() bool {
 func cmdStatus(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
+	tables := fs.Bool("tables", false, "list the derived tables (the registry of internal/derived) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *tables {
+		return printTables(e)
 	}
 	pool, err := openPool(ctx, e, aggregatorApp)
 	if err != nil {
@@ -334,4 +338,23 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// printTables lists every derived table with its keys, what it answers and how it is retained,
+// so an operator can see what the aggregator writes without reading the migrations.
+func printTables(e *env) error {
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KIND\tTABLES\tKEYS\tANSWERS\tRETAINED")
+	for _, t := range derived.All {
+		names := make([]string, len(t.Precisions))
+		for i, p := range t.Precisions {
+			names[i] = t.Name(p)
+		}
+		keys := strings.Join(t.Keys, ", ")
+		if t.Sums != "" {
+			keys = "sums of its " + t.Sums + " twin"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Kind, strings.Join(names, " "), keys, t.Answers, t.Retention())
+	}
+	return w.Flush()
 }

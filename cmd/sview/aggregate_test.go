@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/aggregator"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/rollupstate"
 )
 
@@ -73,4 +75,16 @@ func TestAggregateCommands(t *testing.T) {
 	} {
 		require.ErrorContains(t, c.call(tc.cmd, tc.args...), tc.want, "%v", tc.args)
 	}
+}
+
+// TestStatusTables lists the registry without touching the database.
+func TestStatusTables(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "")
+	require.NoError(t, c.call(cmdStatus, "--tables"))
+	out := c.stdout.String()
+	require.Contains(t, out, "KIND")
+	require.Regexp(t, `totals +incidents_quarterly_totals incidents_hourly_totals incidents_daily_totals +trap, action, country, asn `, out)
+	require.Regexp(t, `running +ports_hourly_running ports_daily_running +sums of its by_port twin `, out)
+	require.Equal(t, len(derived.All)+1, strings.Count(out, "\n"), "a line per registry entry")
 }

@@ -43,7 +43,7 @@ func commands() map[string]command {
 		"run":       {"run [flags]", "keep rollups, greylist, leaks and cache current (daemon)", cmdRun, false},
 		"aggregate": {"aggregate quarterly|hourly|daily [--from T --to T]", "roll up one precision now", cmdAggregate, true},
 		"backfill":  {"backfill --from T --to T", "roll up a past range at every precision, resumably, then build its twins", cmdBackfill, false},
-		"status":    {"status [--json]", "watermarks, lag, invalidations, twins pending, locks and job results", cmdStatus, false},
+		"status":    {"status [--json] [--tables]", "watermarks, lag, invalidations, twins pending, locks and job results; --tables: the derived tables", cmdStatus, false},
 		"greylist":  {"greylist build|export [flags]", "rebuild or export the greylist", cmdGreylist, true},
 		"leak":      {"leak build [--grace D]|lookup PREFIX", "hash captured passwords now, or look up a SHA-1 prefix", cmdLeak, true},
 		"refresh":   {"refresh [--dry-run]", "recompute cached results that are due", cmdRefresh, false},

@@ -27,14 +27,6 @@ const (
 // Families lists every family.
 var Families = []Family{Incidents, Passwords, Ports}
 
-// ParseFamily reads a family name given by a user.
-func ParseFamily(s string) (Family, error) {
-	if f := Family(s); slices.Contains(Families, f) {
-		return f, nil
-	}
-	return "", fmt.Errorf("table %q: want one of %s", s, join(Families))
-}
-
 // Rollups are the precisions that have rollup tables, finest first.
 var Rollups = []period.Precision{period.Quarterly, period.Hourly, period.Daily}
 
@@ -131,9 +123,11 @@ var Located = []string{"country", "asn"}
 func (t Table) Retention() string {
 	switch t.Kind {
 	case Raw, Rollup:
-		return "its own retention setting (" + t.Name(period.Daily) + " etc.)"
+		return "own setting"
+	case Running:
+		return "trimmed to the longest window"
 	}
-	return "cut with " + RollupOf(t.Family).Name(period.Daily) + " (and the other precisions of its rollup)"
+	return "cut with its rollup"
 }
 
 // TopRanks is how many ranks of every bucket a top-N query reads from a ranked twin as
