@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/stats"
@@ -38,6 +39,7 @@ type Datasource struct {
 	primary   *pgxpool.Pool // schema checks
 	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
 	stats     *stats.Service
+	answers   *answer.Service
 	resources backend.CallResourceHandler
 	logger    log.Logger
 }
@@ -77,6 +79,7 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	}
 	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
 		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
+	d.answers = &answer.Service{Stats: d.stats, DB: read}
 	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil

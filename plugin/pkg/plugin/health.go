@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/migrations"
@@ -109,7 +110,7 @@ func schemaVersion(ctx context.Context, db interface {
 	case errors.Is(err, pgx.ErrNoRows):
 		return 0, errors.New("[schema] no migration has been applied: run `sview migrate up`")
 	case err != nil:
-		cat, hint := categorize(err)
+		cat, hint := answer.Categorize(err)
 		return 0, fmt.Errorf("[%s] read the schema version: %v (%s)", cat, err, hint)
 	}
 	if v < 0 {
@@ -143,7 +144,7 @@ func lagWarnings(ctx context.Context, db rollupstate.Querier) ([]string, error) 
 
 // describeConnError turns a ping failure into "[category] what: error (hint)".
 func describeConnError(what string, cfg *pgx.ConnConfig, err error) string {
-	cat, hint := categorize(err)
+	cat, hint := answer.Categorize(err)
 	if cat == "" {
 		cat, hint = "network", "check host and port"
 	}
