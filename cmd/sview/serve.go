@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/stats"
@@ -73,6 +74,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	rate := fs.Float64("rate", api.DefaultRate, "requests per second per client IP; negative disables")
 	burst := fs.Int("burst", api.DefaultBurst, "requests a client may send at once")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "largest request body in bytes")
+	queryTimeout := fs.Duration("query-timeout", api.DefaultQueryTimeout, "longest a POST /api/query may compute")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +88,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	log := e.logger.With("component", "api")
 	srv := &http.Server{
 		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
+			Answers: &answer.Service{Stats: qs.stats, DB: qs.pool}, QueryTimeout: *queryTimeout,
 			Limits: api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

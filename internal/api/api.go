@@ -7,11 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/stats"
 )
 
@@ -31,6 +33,9 @@ type Logger interface {
 type Deps struct {
 	DB    DB
 	Stats *stats.Service // answers /api/resource; its cache shows in /healthz
+	// Answers, when set, serves POST /api/query within QueryTimeout (0: DefaultQueryTimeout).
+	Answers      *answer.Service
+	QueryTimeout time.Duration
 	// Gatherer serves /metrics; nil leaves /metrics out.
 	Gatherer prometheus.Gatherer
 	Logger   Logger
@@ -55,6 +60,9 @@ func Public(d Deps) http.Handler {
 	mux.HandleFunc("GET /range/{prefix}", d.hibpRange)
 	mux.HandleFunc("GET /api/resource", d.resource)
 	mux.HandleFunc("POST /api/resource", d.resource)
+	if d.Answers != nil {
+		mux.HandleFunc("POST /api/query", d.query)
+	}
 	mux.HandleFunc("GET /healthz", d.healthz)
 	if d.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))

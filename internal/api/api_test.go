@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
@@ -113,7 +114,8 @@ func newFixture(t *testing.T, limits Limits) fixture {
 	eng := &countingEngine{}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "sview_test_total", Help: "test"}))
-	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: stats.New(stats.Config{DB: pool, Cache: c, Engine: eng}), Gatherer: reg, Limits: limits}))
+	st := stats.New(stats.Config{DB: pool, Cache: c, Engine: eng})
+	srv := httptest.NewServer(Public(Deps{DB: pool, Stats: st, Answers: &answer.Service{Stats: st, DB: pool}, Gatherer: reg, Limits: limits}))
 	t.Cleanup(srv.Close)
 	return fixture{srv: srv, eng: eng}
 }
