@@ -123,7 +123,8 @@ func (m *Manager) Backfill(ctx context.Context, from, to time.Time, progress fun
 	if _, err := m.pool.Exec(ctx, "DELETE FROM backfill_progress WHERE range_from = $1 AND range_to = $2", from, to); err != nil {
 		return fmt.Errorf("clear backfill progress: %w", err)
 	}
-	return nil
+	return rollupstate.RecordEvent(ctx, m.pool, rollupstate.Event{Kind: rollupstate.EventBackfill,
+		From: from, To: to, StartedAt: start, FinishedAt: time.Now(), Rows: rawRows})
 }
 
 // startBackfill records the backfill of one table, or finds the one an earlier run started,

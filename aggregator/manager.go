@@ -256,7 +256,7 @@ func (m *Manager) catchUp(ctx context.Context, precision period.Precision, opt s
 // runStep runs one step with logs, metrics and a job_runs record.
 func (m *Manager) runStep(ctx context.Context, k rollupstate.Key, opt stepOptions) (StepResult, error) {
 	name := "rollup:" + string(k.Table) + ":" + string(k.Precision)
-	start := time.Now()
+	start, clock := time.Now(), m.cfg.now()
 	res, err := m.step(ctx, k, opt)
 	if res.Skipped {
 		m.log.Debug("rollup step skipped: another aggregator holds it", "table", k.Table, "precision", k.Precision)
@@ -270,6 +270,7 @@ func (m *Manager) runStep(ctx context.Context, k rollupstate.Key, opt stepOption
 		run.WindowFrom, run.WindowTo = &res.From, &res.To
 	}
 	m.finish(ctx, &run, err)
+	m.recordGap(ctx, k, res, opt, clock)
 	if res.Batches > 0 && m.cfg.OnRollup != nil {
 		m.mu.Lock()
 		m.rolled = append(m.rolled, rolledRange{k, res.From, res.To})
@@ -287,6 +288,26 @@ func (m *Manager) runStep(ctx context.Context, k rollupstate.Key, opt stepOption
 		m.log.Warn("rollup failed", append(attrs, "err", err)...)
 	}
 	return res, err
+}
+
+// recordGap stores the windows a step closed after they were due (rollupstate.Overdue), so
+// graphs can show where they lacked data for a while. A backfill records itself, and a first
+// step's windows were never due.
+func (m *Manager) recordGap(ctx context.Context, k rollupstate.Key, res StepResult, opt stepOptions, started time.Time) {
+	if res.Initial || !opt.until.IsZero() || res.ClosedTo.IsZero() {
+		return
+	}
+	from, to, ok := rollupstate.Overdue(k.Precision, res.ClosedFrom, res.ClosedTo, started)
+	if !ok {
+		return
+	}
+	m.log.Info("closed windows late", "table", k.Table, "precision", k.Precision, "from", from, "to", to)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := rollupstate.RecordEvent(rctx, m.pool, rollupstate.Event{Kind: rollupstate.EventGap, Table: k.Table,
+		Precision: k.Precision, From: from, To: to, StartedAt: started, FinishedAt: m.cfg.now(), Rows: res.Buckets}); err != nil {
+		m.log.Warn("could not record the gap", "err", err)
+	}
 }
 
 // finish completes a job record, stores it and updates the job metrics.

@@ -330,3 +330,53 @@ func TestDailyClosesAheadOfHourly(t *testing.T) {
 	require.Equal(t, int64(145), count("SELECT sum(raw_count) FROM incidents_daily WHERE time = '2024-05-01'"))
 	require.Equal(t, int64(145), count("SELECT sum(raw_count) FROM incidents_hourly WHERE time < '2024-05-02'"))
 }
+
+// TestGapsAndBackfillsAreRecorded: the first catch-up records nothing (its windows were never
+// due); windows closed after an outage are a gap over exactly the overdue windows; a step on
+// time records nothing; a backfill records its range.
+func TestGapsAndBackfillsAreRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	setupProbes(ctx, t, pool, 3)
+	c := &clock{}
+	c.Set(day1.Add(26 * time.Hour))
+	m := newManager(t, pool, c, Config{})
+	seedIncidents(ctx, t, m, day1, 30)
+	events := func() []rollupstate.Event {
+		t.Helper()
+		ev, err := rollupstate.Events(ctx, pool, day1, day1.Add(72*time.Hour), 100)
+		require.NoError(t, err)
+		return ev
+	}
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	require.Empty(t, events(), "the first catch-up closes history, not a gap")
+
+	// Down for four hours: every window that ended more than grace + margin (18 min) before
+	// 30:00 was closed late.
+	c.Set(day1.Add(30 * time.Hour))
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	got := map[period.Precision]rollupstate.Event{}
+	for _, e := range events() {
+		require.Equal(t, rollupstate.EventGap, e.Kind)
+		require.Equal(t, derived.Incidents, e.Table)
+		got[e.Precision] = e
+	}
+	require.Len(t, got, 2, "quarterly and hourly closed late; no daily window was due")
+	require.Equal(t, day1.Add(25*time.Hour+45*time.Minute), got[period.Quarterly].From)
+	require.Equal(t, day1.Add(29*time.Hour+30*time.Minute), got[period.Quarterly].To, "29:30–29:45 ended 15 min ago: on time")
+	require.Equal(t, day1.Add(25*time.Hour), got[period.Hourly].From)
+	require.Equal(t, day1.Add(29*time.Hour), got[period.Hourly].To, "28:00–29:00 ended an hour ago: late")
+	require.Positive(t, got[period.Quarterly].Rows)
+
+	// On time: the next quarter closed 5 minutes after its end.
+	c.Set(day1.Add(30*time.Hour + 5*time.Minute))
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	require.Len(t, events(), 2)
+
+	require.NoError(t, m.Backfill(ctx, day1, day1.Add(24*time.Hour), nil))
+	ev := events()
+	require.Len(t, ev, 3)
+	require.Equal(t, rollupstate.Event{Kind: rollupstate.EventBackfill, From: day1, To: day1.Add(24 * time.Hour),
+		StartedAt: ev[0].StartedAt, FinishedAt: ev[0].FinishedAt, Rows: 24 * 6}, ev[0], "oldest first: the backfill starts at day1")
+}

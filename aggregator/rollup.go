@@ -36,6 +36,10 @@ type StepResult struct {
 	Batches    int
 	Late       bool // some batch recomputed invalidated buckets
 	Watermark  time.Time
+	// ClosedFrom and ClosedTo span the windows newly closed (not recomputed); Initial marks a
+	// step that found no watermark, whose first windows were never due.
+	ClosedFrom, ClosedTo time.Time
+	Initial              bool
 }
 
 func (r *StepResult) add(b Batch) {
@@ -49,6 +53,14 @@ func (r *StepResult) add(b Batch) {
 	r.Buckets += b.Buckets
 	r.Batches++
 	r.Late = r.Late || b.Late
+	if !b.Late {
+		if r.ClosedTo.IsZero() || b.From.Before(r.ClosedFrom) {
+			r.ClosedFrom = b.From
+		}
+		if b.To.After(r.ClosedTo) {
+			r.ClosedTo = b.To
+		}
+	}
 }
 
 type stepOptions struct {
@@ -79,6 +91,11 @@ func (m *Manager) step(ctx context.Context, k rollupstate.Key, opt stepOptions) 
 		return res, fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
+	_, known, err := rollupstate.ReadWatermark(ctx, conn, k)
+	if err != nil {
+		return res, err
+	}
+	res.Initial = !known
 
 	record := func(b Batch) {
 		if !b.To.After(b.From) {

@@ -1,0 +1,1 @@
+DROP TABLE aggregation_events;
