@@ -211,6 +211,8 @@ func TestListFilters(t *testing.T) {
 		{"min score", Filter{MinScore: 3}, []string{"198.51.100.1"}},
 		{"by score, limited", Filter{Order: OrderScore, Limit: 2}, []string{"198.51.100.1", "2001:db8::1"}},
 		{"combined", Filter{Tags: []string{"ftp"}, ASNs: []int{65001}}, []string{"198.51.100.2"}},
+		{"prefixes", Filter{Prefixes: []netip.Prefix{netip.MustParsePrefix("198.51.100.2/32"), netip.MustParsePrefix("2001:db8::/32")}},
+			[]string{"198.51.100.2", "2001:db8::1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -365,4 +367,61 @@ func NewScannerErr(s string) error {
 	for sc.Scan() {
 	}
 	return sc.Err()
+}
+
+// TestChanges: entries and exits between consecutive snapshots, against the snapshot before
+// the range, narrowed by prefixes and ASNs.
+func TestChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	d := func(i int) time.Time { return time.Date(2026, 11, i, 0, 0, 0, 0, time.UTC) }
+	// A: days 1-2 and 4-5; B: days 2-5; C: day 1 only; D (another ASN): days 3-5. Day 6 has
+	// no build at all, so nothing leaves on it.
+	for ip, days := range map[string][]int{"192.0.2.1": {1, 2, 4, 5}, "192.0.2.2": {2, 3, 4, 5}, "192.0.2.3": {1}, "198.51.100.9": {3, 4, 5}} {
+		asn := 64500
+		if ip == "198.51.100.9" {
+			asn = 64501
+		}
+		for _, day := range days {
+			_, err := pool.Exec(ctx, `INSERT INTO greylist_history (day, ip, tags, score, probes, asn) VALUES ($1, $2, '{telnet}', $3, 2, $4)`,
+				d(day).Format(time.DateOnly), ip, float64(day), asn)
+			require.NoError(t, err)
+		}
+	}
+	type change struct {
+		day     int
+		ip      string
+		entered bool
+	}
+	list := func(cs []Change) []change {
+		out := []change{}
+		for _, c := range cs {
+			out = append(out, change{c.Day.Day(), c.IP, c.Entered})
+		}
+		return out
+	}
+	got, err := Changes(ctx, pool, Filter{}, d(2), d(6))
+	require.NoError(t, err)
+	require.Equal(t, []change{
+		{2, "192.0.2.2", true}, {2, "192.0.2.3", false},
+		{3, "192.0.2.1", false}, {3, "198.51.100.9", true},
+		{4, "192.0.2.1", true},
+	}, list(got), "day 1 is the reference for day 2")
+
+	got, err = Changes(ctx, pool, Filter{}, d(1), d(3))
+	require.NoError(t, err)
+	require.Equal(t, []change{{2, "192.0.2.2", true}, {2, "192.0.2.3", false}, {3, "192.0.2.1", false}, {3, "198.51.100.9", true}},
+		list(got), "no snapshot before day 1: nothing on day 1 is an entry")
+
+	got, err = Changes(ctx, pool, Filter{Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}}, d(1), d(6))
+	require.NoError(t, err)
+	require.Equal(t, []change{{3, "192.0.2.1", false}, {4, "192.0.2.1", true}}, list(got))
+	require.Equal(t, 2.0, got[0].Score, "an exit carries the last snapshot that held the address")
+	require.Equal(t, 4.0, got[1].Score)
+
+	got, err = Changes(ctx, pool, Filter{ASNs: []int{64501}, Limit: 1}, d(1), d(6))
+	require.NoError(t, err)
+	require.Equal(t, []change{{3, "198.51.100.9", true}}, list(got))
+	require.Equal(t, int64(64501), got[0].ASN)
 }

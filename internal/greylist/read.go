@@ -23,6 +23,7 @@ type Filter struct {
 	Tags      []string // entries with at least one of these tags
 	Countries []string // ISO codes, either case
 	ASNs      []int
+	Prefixes  []netip.Prefix // addresses in one of these prefixes
 	MinScore  float64
 	Limit     int // 0: no limit
 	Order     Order
@@ -82,7 +83,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Entry, error) {
 	if f.Limit > 0 {
 		limit = &f.Limit
 	}
-	rows, err := q.Query(ctx, selectEntry+`WHERE `+filterClause+` ORDER BY `+order+` LIMIT $8`,
+	rows, err := q.Query(ctx, selectEntry+`WHERE `+filterClause+` ORDER BY `+order+` LIMIT $9`,
 		append(filterArgs(f), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list greylist: %w", err)
@@ -108,7 +109,7 @@ func Snapshot(ctx context.Context, q Querier, day time.Time, w *Within) ([]Entry
 	args := append(filterArgs(Filter{Within: w}), d.Format(time.DateOnly))
 	rows, err := q.Query(ctx, `SELECT host(ip), tags, score, probes, 0::bigint, coalesce(country, ''), coalesce(asn, 0),
 		first_seen, last_seen
-		FROM greylist_history WHERE `+filterClause+` AND day = $8 ORDER BY ip`, args...)
+		FROM greylist_history WHERE `+filterClause+` AND day = $9 ORDER BY ip`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read greylist snapshot %s: %w", d.Format(time.DateOnly), err)
 	}
@@ -125,14 +126,15 @@ type DaySize struct {
 	Size int
 }
 
-// filterClause matches f's tags, countries, ASNs, minimum score and Within (parameters $1–$7)
+// filterClause matches f's tags, countries, ASNs, minimum score, Within and prefixes (parameters $1–$8)
 // on either the current list or a snapshot; empty filters go in as NULL, so one statement
 // serves every combination.
 const filterClause = `($1::text[] IS NULL OR tags && $1)
 		  AND ($2::text[] IS NULL OR country = ANY ($2))
 		  AND ($3::int[] IS NULL OR asn = ANY ($3))
 		  AND score >= $4
-		  AND (NOT $5::bool OR asn = ANY ($6::bigint[]) OR ip <<= ANY ($7::inet[]))`
+		  AND (NOT $5::bool OR asn = ANY ($6::bigint[]) OR ip <<= ANY ($7::inet[]))
+		  AND ($8::inet[] IS NULL OR ip <<= ANY ($8))`
 
 func filterArgs(f Filter) []any {
 	within := f.Within != nil
@@ -141,7 +143,7 @@ func filterArgs(f Filter) []any {
 	if within {
 		asns, prefixes = f.Within.ASNs, f.Within.Prefixes
 	}
-	return []any{nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore, within, asns, prefixes}
+	return []any{nilIfEmpty(f.Tags), nilIfEmpty(f.Countries), nilIfEmpty(f.ASNs), f.MinScore, within, asns, prefixes, nilIfEmpty(f.Prefixes)}
 }
 
 // Sizes returns how many addresses matching f each day's snapshot in [from, to] held, oldest
@@ -152,7 +154,7 @@ func Sizes(ctx context.Context, q Querier, f Filter, from, to time.Time) ([]DayS
 		return nil, err
 	}
 	rows, err := q.Query(ctx, `SELECT day::timestamp AT TIME ZONE 'UTC', count(*) FILTER (WHERE `+filterClause+`)::int
-		FROM greylist_history WHERE day BETWEEN $8 AND $9 GROUP BY day ORDER BY day`,
+		FROM greylist_history WHERE day BETWEEN $9 AND $10 GROUP BY day ORDER BY day`,
 		append(filterArgs(f), from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))...)
 	if err != nil {
 		return nil, fmt.Errorf("read greylist sizes: %w", err)
