@@ -59,6 +59,10 @@ func (s *Service) Frames(ctx context.Context, r Request) (data.Frames, error) {
 		return s.leakFrames(ctx, q)
 	case query.TypeStatus:
 		return s.statusFrames(ctx, r.Alert)
+	case query.TypeAnnotations:
+		return s.annotationFrames(ctx, q, r.Range)
+	case query.TypeProbes:
+		return s.probesFrames(ctx, q, r.Alert, time.Now())
 	}
 	return nil, fmt.Errorf("%w: queryType %q: want one of %s", query.ErrInvalidField, q.QueryType, strings.Join(query.QueryTypes, ", "))
 }
@@ -91,7 +95,7 @@ func greylistFilter(q query.Query) greylist.Filter {
 	for i, a := range q.Filters.ASN {
 		asns[i] = int(a)
 	}
-	f := greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns,
+	f := greylist.Filter{Tags: q.Filters.Tag, Countries: q.Filters.Country, ASNs: asns, Prefixes: q.Filters.IPPrefixes(),
 		MinScore: q.MinScore, Limit: q.Limit, Order: greylist.OrderScore}
 	if r := q.Restrict; r != nil {
 		f.Within = &greylist.Within{ASNs: r.ASNs, Prefixes: r.Prefixes}

@@ -39,7 +39,7 @@ const (
 
 // Closed lists of the stats query fields.
 var (
-	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus}
+	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeAnnotations, TypeProbes}
 	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
 	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
 	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
@@ -66,6 +66,8 @@ type Query struct {
 	// reaches a panel's JSON, Explore's URL or a request log through the plugin.
 	SHA1   string `json:"sha1,omitempty"`
 	Prefix string `json:"prefix,omitempty"`
+	// annotations: which (Annotations)
+	Annotation string `json:"annotation,omitempty"`
 	// Restrict is set from the caller's scope (Scope.Apply), never parsed.
 	Restrict *Restriction `json:"restrict,omitempty"`
 }

@@ -186,7 +186,7 @@ func TestParseErrors(t *testing.T) {
 			`exclude: unknown key "countries"; allowed: action, asn, country, ip, password, port, probe, trap, username`},
 		{"tag is not an exclusion", `{"queryType":"greylist","exclude":{"tag":["ssh"]}}`, ErrInvalidField, "exclude", `unknown key "tag"`},
 		{"misspelt top-level key", `{"refId":"A","metric":"incidents","groupby":"country"}`, ErrInvalidField, "query",
-			`query: unknown key "groupby"; allowed: exclude, filters, format, groupBy, limit, metric, minScore, password, period, prefix, preset, queryType, sha1`},
+			`query: unknown key "groupby"; allowed: annotation, exclude, filters, format, groupBy, limit, metric, minScore, password, period, prefix, preset, queryType, sha1`},
 		{"filters in the wrong case", `{"metric":"incidents","Filters":{"country":["CZ"]}}`, ErrInvalidField, "query", `unknown key "Filters"`},
 		{"unknown keys reported in order", `{"metric":"incidents","zeta":1,"alpha":2}`, ErrInvalidField, "query", `unknown key "alpha"`},
 		{"exclude not an object", `{"metric":"incidents","exclude":"CZ"}`, ErrInvalidJSON, "", "exclude must be a JSON object"},
@@ -211,6 +211,13 @@ func TestParseErrors(t *testing.T) {
 		{"leak by password and sha1", `{"queryType":"leak","password":"x","sha1":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"}`, ErrInvalidField, "password", "hashes passwords in the browser"},
 		{"leak short prefix", `{"queryType":"leak","prefix":"5ba"}`, ErrInvalidField, "prefix", "5 to 40"},
 		{"leak bad sha1", `{"queryType":"leak","sha1":"xyz"}`, ErrInvalidField, "sha1", "40 hexadecimal"},
+		{"annotations without a kind", `{"queryType":"annotations"}`, ErrMissingField, "annotation", "greylist, aggregation, silence"},
+		{"annotations of an unknown kind", `{"queryType":"annotations","annotation":"greylsit"}`, ErrInvalidField, "annotation", "greylist"},
+		{"silence by country", `{"queryType":"annotations","annotation":"silence","filters":{"country":["CZ"]}}`, ErrUnsupported, "filters.country", "silence annotations cannot be filtered by country"},
+		{"aggregation by probe", `{"queryType":"annotations","annotation":"aggregation","filters":{"probe":[1]}}`, ErrUnsupported, "filters.probe", "aggregation"},
+		{"greylist annotations by a bad prefix", `{"queryType":"annotations","annotation":"greylist","filters":{"ip":["192.0.2.0/33"]}}`, ErrInvalidField, "filters.ip", "192.0.2.0/33"},
+		{"probes by asn", `{"queryType":"probes","filters":{"asn":[1]}}`, ErrUnsupported, "filters.asn", "probe"},
+		{"probes excluding", `{"queryType":"probes","exclude":{"probe":[1]}}`, ErrUnsupported, "exclude.probe", "cannot exclude"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

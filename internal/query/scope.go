@@ -95,6 +95,30 @@ func (s Scope) Apply(q Query) (Query, error) {
 		if !s.Public {
 			q.Restrict = &Restriction{ASNs: s.ASNs, Prefixes: s.Prefixes}
 		}
+	case TypeAnnotations, TypeProbes:
+		switch {
+		case q.aboutOwnProbes():
+			return s.ownProbes(q)
+		case q.Annotation == AnnotationGreylist && !s.Public:
+			q.Restrict = &Restriction{ASNs: s.ASNs, Prefixes: s.Prefixes}
+		}
+	}
+	return q, nil
+}
+
+// ownProbes narrows a query about probes' own reports to the caller's probes: a probe filter
+// outside them is ErrForbidden, no filter means all of them.
+func (s Scope) ownProbes(q Query) (Query, error) {
+	for _, p := range q.Filters.Probe {
+		if !slices.Contains(s.Probes, p) {
+			return q, fmt.Errorf("%w: probe %d is not among your probes; claim it with its device token", ErrForbidden, p)
+		}
+	}
+	if len(q.Filters.Probe) == 0 {
+		if len(s.Probes) == 0 {
+			return q, fmt.Errorf("%w: when probes report is their own data, and you have no probe; claim one with its device token", ErrForbidden)
+		}
+		q.Filters.Probe = s.Probes
 	}
 	return q, nil
 }

@@ -56,6 +56,16 @@ func TestScopeApply(t *testing.T) {
 			func(t *testing.T, q Query) { require.Equal(t, &Restriction{}, q.Restrict) }},
 		{"leak lookups are not scoped", `{"queryType":"leak","prefix":"abcde"}`, Scope{}, false,
 			func(t *testing.T, q Query) { require.Nil(t, q.Restrict) }},
+		{"owner's probes: its own", `{"queryType":"probes"}`, owner, false,
+			func(t *testing.T, q Query) { require.Equal(t, []int64{3}, q.Filters.Probe) }},
+		{"public asks for another probe's silences", `{"queryType":"annotations","annotation":"silence","filters":{"probe":[4]}}`, public, true, nil},
+		{"operator has no probes to list", `{"queryType":"probes"}`, operator, true, nil},
+		{"all lists every probe", `{"queryType":"probes"}`, Scope{All: true}, false,
+			func(t *testing.T, q Query) { require.Empty(t, q.Filters.Probe) }},
+		{"operator's greylist annotations read its space", `{"queryType":"annotations","annotation":"greylist"}`, operator, false,
+			func(t *testing.T, q Query) { require.Equal(t, operator.Prefixes, q.Restrict.Prefixes) }},
+		{"aggregation annotations are not scoped", `{"queryType":"annotations","annotation":"aggregation"}`, Scope{}, false,
+			func(t *testing.T, q Query) { require.Nil(t, q.Restrict); require.Equal(t, DefaultAnnotationLimit, q.Limit) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

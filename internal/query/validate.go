@@ -48,6 +48,8 @@ func (q Query) Normalize() Query {
 		q = Query{QueryType: q.QueryType, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
 		q = Query{QueryType: q.QueryType}
+	case TypeAnnotations, TypeProbes:
+		q = q.normalizeEvents()
 	}
 	return q
 }
@@ -77,6 +79,10 @@ func (q Query) Validate() error {
 		return q.validateLeak()
 	case TypeStatus:
 		return nil
+	case TypeAnnotations:
+		return q.validateAnnotations()
+	case TypeProbes:
+		return q.validateProbes()
 	}
 	return invalid("queryType", q.QueryType, QueryTypes, "unknown query type")
 }
@@ -149,7 +155,7 @@ func (q Query) validateGreylist() error {
 	if err := validPeriod(q.Period); err != nil {
 		return err
 	}
-	if err := q.Filters.validate("filters", []string{"tag", "country", "asn"}, "a greylist query cannot be filtered by"); err != nil {
+	if err := q.Filters.validate("filters", []string{"tag", "country", "asn", "ip"}, "a greylist query cannot be filtered by"); err != nil {
 		return err
 	}
 	return q.Exclude.validate("exclude", nil, "a greylist query cannot exclude by")
