@@ -57,6 +57,15 @@ func TestQueryModelGolden(t *testing.T) {
 			Filters []string `json:"filters"`
 			Exclude []string `json:"exclude"`
 		} `json:"greylist"`
+		// Annotations are the kinds of an annotations query, with the filters each reads.
+		Annotations []struct {
+			Name    string   `json:"name"`
+			Filters []string `json:"filters"`
+		} `json:"annotations"`
+		// Probes are the filters of a probes query.
+		Probes struct {
+			Filters []string `json:"filters"`
+		} `json:"probes"`
 	}
 
 	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
@@ -131,6 +140,24 @@ func TestQueryModelGolden(t *testing.T) {
 		}
 		if accepts(map[string]any{"queryType": query.TypeGreylist, "exclude": map[string]any{k: sample[k]}}) {
 			m.Greylist.Exclude = append(m.Greylist.Exclude, k)
+		}
+	}
+	for _, kind := range query.Annotations {
+		a := struct {
+			Name    string   `json:"name"`
+			Filters []string `json:"filters"`
+		}{Name: kind, Filters: []string{}}
+		for _, k := range filterKeys {
+			if accepts(map[string]any{"queryType": query.TypeAnnotations, "annotation": kind, "filters": map[string]any{k: sample[k]}}) {
+				a.Filters = append(a.Filters, k)
+			}
+		}
+		m.Annotations = append(m.Annotations, a)
+	}
+	m.Probes.Filters = []string{}
+	for _, k := range filterKeys {
+		if accepts(map[string]any{"queryType": query.TypeProbes, "filters": map[string]any{k: sample[k]}}) {
+			m.Probes.Filters = append(m.Probes.Filters, k)
 		}
 	}
 	m.Keys.Model, m.Keys.Grafana = query.Keys, query.GrafanaKeys
