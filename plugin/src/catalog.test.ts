@@ -14,13 +14,22 @@ import {
   QUERY_TYPE_OPTIONS,
   LIST_FILTER_KEYS,
   TEXT_FILTER_KEYS,
+  ANNOTATION_OPTIONS,
   defaultLimit,
 } from './catalog';
-import { Filters, Format, ListFilterKey, Metric, Period, QueryType, TextFilterKey } from './types';
+import { AnnotationKind, Filters, Format, ListFilterKey, Metric, Period, QueryType, TextFilterKey } from './types';
 
 // A Record over a union needs every member and takes nothing else, so each literal below is the
 // union spelled out, checked by the compiler; the tests compare it with the golden.
-const QUERY_TYPES: Record<QueryType, true> = { stats: true, greylist: true, leak: true, status: true };
+const QUERY_TYPES: Record<QueryType, true> = {
+  stats: true,
+  greylist: true,
+  leak: true,
+  status: true,
+  annotations: true,
+  probes: true,
+};
+const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };
 const METRICS: Record<Metric, true> = { incidents: true, attackers: true, usages: true, scans: true };
 const FORMATS: Record<Format, true> = { timeseries: true, table: true, map: true };
 const PERIODS: Record<Exclude<Period, ''>, true> = {
@@ -51,6 +60,7 @@ const sorted = (values: string[]) => [...values].sort();
 describe('the query model agrees with the backend golden', () => {
   it.each<[string, string[], string[]]>([
     ['query types', Object.keys(QUERY_TYPES), model.queryTypes],
+    ['annotations', Object.keys(ANNOTATIONS), model.annotations.map((a) => a.name)],
     ['metrics', Object.keys(METRICS), model.metrics.map((m) => m.name)],
     ['groupings', Object.keys(GROUP_BY_LABELS), model.groupBy],
     ['formats', Object.keys(FORMATS), model.formats],
@@ -64,6 +74,7 @@ describe('the query model agrees with the backend golden', () => {
 
   it.each([
     ['query types', QUERY_TYPE_OPTIONS, model.queryTypes],
+    ['annotations', ANNOTATION_OPTIONS, model.annotations.map((a) => a.name)],
     ['metrics', METRIC_OPTIONS, model.metrics.map((m) => m.name)],
     ['formats', FORMAT_OPTIONS, model.formats],
     ['periods', PERIOD_OPTIONS, ['', ...model.periods.map((p) => p.name)]],

@@ -6,7 +6,17 @@ import { SelectableValue } from '@grafana/data';
 
 import model from '../../internal/catalog/testdata/query-model.golden.json';
 import presetsGolden from '../../internal/catalog/testdata/presets.golden.json';
-import { Format, GroupBy, ListFilterKey, Metric, Period, QueryType, TextFilterKey, VariableRef } from './types';
+import {
+  AnnotationKind,
+  Format,
+  GroupBy,
+  ListFilterKey,
+  Metric,
+  Period,
+  QueryType,
+  TextFilterKey,
+  VariableRef,
+} from './types';
 
 /** The value itself, or undefined while it is a $variable (only known at query time). */
 export function known<T extends string>(value: T | VariableRef | undefined): T | undefined {
@@ -25,7 +35,24 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   greylist: { label: 'Greylist', description: 'Addresses that attack many probes, with score and tags' },
   leak: { label: 'Leaked passwords', description: 'Look a password or SHA-1 up in the leak database' },
   status: { label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
+  annotations: { label: 'Annotations', description: 'Greylist entries and exits, aggregation gaps, silent probes' },
+  probes: { label: 'Probes', description: 'Your probes with their last report and how long they have been silent' },
 });
+
+export const ANNOTATION_OPTIONS = options<AnnotationKind>(
+  model.annotations.map((a) => a.name),
+  {
+    greylist: { label: 'Greylist', description: 'Addresses entering and leaving the greylist (by address or ASN)' },
+    aggregation: { label: 'Aggregation', description: 'Rollup windows closed late, and backfills' },
+    silence: { label: 'Silent probes', description: 'Probes that sent nothing for 6 hours or more' },
+  }
+);
+
+/** The filters each kind of annotation reads. */
+export const ANNOTATION_FILTERS = Object.fromEntries(model.annotations.map((a) => [a.name, a.filters])) as Record<
+  AnnotationKind,
+  string[]
+>;
 
 export const METRIC_OPTIONS = options<Metric>(
   model.metrics.map((m) => m.name),

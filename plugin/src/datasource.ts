@@ -44,6 +44,9 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
   constructor(instanceSettings: DataSourceInstanceSettings<SviewOptions>) {
     super(instanceSettings);
     this.variables = new SviewVariableSupport(this);
+    // Annotations are backend queries like any other (queryType annotations), edited in the query
+    // editor; Grafana maps the answer's time, timeEnd, title, text and tags fields.
+    this.annotations = { getDefaultQuery: () => ({ queryType: 'annotations', annotation: 'greylist' }) };
   }
 
   getDefaultQuery(_: CoreApp): Partial<SviewQuery> {

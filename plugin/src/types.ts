@@ -5,7 +5,10 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status';
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'annotations' | 'probes';
+
+/** What an annotations query marks on time series panels. */
+export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
 
 /** incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from ports. */
 export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
@@ -79,6 +82,9 @@ export interface SviewQuery extends DataQuery {
   sha1?: string;
   /** the first 5 to 40 hex digits of a SHA-1 */
   prefix?: string;
+
+  // annotations (greylist: filters.ip and asn; silence: filters.probe; also limit)
+  annotation?: AnnotationKind;
 }
 
 export const DEFAULT_QUERY: Partial<SviewQuery> = {

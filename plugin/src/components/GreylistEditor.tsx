@@ -56,6 +56,15 @@ export function GreylistEditor({ datasource, query, onChange, onRunQuery }: Prop
         filters={filters}
         onChange={changeFilters}
       />
+      <ListFilterField
+        datasource={datasource}
+        filter="ip"
+        split
+        label="Addresses"
+        tooltip="Only these addresses and CIDR prefixes, e.g. your netblocks"
+        filters={filters}
+        onChange={changeFilters}
+      />
       <InlineFieldRow>
         <InlineField
           label="Min score"

@@ -6,6 +6,7 @@ import { QUERY_TYPE_OPTIONS } from '../catalog';
 import type { DataSource } from '../datasource';
 import { migrateQuery } from '../migration';
 import { DEFAULT_QUERY, QueryType, SviewOptions, SviewQuery } from '../types';
+import { AnnotationEditor } from './AnnotationEditor';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
 import { StatsEditor } from './StatsEditor';
@@ -45,6 +46,15 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
         <GreylistEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
+      {queryType === 'annotations' && (
+        <AnnotationEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'probes' && (
+        <p>
+          Your probes, each with its last report and how long it has been silent (silent: 6 hours or more without a
+          report). Alert rules get one number per probe, silent_seconds.
+        </p>
+      )}
       {queryType === 'status' && (
         <p>
           Aggregation lag per table and precision and the cache state, as a table: for health dashboards and alert rules
