@@ -186,6 +186,15 @@ func TestQueryDataGrafanaShape(t *testing.T) {
 		"exclude an asn":       {`{"queryType":"stats","metric":"incidents","exclude":{"asn":["64500"]}}`, []int64{2, 2, 2, 2, 2, 2}},
 		"exclude a netblock":   {`{"queryType":"stats","metric":"incidents","exclude":{"ip":["198.51.100.0/24"]}}`, []int64{1, 2, 3, 4, 5, 6}},
 		"filter and exclude":   {`{"queryType":"stats","metric":"incidents","filters":{"ip":["192.0.2.0/24"]},"exclude":{"ip":"192.0.2.1"}}`, []int64{0, 0, 0, 0, 0, 0}},
+		// ad-hoc filters as the frontend sends them (Grafana's AdHocVariableFilter): they narrow
+		"ad-hoc = narrows the panel's list": {`{"queryType":"stats","metric":"incidents","filters":{"country":["CZ","DE"]},` +
+			`"adhoc":[{"key":"country","operator":"=","value":"CZ"}]}`, []int64{1, 2, 3, 4, 5, 6}},
+		"ad-hoc = outside the panel's list": {`{"queryType":"stats","metric":"incidents","filters":{"country":["DE"]},` +
+			`"adhoc":[{"key":"country","operator":"=","value":"CZ"}]}`, []int64{0, 0, 0, 0, 0, 0}},
+		"ad-hoc != excludes": {`{"queryType":"stats","metric":"incidents","adhoc":[{"key":"country","operator":"!=","value":"DE"}]}`,
+			[]int64{1, 2, 3, 4, 5, 6}},
+		"ad-hoc =| within a netblock": {`{"queryType":"stats","metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.0/24"]},` +
+			`"adhoc":[{"key":"ip","operator":"=|","value":"198.51.100.7","values":["198.51.100.7","203.0.113.0/24"]}]}`, []int64{2, 2, 2, 2, 2, 2}},
 	}
 	var queries []backend.DataQuery
 	for name, c := range cases {
@@ -203,6 +212,35 @@ func TestQueryDataGrafanaShape(t *testing.T) {
 		}
 		require.Equal(t, c.want, got, name)
 	}
+}
+
+// TestQueryDataAdhocNotices: an ad-hoc key a panel's table lacks leaves its answer as it is and
+// says so; a greylist left nothing by its ad-hoc filters lists no entry.
+func TestQueryDataAdhocNotices(t *testing.T) {
+	t.Parallel()
+	d, _ := newSeeded(t, nil)
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		grafanaQuery("A", `{"queryType":"stats","metric":"incidents","adhoc":[{"key":"port","operator":"=","value":"22"}]}`),
+		grafanaQuery("B", `{"queryType":"greylist","filters":{"country":["CZ"]}}`),
+		grafanaQuery("C", `{"queryType":"greylist","filters":{"country":["CZ"]},"adhoc":[{"key":"country","operator":"=","value":"DE"}]}`),
+		grafanaQuery("D", `{"queryType":"stats","metric":"incidents","adhoc":[{"key":"country","operator":"=~","value":"C.*"}]}`),
+	}})
+	require.NoError(t, err)
+	a := resp.Responses["A"]
+	require.NoError(t, a.Error)
+	var got []int64
+	for i := range a.Frames[0].Rows() {
+		got = append(got, a.Frames[0].Fields[1].At(i).(int64))
+	}
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8}, got, "the panel's own answer")
+	require.Equal(t, []data.Notice{{Severity: data.NoticeSeverityInfo,
+		Text: "Ad-hoc filter not applied to this panel: port = 22: metric incidents (table incidents) has no port"}}, a.Frames[0].Meta.Notices)
+	require.NoError(t, resp.Responses["B"].Error)
+	require.Equal(t, 1, resp.Responses["B"].Frames[0].Rows(), "192.0.2.1 is the seeded CZ entry")
+	require.NoError(t, resp.Responses["C"].Error)
+	require.Equal(t, 0, resp.Responses["C"].Frames[0].Rows(), "CZ and DE have no entry in common")
+	require.Equal(t, backend.StatusBadRequest, resp.Responses["D"].Status)
+	require.ErrorContains(t, resp.Responses["D"].Error, `adhoc[0].operator "=~": ad-hoc operator not supported (allowed: =, !=, =|, !=|)`)
 }
 
 func TestAlertQueries(t *testing.T) {

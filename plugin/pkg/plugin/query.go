@@ -79,7 +79,23 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, scope quer
 	if err != nil {
 		return d.errorResponse(ctx, q, err)
 	}
+	noteIgnoredAdhoc(frames, q.AdhocIgnored)
 	return backend.DataResponse{Frames: frames}
+}
+
+// noteIgnoredAdhoc tells the panel which ad-hoc filters of its dashboard did not apply to it
+// (a key its table lacks, docs/query-model.md): its answer is the same without them.
+func noteIgnoredAdhoc(frames data.Frames, ignored []string) {
+	if len(frames) == 0 || len(ignored) == 0 {
+		return
+	}
+	if frames[0].Meta == nil {
+		frames[0].Meta = &data.FrameMeta{}
+	}
+	for _, s := range ignored {
+		frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo,
+			Text: "Ad-hoc filter not applied to this panel: " + s})
+	}
 }
 
 // errorResponse decides whose fault err is and says so clearly.
