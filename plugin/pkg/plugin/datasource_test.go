@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -448,6 +449,45 @@ func TestCallResource(t *testing.T) {
 			if tt.body != "" {
 				require.Equal(t, tt.body, string(s.resp.Body))
 			}
+		})
+	}
+}
+
+// TestTagValues: the values of ad-hoc filters, by volume within the dashboard's range, as the
+// caller's scope sees them (seed: 192.0.2.1 21 incidents, 198.51.100.7 12).
+func TestTagValues(t *testing.T) {
+	t.Parallel()
+	d, pool := newSeeded(t, nil)
+	operator := readerDatasource(t, pool, testAccess(t, `{"scopes":[{"login":"noc","asns":[64501]}]}`))
+	rng := fmt.Sprintf("from=%d&to=%d", pluginharness.SeedFrom.UnixMilli(), pluginharness.SeedTo.UnixMilli())
+	before := fmt.Sprintf("from=%d&to=%d", pluginharness.SeedFrom.Add(-time.Hour).UnixMilli(), pluginharness.SeedFrom.UnixMilli())
+	admin := &backend.User{Login: "admin", Role: "Admin"}
+	tests := []struct {
+		name string
+		d    *Datasource
+		user *backend.User
+		path string
+		want string
+	}{
+		{"addresses by incidents", d, admin, "variables/ips?" + rng, `[{"value":"192.0.2.1","text":"192.0.2.1"},{"value":"198.51.100.7","text":"198.51.100.7"}]`},
+		{"the top one", d, admin, "variables/ips?limit=1&" + rng, `[{"value":"192.0.2.1","text":"192.0.2.1"}]`},
+		{"nothing before the data", d, admin, "variables/ips?" + before, `[]`},
+		{"countries in the range", d, admin, "variables/countries?" + rng, `[{"value":"CZ","text":"CZ"},{"value":"DE","text":"DE"}]`},
+		{"AS numbers with names", d, admin, "variables/asns?" + rng, `[{"value":"64500","text":"AS64500 EXAMPLE-NET"},{"value":"64501","text":"AS64501 OTHER-NET"}]`},
+		{"passwords by usages", d, admin, "variables/passwords?" + rng, `[{"value":"admin","text":"admin"},{"value":"123456","text":"123456"}]`},
+		{"usernames", d, admin, "variables/usernames?q=ro&" + rng, `[{"value":"root","text":"root"}]`},
+		{"traps in the range", d, admin, "variables/traps?" + rng, `[{"value":"minipot_telnet","text":"minipot_telnet"},{"value":"fwlogs","text":"fwlogs"}]`},
+		{"a network operator sees its own attackers", operator, &backend.User{Login: "noc", Role: "Viewer"}, "variables/ips?" + rng,
+			`[{"value":"198.51.100.7","text":"198.51.100.7"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sender
+			req := &backend.CallResourceRequest{Method: http.MethodGet, Path: strings.SplitN(tt.path, "?", 2)[0], URL: tt.path,
+				PluginContext: backend.PluginContext{User: tt.user}}
+			require.NoError(t, tt.d.CallResource(context.Background(), req, &s))
+			require.Equal(t, 200, s.resp.Status, string(s.resp.Body))
+			require.JSONEq(t, tt.want, string(s.resp.Body))
 		})
 	}
 }
