@@ -122,7 +122,7 @@ func decodeAdhoc(raw json.RawMessage) ([]adhoc, error) {
 			return nil, err
 		}
 		d := decoder{fields: fields, prefix: name + "."}
-		key, op := d.text("key"), strings.TrimSpace(d.text("operator"))
+		key, op := d.text("key"), d.text("operator")
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -149,8 +149,8 @@ func decodeAdhoc(raw json.RawMessage) ([]adhoc, error) {
 			return nil, d.err
 		}
 		a := adhoc{key: key, exclude: op == OpNotEqual || op == OpNotOneOf, text: key + " " + op + " " + strings.Join(values, ", ")}
-		if key == "password" || key == "username" {
-			a.text = key + " " + op + " …" // the text reaches panel notices and errors
+		if key == "password" {
+			a.text = key + " " + op + " …" // the text reaches panel notices, errors and logs
 		}
 		var err error
 		if a.values, err = adhocValues(name, key, values); err != nil {
@@ -325,8 +325,9 @@ func intersectIPs(have, want []string) []string {
 		return want
 	}
 	var out []string
+	wanted := Filters{IP: want}.IPPrefixes()
 	for _, h := range (Filters{IP: have}).IPPrefixes() {
-		for _, w := range (Filters{IP: want}).IPPrefixes() {
+		for _, w := range wanted {
 			if h.Overlaps(w) {
 				out = append(out, moreSpecific(h, w).String())
 			}
