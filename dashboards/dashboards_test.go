@@ -175,7 +175,7 @@ func TestQueryVariablesUseThePlugin(t *testing.T) {
 	for _, d := range load(t) {
 		for _, v := range d.Templating.List {
 			switch v.Type {
-			case "custom", "textbox":
+			case "custom", "textbox", "adhoc": // adhoc: TestAdhocVariable
 			case "query":
 				require.NotNil(t, v.Datasource, "%s: $%s", d.File, v.Name)
 				var q struct {
@@ -184,7 +184,7 @@ func TestQueryVariablesUseThePlugin(t *testing.T) {
 				require.NoError(t, json.Unmarshal(v.Query, &q), "%s: $%s", d.File, v.Name)
 				require.Contains(t, kinds, q.Kind, "%s: $%s", d.File, v.Name)
 			default:
-				t.Fatalf("%s: $%s has type %q; want custom, textbox or query", d.File, v.Name, v.Type)
+				t.Fatalf("%s: $%s has type %q; want custom, textbox, query or adhoc", d.File, v.Name, v.Type)
 			}
 		}
 	}

@@ -93,3 +93,24 @@ func replace(s string, vars map[string][]string, sep string) (string, error) {
 	}
 	return r, nil
 }
+
+// AdhocFilter is one filter of a dashboard's ad-hoc variable, as the frontend sends it.
+type AdhocFilter struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Value    string   `json:"value"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// WithAdhoc adds a dashboard's ad-hoc filters to a target as the frontend's
+// applyTemplateVariables does: as the query's adhoc list, the panel's own filters untouched.
+func WithAdhoc(raw json.RawMessage, filters []AdhocFilter) (json.RawMessage, error) {
+	var q map[string]any
+	if err := json.Unmarshal(raw, &q); err != nil {
+		return nil, err
+	}
+	if len(filters) > 0 {
+		q["adhoc"] = filters
+	}
+	return json.Marshal(q)
+}

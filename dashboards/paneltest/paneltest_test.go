@@ -43,6 +43,17 @@ func TestInterpolate(t *testing.T) {
 	}
 }
 
+func TestWithAdhoc(t *testing.T) {
+	got, err := WithAdhoc(json.RawMessage(`{"metric":"incidents","filters":{"country":["CZ"]}}`), []AdhocFilter{
+		{Key: "country", Operator: "=", Value: "DE"}, {Key: "port", Operator: "!=|", Value: "22", Values: []string{"22", "23"}}})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"metric":"incidents","filters":{"country":["CZ"]},"adhoc":[{"key":"country","operator":"=","value":"DE"},
+		{"key":"port","operator":"!=|","value":"22","values":["22","23"]}]}`, string(got))
+	got, err = WithAdhoc(json.RawMessage(`{"metric":"incidents"}`), nil)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"metric":"incidents"}`, string(got), "no filters, no list")
+}
+
 func TestCheck(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0).UTC()
 	series := func(labels data.Labels, v int64) *data.Frame {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sview-project/sview/internal/query"
 )
@@ -83,7 +84,7 @@ func FuzzParseVariables(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req, err := ParseVariables(kind, params)
+		req, err := ParseVariables(kind, params, time.Now())
 		if err != nil {
 			if !errors.Is(err, ErrVariables) {
 				t.Fatalf("error %q does not wrap ErrVariables", err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,12 +10,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sview-project/sview/internal/catalog"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/sentinel"
+	"github.com/sview-project/sview/internal/stats"
 )
 
 // Variable lists (GET variables/{kind}, docs/plugin-resources.md).
@@ -23,12 +28,27 @@ import (
 var ErrVariables = errors.New("invalid variables request")
 
 // VariableKinds are the lists the endpoint serves.
-var VariableKinds = []string{"probes", "asns", "countries", "traps", "actions", "presets", "periods", "tags"}
+var VariableKinds = []string{"probes", "asns", "countries", "traps", "actions", "presets", "periods", "tags",
+	"ips", "ports", "passwords", "usernames"}
+
+// ranked are the kinds listed by volume within a time range (the values of ad-hoc filters):
+// the key's top-N table of the metric counting it, through the stats engine, its cache and the
+// caller's scope. ips, ports, passwords and usernames are only listed so; the other four are
+// when the request gives a range.
+var ranked = map[string]struct{ metric, key string }{
+	"countries": {"incidents", "country"}, "asns": {"incidents", "asn"}, "traps": {"incidents", "trap"},
+	"actions": {"incidents", "action"}, "ips": {"incidents", "ip"}, "ports": {"scans", "port"},
+	"passwords": {"usages", "password"}, "usernames": {"usages", "username"},
+}
 
 // Limits of the variables endpoint.
 const (
 	DefaultVariablesLimit = 1000
 	MaxVariablesLimit     = 10000
+	// DefaultRankedLimit bounds a list by volume: the top addresses or passwords of a range.
+	DefaultRankedLimit = 100
+	// DefaultRankedRange is the range of a list by volume that gives none: the last day.
+	DefaultRankedRange = 24 * time.Hour
 )
 
 // Option is one value of a template variable.
@@ -42,21 +62,54 @@ type VariablesRequest struct {
 	Kind  string
 	Q     string // case-insensitive substring of value or text; "" keeps all
 	Limit int
+	// From and To, when set, list a ranked kind by volume within them.
+	From, To time.Time
 }
 
-// ParseVariables validates the kind and the q and limit parameters.
-func ParseVariables(kind string, params url.Values) (VariablesRequest, error) {
+// Ranked reports whether the request lists values by volume within From and To.
+func (r VariablesRequest) Ranked() bool {
+	_, ok := ranked[r.Kind]
+	return ok && !r.From.IsZero()
+}
+
+// ParseVariables validates the kind and the q, limit, from and to parameters (from and to in
+// epoch milliseconds, as Grafana's time range gives them). A kind only listed by volume without
+// a range gets the DefaultRankedRange before now.
+func ParseVariables(kind string, params url.Values, now time.Time) (VariablesRequest, error) {
 	if !slices.Contains(VariableKinds, kind) {
 		return VariablesRequest{}, fmt.Errorf("%w: kind %q, want one of %s", ErrVariables, clip([]byte(kind)), strings.Join(VariableKinds, ", "))
 	}
 	for k := range params {
-		if k != "q" && k != "limit" {
-			return VariablesRequest{}, fmt.Errorf("%w: parameter %q, want q or limit", ErrVariables, clip([]byte(k)))
+		if !slices.Contains([]string{"q", "limit", "from", "to"}, k) {
+			return VariablesRequest{}, fmt.Errorf("%w: parameter %q, want q, limit, from or to", ErrVariables, clip([]byte(k)))
 		}
 	}
 	req := VariablesRequest{Kind: kind, Q: params.Get("q"), Limit: DefaultVariablesLimit}
 	if len(req.Q) > 200 {
 		return VariablesRequest{}, fmt.Errorf("%w: q is %d bytes long, at most 200", ErrVariables, len(req.Q))
+	}
+	if params.Has("from") != params.Has("to") {
+		return VariablesRequest{}, fmt.Errorf("%w: from and to go together (epoch milliseconds)", ErrVariables)
+	}
+	if params.Has("from") {
+		for _, p := range []struct {
+			name string
+			dst  *time.Time
+		}{{"from", &req.From}, {"to", &req.To}} {
+			ms, err := strconv.ParseInt(params.Get(p.name), 10, 64)
+			if err != nil || ms < 0 {
+				return VariablesRequest{}, fmt.Errorf("%w: %s %q, want epoch milliseconds", ErrVariables, p.name, clip([]byte(params.Get(p.name))))
+			}
+			*p.dst = time.UnixMilli(ms).UTC()
+		}
+		if !req.To.After(req.From) {
+			return VariablesRequest{}, fmt.Errorf("%w: to must be after from", ErrVariables)
+		}
+	} else if slices.Contains([]string{"ips", "ports", "passwords", "usernames"}, kind) {
+		req.From, req.To = now.Add(-DefaultRankedRange).UTC(), now.UTC()
+	}
+	if req.Ranked() {
+		req.Limit = DefaultRankedLimit
 	}
 	if s := params.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -66,6 +119,78 @@ func ParseVariables(kind string, params url.Values) (VariablesRequest, error) {
 		req.Limit = n
 	}
 	return req, nil
+}
+
+// RankedVariables lists the values of a ranked kind by volume within the request's range,
+// largest first: the key's top-N table as the caller's scope sees it (a network operator sees
+// the addresses of its own netblocks). A port is listed by number (TCP/22 and UDP/22 are one
+// value); an AS number with its name.
+func RankedVariables(ctx context.Context, db DB, st *stats.Service, req VariablesRequest, s query.Scope) ([]Option, error) {
+	k := ranked[req.Kind]
+	b, _ := json.Marshal(map[string]any{"metric": k.metric, "groupBy": k.key, "format": query.FormatTable, "limit": req.Limit})
+	q, err := query.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", req.Kind, err)
+	}
+	if q, err = s.Apply(q); err != nil {
+		return nil, err
+	}
+	// a table's buckets only widen the range: about 50 of them keep the read coarse
+	r := period.Range{From: req.From, To: req.To, Interval: max(req.To.Sub(req.From)/50, time.Minute)}
+	res, err := st.Query(ctx, q, r, false)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", req.Kind, err)
+	}
+	out := []Option{}
+	if len(res.Frames) == 0 {
+		return out, nil
+	}
+	field, _ := res.Frames[0].FieldByName(k.key)
+	if field == nil {
+		return nil, fmt.Errorf("list %s: the %s table has no %s column", req.Kind, k.metric, k.key)
+	}
+	var asns []int64
+	for i := range field.Len() {
+		v, _ := field.ConcreteAt(i)
+		o := Option{Value: fmt.Sprint(v), Text: fmt.Sprint(v)}
+		switch k.key {
+		case "port":
+			_, o.Value, _ = strings.Cut(o.Text, "/") // TCP/22
+		case "asn":
+			n, err := strconv.ParseInt(o.Value, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %q is no AS number", req.Kind, o.Value)
+			}
+			asns, o.Text = append(asns, n), "AS"+o.Value
+		}
+		if !slices.ContainsFunc(out, func(p Option) bool { return p.Value == o.Value }) {
+			out = append(out, o)
+		}
+	}
+	if len(asns) > 0 {
+		if err := nameASNs(ctx, db, out, asns); err != nil {
+			return nil, err
+		}
+	}
+	return filterOptions(out, req), nil
+}
+
+// nameASNs appends the AS name to the text of every option that has one.
+func nameASNs(ctx context.Context, db DB, opts []Option, asns []int64) error {
+	rows, err := db.Query(ctx, `SELECT asn::text, max(as_name) FROM geo_prefixes WHERE asn = ANY($1::bigint[]) AND as_name IS NOT NULL GROUP BY asn`, asns)
+	if err != nil {
+		return fmt.Errorf("name ASNs: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ ASN, Name string }])
+	if err != nil {
+		return fmt.Errorf("name ASNs: %w", err)
+	}
+	for _, n := range names {
+		if i := slices.IndexFunc(opts, func(o Option) bool { return o.Value == n.ASN }); i >= 0 {
+			opts[i].Text += " " + n.Name
+		}
+	}
+	return nil
 }
 
 // Variables returns the options of a request within a scope, sorted for display: the
@@ -163,7 +288,7 @@ func queryOptions(ctx context.Context, db DB, inner, orderKey string, req Variab
 }
 
 func (d Deps) variables(w http.ResponseWriter, r *http.Request) {
-	req, err := ParseVariables(r.PathValue("kind"), r.URL.Query())
+	req, err := ParseVariables(r.PathValue("kind"), r.URL.Query(), time.Now())
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 		return
@@ -172,7 +297,16 @@ func (d Deps) variables(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	opts, err := Variables(r.Context(), d.DB, req, c.Scope)
+	var opts []Option
+	if req.Ranked() {
+		opts, err = RankedVariables(r.Context(), d.DB, d.Stats, req, c.Scope)
+	} else {
+		opts, err = Variables(r.Context(), d.DB, req, c.Scope)
+	}
+	if errors.Is(err, query.ErrForbidden) {
+		forbidden(w, err)
+		return
+	}
 	if err != nil {
 		d.fail(w, r, "variables", err)
 		return

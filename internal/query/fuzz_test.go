@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 		`{"metric":"scans","groupBy":"port","filters":{"port":[22,"23"],"ip":"2001:db8::/32"}}`,
 		`{"metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.1","::ffff:10.0.0.0/104"]},"exclude":{"country":"cn","ip":"198.51.100.7"}}`,
 		`{"refId":"A","datasource":{"uid":"x"},"metric":"usages","exclude":{"password":"123456"},"filters":{"counrty":["CZ"]}}`,
+		`{"metric":"incidents","filters":{"country":["US"],"ip":"10.0.0.0/8"},"adhoc":[{"key":"country","operator":"=","value":"CN"},{"key":"ip","operator":"!=|","values":["10.1.0.0/16"]}]}`,
+		`{"queryType":"greylist","adhoc":[{"key":"tag","operator":"=|","values":["ssh"]},{"key":"port","operator":"=","value":"22"}],"empty":true}`,
 	} {
 		f.Add([]byte(s))
 	}

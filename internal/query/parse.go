@@ -11,7 +11,7 @@ import (
 // Keys are the top-level keys of the query model, of every query type: an editor keeps the
 // fields of the other types when the type changes, and Normalize drops them.
 var Keys = []string{"queryType", "preset", "metric", "groupBy", "format", "period", "limit", "filters", "exclude",
-	"minScore", "sha1", "prefix", "password", "annotation"}
+	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty"}
 
 // GrafanaKeys are the keys Grafana adds to a query of any datasource (refId, the datasource
 // reference, the panel's interval and points, the hidden flag, Explore's key, the query cache's
@@ -27,7 +27,7 @@ var (
 )
 
 // Parse decodes the query JSON, expands its preset (explicit fields override the preset's),
-// normalises and validates it. A key that is neither one of Keys nor one of GrafanaKeys, and
+// normalises and validates it, then folds in its ad-hoc filters (adhoc.go). A key that is neither one of Keys nor one of GrafanaKeys, and
 // a key under filters or exclude that is not a filter, is an error naming it and the allowed
 // ones: a misspelt filter must not answer the unfiltered total. Every error wraps
 // ErrInvalidJSON, ErrInvalidField, ErrMissingField or ErrUnsupported and names the field.
@@ -92,7 +92,7 @@ func Parse(b []byte) (Query, error) {
 	if err := q.Validate(); err != nil {
 		return Query{}, err
 	}
-	return q, nil
+	return q.withAdhoc(fields)
 }
 
 // parseFilters decodes the object fields[name], if any, into dst; a key outside allowed is an

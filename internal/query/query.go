@@ -68,6 +68,12 @@ type Query struct {
 	Prefix string `json:"prefix,omitempty"`
 	// annotations: which (Annotations)
 	Annotation string `json:"annotation,omitempty"`
+	// Empty: the ad-hoc filters and the query's own left a key no value in common, so the
+	// query matches no row (adhoc.go); Scope.Apply turns it into a restriction to nothing.
+	Empty bool `json:"empty,omitempty"`
+	// AdhocIgnored names the ad-hoc filters this query cannot apply (a key its table lacks),
+	// for a notice beside the answer; they do not change the answer, nor the cache key.
+	AdhocIgnored []string `json:"-"`
 	// Restrict is set from the caller's scope (Scope.Apply), never parsed.
 	Restrict *Restriction `json:"restrict,omitempty"`
 }
@@ -86,6 +92,9 @@ type Filters struct {
 	Port     []int64  `json:"port,omitempty"`
 	Tag      []string `json:"tag,omitempty"` // greylist only
 }
+
+// GreylistFilters are the filters a greylist query takes (it has no exclusions).
+var GreylistFilters = []string{"tag", "country", "asn", "ip"}
 
 // Table is the raw table family a stats metric reads: incidents and attackers come from
 // incidents, usages from passwords, scans from ports.

@@ -63,9 +63,14 @@ func uniquePrefixes(ps []netip.Prefix) []netip.Prefix {
 // exclusion of a probe, or a grouping by probe) needs the probe in Probes: a filter or an
 // exclusion naming another probe is ErrForbidden, a grouping without a filter is narrowed to
 // Probes. Outside All and Public, every stats and greylist row must also match the scope
-// (Restriction). Leak lookups and status hold no probe or attacker data and pass unchanged.
+// (Restriction). A query its ad-hoc filters left empty is restricted to no row, for every
+// scope. Leak lookups and status hold no probe or attacker data and pass unchanged.
 func (s Scope) Apply(q Query) (Query, error) {
 	q.Restrict = nil
+	if q.Empty {
+		q.Restrict = &Restriction{} // nothing to read, whoever asks
+		return q, nil
+	}
 	if s.All {
 		return q, nil
 	}

@@ -155,7 +155,7 @@ func (q Query) validateGreylist() error {
 	if err := validPeriod(q.Period); err != nil {
 		return err
 	}
-	if err := q.Filters.validate("filters", []string{"tag", "country", "asn", "ip"}, "a greylist query cannot be filtered by"); err != nil {
+	if err := q.Filters.validate("filters", GreylistFilters, "a greylist query cannot be filtered by"); err != nil {
 		return err
 	}
 	return q.Exclude.validate("exclude", nil, "a greylist query cannot exclude by")

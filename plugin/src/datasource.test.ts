@@ -1,4 +1,4 @@
-import { DataQueryRequest, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { DataQueryRequest, DataSourceInstanceSettings, dateTime, ScopedVars } from '@grafana/data';
 import { BackendSrv, BackendSrvRequest, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
 import { lastValueFrom, of } from 'rxjs';
 
@@ -141,14 +141,37 @@ describe('applyTemplateVariables', () => {
     expect(JSON.stringify(out)).not.toContain('hunter2');
   });
 
-  it('adds ad-hoc filters on model filter keys and ignores other keys and operators', () => {
-    const out = ds().applyTemplateVariables(stats({ filters: { country: ['CZ'] } }), {}, [
+  it('sends the ad-hoc filters as they are for the backend to AND with the panel, never into its lists', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { country: ['CZ'] }, exclude: { asn: ['64500'] } }), {}, [
       { key: 'country', operator: '=', value: 'DE' },
-      { key: 'trap', operator: '=|', value: '', values: ['minipot_ftp', 'fwlogs'] },
-      { key: 'country', operator: '!=', value: 'US' },
-      { key: 'unknown', operator: '=', value: 'x' },
+      { key: 'trap', operator: '=|', value: 'minipot_ftp', values: ['minipot_ftp', 'fwlogs'] },
+      { key: 'ip', operator: '!=', value: '198.51.100.0/24', origin: 'dashboard' },
+      { key: 'country', operator: '=~', value: 'C.*' },
     ]);
-    expect(out.filters).toEqual({ country: ['CZ', 'DE'], trap: ['minipot_ftp', 'fwlogs'] });
+    expect(out.filters).toEqual({ country: ['CZ'] });
+    expect(out.exclude).toEqual({ asn: ['64500'] });
+    // Grafana's own fields (origin) are not sent: the backend refuses keys it does not know
+    expect(out.adhoc).toEqual([
+      { key: 'country', operator: '=', value: 'DE' },
+      { key: 'trap', operator: '=|', value: 'minipot_ftp', values: ['minipot_ftp', 'fwlogs'] },
+      { key: 'ip', operator: '!=', value: '198.51.100.0/24' },
+      { key: 'country', operator: '=~', value: 'C.*' },
+    ]);
+  });
+
+  it('sends no ad-hoc list and adds no filters without ad-hoc filters', () => {
+    for (const adhoc of [undefined, []]) {
+      const out = ds().applyTemplateVariables(stats({}), {}, adhoc);
+      expect(out).not.toHaveProperty('adhoc');
+      expect(out).not.toHaveProperty('filters');
+    }
+  });
+
+  it('moves ad-hoc filters to Explore with the query', () => {
+    const [out] = ds().interpolateVariablesInQueries([stats({})], {}, [
+      { key: 'port', operator: '!=|', value: '22', values: ['22', '23'] },
+    ]);
+    expect(out.adhoc).toEqual([{ key: 'port', operator: '!=|', value: '22', values: ['22', '23'] }]);
   });
 
   it('migrates an old saved query before interpolating', () => {
@@ -291,13 +314,38 @@ describe('variable support', () => {
     await expect(ds.variableValues('probes')).rejects.toThrow('variables/probes: expected a JSON array');
   });
 
-  it('offers ad-hoc keys and loads their values', async () => {
+  it('offers every filter of the model as an ad-hoc key', async () => {
+    const keys = await new DataSource(settings).getTagKeys();
+    const want = [...model.filters.list, ...model.filters.text];
+    expect(keys.map((k) => k.value)).toEqual(want);
+    expect(want).toEqual(expect.arrayContaining(['ip', 'port', 'password', 'username', 'country', 'asn']));
+  });
+
+  it.each<[string, string]>([
+    ['country', 'variables/countries'],
+    ['asn', 'variables/asns'],
+    ['ip', 'variables/ips'],
+    ['port', 'variables/ports'],
+    ['password', 'variables/passwords'],
+    ['username', 'variables/usernames'],
+    ['probe', 'variables/probes'],
+    ['tag', 'variables/tags'],
+  ])('loads the values of %s within the dashboard time range', async (key, path) => {
+    const ds = new DataSource(settings);
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue([{ value: 'v', text: 'V' }] as never);
+    const from = dateTime('2026-12-01T00:00:00Z');
+    const to = dateTime('2026-12-02T00:00:00Z');
+    const timeRange = { from, to, raw: { from: 'now-1d', to: 'now' } };
+    expect(await ds.getTagValues({ key, filters: [], timeRange })).toEqual([{ value: 'v', text: 'V' }]);
+    expect(getResource).toHaveBeenCalledWith(path, { from: 1796083200000, to: 1796169600000 });
+  });
+
+  it('loads values without a range when Grafana gives none, and none for a key it does not know', async () => {
     const ds = new DataSource(settings);
     const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue([{ value: 'CZ', text: 'CZ' }] as never);
-    const keys = await ds.getTagKeys();
-    expect(keys.map((k) => k.value)).toEqual(['probe', 'asn', 'country', 'trap', 'action', 'tag']);
-    expect(await ds.getTagValues({ key: 'country' })).toEqual([{ value: 'CZ', text: 'CZ' }]);
+    expect(await ds.getTagValues({ key: 'country', filters: [] })).toEqual([{ value: 'CZ', text: 'CZ' }]);
     expect(getResource).toHaveBeenCalledWith('variables/countries', {});
-    expect(await ds.getTagValues({ key: 'nope' })).toEqual([]);
+    expect(await ds.getTagValues({ key: 'nope', filters: [] })).toEqual([]);
+    expect(getResource).toHaveBeenCalledTimes(1);
   });
 });

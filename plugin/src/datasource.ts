@@ -3,9 +3,11 @@ import {
   CoreApp,
   DataQueryRequest,
   DataQueryResponse,
+  DataSourceGetTagValuesOptions,
   DataSourceInstanceSettings,
   MetricFindValue,
   ScopedVars,
+  TimeRange,
 } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 import { from, Observable } from 'rxjs';
@@ -15,7 +17,16 @@ import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
 import { hashPassword, leakPassword, migrateQuery, sendable, withoutPassword } from './migration';
 import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
-import { DEFAULT_QUERY, Filters, ListFilterKey, SviewOptions, SviewQuery, VariableKind, VariableValue } from './types';
+import {
+  DEFAULT_QUERY,
+  Filters,
+  ListFilterKey,
+  SviewOptions,
+  SviewQuery,
+  TextFilterKey,
+  VariableKind,
+  VariableValue,
+} from './types';
 
 const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'sha1', 'prefix'] as const;
 
@@ -76,8 +87,9 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
    * Replaces $variables in every text and list field. A multi-value or All variable in a list
    * field expands to one element per value ("$country" → ["CZ", "DE"]); an element that becomes
    * empty (a variable with nothing selected) is dropped, so it means "no filter", never "match ''".
-   * The exclusions are interpolated the same way. Ad-hoc filters whose key is a filter of the
-   * model are added to that filter. Fields of the original API left in a saved query (a device
+   * The exclusions are interpolated the same way. The dashboard's ad-hoc filters go as `adhoc`, as
+   * Grafana gives them: the backend ANDs them with the panel's filters and names what it cannot
+   * apply (adding them to a filter list would widen it: a list's values are alternatives). Fields of the original API left in a saved query (a device
    * token, a resource name) are not sent: the backend refuses keys it does not know. A leak password
    * is dropped, never sent: query() has hashed it before; a query moved to Explore arrives there
    * without it (Explore's URL holds the query).
@@ -117,27 +129,37 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     if (migrated.exclude !== undefined) {
       out.exclude = interpolated(migrated.exclude);
     }
-    for (const f of adhoc ?? []) {
-      const key = f.key as ListFilterKey;
-      if (LIST_FILTER_KEYS.includes(key) && (f.operator === '=' || f.operator === '=|')) {
-        const values = f.values && f.values.length > 0 ? f.values : [f.value];
-        filters[key] = [...(filters[key] ?? []), ...values];
-      }
-    }
-    if (migrated.filters !== undefined || Object.keys(filters).length > 0) {
+    if (migrated.filters !== undefined) {
       out.filters = filters;
+    }
+    if (adhoc && adhoc.length > 0) {
+      out.adhoc = adhoc.map(({ key, operator, value, values }) =>
+        values ? { key, operator, value, values } : { key, operator, value }
+      );
     }
     return out;
   }
 
-  /** Values of one variable kind from the backend (docs/plugin-resources.md). */
-  async variableValues(kind: VariableKind, search?: string, limit?: number): Promise<VariableValue[]> {
+  /**
+   * Values of one variable kind from the backend (docs/plugin-resources.md); with a time range,
+   * those seen within it, by volume.
+   */
+  async variableValues(
+    kind: VariableKind,
+    search?: string,
+    limit?: number,
+    range?: TimeRange
+  ): Promise<VariableValue[]> {
     const params: Record<string, string | number> = {};
     if (search) {
       params.q = search;
     }
     if (limit !== undefined) {
       params.limit = limit;
+    }
+    if (range) {
+      params.from = range.from.valueOf();
+      params.to = range.to.valueOf();
     }
     const values = await this.getResource<VariableValue[]>(`variables/${kind}`, params);
     if (!Array.isArray(values)) {
@@ -146,17 +168,18 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     return values;
   }
 
-  /** Ad-hoc filter keys: the list filters of the model that have value lists. */
+  /** Ad-hoc filter keys: every filter of the model (a panel whose table lacks one ignores it, with a notice). */
   async getTagKeys(): Promise<MetricFindValue[]> {
-    return ADHOC_KEYS.map(([key]) => ({ text: key, value: key }));
+    return [...LIST_FILTER_KEYS, ...TEXT_FILTER_KEYS].map((key) => ({ text: key, value: key }));
   }
 
-  async getTagValues(options: { key: string }): Promise<MetricFindValue[]> {
-    const kind = ADHOC_KEYS.find(([key]) => key === options.key)?.[1];
+  /** Values of an ad-hoc key: those seen within the dashboard's time range, by volume, where the key has volume. */
+  async getTagValues(options: DataSourceGetTagValuesOptions<SviewQuery>): Promise<MetricFindValue[]> {
+    const kind = ADHOC_KINDS[options.key as ListFilterKey | TextFilterKey];
     if (!kind) {
       return [];
     }
-    const values = await this.variableValues(kind);
+    const values = await this.variableValues(kind, undefined, undefined, options.timeRange);
     return values.map((v) => ({ text: v.text, value: v.value }));
   }
 
@@ -170,11 +193,16 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
   }
 }
 
-const ADHOC_KEYS: Array<[ListFilterKey, VariableKind]> = [
-  ['probe', 'probes'],
-  ['asn', 'asns'],
-  ['country', 'countries'],
-  ['trap', 'traps'],
-  ['action', 'actions'],
-  ['tag', 'tags'],
-];
+/** The variables endpoint listing each ad-hoc key's values. */
+const ADHOC_KINDS: Record<ListFilterKey | TextFilterKey, VariableKind> = {
+  probe: 'probes',
+  asn: 'asns',
+  country: 'countries',
+  trap: 'traps',
+  action: 'actions',
+  ip: 'ips',
+  port: 'ports',
+  tag: 'tags',
+  password: 'passwords',
+  username: 'usernames',
+};

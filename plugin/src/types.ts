@@ -52,6 +52,19 @@ export interface Filters {
 export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'ip' | 'port' | 'tag';
 export type TextFilterKey = 'password' | 'username';
 
+/** Ad-hoc filter operators the backend applies: equal, not equal, one of, not one of. */
+export type AdhocOperator = '=' | '!=' | '=|' | '!=|';
+
+/** One ad-hoc filter as the backend reads it (Grafana's AdHocVariableFilter without its UI fields). */
+export interface AdhocFilter {
+  key: string;
+  /** any operator Grafana offers is sent; the backend names the ones it does not support */
+  operator: string;
+  value: string;
+  /** the values of =| and !=| */
+  values?: string[];
+}
+
 /** A dashboard variable reference (`$name`, `${name}`, `${name:format}`), replaced before sending. */
 export type VariableRef = `$${string}`;
 
@@ -70,6 +83,11 @@ export interface SviewQuery extends DataQuery {
   filters?: Filters;
   /** rows matching any of these values are left out (a row without the value is kept); no tag */
   exclude?: Filters;
+  /**
+   * the dashboard's ad-hoc filters, added by applyTemplateVariables, never saved: the backend ANDs
+   * them with the filters above (docs/query-model.md, "Ad-hoc filters")
+   */
+  adhoc?: AdhocFilter[];
 
   // greylist (also uses filters.tag/country/asn and limit)
   minScore?: number;
@@ -171,7 +189,20 @@ export interface VariableValue {
   text: string;
 }
 
-export type VariableKind = 'probes' | 'asns' | 'countries' | 'traps' | 'actions' | 'presets' | 'periods' | 'tags';
+export type VariableKind =
+  | 'probes'
+  | 'asns'
+  | 'countries'
+  | 'traps'
+  | 'actions'
+  | 'presets'
+  | 'periods'
+  | 'tags'
+  // by volume within a time range only (the values of ad-hoc filters)
+  | 'ips'
+  | 'ports'
+  | 'passwords'
+  | 'usernames';
 
 /** The query of a dashboard variable that uses this datasource. */
 export interface SviewVariableQuery extends DataQuery {

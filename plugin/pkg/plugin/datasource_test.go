@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -186,6 +187,15 @@ func TestQueryDataGrafanaShape(t *testing.T) {
 		"exclude an asn":       {`{"queryType":"stats","metric":"incidents","exclude":{"asn":["64500"]}}`, []int64{2, 2, 2, 2, 2, 2}},
 		"exclude a netblock":   {`{"queryType":"stats","metric":"incidents","exclude":{"ip":["198.51.100.0/24"]}}`, []int64{1, 2, 3, 4, 5, 6}},
 		"filter and exclude":   {`{"queryType":"stats","metric":"incidents","filters":{"ip":["192.0.2.0/24"]},"exclude":{"ip":"192.0.2.1"}}`, []int64{0, 0, 0, 0, 0, 0}},
+		// ad-hoc filters as the frontend sends them (Grafana's AdHocVariableFilter): they narrow
+		"ad-hoc = narrows the panel's list": {`{"queryType":"stats","metric":"incidents","filters":{"country":["CZ","DE"]},` +
+			`"adhoc":[{"key":"country","operator":"=","value":"CZ"}]}`, []int64{1, 2, 3, 4, 5, 6}},
+		"ad-hoc = outside the panel's list": {`{"queryType":"stats","metric":"incidents","filters":{"country":["DE"]},` +
+			`"adhoc":[{"key":"country","operator":"=","value":"CZ"}]}`, []int64{0, 0, 0, 0, 0, 0}},
+		"ad-hoc != excludes": {`{"queryType":"stats","metric":"incidents","adhoc":[{"key":"country","operator":"!=","value":"DE"}]}`,
+			[]int64{1, 2, 3, 4, 5, 6}},
+		"ad-hoc =| within a netblock": {`{"queryType":"stats","metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.0/24"]},` +
+			`"adhoc":[{"key":"ip","operator":"=|","value":"198.51.100.7","values":["198.51.100.7","203.0.113.0/24"]}]}`, []int64{2, 2, 2, 2, 2, 2}},
 	}
 	var queries []backend.DataQuery
 	for name, c := range cases {
@@ -203,6 +213,35 @@ func TestQueryDataGrafanaShape(t *testing.T) {
 		}
 		require.Equal(t, c.want, got, name)
 	}
+}
+
+// TestQueryDataAdhocNotices: an ad-hoc key a panel's table lacks leaves its answer as it is and
+// says so; a greylist left nothing by its ad-hoc filters lists no entry.
+func TestQueryDataAdhocNotices(t *testing.T) {
+	t.Parallel()
+	d, _ := newSeeded(t, nil)
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		grafanaQuery("A", `{"queryType":"stats","metric":"incidents","adhoc":[{"key":"port","operator":"=","value":"22"}]}`),
+		grafanaQuery("B", `{"queryType":"greylist","filters":{"country":["CZ"]}}`),
+		grafanaQuery("C", `{"queryType":"greylist","filters":{"country":["CZ"]},"adhoc":[{"key":"country","operator":"=","value":"DE"}]}`),
+		grafanaQuery("D", `{"queryType":"stats","metric":"incidents","adhoc":[{"key":"country","operator":"=~","value":"C.*"}]}`),
+	}})
+	require.NoError(t, err)
+	a := resp.Responses["A"]
+	require.NoError(t, a.Error)
+	var got []int64
+	for i := range a.Frames[0].Rows() {
+		got = append(got, a.Frames[0].Fields[1].At(i).(int64))
+	}
+	require.Equal(t, []int64{3, 4, 5, 6, 7, 8}, got, "the panel's own answer")
+	require.Equal(t, []data.Notice{{Severity: data.NoticeSeverityInfo,
+		Text: "Ad-hoc filter not applied to this panel: port = 22: metric incidents (table incidents) has no port"}}, a.Frames[0].Meta.Notices)
+	require.NoError(t, resp.Responses["B"].Error)
+	require.Equal(t, 1, resp.Responses["B"].Frames[0].Rows(), "192.0.2.1 is the seeded CZ entry")
+	require.NoError(t, resp.Responses["C"].Error)
+	require.Equal(t, 0, resp.Responses["C"].Frames[0].Rows(), "CZ and DE have no entry in common")
+	require.Equal(t, backend.StatusBadRequest, resp.Responses["D"].Status)
+	require.ErrorContains(t, resp.Responses["D"].Error, `adhoc[0].operator "=~": ad-hoc operator not supported (allowed: =, !=, =|, !=|)`)
 }
 
 func TestAlertQueries(t *testing.T) {
@@ -410,6 +449,45 @@ func TestCallResource(t *testing.T) {
 			if tt.body != "" {
 				require.Equal(t, tt.body, string(s.resp.Body))
 			}
+		})
+	}
+}
+
+// TestTagValues: the values of ad-hoc filters, by volume within the dashboard's range, as the
+// caller's scope sees them (seed: 192.0.2.1 21 incidents, 198.51.100.7 12).
+func TestTagValues(t *testing.T) {
+	t.Parallel()
+	d, pool := newSeeded(t, nil)
+	operator := readerDatasource(t, pool, testAccess(t, `{"scopes":[{"login":"noc","asns":[64501]}]}`))
+	rng := fmt.Sprintf("from=%d&to=%d", pluginharness.SeedFrom.UnixMilli(), pluginharness.SeedTo.UnixMilli())
+	before := fmt.Sprintf("from=%d&to=%d", pluginharness.SeedFrom.Add(-time.Hour).UnixMilli(), pluginharness.SeedFrom.UnixMilli())
+	admin := &backend.User{Login: "admin", Role: "Admin"}
+	tests := []struct {
+		name string
+		d    *Datasource
+		user *backend.User
+		path string
+		want string
+	}{
+		{"addresses by incidents", d, admin, "variables/ips?" + rng, `[{"value":"192.0.2.1","text":"192.0.2.1"},{"value":"198.51.100.7","text":"198.51.100.7"}]`},
+		{"the top one", d, admin, "variables/ips?limit=1&" + rng, `[{"value":"192.0.2.1","text":"192.0.2.1"}]`},
+		{"nothing before the data", d, admin, "variables/ips?" + before, `[]`},
+		{"countries in the range", d, admin, "variables/countries?" + rng, `[{"value":"CZ","text":"CZ"},{"value":"DE","text":"DE"}]`},
+		{"AS numbers with names", d, admin, "variables/asns?" + rng, `[{"value":"64500","text":"AS64500 EXAMPLE-NET"},{"value":"64501","text":"AS64501 OTHER-NET"}]`},
+		{"passwords by usages", d, admin, "variables/passwords?" + rng, `[{"value":"admin","text":"admin"},{"value":"123456","text":"123456"}]`},
+		{"usernames", d, admin, "variables/usernames?q=ro&" + rng, `[{"value":"root","text":"root"}]`},
+		{"traps in the range", d, admin, "variables/traps?" + rng, `[{"value":"minipot_telnet","text":"minipot_telnet"},{"value":"fwlogs","text":"fwlogs"}]`},
+		{"a network operator sees its own attackers", operator, &backend.User{Login: "noc", Role: "Viewer"}, "variables/ips?" + rng,
+			`[{"value":"198.51.100.7","text":"198.51.100.7"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sender
+			req := &backend.CallResourceRequest{Method: http.MethodGet, Path: strings.SplitN(tt.path, "?", 2)[0], URL: tt.path,
+				PluginContext: backend.PluginContext{User: tt.user}}
+			require.NoError(t, tt.d.CallResource(context.Background(), req, &s))
+			require.Equal(t, 200, s.resp.Status, string(s.resp.Body))
+			require.JSONEq(t, tt.want, string(s.resp.Body))
 		})
 	}
 }

@@ -1,0 +1,57 @@
+package dashboards
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/query"
+)
+
+// adhocSamples is a valid ad-hoc value of every filter key, chosen among staticSamples where
+// a panel filters by the key too.
+var adhocSamples = map[string]string{
+	"probe": "1", "asn": "64500", "country": "CZ", "trap": "fwlogs", "action": "login", "ip": "192.0.2.1",
+	"password": "123456", "username": "root", "port": "22", "tag": "telnet",
+}
+
+// TestAdhocVariable: every dashboard carries one ad-hoc variable on the sview datasource, and
+// every panel takes an ad-hoc filter on any key with any operator Grafana offers that the
+// model supports: it narrows the panel, or the panel ignores it (with a notice), never an
+// error on a panel of a mixed dashboard.
+func TestAdhocVariable(t *testing.T) {
+	require.Len(t, adhocSamples, len(query.FilterKeys), "a sample for every filter key")
+	for _, d := range load(t) {
+		var adhoc []Variable
+		for _, v := range d.Templating.List {
+			if v.Type == "adhoc" {
+				adhoc = append(adhoc, v)
+			}
+		}
+		require.Len(t, adhoc, 1, "%s: one ad-hoc variable", d.File)
+		require.Equal(t, &Ref{Type: DatasourceType, UID: DatasourceUID}, adhoc[0].Datasource, d.File)
+
+		targets, err := d.Targets()
+		require.NoError(t, err)
+		vars := maps.Clone(staticSamples)
+		vars["period"] = []string{"1w"}
+		for _, tg := range targets {
+			q, err := paneltest.Interpolate(tg.JSON, vars)
+			require.NoError(t, err)
+			for _, key := range query.FilterKeys {
+				for _, op := range query.AdhocOperators {
+					f := paneltest.AdhocFilter{Key: key, Operator: op, Value: adhocSamples[key]}
+					if op == query.OpOneOf || op == query.OpNotOneOf {
+						f.Values = []string{f.Value}
+					}
+					withAdhoc, err := paneltest.WithAdhoc(q, []paneltest.AdhocFilter{f})
+					require.NoError(t, err)
+					_, err = query.Parse(withAdhoc)
+					require.NoError(t, err, "%s panel %q with ad-hoc %s %s %s", d.File, tg.Panel.Title, key, op, f.Value)
+				}
+			}
+		}
+	}
+}
