@@ -25,6 +25,7 @@ type scopeRule struct {
 	Everyone bool     `json:"everyone,omitempty"`
 	All      bool     `json:"all,omitempty"`
 	Public   bool     `json:"public,omitempty"`
+	Activity bool     `json:"activity,omitempty"`
 	Probes   []int64  `json:"probes,omitempty"`
 	ASNs     []int64  `json:"asns,omitempty"`
 	Prefixes []string `json:"prefixes,omitempty"`
@@ -53,7 +54,7 @@ type rule struct {
 }
 
 func (r scopeRule) scope() (query.Scope, error) {
-	s := query.Scope{All: r.All, Public: r.Public}
+	s := query.Scope{All: r.All, Public: r.Public, Activity: r.Activity}
 	s = s.Union(query.Scope{Probes: r.Probes, ASNs: r.ASNs})
 	for _, p := range r.Probes {
 		if p <= 0 {
