@@ -20,15 +20,19 @@ type dimension struct {
 // kept is the condition on the rows whose keys the dimension keeps: no key column NULL (an
 // unknown country or ASN is no group), and the dimension's own conditions.
 func (d dimension) kept() string {
+	if c := d.keeps(); len(c) > 0 {
+		return strings.Join(c, " AND ")
+	}
+	return "true"
+}
+
+// keeps lists the conditions of kept.
+func (d dimension) keeps() []string {
 	c := make([]string, 0, len(d.cols)+len(d.where))
 	for _, col := range d.cols {
 		c = append(c, col+" IS NOT NULL")
 	}
-	c = append(c, d.where...)
-	if len(c) == 0 {
-		return "true"
-	}
-	return strings.Join(c, " AND ")
+	return append(c, d.where...)
 }
 
 type label struct {

@@ -46,7 +46,7 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	if q.Restrict != nil {
 		c = append(c, s.restriction(*q.Restrict))
 	}
-	c = append(c, d.kept())
+	c = append(c, d.keeps()...)
 	return strings.Join(c, " AND ")
 }
 

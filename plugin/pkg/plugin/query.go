@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
@@ -161,13 +163,15 @@ func (d *Datasource) greylistSizeFrames(ctx context.Context, q query.Query, tr b
 	return data.Frames{f}, nil
 }
 
+// greylistFrames answers the current greylist, an entry per row; asn is a number, as in the
+// stats tables, with the AS name beside it (read once for the ASNs listed).
 func (d *Datasource) greylistFrames(ctx context.Context, q query.Query) (data.Frames, error) {
 	entries, err := greylist.List(ctx, d.read, greylistFilter(q))
 	if err != nil {
 		return nil, err
 	}
 	n := len(entries)
-	ip, tags, country := make([]string, n), make([]string, n), make([]string, n)
+	ip, tags, country, asName := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	score := make([]float64, n)
 	probes, incidents, asn := make([]int64, n), make([]int64, n), make([]int64, n)
 	first, last := make([]*time.Time, n), make([]*time.Time, n)
@@ -176,10 +180,17 @@ func (d *Datasource) greylistFrames(ctx context.Context, q query.Query) (data.Fr
 		score[i], probes[i], incidents[i], asn[i] = e.Score, int64(e.Probes), e.Incidents, int64(e.ASN)
 		first[i], last[i] = timePtr(e.FirstSeen), timePtr(e.LastSeen)
 	}
+	names, err := geo.ASNames(ctx, d.read, slices.Compact(slices.Sorted(slices.Values(asn))))
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range asn {
+		asName[i] = names[a]
+	}
 	f := data.NewFrame("greylist",
 		data.NewField("ip", nil, ip), data.NewField("tags", nil, tags), data.NewField("score", nil, score),
 		data.NewField("probes", nil, probes), data.NewField("incidents", nil, incidents),
-		data.NewField("country", nil, country), data.NewField("asn", nil, asn),
+		data.NewField("country", nil, country), data.NewField("asn", nil, asn), data.NewField("asn_name", nil, asName),
 		data.NewField("first_seen", nil, first), data.NewField("last_seen", nil, last))
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, PreferredVisualization: data.VisTypeTable}
 	return data.Frames{f}, nil
