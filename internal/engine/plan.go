@@ -102,8 +102,9 @@ func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
 	return derived.Table{}, false
 }
 
-// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys is
-// answered from the top-ranked rows of every bucket (see prune), which rank every row.
+// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys (by one
+// key or several, in any order: covering has put every grouped column among them) is answered
+// from the top-ranked rows of every bucket (see prune), which rank every row.
 func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
 	return len(cols) == 0 && q.Limit > 0 && len(q.GroupBy) > 0 && q.Format != query.FormatMap &&

@@ -89,7 +89,7 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s points: %w", q.Metric, err)
 	}
-	rows.Close()
+	rows.Close() // the names are read on the same connection (a twin read's transaction)
 	if len(q.GroupBy) == 0 && len(all) == 0 {
 		all = append(all, &serie{values: make([]int64, len(buckets))}) // nothing happened: all zeros
 	}
@@ -163,7 +163,7 @@ func (e *Engine) table(ctx context.Context, q query.Query, st statement) (data.F
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s rows: %w", q.Metric, err)
 	}
-	rows.Close()
+	rows.Close() // before the names are read on the same connection
 	names, err := lookupNames(ctx, e.db, d, keys)
 	if err != nil {
 		return nil, err
