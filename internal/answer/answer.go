@@ -6,6 +6,7 @@ package answer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
@@ -155,7 +157,7 @@ func (s *Service) greylistFrames(ctx context.Context, q query.Query) (data.Frame
 		return nil, err
 	}
 	n := len(entries)
-	ip, tags, country := make([]string, n), make([]string, n), make([]string, n)
+	ip, tags, country, asName := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	score := make([]float64, n)
 	probes, incidents, asn := make([]int64, n), make([]int64, n), make([]int64, n)
 	first, last := make([]*time.Time, n), make([]*time.Time, n)
@@ -164,10 +166,17 @@ func (s *Service) greylistFrames(ctx context.Context, q query.Query) (data.Frame
 		score[i], probes[i], incidents[i], asn[i] = e.Score, int64(e.Probes), e.Incidents, int64(e.ASN)
 		first[i], last[i] = timePtr(e.FirstSeen), timePtr(e.LastSeen)
 	}
+	names, err := geo.ASNames(ctx, s.DB, slices.Compact(slices.Sorted(slices.Values(asn))))
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range asn {
+		asName[i] = names[a]
+	}
 	f := data.NewFrame("greylist",
 		data.NewField("ip", nil, ip), data.NewField("tags", nil, tags), data.NewField("score", nil, score),
 		data.NewField("probes", nil, probes), data.NewField("incidents", nil, incidents),
-		data.NewField("country", nil, country), data.NewField("asn", nil, asn),
+		data.NewField("country", nil, country), data.NewField("asn", nil, asn), data.NewField("asn_name", nil, asName),
 		data.NewField("first_seen", nil, first), data.NewField("last_seen", nil, last))
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, PreferredVisualization: data.VisTypeTable}
 	return data.Frames{f}, nil

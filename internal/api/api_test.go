@@ -70,12 +70,12 @@ func (e *countingEngine) Run(_ context.Context, q query.Query, _ period.Range) (
 		return data.Frames{data.NewFrame("m", data.NewField("country", nil, []string{"CZ", "DE"}), data.NewField("value", nil, []int64{7, 3}))}, t0, nil
 	case q.Format == query.FormatTable:
 		return data.Frames{data.NewFrame("t", data.NewField("trap", nil, []string{"minipot_telnet"}), data.NewField("action", nil, []string{"login"}), data.NewField("value", nil, []int64{9}))}, t0, nil
-	case q.GroupBy == "":
+	case len(q.GroupBy) == 0:
 		return data.Frames{data.NewFrame("s", data.NewField("time", nil, []time.Time{t0, t0.Add(time.Hour)}), data.NewField("value", nil, []int64{1, 2}))}, t0, nil
 	}
 	var fr data.Frames
 	for i, c := range []string{"CZ", "DE"} {
-		fr = append(fr, data.NewFrame("s", data.NewField("time", nil, []time.Time{t0}), data.NewField("value", data.Labels{q.GroupBy: c}, []int64{int64(10 - i)})))
+		fr = append(fr, data.NewFrame("s", data.NewField("time", nil, []time.Time{t0}), data.NewField("value", data.Labels{q.GroupBy.String(): c}, []int64{int64(10 - i)})))
 	}
 	return fr, t0, nil
 }

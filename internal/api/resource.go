@@ -166,7 +166,7 @@ func OriginalShape(q query.Query, frames data.Frames) (any, error) {
 			}
 		}
 		return rows, nil
-	case q.GroupBy == "":
+	case len(q.GroupBy) == 0:
 		points := []map[string]any{}
 		for _, f := range frames {
 			ts, val, err := series(f)
@@ -283,8 +283,10 @@ func multiline(q query.Query, frames data.Frames) (any, error) {
 // seriesName is the value of the grouping label, or all label values joined when the
 // grouping spans several.
 func seriesName(q query.Query, l data.Labels) string {
-	if v, ok := l[q.GroupBy]; ok {
-		return v
+	if len(q.GroupBy) == 1 {
+		if v, ok := l[q.GroupBy[0]]; ok {
+			return v
+		}
 	}
 	return l.String()
 }

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sview-project/sview/internal/catalog"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/stats"
@@ -167,30 +167,16 @@ func RankedVariables(ctx context.Context, db DB, st *stats.Service, req Variable
 			out = append(out, o)
 		}
 	}
-	if len(asns) > 0 {
-		if err := nameASNs(ctx, db, out, asns); err != nil {
-			return nil, err
+	names, err := geo.ASNames(ctx, db, asns)
+	if err != nil {
+		return nil, err
+	}
+	for i, o := range out {
+		if n, err := strconv.ParseInt(o.Value, 10, 64); err == nil && k.key == "asn" && names[n] != "" {
+			out[i].Text += " " + names[n]
 		}
 	}
 	return filterOptions(out, req), nil
-}
-
-// nameASNs appends the AS name to the text of every option that has one.
-func nameASNs(ctx context.Context, db DB, opts []Option, asns []int64) error {
-	rows, err := db.Query(ctx, `SELECT asn::text, max(as_name) FROM geo_prefixes WHERE asn = ANY($1::bigint[]) AND as_name IS NOT NULL GROUP BY asn`, asns)
-	if err != nil {
-		return fmt.Errorf("name ASNs: %w", err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ ASN, Name string }])
-	if err != nil {
-		return fmt.Errorf("name ASNs: %w", err)
-	}
-	for _, n := range names {
-		if i := slices.IndexFunc(opts, func(o Option) bool { return o.Value == n.ASN }); i >= 0 {
-			opts[i].Text += " " + n.Name
-		}
-	}
-	return nil
 }
 
 // Variables returns the options of a request within a scope, sorted for display: the

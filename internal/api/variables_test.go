@@ -86,7 +86,7 @@ func TestRankedVariables(t *testing.T) {
 	opts, err := RankedVariables(context.Background(), pool, st, req, query.Scope{ASNs: []int64{64500}})
 	require.NoError(t, err)
 	require.Equal(t, []Option{{"22", "TCP/22"}, {"23", "TCP/23"}}, opts, "a port by number, once")
-	require.Equal(t, query.Query{QueryType: "stats", Metric: "scans", GroupBy: "port", Format: "table", Limit: 3,
+	require.Equal(t, query.Query{QueryType: "stats", Metric: "scans", GroupBy: query.Grouping{"port"}, Format: "table", Limit: 3,
 		Restrict: &query.Restriction{ASNs: []int64{64500}}}, eng.queries[0])
 	require.Equal(t, period.Range{From: req.From, To: req.To, Interval: 24 * time.Hour / 50}, eng.ranges[0])
 

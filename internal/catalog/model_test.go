@@ -43,6 +43,8 @@ func TestQueryModelGolden(t *testing.T) {
 		QueryTypes []string `json:"queryTypes"`
 		Metrics    []metric `json:"metrics"`
 		GroupBy    []string `json:"groupBy"`
+		// MaxGroupBy is how many keys one query may group by (groupBy is a list of them).
+		MaxGroupBy int      `json:"maxGroupBy"`
 		Formats    []string `json:"formats"`
 		Periods    []per    `json:"periods"`
 		// Filters are the keys under "filters": lists (any of several values) and texts (one value).
@@ -130,6 +132,11 @@ func TestQueryModelGolden(t *testing.T) {
 		require.NoError(t, err, format)
 		m.DefaultLimit[format] = q.Limit
 	}
+	keys := []string{"country", "asn", "trap", "action", "ip", "probe"}
+	for m.MaxGroupBy < len(keys) && accepts(map[string]any{"metric": "incidents", "groupBy": keys[:m.MaxGroupBy+1]}) {
+		m.MaxGroupBy++
+	}
+	require.Equal(t, query.MaxGroupBy, m.MaxGroupBy)
 	m.MaxLimit = query.MaxLimit
 	require.True(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit}))
 	require.False(t, accepts(map[string]any{"metric": "incidents", "groupBy": "country", "limit": m.MaxLimit + 1}))

@@ -7,21 +7,32 @@ import (
 	"github.com/sview-project/sview/internal/query"
 )
 
-// dimension is how one groupBy value reads from a table: the columns grouped on (compared
-// with IN for the top-N), one label per shown key with its text expression, and conditions
-// that drop meaningless keys. Every identifier here comes from this closed table.
+// dimension is how a grouping reads from a table: the columns grouped on (compared with IN for
+// the top-N), one label per shown key with its text expression, and conditions that drop
+// meaningless keys. A grouping by several keys is the concatenation of the keys' dimensions.
+// Every identifier here comes from this closed table.
 type dimension struct {
 	cols   []string
 	labels []label
 	where  []string
 }
 
-// kept is the condition on the rows whose keys the dimension keeps.
+// kept is the condition on the rows whose keys the dimension keeps: no key column NULL (an
+// unknown country or ASN is no group), and the dimension's own conditions.
 func (d dimension) kept() string {
-	if len(d.where) == 0 {
-		return "true"
+	if c := d.keeps(); len(c) > 0 {
+		return strings.Join(c, " AND ")
 	}
-	return strings.Join(d.where, " AND ")
+	return "true"
+}
+
+// keeps lists the conditions of kept.
+func (d dimension) keeps() []string {
+	c := make([]string, 0, len(d.cols)+len(d.where))
+	for _, col := range d.cols {
+		c = append(c, col+" IS NOT NULL")
+	}
+	return append(c, d.where...)
 }
 
 type label struct {
@@ -40,8 +51,23 @@ func login(col string) dimension {
 	return d
 }
 
-func dimensionOf(table derived.Family, groupBy string) dimension {
-	switch groupBy {
+// dimensionOf is the dimension of a grouping: its keys' dimensions one after the other.
+// Validation has made the keys distinct and their columns disjoint.
+func dimensionOf(table derived.Family, g query.Grouping) dimension {
+	var d dimension
+	for _, key := range g {
+		k := keyDimension(table, key)
+		d.cols = append(d.cols, k.cols...)
+		d.labels = append(d.labels, k.labels...)
+		d.where = append(d.where, k.where...)
+	}
+	return d
+}
+
+// keyDimension is the dimension of one groupBy key. Labels are read as text; the frames type
+// them (see names.go): the probe label holds the identity id until the serial replaces it.
+func keyDimension(table derived.Family, key string) dimension {
+	switch key {
 	case "country":
 		return one("country", "country", "country")
 	case "asn":
@@ -55,7 +81,7 @@ func dimensionOf(table derived.Family, groupBy string) dimension {
 	case "probe":
 		return one("identity_id", "probe", "identity_id::text")
 	case "password", "username":
-		return login(groupBy)
+		return login(key)
 	case "port":
 		return dimension{cols: []string{"protocol", "port"}, labels: []label{{"port", "protocol::text || '/' || port::text"}}}
 	case "combination":

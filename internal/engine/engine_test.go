@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 	switch q.Format {
 	case query.FormatTimeSeries:
 		buckets := w.Buckets()
-		if q.GroupBy == "" {
+		if len(q.GroupBy) == 0 {
 			require.Len(t, frames, 1)
 			requireSeries(t, frames[0], w, buckets, ref.buckets[""], nil)
 			return
@@ -89,9 +91,7 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 		for _, f := range frames {
 			var parts []string
 			for _, l := range labels {
-				v, ok := f.Fields[1].Labels[l]
-				require.True(t, ok, "label %s", l)
-				parts = append(parts, v)
+				parts = append(parts, seriesKey(t, f.Fields[1].Labels, l))
 			}
 			key := joinKey(parts)
 			total, ok := ref.totals[key]
@@ -103,15 +103,17 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 	default:
 		require.Len(t, frames, 1)
 		f := frames[0]
-		require.Len(t, f.Fields, len(labels)+1)
 		if q.Format == query.FormatMap {
 			require.Equal(t, "country", f.Fields[0].Name)
 		}
-		if q.GroupBy == "" {
+		if len(q.GroupBy) == 0 {
+			require.Len(t, f.Fields, 1)
 			require.Equal(t, 1, f.Rows())
 			require.Equal(t, ref.totals[""], f.Fields[0].At(0))
 			return
 		}
+		require.Equal(t, tableColumns(labels), fieldNames(f), "one column per key, asn_name after asn, probe_id after probe, the value last")
+		value := f.Fields[len(f.Fields)-1]
 		want := len(ranked)
 		if q.Limit > 0 {
 			want = min(q.Limit, want)
@@ -120,16 +122,85 @@ func check(t *testing.T, e *Engine, facts []fact, q query.Query, r period.Range)
 		var got []int64
 		for row := range f.Rows() {
 			var parts []string
-			for i := range labels {
-				parts = append(parts, f.Fields[i].At(row).(string))
+			for _, l := range labels {
+				parts = append(parts, tableKey(t, f, row, l))
 			}
-			v := f.Fields[len(labels)].At(row).(int64)
+			v := value.At(row).(int64)
 			require.Equal(t, ref.totals[joinKey(parts)], v, "row %v", parts)
 			got = append(got, v)
 		}
 		require.Equal(t, ranked[:want], got)
 	}
 	return source
+}
+
+// seriesKey is the text of the fact dimension l in a series' labels, the probe's and the
+// ASN's names checked on the way.
+func seriesKey(t *testing.T, labels data.Labels, l string) string {
+	t.Helper()
+	v, ok := labels[l]
+	require.True(t, ok, "label %s", l)
+	switch l {
+	case "probe":
+		id := labels["probe_id"]
+		require.Equal(t, serial(id), v, "a probe is labelled by its serial, its id as probe_id")
+		return id
+	case "asn":
+		name, ok := labels["asn_name"]
+		require.True(t, ok, "asn_name beside asn")
+		require.Equal(t, asNames[v], name, "AS name of %s", v)
+	}
+	return v
+}
+
+// tableColumns are the columns a table grouped by the fact dimensions labels has.
+func tableColumns(labels []string) []string {
+	var out []string
+	for _, l := range labels {
+		switch out = append(out, l); l {
+		case "asn":
+			out = append(out, "asn_name")
+		case "probe":
+			out = append(out, "probe_id")
+		}
+	}
+	return out
+}
+
+func fieldNames(f *data.Frame) []string {
+	var out []string
+	for _, fd := range f.Fields[:len(f.Fields)-1] {
+		out = append(out, fd.Name)
+	}
+	return out
+}
+
+// tableKey is the text of the fact dimension l in a table row: asn and probe_id are numbers,
+// every other key is text; the names beside asn and probe are checked on the way.
+func tableKey(t *testing.T, f *data.Frame, row int, l string) string {
+	t.Helper()
+	field := func(name string) any {
+		fd, i := f.FieldByName(name)
+		require.GreaterOrEqual(t, i, 0, "column %s", name)
+		return fd.At(row)
+	}
+	switch l {
+	case "asn":
+		asn, ok := field("asn").(int64)
+		require.True(t, ok, "asn is a number in a table")
+		v := strconv.FormatInt(asn, 10)
+		require.Equal(t, asNames[v], field("asn_name"), "AS name of %s", v)
+		return v
+	case "probe":
+		id, ok := field("probe_id").(int64)
+		require.True(t, ok, "probe_id is a number in a table")
+		v := strconv.FormatInt(id, 10)
+		require.Equal(t, serial(v), field("probe"), "a probe is shown by its serial")
+		return v
+	}
+	v, ok := field(l).(string)
+	require.True(t, ok, "%s is text in a table", l)
+	return v
 }
 
 func requireSeries(t *testing.T, f *data.Frame, w period.Window, buckets []time.Time, want []int64, labels data.Labels) {
@@ -532,4 +603,105 @@ func TestExclusionSources(t *testing.T) {
 	} {
 		require.Equal(t, want, sightingsApply(mustParse(t, q), w), q)
 	}
+}
+
+// TestMultiKeyGroupings: groupings by two and three keys, in every metric, as a graph and a
+// table, over periods read from raw, the totals, the ranked twins (pruned where the keys are
+// exactly a twin's) and the wide rollups, and over a dashboard range: every answer equals the
+// reference computed from the raw rows, labelled and typed key by key.
+func TestMultiKeyGroupings(t *testing.T) {
+	e, facts := setup(t)
+	groupings := map[string][]string{
+		"incidents": {`["asn","trap"]`, `"country,probe"`, `["trap","action","country"]`, `["combination","country"]`, `["ip","probe"]`},
+		"attackers": {`["country","asn"]`, `["trap","probe"]`},
+		"usages":    {`["username","password"]`, `["password","username"]`, `["country","password"]`, `["asn","combination"]`},
+		"scans":     {`["port","country"]`, `["asn","port"]`, `["probe","port","asn"]`},
+	}
+	read := map[string]bool{}
+	for _, metric := range query.Metrics {
+		for _, g := range groupings[metric] {
+			for _, format := range []string{query.FormatTimeSeries, query.FormatTable} {
+				for _, per := range []string{"1h", "1d", "1w", "1y"} {
+					in := fmt.Sprintf(`{"metric":%q,"groupBy":%s,"format":%q,"period":%q,"limit":4}`, metric, g, format, per)
+					t.Run(in, func(t *testing.T) {
+						read[check(t, e, facts, mustParse(t, in), period.Range{})] = true
+					})
+				}
+			}
+			r := period.Range{From: testNow.Add(-3 * 24 * time.Hour), To: testNow, Interval: 90 * time.Minute}
+			check(t, e, facts, mustParse(t, fmt.Sprintf(`{"metric":%q,"groupBy":%s,"format":"table","limit":0}`, metric, g)), r)
+		}
+	}
+	for _, want := range []string{"incidents_daily_totals", "incidents_daily", "incidents", "passwords_daily", "ports_hourly"} {
+		require.True(t, read[want], "no multi-key grouping read %s: %v", want, read)
+	}
+	require.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(read)), func(s string) bool {
+		return strings.HasPrefix(s, "incidents_daily_by_kind") && strings.Contains(s, "top-N pruned")
+	}), "trap, action and country are the keys of the by_kind twin: a pruned top-N: %v", read)
+	require.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(read)), func(s string) bool {
+		return strings.HasPrefix(s, "passwords_daily_by_login")
+	}), "password and username, in either order, read the by_login twin: %v", read)
+}
+
+// TestMultiKeySources: a multi-key grouping reads a totals table or twin only when its keys
+// hold every grouped column, and is pruned only when the grouped columns are the twin's keys.
+func TestMultiKeySources(t *testing.T) {
+	for _, c := range []struct {
+		query, table, twin string
+		pruned             bool
+	}{
+		{`{"metric":"incidents","groupBy":["asn","trap"],"period":"1y"}`, "incidents_daily_totals", "", false},
+		{`{"metric":"incidents","groupBy":["trap","country"],"period":"1y"}`, "incidents_daily_totals", "by_kind", false},
+		{`{"metric":"incidents","groupBy":["combination","country"],"period":"1y"}`, "incidents_daily_totals", "by_kind", true},
+		{`{"metric":"incidents","groupBy":["country","action","trap"],"period":"1y"}`, "incidents_daily_totals", "by_kind", true},
+		{`{"metric":"incidents","groupBy":["trap","probe"],"period":"1y"}`, "incidents_daily", "", false},
+		{`{"metric":"incidents","groupBy":["ip","trap"],"period":"1y"}`, "incidents_daily", "", false},
+		{`{"metric":"usages","groupBy":["password","username"],"period":"1y"}`, "passwords_daily", "by_login", true},
+		{`{"metric":"usages","groupBy":["password","country"],"period":"1y"}`, "passwords_daily", "", false},
+		{`{"metric":"scans","groupBy":["port","asn"],"period":"1y"}`, "ports_daily", "", false},
+		{`{"metric":"attackers","groupBy":["country","asn"],"period":"1y"}`, "incidents_daily", "", false},
+	} {
+		q := mustParse(t, c.query)
+		p, _ := period.Lookup(q.Period)
+		require.Equal(t, c.table, sourceTable(q, p.Source), c.query)
+		tw, ok := twinOf(q, p.Source)
+		require.Equal(t, c.twin != "", ok, c.query)
+		if ok {
+			require.Equal(t, c.twin, tw.Suffix, c.query)
+			require.Equal(t, c.pruned, prunable(q, tw), c.query)
+		}
+	}
+	w := period.Window{From: testNow.Add(-24 * time.Hour).Truncate(time.Hour), Until: testNow.Truncate(time.Hour), Bucket: time.Hour, Source: period.Hourly}
+	require.False(t, sightingsApply(mustParse(t, `{"metric":"attackers","groupBy":["country","asn"]}`), w), "sightings hold countries only")
+}
+
+// TestNamesBesideKeys: an ASN is a number with its AS name beside it and a probe its serial
+// with its id beside it, in tables and series; a series' legend reads them.
+func TestNamesBesideKeys(t *testing.T) {
+	e, _ := setup(t)
+	ctx := context.Background()
+	frames, _, err := e.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":["asn","probe"],"format":"table","period":"1y","limit":0}`), period.Range{})
+	require.NoError(t, err)
+	f := frames[0]
+	require.Equal(t, []string{"asn", "asn_name", "probe", "probe_id", "incidents"}, append(fieldNames(f), "incidents"))
+	require.Equal(t, data.FieldTypeInt64, f.Fields[0].Type())
+	require.Equal(t, data.FieldTypeString, f.Fields[1].Type())
+	require.Equal(t, data.FieldTypeString, f.Fields[2].Type())
+	require.Equal(t, data.FieldTypeInt64, f.Fields[3].Type())
+	seen := map[int64]string{}
+	for row := range f.Rows() {
+		seen[f.Fields[0].At(row).(int64)] = f.Fields[1].At(row).(string)
+	}
+	require.Equal(t, map[int64]string{64500: "EXAMPLE-A", 64501: "NET-B", 64502: "", 64503: "", 64504: "", 64505: "", 64506: ""}, seen)
+
+	frames, _, err = e.Run(ctx, mustParse(t, `{"metric":"incidents","groupBy":"asn,probe","period":"1w","limit":50}`), period.Range{})
+	require.NoError(t, err)
+	var legends []string
+	for _, f := range frames {
+		l := f.Fields[1].Labels
+		require.Equal(t, []string{"asn", "asn_name", "probe", "probe_id"}, slices.Sorted(maps.Keys(l)))
+		legends = append(legends, f.Fields[1].Config.DisplayNameFromDS)
+	}
+	require.Contains(t, legends, "AS64501 NET-B / 0000000000000001")
+	require.Contains(t, legends, "AS64503 / 0000000000000002")
 }

@@ -102,11 +102,12 @@ func twinOf(q query.Query, p period.Precision) (derived.Table, bool) {
 	return derived.Table{}, false
 }
 
-// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys is
-// answered from the top-ranked rows of every bucket (see prune), which rank every row.
+// prunable: a top-N without filters or exclusions grouped by exactly the twin's keys (by one
+// key or several, in any order: covering has put every grouped column among them) is answered
+// from the top-ranked rows of every bucket (see prune), which rank every row.
 func prunable(q query.Query, t derived.Table) bool {
 	cols, _ := filterColumns(q)
-	return len(cols) == 0 && q.Limit > 0 && q.GroupBy != "" && q.Format != query.FormatMap &&
+	return len(cols) == 0 && q.Limit > 0 && len(q.GroupBy) > 0 && q.Format != query.FormatMap &&
 		len(dimensionOf(q.Table(), q.GroupBy).cols) == len(t.Keys)
 }
 
@@ -200,13 +201,12 @@ func sightingsApply(q query.Query, w period.Window) bool {
 	if !ok || len(cols) > 1 || len(cols) == 1 && cols[0] != "country" {
 		return false
 	}
-	switch q.GroupBy {
-	case "":
+	switch {
+	case len(q.GroupBy) == 0:
 		if len(cols) > 0 {
 			return false
 		}
-	case "country":
-	default:
+	case !q.GroupBy.Is("country"):
 		return false
 	}
 	return w.Until.Sub(w.From) <= twin.Sightings.Span(p)

@@ -42,7 +42,7 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 
 	d := dimensionOf(q.Table(), q.GroupBy)
 	type serie struct {
-		labels data.Labels
+		keys   []string // a text per label of d
 		values []int64
 	}
 	var all []*serie
@@ -51,7 +51,7 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 	for rows.Next() {
 		var bucket *time.Time
 		var value *int64
-		if q.GroupBy == "" {
+		if len(q.GroupBy) == 0 {
 			var b time.Time
 			var v int64
 			if err := rows.Scan(&b, &v); err != nil {
@@ -75,10 +75,7 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 			}
 			if rank != lastRank {
 				lastRank = rank
-				cur = &serie{labels: data.Labels{}, values: make([]int64, len(buckets))}
-				for i, l := range d.labels {
-					cur.labels[l.name] = texts[i]
-				}
+				cur = &serie{keys: texts, values: make([]int64, len(buckets))}
 				all = append(all, cur)
 			}
 		}
@@ -92,14 +89,31 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s points: %w", q.Metric, err)
 	}
-	if q.GroupBy == "" && len(all) == 0 {
+	rows.Close() // the names are read on the same connection (a twin read's transaction)
+	if len(q.GroupBy) == 0 && len(all) == 0 {
 		all = append(all, &serie{values: make([]int64, len(buckets))}) // nothing happened: all zeros
+	}
+	keys := make([][]string, len(d.labels))
+	for _, s := range all {
+		for i, k := range s.keys {
+			keys[i] = append(keys[i], k)
+		}
+	}
+	names, err := lookupNames(ctx, e.db, d, keys)
+	if err != nil {
+		return nil, err
 	}
 	name := title(q)
 	frames := make(data.Frames, 0, max(len(all), 1))
 	for _, s := range all {
-		v := data.NewField(q.Metric, s.labels, s.values)
-		v.Config = &data.FieldConfig{DisplayNameFromDS: seriesName(name, d, s.labels)}
+		var labels data.Labels
+		display := name
+		if len(q.GroupBy) > 0 {
+			labels = names.labels(d, s.keys)
+			display = legend(d, labels)
+		}
+		v := data.NewField(q.Metric, labels, s.values)
+		v.Config = &data.FieldConfig{DisplayNameFromDS: display}
 		frames = append(frames, data.NewFrame(name, data.NewField(timeField, nil, ends), v))
 	}
 	if len(frames) == 0 {
@@ -112,22 +126,9 @@ func (e *Engine) series(ctx context.Context, q query.Query, w period.Window, st 
 	return frames, nil
 }
 
-// seriesName is the legend of a series: its label values (TCP/22, CZ, admin / 123456), or
-// the title when nothing is grouped.
-func seriesName(title string, d dimension, labels data.Labels) string {
-	if len(labels) == 0 {
-		return title
-	}
-	parts := make([]string, len(d.labels))
-	for i, l := range d.labels {
-		parts[i] = labels[l.name]
-	}
-	return strings.Join(parts, " / ")
-}
-
-// table runs a table or map statement and builds one frame (numeric-long): a string column per
-// key label and the value, largest first. A map's key column is "country", as the Geomap
-// panel's lookup mode expects.
+// table runs a table or map statement and builds one frame (numeric-long): the columns of each
+// key label (see keyNames.fields) and the value, largest first. A map's key column is
+// "country", as the Geomap panel's lookup mode expects.
 func (e *Engine) table(ctx context.Context, q query.Query, st statement) (data.Frames, error) {
 	d := dimensionOf(q.Table(), q.GroupBy)
 	keys := make([][]string, len(d.labels))
@@ -162,10 +163,19 @@ func (e *Engine) table(ctx context.Context, q query.Query, st statement) (data.F
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s rows: %w", q.Metric, err)
 	}
+	rows.Close() // before the names are read on the same connection
+	names, err := lookupNames(ctx, e.db, d, keys)
+	if err != nil {
+		return nil, err
+	}
 	name := title(q)
 	f := data.NewFrame(name)
 	for i, l := range d.labels {
-		f.Fields = append(f.Fields, data.NewField(l.name, nil, keys[i]))
+		fields, err := names.fields(l, keys[i])
+		if err != nil {
+			return nil, err
+		}
+		f.Fields = append(f.Fields, fields...)
 	}
 	v := data.NewField(q.Metric, nil, values)
 	v.Config = &data.FieldConfig{DisplayNameFromDS: strings.ToUpper(q.Metric[:1]) + q.Metric[1:]}

@@ -42,6 +42,10 @@ func seed(t testing.TB, db Querier, scale int) []fact {
 	_, err := db.Exec(ctx, `INSERT INTO identity (id, sn, device_token)
 		SELECT i, lpad(i::text, 16, '0'), lpad(to_hex(i), 64, '0') FROM generate_series(1, 6) i`)
 	require.NoError(t, err)
+	_, err = db.Exec(ctx, `INSERT INTO geo_prefixes (network, asn, country, as_name) VALUES
+		('198.51.0.0/22', 64500, 'US', 'EXAMPLE-A'), ('198.51.4.0/22', 64501, 'CZ', 'NET-A'),
+		('203.0.113.0/24', 64501, NULL, 'NET-B'), ('192.0.2.0/24', 64502, NULL, NULL)`)
+	require.NoError(t, err)
 
 	type attacker struct {
 		ip      string
@@ -384,18 +388,29 @@ func joinKey(parts []string) string {
 	return out
 }
 
-// labelNames are the fact dimensions a grouping reads (the engine's label names).
-func labelNames(table derived.Family, groupBy string) []string {
-	switch {
-	case groupBy == "":
-		return nil
-	case groupBy == "combination" && table == "passwords":
-		return []string{"username", "password"}
-	case groupBy == "combination":
-		return []string{"trap", "action"}
+// labelNames are the fact dimensions a grouping reads (the engine's label names), its keys'
+// one after the other.
+func labelNames(table derived.Family, g query.Grouping) []string {
+	var out []string
+	for _, key := range g {
+		switch {
+		case key == "combination" && table == "passwords":
+			out = append(out, "username", "password")
+		case key == "combination":
+			out = append(out, "trap", "action")
+		default:
+			out = append(out, key)
+		}
 	}
-	return []string{groupBy}
+	return out
 }
+
+// asNames are the AS names seed loads into geo_prefixes: AS64501 has two (the largest is
+// shown), AS64502 a prefix without a name, the other ASNs none.
+var asNames = map[string]string{"64500": "EXAMPLE-A", "64501": "NET-B"}
+
+// serial is the serial seed gives a probe (its identity id as text).
+func serial(id string) string { return fmt.Sprintf("%016s", id) }
 
 // within: a row of a scope restriction's probes, ASNs or prefixes (nil: every row).
 func within(f fact, r *query.Restriction) bool {

@@ -46,10 +46,7 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	if q.Restrict != nil {
 		c = append(c, s.restriction(*q.Restrict))
 	}
-	for _, col := range d.cols {
-		c = append(c, col+" IS NOT NULL")
-	}
-	c = append(c, d.where...)
+	c = append(c, d.keeps()...)
 	return strings.Join(c, " AND ")
 }
 
@@ -167,7 +164,7 @@ func seriesSQL(q query.Query, w period.Window, src source) statement {
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + s.param(w.From) + "::timestamptz)"
-	if q.GroupBy == "" {
+	if len(q.GroupBy) == 0 {
 		a := aggregate(q.Metric, from, where, bucket)
 		s.sql = fill("SELECT {bucket} AS bucket, {measure} AS value FROM {from} GROUP BY 1 ORDER BY 1",
 			map[string]string{"bucket": a.bucket, "measure": a.measure, "from": a.from})
@@ -216,7 +213,7 @@ func tableSQL(q query.Query, w period.Window, src source, rowCap int) statement 
 	d := dimensionOf(q.Table(), q.GroupBy)
 	where := s.conditions(q, w.From, w.Until, d)
 	a := aggregate(q.Metric, from, where, "")
-	if q.GroupBy == "" {
+	if len(q.GroupBy) == 0 {
 		s.sql = "SELECT " + a.measure + " AS value FROM " + a.from
 		return s
 	}

@@ -26,7 +26,7 @@ func (s *statement) sightingsFrom(src sightingsSource) string {
 // in the bucket where it is first seen after start, the expression giving the start of the
 // span it is counted over (the window, or each point's bucket).
 func (s *statement) sightingsWhere(q query.Query, w period.Window, start string) string {
-	byCountry := q.GroupBy == "country"
+	byCountry := q.GroupBy.Is("country")
 	c := []string{"time >= " + s.param(w.From), "time < " + s.param(w.Until),
 		"by_country = " + s.param(byCountry),
 		"gap * " + strconv.Itoa(int(w.Source.Step().Seconds())) + " > extract(epoch FROM time - " + start + ")"}
@@ -48,7 +48,7 @@ func sightingsSeriesSQL(q query.Query, w period.Window, src sightingsSource) sta
 	table := s.sightingsFrom(src)
 	from := s.param(w.From) + "::timestamptz"
 	bucket := "date_bin(" + s.param(w.Bucket) + "::interval, time, " + from + ")"
-	if q.GroupBy == "" {
+	if len(q.GroupBy) == 0 {
 		where := s.sightingsWhere(q, w, bucket)
 		s.sql = fill("SELECT {bucket} AS bucket, sum(attackers)::bigint AS value FROM {table} WHERE {where} GROUP BY 1 ORDER BY 1",
 			map[string]string{"bucket": bucket, "table": table, "where": where})
@@ -82,7 +82,7 @@ func sightingsTableSQL(q query.Query, w period.Window, src sightingsSource, rowC
 	var s statement
 	table := s.sightingsFrom(src)
 	where := s.sightingsWhere(q, w, s.param(w.From)+"::timestamptz")
-	if q.GroupBy == "" {
+	if len(q.GroupBy) == 0 {
 		s.sql = "SELECT coalesce(sum(attackers), 0)::bigint AS value FROM " + table + " WHERE " + where
 		return s
 	}

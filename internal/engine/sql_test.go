@@ -110,6 +110,9 @@ func TestStatementsFillEveryPlaceholder(t *testing.T) {
 		src := source{table: "wide", twin: &tw, precision: w.Source, listed: listed, unlisted: unlisted}
 		src.keys = columns([][]string{make([]string, len(tw.Keys)), make([]string, len(tw.Keys))}, len(tw.Keys))
 		build(table+" exact sums", exactSumsSQL(src, "true"))
+		for _, k := range tw.Keys {
+			require.NotEmpty(t, keyTypes[k], "%s: key %s has no type to turn pruned keys back into", table, k)
+		}
 	}
 	t.Logf("%d statements", built)
 	require.Greater(t, built, 100)

@@ -8,7 +8,8 @@ import (
 )
 
 // keyTypes are the SQL types of the twin key columns, to turn text arrays back into keys.
-var keyTypes = map[string]string{"ip": "inet", "username": "text", "password": "text", "protocol": "protocol_t", "port": "integer"}
+var keyTypes = map[string]string{"ip": "inet", "username": "text", "password": "text", "protocol": "protocol_t", "port": "integer",
+	"trap": "trap_t", "action": "action_t", "country": "text"}
 
 // from is the FROM item of src. Each arm carries its own spans and key restriction so the
 // twin's indexes serve it; the query's own conditions are pushed into both arms by the planner.

@@ -42,7 +42,7 @@ func TestAdhoc(t *testing.T) {
 			name: "!= and !=| add to the exclusions",
 			in: `{"metric":"incidents","groupBy":"country","exclude":{"country":["RU"]},"adhoc":[{"key":"country","operator":"!=","value":"cn"},
 			      {"key":"trap","operator":"!=|","value":"","values":["fwlogs","minipot_ftp"]},{"key":"ip","operator":"!=","value":"198.51.100.7/24"}]}`,
-			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "timeseries", Limit: 7,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: Grouping{"country"}, Format: "timeseries", Limit: 7,
 				Exclude: Filters{Country: []string{"CN", "RU"}, Trap: []string{"fwlogs", "minipot_ftp"}, IP: []string{"198.51.100.0/24"}}},
 		},
 		{

@@ -55,7 +55,7 @@ func Parse(b []byte) (Query, error) {
 		q = FromPreset(p)
 	}
 	d.override(&q.Metric, "metric", true)
-	d.override(&q.GroupBy, "groupBy", true)
+	d.grouping(&q.GroupBy, "groupBy")
 	d.override(&q.Format, "format", true)
 	d.override(&q.Period, "period", true)
 	if v, ok := d.integer("limit"); ok {
@@ -127,9 +127,17 @@ func parseFilters(fields map[string]json.RawMessage, name string, allowed []stri
 // Set Period (and the filter the preset requires) before use.
 func FromPreset(p catalog.Preset) Query {
 	return Query{
-		QueryType: TypeStats, Preset: p.Name, Metric: p.Metric, GroupBy: p.GroupBy,
+		QueryType: TypeStats, Preset: p.Name, Metric: p.Metric, GroupBy: presetGrouping(p.GroupBy),
 		Format: p.Format, Limit: p.Limit,
 	}
+}
+
+// presetGrouping is a preset's one grouping as a list; "" is no grouping.
+func presetGrouping(key string) Grouping {
+	if key == "" {
+		return nil
+	}
+	return Grouping{key}
 }
 
 // decoder reads single fields of a JSON object and keeps the first error, named by field.
@@ -215,6 +223,27 @@ func (d *decoder) numbers(dst *[]int64, name string) {
 		return
 	}
 	*dst = v
+}
+
+// grouping sets *dst when the field is present: a list of keys, or one text of keys separated
+// by commas (Grafana interpolates a multi-value variable so), or both; keywords are trimmed and
+// lower-cased and empty ones dropped, so "" and [] mean no grouping. Duplicates stay for
+// Validate to name.
+func (d *decoder) grouping(dst *Grouping, name string) {
+	var items []string
+	d.texts(&items, name)
+	if _, ok := d.raw(name); !ok || d.err != nil {
+		return
+	}
+	var keys Grouping
+	for _, item := range items {
+		for _, k := range strings.Split(item, ",") {
+			if k = keyword(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	*dst = keys
 }
 
 func (d *decoder) texts(dst *[]string, name string) {

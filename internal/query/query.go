@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sview-project/sview/internal/derived"
@@ -35,6 +37,8 @@ const (
 	DefaultTableLimit      = 15
 	// MaxLimit caps any limit; the engine's row guard applies on top of it.
 	MaxLimit = 10000
+	// MaxGroupBy is how many keys one stats query may group by.
+	MaxGroupBy = 3
 )
 
 // Closed lists of the stats query fields.
@@ -50,13 +54,13 @@ var (
 type Query struct {
 	QueryType string `json:"queryType"`
 	// stats
-	Preset  string  `json:"preset,omitempty"`
-	Metric  string  `json:"metric,omitempty"`
-	GroupBy string  `json:"groupBy"` // always written: "" may override a preset
-	Format  string  `json:"format,omitempty"`
-	Period  string  `json:"period,omitempty"`
-	Limit   int     `json:"limit,omitempty"` // top-N for stats and greylist; 0 = all
-	Filters Filters `json:"filters,omitzero"`
+	Preset  string   `json:"preset,omitempty"`
+	Metric  string   `json:"metric,omitempty"`
+	GroupBy Grouping `json:"groupBy"` // always written: [] may override a preset
+	Format  string   `json:"format,omitempty"`
+	Period  string   `json:"period,omitempty"`
+	Limit   int      `json:"limit,omitempty"` // top-N for stats and greylist; 0 = all
+	Filters Filters  `json:"filters,omitzero"`
 	// Exclude leaves out the rows matching any of its values (same keys as Filters, tag
 	// excepted); a row whose column is NULL is never excluded.
 	Exclude Filters `json:"exclude,omitzero"`
@@ -77,6 +81,28 @@ type Query struct {
 	// Restrict is set from the caller's scope (Scope.Apply), never parsed.
 	Restrict *Restriction `json:"restrict,omitempty"`
 }
+
+// Grouping is the keys a stats query groups by, in the order given (series and rows are
+// labelled by all of them); empty means no grouping. Its JSON is always a list.
+type Grouping []string
+
+// MarshalJSON writes the keys as a list, [] when there are none: "no grouping" must stay
+// explicit, as it overrides a preset's grouping.
+func (g Grouping) MarshalJSON() ([]byte, error) {
+	if g == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]string(g))
+}
+
+// Has reports whether key is one of the keys.
+func (g Grouping) Has(key string) bool { return slices.Contains(g, key) }
+
+// Is reports whether the grouping is exactly these keys, in this order.
+func (g Grouping) Is(keys ...string) bool { return slices.Equal(g, keys) }
+
+// String is the keys joined by commas, the form Grafana interpolates variables into.
+func (g Grouping) String() string { return strings.Join(g, ",") }
 
 // Filters restrict a stats or greylist query. Lists are sorted and free of duplicates; within a
 // list values are alternatives (OR), across filters all must hold (AND).
@@ -119,6 +145,14 @@ func GroupBysOf(table derived.Family) []string {
 		return []string{"", "country", "asn", "ip", "probe", "port"}
 	}
 	return []string{"", "country", "asn", "trap", "action", "ip", "probe", "combination"}
+}
+
+// combined lists the groupings combination stands for on a table.
+func combined(table derived.Family) []string {
+	if table == derived.Passwords {
+		return []string{"username", "password"}
+	}
+	return []string{"trap", "action"}
 }
 
 // FiltersOf lists the filters a table supports (the JSON names under filters).

@@ -20,12 +20,12 @@ func TestParse(t *testing.T) {
 		{
 			name: "preset expands with defaults",
 			in:   `{"refId":"A","preset":"top_countries_by_attackers_graph","period":"1w"}`,
-			want: Query{QueryType: "stats", Preset: "top_countries_by_attackers_graph", Metric: "attackers", GroupBy: "country", Format: "timeseries", Period: "1w", Limit: 7},
+			want: Query{QueryType: "stats", Preset: "top_countries_by_attackers_graph", Metric: "attackers", GroupBy: Grouping{"country"}, Format: "timeseries", Period: "1w", Limit: 7},
 		},
 		{
 			name: "explicit fields override the preset",
 			in:   `{"preset":"top_passwords_by_usages_list","limit":"3","format":"timeseries","period":"1d"}`,
-			want: Query{QueryType: "stats", Preset: "top_passwords_by_usages_list", Metric: "usages", GroupBy: "password", Format: "timeseries", Period: "1d", Limit: 3},
+			want: Query{QueryType: "stats", Preset: "top_passwords_by_usages_list", Metric: "usages", GroupBy: Grouping{"password"}, Format: "timeseries", Period: "1d", Limit: 3},
 		},
 		{
 			name: "explicit empty groupBy overrides the preset and drops the limit",
@@ -36,18 +36,34 @@ func TestParse(t *testing.T) {
 			name: "table default limit, lenient filters sorted and deduplicated",
 			in: `{"queryType":"stats","metric":"Incidents","groupBy":"country","format":"table",
 			      "filters":{"probe":["12","3",12],"asn":"64500","country":["cz","sk","CZ"],"trap":"minipot_telnet","ip":"::ffff:192.0.2.1"}}`,
-			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "table", Limit: 15,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: Grouping{"country"}, Format: "table", Limit: 15,
 				Filters: Filters{Probe: []int64{3, 12}, ASN: []int64{64500}, Country: []string{"CZ", "SK"}, Trap: []string{"minipot_telnet"}, IP: []string{"192.0.2.1"}}},
 		},
 		{
 			name: "map defaults to country and all rows",
 			in:   `{"metric":"attackers","format":"map","period":"1y"}`,
-			want: Query{QueryType: "stats", Metric: "attackers", GroupBy: "country", Format: "map", Period: "1y"},
+			want: Query{QueryType: "stats", Metric: "attackers", GroupBy: Grouping{"country"}, Format: "map", Period: "1y"},
 		},
 		{
 			name: "ports by port with port filter",
 			in:   `{"metric":"scans","groupBy":"port","filters":{"port":["22","23"]}}`,
-			want: Query{QueryType: "stats", Metric: "scans", GroupBy: "port", Format: "timeseries", Limit: 7, Filters: Filters{Port: []int64{22, 23}}},
+			want: Query{QueryType: "stats", Metric: "scans", GroupBy: Grouping{"port"}, Format: "timeseries", Limit: 7, Filters: Filters{Port: []int64{22, 23}}},
+		},
+		{
+			name: "groupBy as a list of keys, in the order given",
+			in:   `{"metric":"incidents","groupBy":["ASN"," trap","probe"],"format":"table"}`,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: Grouping{"asn", "trap", "probe"}, Format: "table", Limit: 15},
+		},
+		{
+			// Grafana interpolates a multi-value variable into a string so
+			name: "groupBy as keys separated by commas, also inside a list",
+			in:   `{"metric":"usages","groupBy":["country, asn","",""]}`,
+			want: Query{QueryType: "stats", Metric: "usages", GroupBy: Grouping{"country", "asn"}, Format: "timeseries", Limit: 7},
+		},
+		{
+			name: "an empty list of keys overrides the preset",
+			in:   `{"preset":"top_traps_by_incidents_graph","groupBy":[]}`,
+			want: Query{QueryType: "stats", Preset: "top_traps_by_incidents_graph", Metric: "incidents", Format: "timeseries"},
 		},
 		{
 			name: "prefix filter is masked",
@@ -71,7 +87,7 @@ func TestParse(t *testing.T) {
 			name: "exclude with the filters' keys, normalised the same way",
 			in: `{"metric":"incidents","groupBy":"country","format":"table","filters":{"country":["cz","us"]},
 			      "exclude":{"asn":["64501",64500],"country":"cn","ip":["198.51.100.0/24","198.51.100.7"],"trap":"FWLOGS","probe":2,"action":["login"]}}`,
-			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: "country", Format: "table", Limit: 15,
+			want: Query{QueryType: "stats", Metric: "incidents", GroupBy: Grouping{"country"}, Format: "table", Limit: 15,
 				Filters: Filters{Country: []string{"CZ", "US"}},
 				Exclude: Filters{Probe: []int64{2}, ASN: []int64{64500, 64501}, Country: []string{"CN"}, Trap: []string{"fwlogs"},
 					Action: []string{"login"}, IP: []string{"198.51.100.0/24"}}},
@@ -79,7 +95,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "exclude of logins and ports",
 			in:   `{"metric":"usages","groupBy":"password","exclude":{"password":"123456","username":"root"}}`,
-			want: Query{QueryType: "stats", Metric: "usages", GroupBy: "password", Format: "timeseries", Limit: 7,
+			want: Query{QueryType: "stats", Metric: "usages", GroupBy: Grouping{"password"}, Format: "timeseries", Limit: 7,
 				Exclude: Filters{Password: "123456", Username: "root"}},
 		},
 		{
@@ -162,6 +178,14 @@ func TestParseErrors(t *testing.T) {
 		{"unknown groupBy", `{"metric":"scans","groupBy":"city"}`, ErrInvalidField, "groupBy", "combination"},
 		{"groupBy not in table", `{"metric":"scans","groupBy":"password"}`, ErrUnsupported, "groupBy", "port"},
 		{"action on passwords", `{"metric":"usages","groupBy":"action"}`, ErrUnsupported, "groupBy", "username"},
+		{"groupBy not a list of texts", `{"metric":"scans","groupBy":{"a":1}}`, ErrInvalidJSON, "groupBy", "string"},
+		{"unknown key in a grouping", `{"metric":"incidents","groupBy":"asn,city"}`, ErrInvalidField, "groupBy", `"city": unknown grouping (allowed: country, asn`},
+		{"key of another table in a grouping", `{"metric":"scans","groupBy":["asn","trap"]}`, ErrUnsupported, "groupBy",
+			`"trap": metric scans (table ports) has no such column (allowed: country, asn, ip, probe, port)`},
+		{"duplicate key", `{"metric":"incidents","groupBy":["asn","trap","ASN"]}`, ErrInvalidField, "groupBy", `"asn": a key may be given once`},
+		{"key inside combination", `{"metric":"incidents","groupBy":["combination","action"]}`, ErrInvalidField, "groupBy", "combination groups by trap and action already"},
+		{"too many keys", `{"metric":"incidents","groupBy":"asn,trap,action,country"}`, ErrInvalidField, "groupBy", `"asn,trap,action,country": at most 3 keys`},
+		{"map by two keys", `{"metric":"incidents","format":"map","groupBy":["country","asn"]}`, ErrUnsupported, "groupBy", "a map is grouped by country"},
 		{"map by trap", `{"metric":"incidents","format":"map","groupBy":"trap"}`, ErrUnsupported, "groupBy", "country"},
 		{"negative limit", `{"metric":"incidents","groupBy":"ip","limit":-3}`, ErrInvalidField, "limit", "between"},
 		{"huge limit", `{"metric":"incidents","groupBy":"ip","limit":"99999999999999999"}`, ErrInvalidField, "limit", "between"},
@@ -271,6 +295,33 @@ func TestCacheKey(t *testing.T) {
 	require.Equal(t, excluded.CacheKey(r), parse(`{"metric":"incidents","exclude":{"country":["CZ","sk"]}}`).CacheKey(r))
 	require.NotEqual(t, excluded.CacheKey(r), a.CacheKey(r), "excluding is not filtering")
 	require.NotEqual(t, excluded.CacheKey(r), parse(`{"metric":"incidents"}`).CacheKey(r))
+}
+
+// TestGroupingJSON: the canonical groupBy is a list, [] when nothing is grouped (it overrides a
+// preset's grouping), and every accepted spelling of the same keys has one cache key.
+func TestGroupingJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"metric":"incidents"}`:                                 `"groupBy":[]`,
+		`{"metric":"incidents","groupBy":"asn"}`:                 `"groupBy":["asn"]`,
+		`{"metric":"incidents","groupBy":"asn, trap"}`:           `"groupBy":["asn","trap"]`,
+		`{"preset":"top_traps_by_incidents_graph"}`:              `"groupBy":["trap"]`,
+		`{"preset":"top_traps_by_incidents_graph","groupBy":""}`: `"groupBy":[]`,
+	} {
+		q, err := Parse([]byte(in))
+		require.NoError(t, err, in)
+		b, err := json.Marshal(q)
+		require.NoError(t, err)
+		require.Contains(t, string(b), want, in)
+	}
+	r := period.Range{}
+	list, err := Parse([]byte(`{"metric":"incidents","groupBy":["asn","trap"],"period":"1d"}`))
+	require.NoError(t, err)
+	text, err := Parse([]byte(`{"metric":"incidents","groupBy":"ASN,trap","period":"1d"}`))
+	require.NoError(t, err)
+	swapped, err := Parse([]byte(`{"metric":"incidents","groupBy":"trap,asn","period":"1d"}`))
+	require.NoError(t, err)
+	require.Equal(t, list.CacheKey(r), text.CacheKey(r))
+	require.NotEqual(t, list.CacheKey(r), swapped.CacheKey(r), "the order of the keys orders the labels and columns")
 }
 
 // TestPlainPasswordNotEchoed: a refused password does not appear in the error, which reaches

@@ -90,7 +90,7 @@ func (s Scope) Apply(q Query) (Query, error) {
 				return q, fmt.Errorf("%w: probe %d is not among your probes, so it cannot be excluded either; claim it with its device token", ErrForbidden, p)
 			}
 		}
-		if q.GroupBy == "probe" && len(q.Filters.Probe) == 0 {
+		if q.GroupBy.Has("probe") && len(q.Filters.Probe) == 0 {
 			if len(s.Probes) == 0 {
 				return q, fmt.Errorf("%w: grouping by probe shows your own probes only, and you have none; claim one with its device token", ErrForbidden)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/sentinel"
 )
@@ -27,11 +28,11 @@ func (q Query) Normalize() Query {
 	case TypeStats:
 		q.MinScore, q.SHA1, q.Prefix = 0, "", ""
 		q.Format = cmp.Or(q.Format, FormatTimeSeries)
-		if q.Format == FormatMap && q.GroupBy == "" {
-			q.GroupBy = "country"
+		if q.Format == FormatMap && len(q.GroupBy) == 0 {
+			q.GroupBy = Grouping{"country"}
 		}
 		switch {
-		case q.GroupBy == "":
+		case len(q.GroupBy) == 0:
 			q.Limit = 0 // one series or one total row: nothing to rank
 		case q.Limit == 0 && q.Format == FormatTimeSeries:
 			q.Limit = DefaultTimeSeriesLimit
@@ -101,14 +102,8 @@ func (q Query) validateStats() error {
 		return err
 	}
 	table := q.Table()
-	if !slices.Contains(GroupBys, q.GroupBy) {
-		return invalid("groupBy", q.GroupBy, GroupBys[1:], "unknown grouping")
-	}
-	if allowed := GroupBysOf(table); !slices.Contains(allowed, q.GroupBy) {
-		return unsupported("groupBy", q.GroupBy, allowed[1:], "metric "+q.Metric+" (table "+string(table)+") has no such column")
-	}
-	if q.Format == FormatMap && q.GroupBy != "country" {
-		return unsupported("groupBy", q.GroupBy, []string{"country"}, "a map is grouped by country")
+	if err := q.validateGroupBy(table); err != nil {
+		return err
 	}
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return invalid("limit", strconv.Itoa(q.Limit), nil, "must be between 1 and "+strconv.Itoa(MaxLimit)+" (0 or absent for the default)")
@@ -128,6 +123,35 @@ func (q Query) validateStats() error {
 		if p.Requires != "" && !q.Filters.has(p.Requires) {
 			return missing("filters."+p.Requires, "preset "+p.Name+" is about one "+p.Requires+" and needs this filter")
 		}
+	}
+	return nil
+}
+
+// validateGroupBy checks every key against the table's groupings: known, grouped once (a
+// combination holds its two keys already), at most MaxGroupBy of them.
+func (q Query) validateGroupBy(table derived.Family) error {
+	allowed := GroupBysOf(table)[1:]
+	if len(q.GroupBy) > MaxGroupBy {
+		return invalid("groupBy", q.GroupBy.String(), allowed, "at most "+strconv.Itoa(MaxGroupBy)+" keys")
+	}
+	for i, key := range q.GroupBy {
+		switch {
+		case !slices.Contains(GroupBys[1:], key):
+			return invalid("groupBy", key, GroupBys[1:], "unknown grouping")
+		case !slices.Contains(allowed, key):
+			return unsupported("groupBy", key, allowed, "metric "+q.Metric+" (table "+string(table)+") has no such column")
+		case slices.Contains(q.GroupBy[:i], key):
+			return invalid("groupBy", key, allowed, "a key may be given once")
+		case key == "combination":
+			for _, k := range combined(table) {
+				if q.GroupBy.Has(k) {
+					return invalid("groupBy", k, allowed, "combination groups by "+strings.Join(combined(table), " and ")+" already")
+				}
+			}
+		}
+	}
+	if q.Format == FormatMap && !q.GroupBy.Is("country") {
+		return unsupported("groupBy", q.GroupBy.String(), []string{"country"}, "a map is grouped by country")
 	}
 	return nil
 }

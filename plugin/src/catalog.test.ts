@@ -120,14 +120,14 @@ describe('the query model agrees with the backend golden', () => {
     expect(Object.keys(PRESETS)).toEqual(presets.map((p) => p.name));
     expect(PRESETS.top_countries_by_incidents_list).toEqual({
       metric: 'incidents',
-      groupBy: 'country',
+      groupBy: ['country'],
       format: 'table',
       limit: 15,
     });
-    expect(PRESETS.all_countries_by_attackers_list).toEqual({ metric: 'attackers', groupBy: 'country', format: 'map' });
+    expect(PRESETS.all_countries_by_attackers_list).toEqual({ metric: 'attackers', groupBy: ['country'], format: 'map' });
     expect(PRESETS.my_top_traps_by_incidents_graph).toEqual({
       metric: 'incidents',
-      groupBy: 'trap',
+      groupBy: ['trap'],
       format: 'timeseries',
       limit: 7,
       needs: 'probe',

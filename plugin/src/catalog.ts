@@ -87,6 +87,9 @@ export const METRIC_DIMENSIONS = Object.fromEntries(model.metrics.map((m) => [m.
   GroupBy[]
 >;
 
+/** How many keys one query may group by. */
+export const MAX_GROUP_BY: number = model.maxGroupBy;
+
 /** What "combination" groups by depends on the table. */
 export function groupByLabel(groupBy: GroupBy, metric: Metric | undefined): string {
   if (groupBy !== 'combination') {
@@ -171,7 +174,8 @@ export const MAX_LIMIT = model.maxLimit;
 
 export interface Preset {
   metric: Metric;
-  groupBy: GroupBy;
+  /** [] or one key */
+  groupBy: GroupBy[];
   format: Format;
   limit?: number;
   /** a filter the preset needs a value for (the original resource's parameter) */
@@ -187,7 +191,7 @@ export const PRESETS: Record<string, Preset> = Object.fromEntries(
   presetsGolden.map(({ name, requires, query }) => {
     const preset: Preset = {
       metric: query.metric as Metric,
-      groupBy: query.groupBy as GroupBy,
+      groupBy: query.groupBy as GroupBy[],
       format: query.format as Format,
     };
     if (query.limit) {

@@ -20,6 +20,7 @@ import { SviewVariableSupport } from './variables';
 import {
   DEFAULT_QUERY,
   Filters,
+  GroupByKeys,
   ListFilterKey,
   SviewOptions,
   SviewQuery,
@@ -28,7 +29,7 @@ import {
   VariableValue,
 } from './types';
 
-const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'sha1', 'prefix'] as const;
+const TEXT_FIELDS = ['preset', 'metric', 'format', 'period', 'sha1', 'prefix'] as const;
 
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).
@@ -110,6 +111,10 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
       if (migrated[k] !== undefined) {
         (out as unknown as Record<string, string | undefined>)[k] = text(migrated[k]);
       }
+    }
+    // groupBy is a list of keys after migrateQuery; a multi-value variable gives one key per value
+    if (Array.isArray(migrated.groupBy)) {
+      out.groupBy = list(migrated.groupBy) as GroupByKeys;
     }
     const interpolated = (given: Filters | undefined): Filters => {
       const f: Filters = { ...given };

@@ -40,7 +40,22 @@ describe('migrateQuery', () => {
     [
       'null groupBy and period mean none and the dashboard range',
       legacy({ queryType: 'stats', metric: 'scans', groupBy: null, period: null }),
-      legacy({ queryType: 'stats', metric: 'scans', groupBy: '', period: '' }),
+      legacy({ queryType: 'stats', metric: 'scans', groupBy: [], period: '' }),
+    ],
+    [
+      'a groupBy of older versions, one key, becomes a list of one; "" the empty list',
+      legacy({ queryType: 'stats', metric: 'scans', groupBy: 'port', exclude: { port: 22 } }),
+      legacy({ queryType: 'stats', metric: 'scans', groupBy: ['port'], exclude: { port: ['22'] } }),
+    ],
+    [
+      'keys separated by commas (as Grafana interpolates a multi-value variable) and $variables',
+      legacy({ queryType: 'stats', metric: 'incidents', groupBy: ' asn, trap ,,$key' }),
+      legacy({ queryType: 'stats', metric: 'incidents', groupBy: ['asn', 'trap', '$key'] }),
+    ],
+    [
+      'an empty groupBy is no grouping',
+      legacy({ queryType: 'stats', metric: 'incidents', groupBy: '' }),
+      legacy({ queryType: 'stats', metric: 'incidents', groupBy: [] }),
     ],
     [
       'an unknown resource name is kept, not guessed',
@@ -83,7 +98,7 @@ describe('migrateQuery', () => {
       queryType: 'stats',
       preset: 'top_passwords_by_usages_graph',
       metric: 'usages',
-      groupBy: 'password',
+      groupBy: ['password', 'country'],
       format: 'timeseries',
       period: '',
       limit: 7,

@@ -3,7 +3,7 @@
 // query comes back unchanged.
 import { LIST_FILTER_KEYS, PRESETS, TEXT_FILTER_KEYS } from './catalog';
 import { sha1Hex } from './hash';
-import { Filters, SviewQuery, VariableRef } from './types';
+import { Filters, GroupByKeys, SviewQuery, VariableRef } from './types';
 
 /** Older filter values: a scalar where a list is expected now (also ip), numbers for asn and port. */
 function toList(v: unknown): string[] | undefined {
@@ -31,6 +31,18 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/**
+ * The keys of a groupBy as saved: a list (this version), or one string of older versions, which
+ * may also hold keys separated by commas; "", null and absent are no grouping.
+ */
+export function groupByKeys(v: SviewQuery['groupBy'] | null): GroupByKeys {
+  const items = v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
+  return items
+    .flatMap((item) => String(item).split(','))
+    .map((k) => k.trim())
+    .filter((k) => k !== '') as GroupByKeys;
+}
+
 /** Fields of the original API that migrateQuery may leave in a saved query; never sent (see sendable). */
 const LEGACY_FIELDS = ['resource', 'name', 'token'] as const;
 
@@ -55,7 +67,8 @@ export function sendable(query: SviewQuery): SviewQuery {
  * - no queryType → stats (the only type of the first versions);
  * - filters (and exclusions) with scalar or numeric values → string lists (`ip: "192.0.2.1"` →
  *   `ip: ["192.0.2.1"]`); a numeric-string limit → number;
- * - null groupBy/period → "" (no grouping / dashboard range).
+ * - a groupBy string (one key, keys separated by commas, "" or null for none) → a list of keys;
+ * - null period → "" (dashboard range).
  * A leak query's `password` stays: hashing it is asynchronous (hashPassword).
  */
 export function migrateQuery(query: SviewQuery): SviewQuery {
@@ -108,10 +121,11 @@ export function migrateQuery(query: SviewQuery): SviewQuery {
       delete out.limit;
     }
   }
-  for (const k of ['groupBy', 'period'] as const) {
-    if (out[k] === null) {
-      out[k] = '';
-    }
+  if (out.groupBy !== undefined) {
+    out.groupBy = groupByKeys(out.groupBy);
+  }
+  if (out.period === null) {
+    out.period = '';
   }
   return out;
 }

@@ -13,9 +13,16 @@ export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
 /** incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from ports. */
 export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
 
-/** "" = one series for everything; combination = username and password together. */
+/** One grouping key; "" = one series for everything; combination = username and password together. */
 export type GroupBy =
   '' | 'country' | 'asn' | 'trap' | 'action' | 'ip' | 'probe' | 'password' | 'username' | 'combination' | 'port';
+
+/**
+ * The keys a stats query groups by (up to MAX_GROUP_BY), series labelled and table rows keyed by
+ * all of them; [] = no grouping. Older versions saved one key as a string ("" = none), which
+ * migrateQuery turns into a list; the backend accepts both, and "asn,trap".
+ */
+export type GroupByKeys = Array<GroupBy | VariableRef>;
 
 /** map = one row per country code with its value, for the Geomap panel. */
 export type Format = 'timeseries' | 'table' | 'map';
@@ -75,7 +82,7 @@ export interface SviewQuery extends DataQuery {
   /** a name from the original catalog (variables/presets); explicit fields below override it */
   preset?: string;
   metric?: Metric | VariableRef;
-  groupBy?: GroupBy | VariableRef;
+  groupBy?: GroupByKeys | GroupBy | VariableRef;
   format?: Format | VariableRef;
   period?: Period | VariableRef;
   /** top-N for groupBy (stats) or rows (greylist); absent = backend default (7 timeseries, 15 table) */

@@ -16,6 +16,14 @@ describe('queryProblems', () => {
     ['usages by action', q({ metric: 'usages', groupBy: 'action' }), ['groupBy']],
     ['a preset expands before checking', q({ preset: 'top_ports_by_scans_graph', groupBy: 'trap' }), ['groupBy']],
     ['variables are left to the backend', q({ metric: '$metric', groupBy: '$g', format: '$f' }), []],
+    ['several keys', q({ metric: 'incidents', groupBy: ['asn', 'trap', 'probe'], format: 'table' }), []],
+    ['keys of an older string', q({ metric: 'usages', groupBy: 'country,password' as never }), []],
+    ['a key the table lacks among several', q({ metric: 'scans', groupBy: ['asn', 'trap'] }), ['groupBy']],
+    ['a key twice', q({ metric: 'incidents', groupBy: ['asn', 'asn'] }), ['groupBy']],
+    ['four keys', q({ metric: 'incidents', groupBy: ['asn', 'trap', 'probe', 'country'] }), ['groupBy']],
+    ['a key held in a variable among several', q({ metric: 'scans', groupBy: ['$g', 'trap'] }), []],
+    ['map by country and asn', q({ metric: 'incidents', format: 'map', groupBy: ['country', 'asn'] }), ['format']],
+    ['map by country', q({ metric: 'incidents', format: 'map', groupBy: ['country'] }), []],
     ['preset unknown here', q({ preset: 'from_a_newer_backend' }), ['preset']],
     ['greylist with a stats filter', q({ queryType: 'greylist', filters: { trap: ['fwlogs'] } }), ['filters']],
     ['limit above the backend maximum', q({ metric: 'incidents', groupBy: 'ip', limit: 10001 }), ['limit']],
@@ -29,11 +37,21 @@ describe('queryProblems', () => {
     expect(queryProblems(query).map((p) => p.field)).toEqual(fields);
   });
 
+  it('says which key is wrong and how many keys may be given', () => {
+    expect(queryProblems(q({ metric: 'scans', groupBy: ['asn', 'trap'] })).map((p) => p.message)).toEqual([
+      'Trap cannot group scans: scans can be grouped by country, asn, ip, probe, port.',
+    ]);
+    expect(
+      queryProblems(q({ metric: 'incidents', groupBy: ['asn', 'trap', 'ip', 'probe'] })).map((p) => p.message)
+    ).toEqual(['Group by at most 3 keys, not 4.']);
+    expect(queryProblems(q({ metric: 'incidents', groupBy: ['probe', 'probe'] })).map((p) => p.message)).toEqual([
+      'Probe is chosen twice.',
+    ]);
+  });
+
   it('names the allowed values in its messages', () => {
     const [problem] = queryProblems(q({ metric: 'scans', groupBy: 'password' }));
-    expect(problem.message).toBe(
-      'Password cannot group scans: scans can be grouped by nothing, country, asn, ip, probe, port.'
-    );
+    expect(problem.message).toBe('Password cannot group scans: scans can be grouped by country, asn, ip, probe, port.');
   });
 });
 

@@ -5,13 +5,14 @@ import {
   GREYLIST_FILTERS,
   groupByLabel,
   known,
+  MAX_GROUP_BY,
   MAX_LIMIT,
   METRIC_DIMENSIONS,
   METRIC_EXCLUDES,
   METRIC_FILTERS,
   PRESETS,
 } from './catalog';
-import { leakPassword } from './migration';
+import { groupByKeys, leakPassword } from './migration';
 import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
 export interface Problem {
@@ -26,14 +27,38 @@ const SHA1 = /^[0-9a-fA-F]{40}$/;
 const PREFIX = /^[0-9a-fA-F]{5,40}$/;
 const VARIABLE = /\$/;
 
-/** The fields as the backend will see them (explicit over preset); $variables count as unknown. */
-export function effective(query: SviewQuery): { metric?: Metric; groupBy?: GroupBy; format?: Format } {
+/**
+ * The fields as the backend will see them (explicit over preset); $variables count as unknown,
+ * a grouping holding one too.
+ */
+export function effective(query: SviewQuery): { metric?: Metric; groupBy?: GroupBy[]; format?: Format } {
   const preset = query.preset ? PRESETS[query.preset] : undefined;
+  const keys = groupByKeys(query.groupBy ?? preset?.groupBy);
   return {
     metric: known<Metric>(query.metric ?? preset?.metric),
-    groupBy: known<GroupBy>(query.groupBy ?? preset?.groupBy),
+    groupBy: keys.every((k) => known<GroupBy>(k) !== undefined) ? (keys as GroupBy[]) : undefined,
     format: known<Format>(query.format ?? preset?.format),
   };
+}
+
+/** What is wrong with a grouping of a metric, as the backend would say it: keys the metric's table lacks, repeated keys, too many. */
+function groupByProblems(metric: Metric, keys: GroupBy[]): Problem[] {
+  const allowed: GroupBy[] = METRIC_DIMENSIONS[metric].filter((g) => g !== '');
+  const problems: Problem[] = [];
+  for (const key of keys.filter((k) => !allowed.includes(k))) {
+    problems.push({
+      field: 'groupBy',
+      message: `${groupByLabel(key, metric)} cannot group ${metric}: ${metric} can be grouped by ${listLabel(allowed)}.`,
+    });
+  }
+  const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (repeated.length > 0) {
+    problems.push({ field: 'groupBy', message: `${groupByLabel(repeated[0], metric)} is chosen twice.` });
+  }
+  if (keys.length > MAX_GROUP_BY) {
+    problems.push({ field: 'groupBy', message: `Group by at most ${MAX_GROUP_BY} keys, not ${keys.length}.` });
+  }
+  return problems;
 }
 
 function listLabel(values: string[]): string {
@@ -104,16 +129,10 @@ export function statsProblems(query: SviewQuery): Problem[] {
     problems.push({ field: 'metric', message: 'Choose a metric or a preset.', incomplete: true });
   }
   if (metric && groupBy !== undefined) {
-    const allowed = METRIC_DIMENSIONS[metric];
-    if (!allowed.includes(groupBy)) {
-      problems.push({
-        field: 'groupBy',
-        message: `${groupByLabel(groupBy, metric)} cannot group ${metric}: ${metric} can be grouped by ${listLabel(allowed)}.`,
-      });
-    }
+    problems.push(...groupByProblems(metric, groupBy));
   }
   // the backend groups a map by country when no grouping is given
-  if (format === 'map' && groupBy !== undefined && groupBy !== '' && groupBy !== 'country') {
+  if (format === 'map' && groupBy !== undefined && groupBy.length > 0 && groupBy.join() !== 'country') {
     problems.push({ field: 'format', message: 'The map format needs group by Country.' });
   }
   const limitProblem = badLimit(query.limit);

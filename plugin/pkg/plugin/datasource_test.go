@@ -72,6 +72,7 @@ func TestQueryDataGolden(t *testing.T) {
 		{"stats_grouped", `{"queryType":"stats","metric":"incidents","groupBy":"country","format":"timeseries"}`},
 		{"stats_table", `{"queryType":"stats","preset":"top_countries_by_incidents_list"}`},
 		{"stats_map", `{"queryType":"stats","metric":"attackers","format":"map"}`},
+		{"stats_keys", `{"queryType":"stats","metric":"incidents","groupBy":["asn","trap"],"format":"table"}`},
 		{"greylist", `{"queryType":"greylist","filters":{"tag":["telnet","port_scan"]}}`},
 		{"leak", `{"queryType":"leak","sha1":"` + sha1Password + `"}`},
 	}

@@ -128,7 +128,7 @@ describe('QueryEditor: stats', () => {
       queryType: 'stats',
       preset: 'top_passwords_by_usages_graph',
       metric: 'usages',
-      groupBy: 'password',
+      groupBy: ['password'],
       format: 'timeseries',
       limit: 7,
       period: '1w',

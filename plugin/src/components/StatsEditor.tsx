@@ -6,6 +6,7 @@ import {
   InlineFieldRow,
   InlineSwitch,
   Input,
+  MultiSelect,
   RadioButtonGroup,
   Select,
 } from '@grafana/ui';
@@ -15,6 +16,7 @@ import {
   FORMAT_OPTIONS,
   GROUP_BYS,
   groupByLabel,
+  MAX_GROUP_BY,
   METRIC_DIMENSIONS,
   METRIC_EXCLUDES,
   METRIC_FILTERS,
@@ -24,11 +26,13 @@ import {
   PRESETS,
 } from '../catalog';
 import type { DataSource } from '../datasource';
+import { groupByKeys } from '../migration';
 import { effective, Problem, statsProblems } from '../validation';
 import {
   Filters,
   Format,
   GroupBy,
+  GroupByKeys,
   ListFilterKey,
   Metric,
   Period,
@@ -236,7 +240,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
   const preset = query.preset ? PRESETS[query.preset] : undefined;
   // as written (may be a $variable) for display; `metric`/`format` as known for the checks
   const shownMetric = query.metric ?? preset?.metric;
-  const shownGroupBy = query.groupBy ?? preset?.groupBy;
+  const shownGroupBy = groupByKeys(query.groupBy ?? preset?.groupBy);
   const { metric, format } = effective(query);
   const filters: Filters = query.filters ?? {};
   const exclude: Filters = query.exclude ?? {};
@@ -264,9 +268,9 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
     }
   };
 
-  // Only the groupings the metric's table has are offered; a grouping chosen before the metric
-  // changed stays visible and is explained below.
-  const allowed: GroupBy[] = metric ? METRIC_DIMENSIONS[metric] : GROUP_BYS;
+  // Only the groupings the metric's table has are offered (no grouping is no key); a key chosen
+  // before the metric changed stays visible and is explained below.
+  const allowed: GroupBy[] = (metric ? METRIC_DIMENSIONS[metric] : GROUP_BYS).filter((g) => g !== '');
   const groupByOptions: Array<SelectableValue<string>> = allowed.map((g) => ({
     value: g,
     label: groupByLabel(g, metric),
@@ -323,18 +327,21 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
         <InlineField
           label="Group by"
           labelWidth={10}
-          tooltip={metric ? `${metric} can be grouped by the dimensions of its table` : undefined}
+          tooltip={`Up to ${MAX_GROUP_BY} keys: series are labelled, and table rows keyed, by all of them${
+            metric ? `; ${metric} can be grouped by the dimensions of its table` : ''
+          }`}
           invalid={!!groupByError}
           error={groupByError}
         >
-          <Select<string>
+          <MultiSelect<string>
             inputId="sview-group-by"
-            width={26}
+            width={40}
             options={groupByOptions}
             allowCustomValue
-            value={selected(shownGroupBy, groupByOptions)}
+            value={shownGroupBy.map((k) => groupByOptions.find((o) => o.value === k) ?? { label: k, value: k })}
             placeholder={preset ? 'as the preset' : 'nothing'}
-            onChange={(v) => change({ ...query, groupBy: v.value as GroupBy })}
+            isOptionDisabled={() => shownGroupBy.length >= MAX_GROUP_BY}
+            onChange={(v) => change({ ...query, groupBy: v.map((o) => o.value).slice(0, MAX_GROUP_BY) as GroupByKeys })}
           />
         </InlineField>
         <InlineField
