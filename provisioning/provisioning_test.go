@@ -53,7 +53,8 @@ func TestDatasourceKeysAreKnownToThePlugin(t *testing.T) {
 	ds, err := Datasources(func(string) (string, bool) { return "x", true })
 	require.NoError(t, err)
 	known := []string{"host", "port", "database", "user", "sslmode", "readreplicaurl", "redisaddress", "redismode",
-		"redismastername", "redisuser", "redisdb", "redistls", "rediskeyprefix", "querytimeoutseconds", "maxrows", "cachettloverrides"}
+		"redismastername", "redisuser", "redisdb", "redistls", "rediskeyprefix", "querytimeoutseconds", "maxrows", "cachettloverrides",
+		"scopes", "teams", "alertscope"}
 	for k := range ds[0].JSONData {
 		require.Contains(t, known, strings.ToLower(k), "jsonData.%s", k)
 	}

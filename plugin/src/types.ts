@@ -168,6 +168,8 @@ export interface SviewOptions extends DataSourceJsonData {
 export interface ScopeGrant {
   all?: boolean;
   public?: boolean;
+  /** when every probe reported (probes query, silence annotations), none of its attack data */
+  activity?: boolean;
   probes?: number[];
   asns?: number[];
   prefixes?: string[];
