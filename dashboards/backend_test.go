@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -28,6 +29,8 @@ func TestPanelsThroughBackend(t *testing.T) {
 	vars := map[string][]string{
 		"probe": s.Probes, "asn": {s.ASN}, "country": s.Countries, "tag": s.Tags,
 		"ip": {s.IP}, "password": {s.Password}, "prefix": {s.Prefix},
+		// a network operator's netblock: the /16 around the sample attacker
+		"netblock": {netip.PrefixFrom(netip.MustParseAddr(s.IP), 16).Masked().String()},
 		// $trap and $action default to All, which the frontend expands to every value.
 		"trap": sentinel.Traps, "action": sentinel.Actions,
 	}
@@ -71,6 +74,36 @@ func TestPanelsThroughBackend(t *testing.T) {
 	t.Logf("%d panel queries run through QueryData", runs)
 	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })
 	t.Run("variable values", func(t *testing.T) { variableValues(t, ctx, b, vars) })
+	t.Run("annotations", func(t *testing.T) { annotations(t, ctx, b, vars, now) })
+}
+
+// annotations: every annotation a dashboard asks the sview datasource for answers, over the
+// last week, a frame with the fields Grafana maps to annotations.
+func annotations(t *testing.T, ctx context.Context, b *paneltest.Backend, vars map[string][]string, now time.Time) {
+	var n int
+	for _, d := range load(t) {
+		list, _ := d.Raw["annotations"].(map[string]any)["list"].([]any)
+		for _, raw := range list {
+			a, _ := raw.(map[string]any)
+			if ds, _ := a["datasource"].(map[string]any); ds["uid"] != DatasourceUID {
+				continue
+			}
+			n++
+			target, err := json.Marshal(a["target"])
+			require.NoError(t, err)
+			q, err := paneltest.Interpolate(target, vars)
+			require.NoError(t, err, "%s annotation %q", d.File, a["name"])
+			resp, err := b.Run(ctx, paneltest.Query{RefID: "Anno", JSON: q, From: now.Add(-7 * 24 * time.Hour), To: now, Interval: time.Hour})
+			require.NoError(t, err)
+			require.NoError(t, resp.Error, "%s annotation %q: %s", d.File, a["name"], q)
+			require.Len(t, resp.Frames, 1)
+			for _, name := range []string{"time", "timeEnd", "title", "text", "tags"} {
+				f, _ := resp.Frames[0].FieldByName(name)
+				require.NotNil(t, f, "%s annotation %q: field %s", d.File, a["name"], name)
+			}
+		}
+	}
+	require.Equal(t, 3, n, "greylist changes (network operator), silences (my probes), aggregation (system health)")
 }
 
 // variableValues: each query variable's list (the plugin resource variables/{kind}) has

@@ -95,7 +95,9 @@ func TestEveryPanelHasTargets(t *testing.T) {
 				require.NotEmpty(t, tg.RefID, "%s: panel %q", d.File, p.Title)
 				require.False(t, refs[tg.RefID], "%s: panel %q repeats refId %s", d.File, p.Title, tg.RefID)
 				refs[tg.RefID] = true
-				require.Contains(t, []string{"stats", "greylist", "leak", "status"}, tg.QueryType, "%s: panel %q", d.File, p.Title)
+				// Annotations mark panels; they are no panel's query.
+				require.Contains(t, slices.DeleteFunc(slices.Clone(query.QueryTypes), func(t string) bool { return t == query.TypeAnnotations }),
+					tg.QueryType, "%s: panel %q", d.File, p.Title)
 			}
 		}
 	}
@@ -233,7 +235,7 @@ func TestCustomOptions(t *testing.T) {
 // staticSamples are variable values for checks that need no database.
 var staticSamples = map[string][]string{
 	"probe": {"1", "2"}, "asn": {"64500"}, "country": {"CZ", "DE"}, "tag": {"telnet", "port_scan"},
-	"ip": {"192.0.2.1"}, "password": {"123456"}, "prefix": {"7c4a8"},
+	"ip": {"192.0.2.1"}, "password": {"123456"}, "prefix": {"7c4a8"}, "netblock": {"192.0.2.0/24", "2001:db8::/32"},
 	"trap": {"minipot_telnet", "fwlogs"}, "action": {"login", "connect"},
 }
 
@@ -324,13 +326,14 @@ func TestTrapAndActionVariables(t *testing.T) {
 		require.NoError(t, err)
 		for _, tg := range targets {
 			var q struct {
-				Filters map[string]any `json:"filters"`
-				GroupBy string         `json:"groupBy"`
+				QueryType string         `json:"queryType"`
+				Filters   map[string]any `json:"filters"`
 			}
 			require.NoError(t, json.Unmarshal(tg.JSON, &q))
-			// Panels about the dashboard's subject (they have filters) follow both; the ASN
-			// rankings of the network operator compare with every ASN, unfiltered.
-			if q.Filters == nil {
+			// Statistics about the dashboard's subject (they have filters) follow both; the ASN
+			// rankings of the network operator compare with every ASN, unfiltered; the greylist
+			// has no trap or action.
+			if q.Filters == nil || q.QueryType != query.TypeStats {
 				continue
 			}
 			for _, name := range []string{"trap", "action"} {
