@@ -1,25 +1,25 @@
 import React from 'react';
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { DataSourceInstanceSettings } from '@grafana/data';
 import { setTemplateSrv } from '@grafana/runtime';
 
-import { DataSource } from '../datasource';
+import { testDatasource } from '../testing/datasource';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
-import { SviewOptions, SviewQuery } from '../types';
+import { SviewQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 
-function datasource(): DataSource {
-  const ds = new DataSource({ id: 1, uid: 'u', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings<SviewOptions>);
-  jest.spyOn(ds, 'variableValues').mockResolvedValue([{ value: '64500', text: 'AS64500 EXAMPLE-NET' }]);
-  return ds;
-}
+const datasource = () => testDatasource(() => [{ value: '64500', text: 'AS64500 EXAMPLE-NET' }]);
 
 async function setup(query: Partial<SviewQuery>) {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
   await act(async () => {
     render(
-      <QueryEditor datasource={datasource()} query={{ refId: 'A', ...query }} onChange={onChange} onRunQuery={onRunQuery} />
+      <QueryEditor
+        datasource={datasource()}
+        query={{ refId: 'A', ...query }}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
+      />
     );
   });
   return { onChange, onRunQuery };
@@ -53,7 +53,12 @@ describe('annotations', () => {
     });
     fireEvent.keyDown(document.getElementById('sview-annotation')!, { key: 'ArrowDown' });
     fireEvent.click(screen.getByText('Aggregation'));
-    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'annotations', annotation: 'aggregation', filters: undefined });
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'annotations',
+      annotation: 'aggregation',
+      filters: undefined,
+    });
     expect(onRunQuery).toHaveBeenCalled();
   });
 

@@ -1,12 +1,12 @@
 import React from 'react';
 import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { DataSourceInstanceSettings } from '@grafana/data';
 import { setTemplateSrv } from '@grafana/runtime';
 
-import { DataSource } from '../datasource';
+import type { DataSource } from '../datasource';
+import { testDatasource } from '../testing/datasource';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
 import { nodeSha1, setWebCrypto } from '../testing/webcrypto';
-import { SviewOptions, SviewQuery, VariableKind, VariableValue } from '../types';
+import { SviewQuery, VariableKind, VariableValue } from '../types';
 import { QueryEditor } from './QueryEditor';
 
 const BACKEND: Partial<Record<VariableKind, VariableValue[]>> = {
@@ -22,19 +22,12 @@ const BACKEND: Partial<Record<VariableKind, VariableValue[]>> = {
 };
 
 function datasource(fail = false): DataSource {
-  const ds = new DataSource({
-    id: 1,
-    uid: 'u',
-    jsonData: {},
-    meta: {},
-  } as unknown as DataSourceInstanceSettings<SviewOptions>);
-  jest.spyOn(ds, 'variableValues').mockImplementation(async (kind: VariableKind) => {
+  return testDatasource((kind) => {
     if (fail) {
       throw new Error('datasource not saved');
     }
     return BACKEND[kind] ?? [];
   });
-  return ds;
 }
 
 /** Renders the editor and lets its option lists finish loading. */

@@ -1,30 +1,18 @@
 import React from 'react';
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { DataSourceInstanceSettings } from '@grafana/data';
 import { setTemplateSrv } from '@grafana/runtime';
 
-import { DataSource } from '../datasource';
+import { testDatasource } from '../testing/datasource';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
-import { SviewOptions, SviewQuery } from '../types';
+import { SviewQuery } from '../types';
 import { StatsEditor } from './StatsEditor';
-
-function datasource(): DataSource {
-  const ds = new DataSource({
-    id: 1,
-    uid: 'u',
-    jsonData: {},
-    meta: {},
-  } as unknown as DataSourceInstanceSettings<SviewOptions>);
-  jest.spyOn(ds, 'variableValues').mockResolvedValue([]);
-  return ds;
-}
 
 async function setup(query: Partial<SviewQuery>) {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
   const full: SviewQuery = { refId: 'A', queryType: 'stats', metric: 'incidents', format: 'table', ...query };
   await act(async () => {
-    render(<StatsEditor datasource={datasource()} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
+    render(<StatsEditor datasource={testDatasource()} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
   });
   return { onChange, onRunQuery };
 }
