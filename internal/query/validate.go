@@ -25,7 +25,7 @@ func (q Query) Normalize() Query {
 
 	switch q.QueryType {
 	case TypeStats:
-		q.MinScore, q.SHA1, q.Prefix = 0, "", ""
+		q.MinScore, q.SHA1, q.Prefix, q.Direction, q.Measure = 0, "", "", "", ""
 		q.Format = cmp.Or(q.Format, FormatTimeSeries)
 		if q.Format == FormatMap && q.GroupBy == "" {
 			q.GroupBy = "country"
@@ -48,6 +48,8 @@ func (q Query) Normalize() Query {
 		q = Query{QueryType: q.QueryType, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
 		q = Query{QueryType: q.QueryType}
+	case TypeTrend:
+		q = q.normalizeTrend()
 	}
 	return q
 }
@@ -77,6 +79,8 @@ func (q Query) Validate() error {
 		return q.validateLeak()
 	case TypeStatus:
 		return nil
+	case TypeTrend:
+		return q.validateTrend()
 	}
 	return invalid("queryType", q.QueryType, QueryTypes, "unknown query type")
 }
