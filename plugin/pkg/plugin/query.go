@@ -20,6 +20,7 @@ import (
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/stats"
 )
 
 // statusCancelled is what a query cancelled by Grafana (dashboard refreshed or closed) is
@@ -73,6 +74,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, scope quer
 		frames, err = d.leakFrames(ctx, q)
 	case query.TypeStatus:
 		frames, err = d.statusFrames(ctx, alert)
+	case query.TypeTrend:
+		var res stats.Result
+		res, err = d.stats.Trend(ctx, q, period.Range{From: dq.TimeRange.From, To: dq.TimeRange.To, Interval: dq.Interval}, skipCache)
+		frames = res.Frames
 	default:
 		err = backend.DownstreamErrorf("queryType %q: want one of %s", q.QueryType, strings.Join(query.QueryTypes, ", "))
 	}

@@ -1,0 +1,223 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/sview-project/sview/internal/engine"
+	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/trend"
+)
+
+// Trend answers a validated trend query (docs/trends.md): the ranked keys as one frame. The
+// cache keeps every key's row, computed once per metric, grouping, filters and windows, so
+// both directions, any limit and the table and numeric formats share one computation.
+func (s *Service) Trend(ctx context.Context, q query.Query, r period.Range, skipRead bool) (Result, error) {
+	w, err := s.trendWindows(ctx, q, r)
+	if err != nil {
+		return Result{}, err
+	}
+	// The freshness of the period or range, as for a stats answer; the key, the computation and
+	// the watermark that makes an answer stale (that of the precision of the buckets) are the
+	// trend's.
+	req := s.request(q, r)
+	req.Watermark = nil
+	if p := precisionOf(w.Current.Interval); p != period.Raw {
+		key := rollupstate.Key{Table: q.Table(), Precision: p}
+		req.Watermark = func(ctx context.Context) (time.Time, error) { return s.watermark(ctx, key) }
+	}
+	shared := q
+	shared.Direction, shared.Limit, shared.Format, shared.Measure = "", 0, "", ""
+	req.Key = fmt.Sprintf("%s %s..%s/%s", shared.CacheKey(period.Range{}), w.Current.From.Format(time.RFC3339),
+		w.Current.To.Format(time.RFC3339), w.Current.Interval)
+	req.Label = fmt.Sprintf("trend %s/%s %s..%s/%s", q.Metric, q.GroupBy, w.Current.From.Format(time.RFC3339),
+		w.Current.To.Format(time.RFC3339), w.Current.Interval)
+	req.SkipRead = skipRead
+	req.Compute = func(ctx context.Context) ([]byte, time.Time, error) {
+		var wm time.Time
+		if req.Watermark != nil {
+			if wm, err = req.Watermark(ctx); err != nil {
+				return nil, wm, err
+			}
+		}
+		t, err := s.computeTrend(ctx, q, w)
+		if err != nil {
+			return nil, wm, err
+		}
+		b, err := json.Marshal(t)
+		return b, wm, err
+	}
+	res, err := s.cache.Get(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	var t trend.Table
+	if err := json.Unmarshal(res.Value, &t); err != nil {
+		return Result{}, fmt.Errorf("cached answer of %s: %w", res.Label, err)
+	}
+	measure := ""
+	if q.Format == query.FormatNumeric {
+		measure = q.Measure
+	}
+	f, err := t.Frame(trendTitle(q), trend.Rank(t.Rows, q.Direction, q.Limit), measure)
+	if err != nil {
+		return Result{}, err
+	}
+	f.Meta.Custom.(map[string]any)["cache"] = string(res.State)
+	return Result{Frames: data.Frames{f}, State: res.State, Label: res.Label, Watermark: res.Watermark, ComputedAt: res.ComputedAt}, nil
+}
+
+func trendTitle(q query.Query) string {
+	return fmt.Sprintf("%s %s by %s", map[string]string{trend.Rising: "Rising", trend.Falling: "Falling"}[q.Direction], q.Metric, q.GroupBy)
+}
+
+// trendWindows are the windows of q: the period's ending now, or the dashboard range's. The
+// end is pulled back to the last final bucket: the rollup's watermark at the precision of the
+// bucket, or the raw tail for minute buckets, so an unfinished bucket never reads as a fall.
+func (s *Service) trendWindows(ctx context.Context, q query.Query, r period.Range) (trend.Windows, error) {
+	now := s.now()
+	end, length := r.To, r.To.Sub(r.From)
+	if p, ok := period.Lookup(q.Period); ok {
+		end, length = now, p.Range
+	}
+	if length <= 0 {
+		return trend.Windows{}, fmt.Errorf("%w: %w: from %s, to %s", query.ErrInvalidField, period.ErrEmptyRange,
+			r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339))
+	}
+	bucket := trend.Bucket(length)
+	final := now.Add(-period.RawTail)
+	if p := precisionOf(bucket); p != period.Raw {
+		wm, err := s.watermark(ctx, rollupstate.Key{Table: q.Table(), Precision: p})
+		if err != nil {
+			return trend.Windows{}, err
+		}
+		if !wm.IsZero() {
+			final = wm // zero: the aggregator has not started, the rollup is read as it is
+		}
+	}
+	if end.After(final) {
+		end = final
+	}
+	return trend.WindowsAt(end, length, bucket), nil
+}
+
+// precisionOf is the coarsest precision whose rows make whole buckets of width bucket.
+func precisionOf(bucket time.Duration) period.Precision {
+	for i := len(period.Precisions) - 1; i > 0; i-- {
+		if p := period.Precisions[i]; bucket%p.Step() == 0 {
+			return p
+		}
+	}
+	return period.Raw
+}
+
+// computeTrend reads every key's totals over both windows and its series over the current
+// one, and computes their rows. The totals are read as tables, so a distinct count
+// (attackers) is distinct over each whole window; the series only give the slope.
+func (s *Service) computeTrend(ctx context.Context, q query.Query, w trend.Windows) (trend.Table, error) {
+	all := q.Grouped(query.FormatTable, 0)
+	curFrames, _, err := s.engine.Run(ctx, all, w.Current)
+	if err != nil {
+		return trend.Table{}, s.tooMany(q, err)
+	}
+	prevFrames, _, err := s.engine.Run(ctx, all, w.Previous)
+	if err != nil {
+		return trend.Table{}, s.tooMany(q, err)
+	}
+	columns, current, err := counts(curFrames)
+	if err != nil {
+		return trend.Table{}, err
+	}
+	prevColumns, previous, err := counts(prevFrames)
+	if err != nil {
+		return trend.Table{}, err
+	}
+	if len(columns) == 0 {
+		columns = prevColumns
+	}
+	buckets := w.Buckets()
+	var series []trend.Series
+	if n := len(current); n > 0 {
+		if n*buckets > s.maxRows {
+			return trend.Table{}, fmt.Errorf("%w (%w): a trend reads every key's %d buckets, and %d keys × %d buckets exceed %d rows; narrow it with filters or exclusions",
+				engine.ErrTooManyRows, query.ErrUnsupported, buckets, n, buckets, s.maxRows)
+		}
+		frames, _, err := s.engine.Run(ctx, q.Grouped(query.FormatTimeSeries, n), w.Current)
+		if err != nil {
+			return trend.Table{}, s.tooMany(q, err)
+		}
+		if series, err = seriesOf(frames, buckets); err != nil {
+			return trend.Table{}, err
+		}
+	}
+	rows := trend.Compute(trend.Join(current, previous, series, buckets), w.Current.Interval)
+	return trend.Table{Columns: columns, Windows: w, Rows: rows}, nil
+}
+
+// tooMany says what a row-guard error means for a trend, which reads every key.
+func (s *Service) tooMany(q query.Query, err error) error {
+	return fmt.Errorf("trend of every %s: %w (a trend ranks every key: narrow it with filters or exclusions)", q.GroupBy, err)
+}
+
+// counts reads a grouped table answer of the engine: the key's columns (its string fields) and
+// each row's labels and value (the numeric field).
+func counts(frames data.Frames) ([]string, []trend.Count, error) {
+	if len(frames) != 1 {
+		return nil, nil, fmt.Errorf("trend: a grouped table answer has %d frames, want 1", len(frames))
+	}
+	f := frames[0]
+	var columns []string
+	var value *data.Field
+	for _, fd := range f.Fields {
+		switch {
+		case fd.Type() == data.FieldTypeString:
+			columns = append(columns, fd.Name)
+		case fd.Type() == data.FieldTypeInt64:
+			value = fd
+		}
+	}
+	if value == nil {
+		return nil, nil, fmt.Errorf("trend: the grouped table answer %q has no count", f.Name)
+	}
+	out := make([]trend.Count, value.Len())
+	for i := range out {
+		labels := make(map[string]string, len(columns))
+		for _, fd := range f.Fields {
+			if fd.Type() == data.FieldTypeString {
+				labels[fd.Name] = fd.At(i).(string)
+			}
+		}
+		out[i] = trend.Count{Labels: labels, Value: value.At(i).(int64)}
+	}
+	return columns, out, nil
+}
+
+// seriesOf reads a grouped time-series answer of the engine: one frame per key, its labels on
+// the count field.
+func seriesOf(frames data.Frames, buckets int) ([]trend.Series, error) {
+	var out []trend.Series
+	for _, f := range frames {
+		if len(f.Fields) != 2 || f.Fields[1].Type() != data.FieldTypeInt64 {
+			return nil, fmt.Errorf("trend: the series frame %q is not (time, count)", f.Name)
+		}
+		v := f.Fields[1]
+		if len(v.Labels) == 0 {
+			continue // the typed empty frame of an answer without keys
+		}
+		if v.Len() != buckets {
+			return nil, fmt.Errorf("trend: the series of %s has %d points, want %d", v.Labels, v.Len(), buckets)
+		}
+		values := make([]int64, v.Len())
+		for i := range values {
+			values[i] = v.At(i).(int64)
+		}
+		out = append(out, trend.Series{Labels: v.Labels, Values: values})
+	}
+	return out, nil
+}
