@@ -95,7 +95,7 @@ func TestEveryPanelHasTargets(t *testing.T) {
 				require.NotEmpty(t, tg.RefID, "%s: panel %q", d.File, p.Title)
 				require.False(t, refs[tg.RefID], "%s: panel %q repeats refId %s", d.File, p.Title, tg.RefID)
 				refs[tg.RefID] = true
-				require.Contains(t, []string{"stats", "greylist", "leak", "status"}, tg.QueryType, "%s: panel %q", d.File, p.Title)
+				require.Contains(t, []string{"stats", "greylist", "leak", "status", "trend"}, tg.QueryType, "%s: panel %q", d.File, p.Title)
 			}
 		}
 	}
@@ -133,7 +133,7 @@ func TestVariablesAreDefined(t *testing.T) {
 }
 
 // TestPeriodVariable: every dashboard offers the seven periods and the dashboard range, and
-// every stats query follows it.
+// every stats and trend query follows it.
 func TestPeriodVariable(t *testing.T) {
 	for _, d := range load(t) {
 		v, ok := d.Variable("period")
@@ -161,7 +161,7 @@ func TestPeriodVariable(t *testing.T) {
 				Period    string `json:"period"`
 			}
 			require.NoError(t, json.Unmarshal(tg.JSON, &q))
-			if q.QueryType == "stats" {
+			if q.QueryType == "stats" || q.QueryType == "trend" {
 				require.Equal(t, "$period", q.Period, "%s: panel %q must follow the period picker", d.File, tg.Panel.Title)
 			}
 		}
