@@ -6,7 +6,19 @@ import { SelectableValue } from '@grafana/data';
 
 import model from '../../internal/catalog/testdata/query-model.golden.json';
 import presetsGolden from '../../internal/catalog/testdata/presets.golden.json';
-import { Format, GroupBy, ListFilterKey, Metric, Period, QueryType, TextFilterKey, VariableRef } from './types';
+import {
+  Format,
+  GroupBy,
+  ListFilterKey,
+  Metric,
+  Period,
+  QueryType,
+  TextFilterKey,
+  TrendDirection,
+  TrendFormat,
+  TrendMeasure,
+  VariableRef,
+} from './types';
 
 /** The value itself, or undefined while it is a $variable (only known at query time). */
 export function known<T extends string>(value: T | VariableRef | undefined): T | undefined {
@@ -25,7 +37,29 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   greylist: { label: 'Greylist', description: 'Addresses that attack many probes, with score and tags' },
   leak: { label: 'Leaked passwords', description: 'Look a password or SHA-1 up in the leak database' },
   status: { label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
+  trend: { label: 'Trend', description: 'Keys ranked by how they rise or fall against the period before' },
 });
+
+export const TREND_FORMAT_OPTIONS = options<TrendFormat>(model.trend.formats, {
+  table: { label: 'Table', description: 'Current, previous, change, change %, slope per day' },
+  numeric: { label: 'Numeric', description: 'The key and one number, for alert rules (one instance per key)' },
+});
+
+export const TREND_DIRECTION_OPTIONS = options<TrendDirection>(model.trend.directions, {
+  rising: { label: 'Rising', description: 'Steepest climbs first' },
+  falling: { label: 'Falling', description: 'Steepest declines first' },
+});
+
+export const TREND_MEASURE_OPTIONS = options<TrendMeasure>(model.trend.measures, {
+  slope_per_day: { label: 'Slope / day', description: 'Least-squares slope of the buckets, per day' },
+  change: { label: 'Change', description: 'Current less previous' },
+  change_ratio: { label: 'Change %', description: 'Change relative to previous; empty for a new key' },
+  current: { label: 'Current', description: 'Total of the period' },
+  previous: { label: 'Previous', description: 'Total of the period before' },
+});
+
+/** The top-N of a trend without a limit. */
+export const TREND_DEFAULT_LIMIT = model.trend.defaultLimit;
 
 export const METRIC_OPTIONS = options<Metric>(
   model.metrics.map((m) => m.name),

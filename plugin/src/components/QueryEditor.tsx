@@ -9,6 +9,7 @@ import { DEFAULT_QUERY, QueryType, SviewOptions, SviewQuery } from '../types';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
 import { StatsEditor } from './StatsEditor';
+import { toTrend, TrendEditor } from './TrendEditor';
 
 type Props = QueryEditorProps<DataSource, SviewQuery, SviewOptions>;
 
@@ -27,7 +28,11 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
     // Fields of the other types stay (the backend ignores them, and switching back restores them),
     // except the preset and the exclusions: the backend rejects them on anything but a stats query.
     const { preset: _preset, exclude: _exclude, ...rest } = migrated;
-    onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
+    if (next === 'trend') {
+      onChange(toTrend(migrated)); // a trend takes the exclusions too
+    } else {
+      onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
+    }
     onRunQuery();
   };
 
@@ -43,6 +48,9 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
       )}
       {queryType === 'greylist' && (
         <GreylistEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'trend' && (
+        <TrendEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
       {queryType === 'status' && (
