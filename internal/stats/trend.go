@@ -69,7 +69,9 @@ func (s *Service) Trend(ctx context.Context, q query.Query, r period.Range, skip
 	if err != nil {
 		return Result{}, err
 	}
-	f.Meta.Custom.(map[string]any)["cache"] = string(res.State)
+	if m, ok := f.Meta.Custom.(map[string]any); ok {
+		m["cache"] = string(res.State)
+	}
 	return Result{Frames: data.Frames{f}, State: res.State, Label: res.Label, Watermark: res.Watermark, ComputedAt: res.ComputedAt}, nil
 }
 
@@ -156,8 +158,11 @@ func (s *Service) computeTrend(ctx context.Context, q query.Query, w trend.Windo
 			return trend.Table{}, err
 		}
 	}
-	rows := trend.Compute(trend.Join(current, previous, series, buckets), w.Current.Interval)
-	return trend.Table{Columns: columns, Windows: w, Rows: rows}, nil
+	keys, err := trend.Join(current, previous, series, buckets)
+	if err != nil {
+		return trend.Table{}, err
+	}
+	return trend.Table{Columns: columns, Windows: w, Rows: trend.Compute(keys, w.Current.Interval)}, nil
 }
 
 // tooMany says what a row-guard error means for a trend, which reads every key.
@@ -165,8 +170,8 @@ func (s *Service) tooMany(q query.Query, err error) error {
 	return fmt.Errorf("trend of every %s: %w (a trend ranks every key: narrow it with filters or exclusions)", q.GroupBy, err)
 }
 
-// counts reads a grouped table answer of the engine: the key's columns (its string fields) and
-// each row's labels and value (the numeric field).
+// counts reads a grouped table answer of the engine: the key's columns (its string fields; a
+// null is "") and each row's labels and value (the numeric field).
 func counts(frames data.Frames) ([]string, []trend.Count, error) {
 	if len(frames) != 1 {
 		return nil, nil, fmt.Errorf("trend: a grouped table answer has %d frames, want 1", len(frames))
@@ -174,11 +179,12 @@ func counts(frames data.Frames) ([]string, []trend.Count, error) {
 	f := frames[0]
 	var columns []string
 	var value *data.Field
+	var keyFields []*data.Field
 	for _, fd := range f.Fields {
-		switch {
-		case fd.Type() == data.FieldTypeString:
-			columns = append(columns, fd.Name)
-		case fd.Type() == data.FieldTypeInt64:
+		switch fd.Type() {
+		case data.FieldTypeString, data.FieldTypeNullableString:
+			columns, keyFields = append(columns, fd.Name), append(keyFields, fd)
+		case data.FieldTypeInt64:
 			value = fd
 		}
 	}
@@ -187,11 +193,10 @@ func counts(frames data.Frames) ([]string, []trend.Count, error) {
 	}
 	out := make([]trend.Count, value.Len())
 	for i := range out {
-		labels := make(map[string]string, len(columns))
-		for _, fd := range f.Fields {
-			if fd.Type() == data.FieldTypeString {
-				labels[fd.Name] = fd.At(i).(string)
-			}
+		labels := make(map[string]string, len(keyFields))
+		for _, fd := range keyFields {
+			v, _ := fd.ConcreteAt(i)
+			labels[fd.Name], _ = v.(string)
 		}
 		out[i] = trend.Count{Labels: labels, Value: value.At(i).(int64)}
 	}

@@ -6,6 +6,7 @@ package trend
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -188,8 +189,9 @@ type Series struct {
 
 // Join gathers every key of either window (those of the current one first, in their order): a
 // key absent from a window counts 0 there, and a key without a series has 0 in every one of
-// the current window's buckets.
-func Join(current, previous []Count, series []Series, buckets int) []Key {
+// the current window's buckets. A series whose labels match no key of the current window is an
+// error: the totals and the series would not describe the same keys.
+func Join(current, previous []Count, series []Series, buckets int) ([]Key, error) {
 	index := map[string]int{}
 	var keys []Key
 	at := func(labels map[string]string) *Key {
@@ -205,13 +207,16 @@ func Join(current, previous []Count, series []Series, buckets int) []Key {
 	for _, c := range current {
 		at(c.Labels).Current += c.Value
 	}
+	inCurrent := len(keys)
 	for _, c := range previous {
 		at(c.Labels).Previous += c.Value
 	}
 	for _, s := range series {
-		if i, ok := index[keyText(s.Labels)]; ok {
-			copy(keys[i].Series, s.Values)
+		i, ok := index[keyText(s.Labels)]
+		if !ok || i >= inCurrent {
+			return nil, fmt.Errorf("trend: the series of %v has no total in the current window", s.Labels)
 		}
+		copy(keys[i].Series, s.Values)
 	}
-	return keys
+	return keys, nil
 }

@@ -58,9 +58,9 @@ func TestWindowsAt(t *testing.T) {
 
 // keys of known linear growth: A grows 10 a day, B is constant, C falls 5 a day, D is new and
 // E is gone.
-func seeded() []Key {
+func seeded(t *testing.T) []Key {
 	lbl := func(asn string) map[string]string { return map[string]string{"asn": asn} }
-	return Join(
+	keys, err := Join(
 		[]Count{{lbl("A"), 280}, {lbl("B"), 70}, {lbl("C"), 140}, {lbl("D"), 21}},
 		[]Count{{lbl("B"), 70}, {lbl("C"), 245}, {lbl("A"), 100}, {lbl("E"), 9}},
 		[]Series{
@@ -69,10 +69,12 @@ func seeded() []Key {
 			{lbl("C"), []int64{35, 30, 25, 20, 15, 10, 5}},
 			{lbl("D"), []int64{0, 0, 0, 0, 0, 7, 14}},
 		}, 7)
+	require.NoError(t, err)
+	return keys
 }
 
 func TestJoin(t *testing.T) {
-	keys := seeded()
+	keys := seeded(t)
 	require.Len(t, keys, 5)
 	byKey := map[string]Key{}
 	for _, k := range keys {
@@ -83,10 +85,17 @@ func TestJoin(t *testing.T) {
 	require.Equal(t, Key{Labels: map[string]string{"asn": "E"}, Previous: 9, Series: make([]int64, 7)}, byKey["E"],
 		"gone from the current window: 0 now and in every bucket")
 	require.Equal(t, "E", keys[4].Labels["asn"], "keys of the current window come first")
+
+	_, err := Join([]Count{{map[string]string{"asn": "A"}, 3}}, []Count{{map[string]string{"asn": "E"}, 9}},
+		[]Series{{map[string]string{"asn": "E"}, []int64{1}}}, 1)
+	require.ErrorContains(t, err, "has no total in the current window", "a series outside the current totals")
+	_, err = Join([]Count{{map[string]string{"asn": "A"}, 3}}, nil,
+		[]Series{{map[string]string{"asn": "A", "asn_name": "X"}, []int64{1}}}, 1)
+	require.Error(t, err, "labels that differ from the totals' columns are not silently zeros")
 }
 
 func TestComputeAndRank(t *testing.T) {
-	rows := Compute(seeded(), 24*time.Hour)
+	rows := Compute(seeded(t), 24*time.Hour)
 	byKey := map[string]Row{}
 	for _, r := range rows {
 		byKey[r.Labels["asn"]] = r
@@ -144,7 +153,7 @@ func TestRankTies(t *testing.T) {
 
 func TestFrame(t *testing.T) {
 	w := WindowsAt(time.Date(2026, 3, 18, 0, 0, 0, 0, time.UTC), 7*24*time.Hour, 24*time.Hour)
-	tbl := Table{Columns: []string{"asn"}, Windows: w, Rows: Compute(seeded(), 24*time.Hour)}
+	tbl := Table{Columns: []string{"asn"}, Windows: w, Rows: Compute(seeded(t), 24*time.Hour)}
 	// The table travels through the cache as JSON, a missing ratio as null.
 	b, err := json.Marshal(tbl)
 	require.NoError(t, err)
