@@ -17,7 +17,17 @@ import { isComplete } from './validation';
 import { SviewVariableSupport } from './variables';
 import { DEFAULT_QUERY, Filters, ListFilterKey, SviewOptions, SviewQuery, VariableKind, VariableValue } from './types';
 
-const TEXT_FIELDS = ['preset', 'metric', 'groupBy', 'format', 'period', 'sha1', 'prefix'] as const;
+const TEXT_FIELDS = [
+  'preset',
+  'metric',
+  'groupBy',
+  'format',
+  'period',
+  'sha1',
+  'prefix',
+  'direction',
+  'measure',
+] as const;
 
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).
