@@ -30,8 +30,12 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
     const { preset: _preset, exclude: _exclude, ...rest } = migrated;
     if (next === 'trend') {
       onChange(toTrend(migrated)); // a trend takes the exclusions too
+    } else if (next === 'stats') {
+      // a numeric trend becomes the table it was the alert form of
+      const format = migrated.format === 'numeric' ? 'table' : migrated.format;
+      onChange({ ...DEFAULT_QUERY, ...migrated, ...(format && { format }), queryType: next });
     } else {
-      onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
+      onChange({ ...rest, queryType: next });
     }
     onRunQuery();
   };

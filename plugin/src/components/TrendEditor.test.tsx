@@ -124,6 +124,14 @@ describe('TrendEditor', () => {
     expect(isComplete({ refId: 'A', ...trend, metric: undefined })).toBe(false);
   });
 
+  it('a numeric trend switched to statistics is a table', async () => {
+    const { onChange } = await setup({ ...trend, format: 'numeric' });
+    fireEvent.click(screen.getByText('Statistics'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ queryType: 'stats', format: 'table', metric: 'incidents', groupBy: 'asn' })
+    );
+  });
+
   it('toTrend keeps a numeric format and a grouping', () => {
     expect(
       toTrend({ refId: 'A', queryType: 'stats', metric: 'usages', groupBy: 'password', format: 'numeric' })
