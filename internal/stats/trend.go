@@ -27,11 +27,12 @@ func (s *Service) Trend(ctx context.Context, q query.Query, r period.Range, skip
 	// the watermark that makes an answer stale (that of the precision of the buckets) are the
 	// trend's.
 	req := s.request(q, r)
-	req.Watermark = nil
+	var mark func(ctx context.Context) (time.Time, error)
 	if p := precisionOf(w.Current.Interval); p != period.Raw {
 		key := rollupstate.Key{Table: q.Table(), Precision: p}
-		req.Watermark = func(ctx context.Context) (time.Time, error) { return s.watermark(ctx, key) }
+		mark = func(ctx context.Context) (time.Time, error) { return s.watermark(ctx, key) }
 	}
+	req.Watermark = mark
 	shared := q
 	shared.Direction, shared.Limit, shared.Format, shared.Measure = "", 0, "", ""
 	req.Key = fmt.Sprintf("%s %s..%s/%s", shared.CacheKey(period.Range{}), w.Current.From.Format(time.RFC3339),
@@ -41,8 +42,9 @@ func (s *Service) Trend(ctx context.Context, q query.Query, r period.Range, skip
 	req.SkipRead = skipRead
 	req.Compute = func(ctx context.Context) ([]byte, time.Time, error) {
 		var wm time.Time
-		if req.Watermark != nil {
-			if wm, err = req.Watermark(ctx); err != nil {
+		if mark != nil {
+			var err error
+			if wm, err = mark(ctx); err != nil {
 				return nil, wm, err
 			}
 		}
@@ -75,8 +77,13 @@ func (s *Service) Trend(ctx context.Context, q query.Query, r period.Range, skip
 	return Result{Frames: data.Frames{f}, State: res.State, Label: res.Label, Watermark: res.Watermark, ComputedAt: res.ComputedAt}, nil
 }
 
+// trendTitle names the frame: "Rising incidents by asn".
 func trendTitle(q query.Query) string {
-	return fmt.Sprintf("%s %s by %s", map[string]string{trend.Rising: "Rising", trend.Falling: "Falling"}[q.Direction], q.Metric, q.GroupBy)
+	dir := "Rising"
+	if q.Direction == trend.Falling {
+		dir = "Falling"
+	}
+	return dir + " " + q.Metric + " by " + q.GroupBy
 }
 
 // trendWindows are the windows of q: the period's ending now, or the dashboard range's. The
