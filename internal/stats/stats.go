@@ -59,9 +59,7 @@ type Service struct {
 	engine Engine
 	db     rollupstate.Querier
 	ttl    map[string]time.Duration
-	// maxRows is the engine's row guard, which a trend checks before it reads every key's series.
-	maxRows int
-	now     func() time.Time // the clock a trend's period ends at
+	now    func() time.Time // the clock a trend's period ends at
 
 	mu       sync.Mutex
 	marks    map[rollupstate.Key]time.Time
@@ -75,11 +73,7 @@ func New(cfg Config) *Service {
 	if e == nil {
 		e = engine.New(cfg.DB, engine.Options{MaxRows: cfg.MaxRows})
 	}
-	maxRows := cfg.MaxRows
-	if maxRows <= 0 {
-		maxRows = engine.DefaultMaxRows
-	}
-	return &Service{cache: cfg.Cache, engine: e, db: cfg.DB, ttl: cfg.TTL, maxRows: maxRows, now: time.Now}
+	return &Service{cache: cfg.Cache, engine: e, db: cfg.DB, ttl: cfg.TTL, now: time.Now}
 }
 
 // Cache is the cache this service fills.

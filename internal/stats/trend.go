@@ -8,7 +8,6 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/rollupstate"
@@ -126,55 +125,47 @@ func precisionOf(bucket time.Duration) period.Precision {
 	return period.Raw
 }
 
-// computeTrend reads every key's totals over both windows and its series over the current
-// one, and computes their rows. The totals are read as tables, so a distinct count
-// (attackers) is distinct over each whole window; the series only give the slope.
+// computeTrend reads every key's totals over both windows and over each bucket of the current
+// one, and computes their rows. Every read is a table of the keys with rows in its span, so a
+// key costs a row only where it occurs (a dense series of every key would hold keys × buckets
+// rows: a month of the thousands of ports scanned already exceeds the engine's row guard), and
+// a distinct count (attackers) is distinct over each window and each bucket, as a stats query
+// counts it.
 func (s *Service) computeTrend(ctx context.Context, q query.Query, w trend.Windows) (trend.Table, error) {
 	all := q.Grouped(query.FormatTable, 0)
-	curFrames, _, err := s.engine.Run(ctx, all, w.Current)
-	if err != nil {
-		return trend.Table{}, s.tooMany(q, err)
+	read := func(r period.Range) ([]string, []trend.Count, error) {
+		frames, _, err := s.engine.Run(ctx, all, r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("trend of every %s: %w (a trend ranks every key: narrow it with filters or exclusions)", q.GroupBy, err)
+		}
+		return counts(frames)
 	}
-	prevFrames, _, err := s.engine.Run(ctx, all, w.Previous)
-	if err != nil {
-		return trend.Table{}, s.tooMany(q, err)
-	}
-	columns, current, err := counts(curFrames)
+	columns, current, err := read(w.Current)
 	if err != nil {
 		return trend.Table{}, err
 	}
-	prevColumns, previous, err := counts(prevFrames)
+	prevColumns, previous, err := read(w.Previous)
 	if err != nil {
 		return trend.Table{}, err
 	}
 	if len(columns) == 0 {
 		columns = prevColumns
 	}
-	buckets := w.Buckets()
-	var series []trend.Series
-	if n := len(current); n > 0 {
-		if n*buckets > s.maxRows {
-			return trend.Table{}, fmt.Errorf("%w (%w): a trend reads every key's %d buckets, and %d keys × %d buckets exceed %d rows; narrow it with filters or exclusions",
-				engine.ErrTooManyRows, query.ErrUnsupported, buckets, n, buckets, s.maxRows)
-		}
-		frames, _, err := s.engine.Run(ctx, q.Grouped(query.FormatTimeSeries, n), w.Current)
-		if err != nil {
-			return trend.Table{}, s.tooMany(q, err)
-		}
-		if series, err = seriesOf(frames, buckets); err != nil {
-			return trend.Table{}, err
+	var buckets [][]trend.Count
+	if len(current) > 0 { // else every bucket is empty
+		for _, b := range w.BucketRanges() {
+			_, c, err := read(b)
+			if err != nil {
+				return trend.Table{}, err
+			}
+			buckets = append(buckets, c)
 		}
 	}
-	keys, err := trend.Join(current, previous, series, buckets)
+	keys, err := trend.Join(current, previous, buckets, w.Buckets())
 	if err != nil {
 		return trend.Table{}, err
 	}
 	return trend.Table{Columns: columns, Windows: w, Rows: trend.Compute(keys, w.Current.Interval)}, nil
-}
-
-// tooMany says what a row-guard error means for a trend, which reads every key.
-func (s *Service) tooMany(q query.Query, err error) error {
-	return fmt.Errorf("trend of every %s: %w (a trend ranks every key: narrow it with filters or exclusions)", q.GroupBy, err)
 }
 
 // counts reads a grouped table answer of the engine: the key's columns (its string fields; a
@@ -208,28 +199,4 @@ func counts(frames data.Frames) ([]string, []trend.Count, error) {
 		out[i] = trend.Count{Labels: labels, Value: value.At(i).(int64)}
 	}
 	return columns, out, nil
-}
-
-// seriesOf reads a grouped time-series answer of the engine: one frame per key, its labels on
-// the count field.
-func seriesOf(frames data.Frames, buckets int) ([]trend.Series, error) {
-	var out []trend.Series
-	for _, f := range frames {
-		if len(f.Fields) != 2 || f.Fields[1].Type() != data.FieldTypeInt64 {
-			return nil, fmt.Errorf("trend: the series frame %q is not (time, count)", f.Name)
-		}
-		v := f.Fields[1]
-		if len(v.Labels) == 0 {
-			continue // the typed empty frame of an answer without keys
-		}
-		if v.Len() != buckets {
-			return nil, fmt.Errorf("trend: the series of %s has %d points, want %d", v.Labels, v.Len(), buckets)
-		}
-		values := make([]int64, v.Len())
-		for i := range values {
-			values[i] = v.At(i).(int64)
-		}
-		out = append(out, trend.Series{Labels: v.Labels, Values: values})
-	}
-	return out, nil
 }

@@ -148,7 +148,7 @@ func TestTrendOfSeededKeys(t *testing.T) {
 	custom := res.Frames[0].Meta.Custom.(map[string]any)
 	require.Equal(t, time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC), custom["from"], "the last 7 whole days")
 	require.Equal(t, time.Date(2026, 3, 18, 0, 0, 0, 0, time.UTC), custom["to"])
-	require.Equal(t, 3, int(eng.runs.Load()), "both windows' totals and the current window's series")
+	require.Equal(t, 2+7, int(eng.runs.Load()), "both windows' totals and each day's")
 
 	res, err = s.Trend(ctx, parse(`{"queryType":"trend","metric":"incidents","groupBy":"asn","period":"1w","direction":"falling"}`), period.Range{}, false)
 	require.NoError(t, err)
@@ -165,7 +165,7 @@ func TestTrendOfSeededKeys(t *testing.T) {
 	require.Equal(t, 1, f.Rows())
 	require.Equal(t, "65001", f.Fields[0].At(0))
 	require.Equal(t, 10.0, f.Fields[1].At(0))
-	require.Equal(t, 3, int(eng.runs.Load()), "still the one computation")
+	require.Equal(t, 2+7, int(eng.runs.Load()), "still the one computation")
 
 	// The dashboard range of the same week reads the same days.
 	res, err = s.Trend(ctx, parse(`{"queryType":"trend","metric":"incidents","groupBy":"asn"}`),
@@ -185,6 +185,17 @@ func TestTrendOfSeededKeys(t *testing.T) {
 	require.Equal(t, int64(24), day[0].buckets)
 	require.Equal(t, int64(70-60), day[0].change)
 	require.InDelta(t, 24*0.5*70/1150.0, day[0].slope, 1e-9)
+
+	// Distinct attackers (all from one address) are distinct over the window, and per day for
+	// the slope: AS65004's address on its last two days is 1 attacker this week, 0, …, 0, 1, 1
+	// by day: Σ(x−3)·y = 2 + 3 = 5 over 28.
+	res, err = s.Trend(ctx, parse(`{"queryType":"trend","metric":"attackers","groupBy":"asn","period":"1w"}`), period.Range{}, false)
+	require.NoError(t, err)
+	attackers := trendRows(t, res.Frames[0])
+	require.Len(t, attackers, 1, "every other ASN had its one attacker every day")
+	require.Equal(t, "65004", attackers[0].asn)
+	require.Equal(t, int64(1), attackers[0].current)
+	require.InDelta(t, 5.0/28, attackers[0].slope, 1e-12)
 
 	// Filters narrow the keys, as in a stats query.
 	res, err = s.Trend(ctx, parse(`{"queryType":"trend","metric":"incidents","groupBy":"asn","period":"1w","exclude":{"asn":[65001]}}`), period.Range{}, false)
@@ -211,12 +222,21 @@ func TestTrendWaitsForTheRollup(t *testing.T) {
 }
 
 func TestTrendRowGuard(t *testing.T) {
+	ctx := context.Background()
 	pool := seedTrends(t)
-	s, _ := trendService(t, pool, 20)
 	q, err := query.Parse([]byte(`{"queryType":"trend","metric":"incidents","groupBy":"asn","period":"1w"}`))
 	require.NoError(t, err)
-	_, err = s.Trend(context.Background(), q, period.Range{}, false)
+	// 4 keys a window and at most 4 a day: within a guard of 4 rows, though the keys hold
+	// 4 × 7 counts, since each read is a table of the keys in its span.
+	s, _ := trendService(t, pool, 4)
+	res, err := s.Trend(ctx, q, period.Range{}, false)
+	require.NoError(t, err)
+	require.Equal(t, "65001", trendRows(t, res.Frames[0])[0].asn)
+
+	s, _ = trendService(t, pool, 3)
+	_, err = s.Trend(ctx, q, period.Range{}, false)
 	require.ErrorIs(t, err, engine.ErrTooManyRows)
 	require.ErrorIs(t, err, query.ErrUnsupported, "the user can fix it: a bad request, not a fault")
-	require.ErrorContains(t, err, "4 keys × 7 buckets exceed 20 rows; narrow it with filters or exclusions")
+	require.ErrorContains(t, err, "trend of every asn: answer too large")
+	require.ErrorContains(t, err, "narrow it with filters or exclusions")
 }

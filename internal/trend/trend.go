@@ -59,6 +59,16 @@ type Windows struct {
 // Buckets is how many buckets the current window holds.
 func (w Windows) Buckets() int { return int(w.Current.To.Sub(w.Current.From) / w.Current.Interval) }
 
+// BucketRanges are the current window's buckets, each a range of one bucket.
+func (w Windows) BucketRanges() []period.Range {
+	out := make([]period.Range, w.Buckets())
+	for i := range out {
+		from := w.Current.From.Add(time.Duration(i) * w.Current.Interval)
+		out[i] = period.Range{From: from, To: from.Add(w.Current.Interval), Interval: w.Current.Interval}
+	}
+	return out
+}
+
 // WindowsAt are the windows of length ending at end: end is floored to the bucket, so every
 // bucket is whole (a partial last bucket would read as a fall), and the length is rounded down
 // to whole buckets (at least one).
@@ -181,17 +191,12 @@ type Count struct {
 	Value  int64
 }
 
-// Series is one key's counts per bucket.
-type Series struct {
-	Labels map[string]string
-	Values []int64
-}
-
 // Join gathers every key of either window (those of the current one first, in their order): a
-// key absent from a window counts 0 there, and a key without a series has 0 in every one of
-// the current window's buckets. A series whose labels match no key of the current window is an
-// error: the totals and the series would not describe the same keys.
-func Join(current, previous []Count, series []Series, buckets int) ([]Key, error) {
+// key absent from a window counts 0 there. buckets holds the counts of each bucket of the
+// current window, up to n buckets; a key absent from a bucket counts 0 in it, and no buckets
+// at all mean all zeros. A key counted in a bucket but not in the current window's totals is an
+// error: the totals and the buckets would not describe the same keys.
+func Join(current, previous []Count, buckets [][]Count, n int) ([]Key, error) {
 	index := map[string]int{}
 	var keys []Key
 	at := func(labels map[string]string) *Key {
@@ -200,7 +205,7 @@ func Join(current, previous []Count, series []Series, buckets int) ([]Key, error
 		if !ok {
 			i = len(keys)
 			index[t] = i
-			keys = append(keys, Key{Labels: labels, Series: make([]int64, buckets)})
+			keys = append(keys, Key{Labels: labels, Series: make([]int64, n)})
 		}
 		return &keys[i]
 	}
@@ -211,12 +216,17 @@ func Join(current, previous []Count, series []Series, buckets int) ([]Key, error
 	for _, c := range previous {
 		at(c.Labels).Previous += c.Value
 	}
-	for _, s := range series {
-		i, ok := index[keyText(s.Labels)]
-		if !ok || i >= inCurrent {
-			return nil, fmt.Errorf("trend: the series of %v has no total in the current window", s.Labels)
+	if len(buckets) > n {
+		return nil, fmt.Errorf("trend: %d buckets of counts for a window of %d", len(buckets), n)
+	}
+	for b, counts := range buckets {
+		for _, c := range counts {
+			i, ok := index[keyText(c.Labels)]
+			if !ok || i >= inCurrent {
+				return nil, fmt.Errorf("trend: %v is counted in bucket %d but has no total in the current window", c.Labels, b)
+			}
+			keys[i].Series[b] += c.Value
 		}
-		copy(keys[i].Series, s.Values)
 	}
 	return keys, nil
 }

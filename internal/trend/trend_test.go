@@ -7,6 +7,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/period"
 )
 
 func TestSlope(t *testing.T) {
@@ -50,10 +52,28 @@ func TestWindowsAt(t *testing.T) {
 	require.Equal(t, midnight.AddDate(0, 0, -7), w.Previous.To)
 	require.Equal(t, midnight.AddDate(0, 0, -14), w.Previous.From)
 	require.Equal(t, 7, w.Buckets())
+	b := w.BucketRanges()
+	require.Len(t, b, 7)
+	require.Equal(t, period.Range{From: midnight.AddDate(0, 0, -7), To: midnight.AddDate(0, 0, -6), Interval: 24 * time.Hour}, b[0])
+	require.Equal(t, midnight, b[6].To)
 	// 10 h 30 min in hourly buckets: 10 whole ones
 	w = WindowsAt(end, 10*time.Hour+30*time.Minute, time.Hour)
 	require.Equal(t, 10, w.Buckets())
 	require.Equal(t, time.Date(2026, 3, 18, 17, 0, 0, 0, time.UTC), w.Current.To)
+}
+
+// byBucket turns per-key series into the counts of each bucket, as the engine's table of one
+// bucket answers them: only the keys counted in it.
+func byBucket(series map[string][]int64, n int) [][]Count {
+	out := make([][]Count, n)
+	for asn, values := range series {
+		for b, v := range values {
+			if v != 0 {
+				out[b] = append(out[b], Count{map[string]string{"asn": asn}, v})
+			}
+		}
+	}
+	return out
 }
 
 // keys of known linear growth: A grows 10 a day, B is constant, C falls 5 a day, D is new and
@@ -63,12 +83,12 @@ func seeded(t *testing.T) []Key {
 	keys, err := Join(
 		[]Count{{lbl("A"), 280}, {lbl("B"), 70}, {lbl("C"), 140}, {lbl("D"), 21}},
 		[]Count{{lbl("B"), 70}, {lbl("C"), 245}, {lbl("A"), 100}, {lbl("E"), 9}},
-		[]Series{
-			{lbl("A"), []int64{10, 20, 30, 40, 50, 60, 70}},
-			{lbl("B"), []int64{10, 10, 10, 10, 10, 10, 10}},
-			{lbl("C"), []int64{35, 30, 25, 20, 15, 10, 5}},
-			{lbl("D"), []int64{0, 0, 0, 0, 0, 7, 14}},
-		}, 7)
+		byBucket(map[string][]int64{
+			"A": {10, 20, 30, 40, 50, 60, 70},
+			"B": {10, 10, 10, 10, 10, 10, 10},
+			"C": {35, 30, 25, 20, 15, 10, 5},
+			"D": {0, 0, 0, 0, 0, 7, 14},
+		}, 7), 7)
 	require.NoError(t, err)
 	return keys
 }
@@ -81,17 +101,20 @@ func TestJoin(t *testing.T) {
 		byKey[k.Labels["asn"]] = k
 	}
 	require.Equal(t, int64(100), byKey["A"].Previous)
+	require.Equal(t, []int64{0, 0, 0, 0, 0, 7, 14}, byKey["D"].Series, "absent from a bucket: 0 there")
 	require.Equal(t, int64(0), byKey["D"].Previous, "new in the current window")
 	require.Equal(t, Key{Labels: map[string]string{"asn": "E"}, Previous: 9, Series: make([]int64, 7)}, byKey["E"],
 		"gone from the current window: 0 now and in every bucket")
 	require.Equal(t, "E", keys[4].Labels["asn"], "keys of the current window come first")
 
 	_, err := Join([]Count{{map[string]string{"asn": "A"}, 3}}, []Count{{map[string]string{"asn": "E"}, 9}},
-		[]Series{{map[string]string{"asn": "E"}, []int64{1}}}, 1)
-	require.ErrorContains(t, err, "has no total in the current window", "a series outside the current totals")
+		[][]Count{{{map[string]string{"asn": "E"}, 1}}}, 1)
+	require.ErrorContains(t, err, "has no total in the current window", "a bucket's key outside the current totals")
 	_, err = Join([]Count{{map[string]string{"asn": "A"}, 3}}, nil,
-		[]Series{{map[string]string{"asn": "A", "asn_name": "X"}, []int64{1}}}, 1)
+		[][]Count{{{map[string]string{"asn": "A", "asn_name": "X"}, 1}}}, 1)
 	require.Error(t, err, "labels that differ from the totals' columns are not silently zeros")
+	_, err = Join(nil, nil, make([][]Count, 3), 2)
+	require.Error(t, err, "more buckets than the window holds")
 }
 
 func TestComputeAndRank(t *testing.T) {
