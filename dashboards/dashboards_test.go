@@ -135,7 +135,7 @@ func TestVariablesAreDefined(t *testing.T) {
 }
 
 // TestPeriodVariable: every dashboard offers the seven periods and the dashboard range, and
-// every stats query follows it.
+// every stats and trend query follows it.
 func TestPeriodVariable(t *testing.T) {
 	for _, d := range load(t) {
 		v, ok := d.Variable("period")
@@ -163,7 +163,7 @@ func TestPeriodVariable(t *testing.T) {
 				Period    string `json:"period"`
 			}
 			require.NoError(t, json.Unmarshal(tg.JSON, &q))
-			if q.QueryType == "stats" {
+			if q.QueryType == "stats" || q.QueryType == "trend" {
 				require.Equal(t, "$period", q.Period, "%s: panel %q must follow the period picker", d.File, tg.Panel.Title)
 			}
 		}

@@ -48,6 +48,9 @@ func TestAlertQueriesThroughBackend(t *testing.T) {
 					}, paneltest.NeedAlertSeries, nil)
 					require.NoError(t, err, "%s", model)
 					labelKeys[q.RefID] = seriesLabelNames(frames)
+					if q.Model["queryType"] == "trend" {
+						oneRowPerKey(t, frames, q.Model["groupBy"].(string))
+					}
 				})
 			}
 			for _, q := range r.Data {
@@ -88,16 +91,37 @@ func sourceQuery(r provisioning.Rule, refID string) string {
 	return refID
 }
 
-// seriesLabelNames are the label names of the series in frames, sorted and unique.
+// seriesLabelNames are the label names of the series in frames, sorted and unique: the labels
+// of time series, and the string columns of a numeric table, which Grafana turns into labels.
 func seriesLabelNames(frames data.Frames) []string {
 	var names []string
 	for _, f := range frames {
+		timeless := !slices.ContainsFunc(f.Fields, func(fd *data.Field) bool { return fd.Type().Time() })
 		for _, fd := range f.Fields {
 			for k := range fd.Labels {
 				names = append(names, k)
+			}
+			if timeless && fd.Type() == data.FieldTypeString {
+				names = append(names, fd.Name)
 			}
 		}
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// oneRowPerKey: a trend's alert answer is one numeric table with a row per key (one alert
+// instance each), its key in the column named after the grouping.
+func oneRowPerKey(t *testing.T, frames data.Frames, groupBy string) {
+	require.Len(t, frames, 1)
+	f := frames[0]
+	i := slices.IndexFunc(f.Fields, func(fd *data.Field) bool { return fd.Name == groupBy })
+	require.GreaterOrEqual(t, i, 0, "no %s column", groupBy)
+	seen := map[string]bool{}
+	for r := range f.Rows() {
+		key := f.Fields[i].At(r).(string)
+		require.False(t, seen[key], "%s %s has two rows", groupBy, key)
+		seen[key] = true
+	}
+	require.NotEmpty(t, seen)
 }

@@ -130,7 +130,7 @@ func TestRules(t *testing.T) {
 			require.NotZero(t, queries, "%s has no datasource query", r.UID)
 		}
 	}
-	for _, want := range []string{"Incident spike per country", "Rollup overdue", "ASN in the top 10", "Greylist size jump", "Probe silent"} {
+	for _, want := range []string{"Incident spike per country", "Rollup overdue", "ASN in the top 10", "Greylist size jump", "Probe silent", "ASN rising for 7 days"} {
 		require.Contains(t, titles, want)
 	}
 }

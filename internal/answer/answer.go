@@ -71,6 +71,9 @@ func (s *Service) frames(ctx context.Context, r Request) (data.Frames, error) {
 		return s.leakFrames(ctx, q)
 	case query.TypeStatus:
 		return s.statusFrames(ctx, r.Alert)
+	case query.TypeTrend:
+		res, err := s.Stats.Trend(ctx, q, r.Range, r.SkipCache)
+		return res.Frames, err
 	case query.TypeAnnotations:
 		return s.annotationFrames(ctx, q, r.Range)
 	case query.TypeProbes:

@@ -12,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/period"
-	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/stats"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/trend"
 )
 
 // TestQueryModelGolden writes the closed lists of the query model as the backend applies them
@@ -68,6 +69,15 @@ func TestQueryModelGolden(t *testing.T) {
 		Probes struct {
 			Filters []string `json:"filters"`
 		} `json:"probes"`
+		// Trend: the formats, directions and measures of a trend query (defaults first) and its
+		// default limit; its metrics, groupings and filters are those of stats, less "" (a
+		// trend ranks the keys of one grouping).
+		Trend struct {
+			Formats      []string `json:"formats"`
+			Directions   []string `json:"directions"`
+			Measures     []string `json:"measures"`
+			DefaultLimit int      `json:"defaultLimit"`
+		} `json:"trend"`
 	}
 
 	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
@@ -167,6 +177,14 @@ func TestQueryModelGolden(t *testing.T) {
 			m.Probes.Filters = append(m.Probes.Filters, k)
 		}
 	}
+	m.Trend.Formats, m.Trend.Directions, m.Trend.Measures = query.TrendFormats, trend.Directions, trend.Measures
+	tq, err := parse(map[string]any{"queryType": query.TypeTrend, "metric": "incidents", "groupBy": "asn"})
+	require.NoError(t, err)
+	require.Equal(t, []string{tq.Format, tq.Direction}, []string{m.Trend.Formats[0], m.Trend.Directions[0]}, "defaults first")
+	nq, err := parse(map[string]any{"queryType": query.TypeTrend, "metric": "incidents", "groupBy": "asn", "format": query.FormatNumeric})
+	require.NoError(t, err)
+	require.Equal(t, m.Trend.Measures[0], nq.Measure, "default measure first")
+	m.Trend.DefaultLimit = tq.Limit
 	m.Keys.Model, m.Keys.Grafana = query.Keys, query.GrafanaKeys
 	grafana := map[string]any{"metric": "incidents"}
 	for _, k := range query.GrafanaKeys {

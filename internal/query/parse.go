@@ -11,7 +11,7 @@ import (
 // Keys are the top-level keys of the query model, of every query type: an editor keeps the
 // fields of the other types when the type changes, and Normalize drops them.
 var Keys = []string{"queryType", "preset", "metric", "groupBy", "format", "period", "limit", "filters", "exclude",
-	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty"}
+	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty", "direction", "measure"}
 
 // GrafanaKeys are the keys Grafana adds to a query of any datasource (refId, the datasource
 // reference, the panel's interval and points, the hidden flag, Explore's key, the query cache's
@@ -70,9 +70,11 @@ func Parse(b []byte) (Query, error) {
 	case q.QueryType == TypeLeak:
 		return Query{}, invalid("password", "", nil,
 			"a plain password is not accepted; send sha1 or prefix (the query editor hashes passwords in the browser)")
-	case q.QueryType == TypeStats:
-		return Query{}, invalid("password", "", nil, "a stats query is narrowed to a password by filters.password")
+	case q.QueryType == TypeStats || q.QueryType == TypeTrend:
+		return Query{}, invalid("password", "", nil, "a "+q.QueryType+" query is narrowed to a password by filters.password")
 	}
+	d.override(&q.Direction, "direction", true)
+	d.override(&q.Measure, "measure", true)
 	d.override(&q.SHA1, "sha1", true)
 	d.override(&q.Prefix, "prefix", true)
 	d.override(&q.Annotation, "annotation", true)

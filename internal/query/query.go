@@ -43,7 +43,7 @@ const (
 
 // Closed lists of the stats query fields.
 var (
-	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeAnnotations, TypeProbes}
+	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes}
 	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
 	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
 	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
@@ -66,6 +66,9 @@ type Query struct {
 	Exclude Filters `json:"exclude,omitzero"`
 	// greylist
 	MinScore float64 `json:"minScore,omitempty"`
+	// trend (trend.go)
+	Direction string `json:"direction,omitempty"`
+	Measure   string `json:"measure,omitempty"`
 	// leak: exactly one of them. A plain password is not a field: Parse refuses it, so none
 	// reaches a panel's JSON, Explore's URL or a request log through the plugin.
 	SHA1   string `json:"sha1,omitempty"`

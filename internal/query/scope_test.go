@@ -73,7 +73,10 @@ func TestScopeApply(t *testing.T) {
 		{"operator's greylist annotations read its space", `{"queryType":"annotations","annotation":"greylist"}`, operator, false,
 			func(t *testing.T, q Query) { require.Equal(t, operator.Prefixes, q.Restrict.Prefixes) }},
 		{"aggregation annotations are not scoped", `{"queryType":"annotations","annotation":"aggregation"}`, Scope{}, false,
-			func(t *testing.T, q Query) { require.Nil(t, q.Restrict); require.Equal(t, DefaultAnnotationLimit, q.Limit) }},
+			func(t *testing.T, q Query) {
+				require.Nil(t, q.Restrict)
+				require.Equal(t, DefaultAnnotationLimit, q.Limit)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

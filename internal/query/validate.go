@@ -26,7 +26,7 @@ func (q Query) Normalize() Query {
 
 	switch q.QueryType {
 	case TypeStats:
-		q.MinScore, q.SHA1, q.Prefix = 0, "", ""
+		q.MinScore, q.SHA1, q.Prefix, q.Direction, q.Measure = 0, "", "", "", ""
 		q.Format = cmp.Or(q.Format, FormatTimeSeries)
 		if q.Format == FormatMap && len(q.GroupBy) == 0 {
 			q.GroupBy = Grouping{"country"}
@@ -49,6 +49,8 @@ func (q Query) Normalize() Query {
 		q = Query{QueryType: q.QueryType, SHA1: keyword(q.SHA1), Prefix: keyword(q.Prefix)}
 	case TypeStatus:
 		q = Query{QueryType: q.QueryType}
+	case TypeTrend:
+		q = q.normalizeTrend()
 	case TypeAnnotations, TypeProbes:
 		q = q.normalizeEvents()
 	}
@@ -80,6 +82,8 @@ func (q Query) Validate() error {
 		return q.validateLeak()
 	case TypeStatus:
 		return nil
+	case TypeTrend:
+		return q.validateTrend()
 	case TypeAnnotations:
 		return q.validateAnnotations()
 	case TypeProbes:

@@ -59,6 +59,7 @@ type Service struct {
 	engine Engine
 	db     rollupstate.Querier
 	ttl    map[string]time.Duration
+	now    func() time.Time // the clock a trend's period ends at
 
 	mu       sync.Mutex
 	marks    map[rollupstate.Key]time.Time
@@ -72,7 +73,7 @@ func New(cfg Config) *Service {
 	if e == nil {
 		e = engine.New(cfg.DB, engine.Options{MaxRows: cfg.MaxRows})
 	}
-	return &Service{cache: cfg.Cache, engine: e, db: cfg.DB, ttl: cfg.TTL}
+	return &Service{cache: cfg.Cache, engine: e, db: cfg.DB, ttl: cfg.TTL, now: time.Now}
 }
 
 // Cache is the cache this service fills.

@@ -17,7 +17,19 @@ import {
   ANNOTATION_OPTIONS,
   defaultLimit,
 } from './catalog';
-import { AnnotationKind, Filters, Format, ListFilterKey, Metric, Period, QueryType, TextFilterKey } from './types';
+import {
+  AnnotationKind,
+  Filters,
+  Format,
+  ListFilterKey,
+  Metric,
+  Period,
+  QueryType,
+  TextFilterKey,
+  TrendDirection,
+  TrendFormat,
+  TrendMeasure,
+} from './types';
 
 // A Record over a union needs every member and takes nothing else, so each literal below is the
 // union spelled out, checked by the compiler; the tests compare it with the golden.
@@ -26,10 +38,20 @@ const QUERY_TYPES: Record<QueryType, true> = {
   greylist: true,
   leak: true,
   status: true,
+  trend: true,
   annotations: true,
   probes: true,
 };
 const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };
+const TREND_FORMATS: Record<TrendFormat, true> = { table: true, numeric: true };
+const TREND_DIRECTIONS: Record<TrendDirection, true> = { rising: true, falling: true };
+const TREND_MEASURES: Record<TrendMeasure, true> = {
+  slope_per_day: true,
+  change: true,
+  change_ratio: true,
+  current: true,
+  previous: true,
+};
 const METRICS: Record<Metric, true> = { incidents: true, attackers: true, usages: true, scans: true };
 const FORMATS: Record<Format, true> = { timeseries: true, table: true, map: true };
 const PERIODS: Record<Exclude<Period, ''>, true> = {
@@ -61,6 +83,9 @@ describe('the query model agrees with the backend golden', () => {
   it.each<[string, string[], string[]]>([
     ['query types', Object.keys(QUERY_TYPES), model.queryTypes],
     ['annotations', Object.keys(ANNOTATIONS), model.annotations.map((a) => a.name)],
+    ['trend formats', Object.keys(TREND_FORMATS), model.trend.formats],
+    ['trend directions', Object.keys(TREND_DIRECTIONS), model.trend.directions],
+    ['trend measures', Object.keys(TREND_MEASURES), model.trend.measures],
     ['metrics', Object.keys(METRICS), model.metrics.map((m) => m.name)],
     ['groupings', Object.keys(GROUP_BY_LABELS), model.groupBy],
     ['formats', Object.keys(FORMATS), model.formats],

@@ -15,6 +15,9 @@ import {
   Period,
   QueryType,
   TextFilterKey,
+  TrendDirection,
+  TrendFormat,
+  TrendMeasure,
   VariableRef,
 } from './types';
 
@@ -37,6 +40,7 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   status: { label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
   annotations: { label: 'Annotations', description: 'Greylist entries and exits, aggregation gaps, silent probes' },
   probes: { label: 'Probes', description: 'Your probes with their last report and how long they have been silent' },
+  trend: { label: 'Trend', description: 'Keys ranked by how they rise or fall against the period before' },
 });
 
 export const ANNOTATION_OPTIONS = options<AnnotationKind>(
@@ -53,6 +57,27 @@ export const ANNOTATION_FILTERS = Object.fromEntries(model.annotations.map((a) =
   AnnotationKind,
   string[]
 >;
+
+export const TREND_FORMAT_OPTIONS = options<TrendFormat>(model.trend.formats, {
+  table: { label: 'Table', description: 'Current, previous, change, change %, slope per day' },
+  numeric: { label: 'Numeric', description: 'The key and one number, for alert rules (one instance per key)' },
+});
+
+export const TREND_DIRECTION_OPTIONS = options<TrendDirection>(model.trend.directions, {
+  rising: { label: 'Rising', description: 'Steepest climbs first' },
+  falling: { label: 'Falling', description: 'Steepest declines first' },
+});
+
+export const TREND_MEASURE_OPTIONS = options<TrendMeasure>(model.trend.measures, {
+  slope_per_day: { label: 'Slope / day', description: 'Least-squares slope of the buckets, per day' },
+  change: { label: 'Change', description: 'Current less previous' },
+  change_ratio: { label: 'Change %', description: 'Change relative to previous; empty for a new key' },
+  current: { label: 'Current', description: 'Total of the period' },
+  previous: { label: 'Previous', description: 'Total of the period before' },
+});
+
+/** The top-N of a trend without a limit. */
+export const TREND_DEFAULT_LIMIT = model.trend.defaultLimit;
 
 export const METRIC_OPTIONS = options<Metric>(
   model.metrics.map((m) => m.name),

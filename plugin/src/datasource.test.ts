@@ -79,6 +79,15 @@ describe('applyTemplateVariables', () => {
     expect(out.filters?.password).toBe('pa$$word');
   });
 
+  it("replaces a trend's direction and measure", () => {
+    const q = { refId: 'A', queryType: 'trend', metric: 'incidents', groupBy: 'asn', direction: '$dir', measure: '$m' };
+    const out = ds().applyTemplateVariables(q as unknown as SviewQuery, {
+      dir: { text: 'falling', value: 'falling' },
+      m: { text: 'change', value: 'change' },
+    });
+    expect([out.direction, out.measure]).toEqual(['falling', 'change']);
+  });
+
   it('joins a multi-value variable in a single-value field with commas, unquoted', () => {
     const out = ds().applyTemplateVariables(stats({ filters: { username: '$ips' } }), {});
     expect(out.filters?.username).toBe('192.0.2.7,192.0.2.8');

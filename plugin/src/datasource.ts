@@ -29,7 +29,7 @@ import {
   VariableValue,
 } from './types';
 
-const TEXT_FIELDS = ['preset', 'metric', 'format', 'period', 'sha1', 'prefix'] as const;
+const TEXT_FIELDS = ['preset', 'metric', 'format', 'period', 'sha1', 'prefix', 'direction', 'measure'] as const;
 
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).

@@ -5,10 +5,15 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'annotations' | 'probes';
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes';
 
 /** What an annotations query marks on time series panels. */
 export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
+
+/** A trend (docs/trends.md) is a table, or numeric for alert rules: the key and one measure. */
+export type TrendFormat = 'table' | 'numeric';
+export type TrendDirection = 'rising' | 'falling';
+export type TrendMeasure = 'slope_per_day' | 'change' | 'change_ratio' | 'current' | 'previous';
 
 /** incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from ports. */
 export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
@@ -83,7 +88,8 @@ export interface SviewQuery extends DataQuery {
   preset?: string;
   metric?: Metric | VariableRef;
   groupBy?: GroupByKeys | GroupBy | VariableRef;
-  format?: Format | VariableRef;
+  /** a trend's formats are TrendFormat */
+  format?: Format | TrendFormat | VariableRef;
   period?: Period | VariableRef;
   /** top-N for groupBy (stats) or rows (greylist); absent = backend default (7 timeseries, 15 table) */
   limit?: number;
@@ -98,6 +104,12 @@ export interface SviewQuery extends DataQuery {
 
   // greylist (also uses filters.tag/country/asn and limit)
   minScore?: number;
+
+  // trend (also uses metric, groupBy, format, period, limit, filters and exclude)
+  /** rising (default) ranks the steepest climbs first, falling the steepest declines */
+  direction?: TrendDirection;
+  /** the one number of a numeric trend (default slope_per_day) */
+  measure?: TrendMeasure;
 
   // leak: exactly one of these. A typed password is never part of the model (the backend refuses
   // one): the leak editor hashes it in the browser and stores the SHA-1.

@@ -11,6 +11,7 @@ import {
   METRIC_EXCLUDES,
   METRIC_FILTERS,
   PRESETS,
+  TREND_FORMAT_OPTIONS,
 } from './catalog';
 import { groupByKeys, leakPassword } from './migration';
 import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
@@ -23,6 +24,7 @@ export interface Problem {
   incomplete?: boolean;
 }
 
+const TREND_FORMATS = TREND_FORMAT_OPTIONS.map((o) => o.value);
 const SHA1 = /^[0-9a-fA-F]{40}$/;
 const PREFIX = /^[0-9a-fA-F]{5,40}$/;
 const VARIABLE = /\$/;
@@ -37,7 +39,8 @@ export function effective(query: SviewQuery): { metric?: Metric; groupBy?: Group
   return {
     metric: known<Metric>(query.metric ?? preset?.metric),
     groupBy: keys.every((k) => known<GroupBy>(k) !== undefined) ? (keys as GroupBy[]) : undefined,
-    format: known<Format>(query.format ?? preset?.format),
+    // a trend's numeric format is no stats format: as unknown here, trendProblems checks it
+    format: known<Format>((query.format === 'numeric' ? undefined : query.format) ?? preset?.format),
   };
 }
 
@@ -216,6 +219,24 @@ export function leakProblems(query: SviewQuery): Problem[] {
   return [];
 }
 
+/** A trend is checked as statistics are, and must rank the keys of one grouping. */
+export function trendProblems(query: SviewQuery): Problem[] {
+  const problems = statsProblems(query);
+  const keys = groupByKeys(query.groupBy);
+  if (keys.length !== 1) {
+    problems.push({
+      field: 'groupBy',
+      message: 'Choose what to rank: a trend ranks the keys of one grouping.',
+      incomplete: keys.length === 0,
+    });
+  }
+  const format = known(query.format);
+  if (format !== undefined && !(TREND_FORMATS as string[]).includes(format)) {
+    problems.push({ field: 'format', message: `A trend is a table or numeric, not ${format}.` });
+  }
+  return problems;
+}
+
 export function queryProblems(query: SviewQuery): Problem[] {
   switch (query.queryType ?? 'stats') {
     case 'stats':
@@ -224,6 +245,8 @@ export function queryProblems(query: SviewQuery): Problem[] {
       return greylistProblems(query);
     case 'leak':
       return leakProblems(query);
+    case 'trend':
+      return trendProblems(query);
     default:
       return [];
   }

@@ -10,6 +10,7 @@ import { AnnotationEditor } from './AnnotationEditor';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
 import { StatsEditor } from './StatsEditor';
+import { toTrend, TrendEditor } from './TrendEditor';
 
 type Props = QueryEditorProps<DataSource, SviewQuery, SviewOptions>;
 
@@ -28,7 +29,15 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
     // Fields of the other types stay (the backend ignores them, and switching back restores them),
     // except the preset and the exclusions: the backend rejects them on anything but a stats query.
     const { preset: _preset, exclude: _exclude, ...rest } = migrated;
-    onChange(next === 'stats' ? { ...DEFAULT_QUERY, ...migrated, queryType: next } : { ...rest, queryType: next });
+    if (next === 'trend') {
+      onChange(toTrend(migrated)); // a trend takes the exclusions too
+    } else if (next === 'stats') {
+      // a numeric trend becomes the table it was the alert form of
+      const format = migrated.format === 'numeric' ? 'table' : migrated.format;
+      onChange({ ...DEFAULT_QUERY, ...migrated, ...(format && { format }), queryType: next });
+    } else {
+      onChange({ ...rest, queryType: next });
+    }
     onRunQuery();
   };
 
@@ -44,6 +53,9 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
       )}
       {queryType === 'greylist' && (
         <GreylistEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'trend' && (
+        <TrendEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
       {queryType === 'annotations' && (

@@ -161,13 +161,16 @@ export function applyPreset(query: SviewQuery, name: string | undefined): SviewQ
   return out;
 }
 
-function errorFor(problems: Problem[], field: Problem['field']): string | undefined {
+export function errorFor(problems: Problem[], field: Problem['field']): string | undefined {
   const messages = problems.filter((p) => p.field === field).map((p) => p.message);
   return messages.length > 0 ? messages.join(' ') : undefined;
 }
 
 /** The option of a value, or the value itself (a $variable) when no option has it. */
-function selected(value: string | undefined, options: Array<SelectableValue<string>>): SelectableValue<string> | null {
+export function selected(
+  value: string | undefined,
+  options: Array<SelectableValue<string>>
+): SelectableValue<string> | null {
   if (value === undefined) {
     return null;
   }
@@ -175,7 +178,7 @@ function selected(value: string | undefined, options: Array<SelectableValue<stri
 }
 
 /** Keeps the filters that hold a value; undefined when none does. */
-function used(f: Filters): Filters | undefined {
+export function used(f: Filters): Filters | undefined {
   const kept = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
@@ -195,7 +198,7 @@ interface FilterRowsProps {
 }
 
 /** The fields of the filters or of the exclusions, the keys the metric takes (and any set). */
-function FilterRows({
+export function FilterRows({
   datasource,
   filters,
   idPrefix,
