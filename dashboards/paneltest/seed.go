@@ -57,6 +57,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, erro
 			return Samples{}, fmt.Errorf("demo seed of %d days: %w", o.Days, err)
 		}
 	}
+	if err := seedRising(ctx, pool, now); err != nil {
+		return Samples{}, err
+	}
 	// Large batches: the seed is small, and fewer transactions keep the test fast.
 	agg, err := aggregator.New(pool, aggregator.Config{
 		Now:   func() time.Time { return now },
@@ -90,6 +93,34 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, erro
 		}
 	}
 	return samples(ctx, pool)
+}
+
+// seedRising adds one attacker whose traffic grows by the same step every whole day of the
+// last two weeks: its address, ASN, country, trap, password and port rise whatever the hour of
+// the run, so every table of the Rising dashboard has a row (the demo traffic alone rises or
+// falls with the time of day the test starts at).
+func seedRising(ctx context.Context, pool *pgxpool.Pool, now time.Time) error {
+	const attacker = `'203.0.113.77', 'NZ', 64511`
+	midnight := now.UTC().Truncate(24 * time.Hour)
+	for _, sql := range []string{
+		`INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT $1::timestamptz - d * interval '1 day' + interval '12 hours', (15 - d) * 4,
+				(SELECT min(id) FROM identity), 'minipot_telnet', 'login', ` + attacker + `
+			FROM generate_series(1, 14) d`,
+		`INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip, country, asn)
+			SELECT $1::timestamptz - d * interval '1 day' + interval '12 hours', (15 - d) * 4, 'root', 'rising-2026',
+				(SELECT min(id) FROM identity), 'minipot_telnet', ` + attacker + `
+			FROM generate_series(1, 14) d`,
+		`INSERT INTO ports (time, raw_count, port, protocol, identity_id, ip, country, asn)
+			SELECT $1::timestamptz - d * interval '1 day' + interval '12 hours', (15 - d) * 4, 2323, 'TCP',
+				(SELECT min(id) FROM identity), ` + attacker + `
+			FROM generate_series(1, 14) d`,
+	} {
+		if _, err := pool.Exec(ctx, sql, midnight); err != nil {
+			return fmt.Errorf("seed the rising attacker: %w", err)
+		}
+	}
+	return nil
 }
 
 func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
