@@ -143,7 +143,7 @@ func Up(ctx context.Context) error {
 	}{
 		{"live", fmt.Sprintf("demo live       %g incidents/s, the seeded density", stackLiveRate()), []string{sview, "demo", "live", "--rate", fmt.Sprint(stackLiveRate())}},
 		{"run", "aggregator      metrics on http://" + stackMetrics + "/metrics", []string{sview, "run", "--metrics-listen", stackMetrics}},
-		{"serve", "public API      http://" + stackAPIListen + "  (/healthz, /passcheck/apiv1/, /range/{prefix}, /greylist-latest.csv, /api/resource)", []string{sview, "serve", "--listen", stackAPIListen}},
+		{"serve", "public API      http://" + stackAPIListen + "  (/healthz, /passcheck/apiv1/, /range/{prefix}, /greylist-latest.csv, /api/resource, POST /api/query)", []string{sview, "serve", "--listen", stackAPIListen}},
 	}
 	for _, p := range procs {
 		proc, err := stackStart(runDir, logs, p.name, env, p.args...)

@@ -127,7 +127,7 @@ func (s Scope) ownProbes(q Query) (Query, error) {
 	}
 	if len(q.Filters.Probe) == 0 {
 		if len(s.Probes) == 0 {
-			return q, fmt.Errorf("%w: when probes report is their own data, and you have no probe; claim one with its device token", ErrForbidden)
+			return q, fmt.Errorf("%w: when a probe reported is its own data, and you have no probe; claim one with its device token", ErrForbidden)
 		}
 		q.Filters.Probe = s.Probes
 	}
