@@ -11,7 +11,7 @@ import (
 // Keys are the top-level keys of the query model, of every query type: an editor keeps the
 // fields of the other types when the type changes, and Normalize drops them.
 var Keys = []string{"queryType", "preset", "metric", "groupBy", "format", "period", "limit", "filters", "exclude",
-	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty", "direction", "measure"}
+	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty", "direction", "measure", "events", "before"}
 
 // GrafanaKeys are the keys Grafana adds to a query of any datasource (refId, the datasource
 // reference, the panel's interval and points, the hidden flag, Explore's key, the query cache's
@@ -78,6 +78,7 @@ func Parse(b []byte) (Query, error) {
 	d.override(&q.SHA1, "sha1", true)
 	d.override(&q.Prefix, "prefix", true)
 	d.override(&q.Annotation, "annotation", true)
+	d.rawEvents(&q)
 	for _, f := range []struct {
 		name    string
 		allowed []string
