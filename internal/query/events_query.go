@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,3 +119,29 @@ func (q Query) withProbeLabels(probes []int64) Query {
 	}
 	return q
 }
+
+// ports reads filters.port and exclude.port: numbers, or the labels of the port grouping such as
+// "TCP/22", which a data link from a table's port column passes as they are. The protocol is
+// no filter of the model, so "TCP/22" matches UDP/22 too.
+func (d *decoder) ports(dst *[]int64, name string) {
+	r, ok := d.raw(name)
+	if !ok {
+		return
+	}
+	v, err := decodeList(r, func(b json.RawMessage) (int64, error) {
+		if s, err := decodeText(b); err == nil {
+			if proto, port, found := strings.Cut(s, "/"); found && slices.Contains(protocols, strings.ToUpper(strings.TrimSpace(proto))) {
+				b = json.RawMessage(strconv.Quote(port))
+			}
+		}
+		return decodeInt(b)
+	})
+	if err != nil {
+		d.fail(name, err)
+		return
+	}
+	*dst = v
+}
+
+// protocols are the protocols of the ports table (protocol_t).
+var protocols = []string{"TCP", "UDP", "OTHER"}

@@ -31,6 +31,11 @@ func TestParseRawEvents(t *testing.T) {
 			want: Query{QueryType: "events", Limit: 100, Filters: Filters{Port: []int64{22}}, RawEvents: RawEvents{Events: "scans", Before: "2026-05-01T12:00:00Z"}},
 		},
 		{
+			name: "a port as the port column shows it (protocol/port), from a data link",
+			in:   `{"queryType":"events","events":"scans","filters":{"port":"TCP/22"},"exclude":{"port":["udp/53", 80]}}`,
+			want: Query{QueryType: "events", Limit: 100, Filters: Filters{Port: []int64{22}}, Exclude: Filters{Port: []int64{53, 80}}, RawEvents: RawEvents{Events: "scans"}},
+		},
+		{
 			name: "the fields of other types are dropped",
 			in:   `{"queryType":"events","events":"incidents","metric":"usages","groupBy":"asn","format":"table","period":"1d","annotation":"silence"}`,
 			want: Query{QueryType: "events", Limit: 100, RawEvents: RawEvents{Events: "incidents"}},
@@ -72,6 +77,8 @@ func TestParseRawEventsErrors(t *testing.T) {
 		{`{"queryType":"events","events":"incidents","filters":{"ip":"192.0.2.300"}}`, `invalid field filters.ip "192.0.2.300"`},
 		{`{"queryType":"events","events":"incidents","befor":"2026-05-01T12:00:00Z"}`, `query: unknown key "befor"`},
 		{`{"queryType":"events","events":["incidents"]}`, `invalid query JSON events`},
+		{`{"queryType":"events","events":"scans","filters":{"port":"SCTP/22"}}`, `invalid query JSON filters.port: "SCTP/22" is not an integer`},
+		{`{"queryType":"events","events":"scans","filters":{"port":"TCP/ssh"}}`, `invalid query JSON filters.port: "ssh" is not an integer`},
 		{`{"queryType":"event","events":"incidents"}`, `invalid field queryType "event": unknown query type (allowed: stats, greylist, leak, status, trend, annotations, probes, events`},
 		{`{"queryType":"events","preset":"top_countries_by_incidents_list"}`, `presets are stats queries, not events`},
 	}

@@ -121,7 +121,7 @@ func parseFilters(fields map[string]json.RawMessage, name string, allowed []stri
 	fd.texts(&dst.IP, "ip") // a single string (saved dashboards) is a list of one
 	fd.override(&dst.Password, "password", false)
 	fd.override(&dst.Username, "username", false)
-	fd.numbers(&dst.Port, "port")
+	fd.ports(&dst.Port, "port") // also "TCP/22", a port cell of a table (events_query.go)
 	fd.texts(&dst.Tag, "tag")
 	return fd.err
 }
