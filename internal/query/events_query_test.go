@@ -104,8 +104,14 @@ func TestRawEventsScope(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, all.ProbeLabels, "All sees every probe's serial")
 	require.Nil(t, all.Restrict)
+	public, err := Scope{Public: true}.Apply(q)
+	require.NoError(t, err)
+	require.NotNil(t, public.ProbeLabels)
+	rescoped, err := Scope{All: true}.Apply(public)
+	require.NoError(t, err)
+	require.Nil(t, rescoped.ProbeLabels, "Apply starts from the query, not from a scope applied before")
 
-	public, err := Scope{Public: true, Probes: []int64{3}}.Apply(q)
+	public, err = Scope{Public: true, Probes: []int64{3}}.Apply(q)
 	require.NoError(t, err)
 	require.Equal(t, &[]int64{3}, public.ProbeLabels, "public callers see their own probes' serials only")
 	require.Nil(t, public.Restrict, "public callers see every row")
@@ -132,3 +138,4 @@ func TestRawEventsScope(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{7}, own.Filters.Probe)
 }
+

@@ -69,7 +69,7 @@ func uniquePrefixes(ps []netip.Prefix) []netip.Prefix {
 // (Restriction). A query its ad-hoc filters left empty is restricted to no row, for every
 // scope. Leak lookups and status hold no probe or attacker data and pass unchanged.
 func (s Scope) Apply(q Query) (Query, error) {
-	q.Restrict = nil
+	q.Restrict, q.ProbeLabels = nil, nil
 	if q.Empty {
 		q.Restrict = &Restriction{} // nothing to read, whoever asks
 		return q, nil
