@@ -138,4 +138,3 @@ func TestRawEventsScope(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{7}, own.Filters.Probe)
 }
-
