@@ -46,8 +46,9 @@ var eventColumns = map[string]string{
 //
 // A page never splits the rows of one instant: when the row after the page shares the time of
 // its last row, the rows of that instant are left for the next page, or, when the whole page is
-// that instant, it grows to hold all of them (up to MaxEventsLimit). With before strictly
-// older, no row is returned twice and none is skipped across pages.
+// that instant, it grows to hold all of them (up to MaxEventsLimit) and says more only if older
+// rows exist. With before strictly older, no row is returned twice and none is skipped across
+// pages.
 func (s *Service) logsFrames(ctx context.Context, q query.Query, r period.Range) (data.Frames, error) {
 	until := r.To
 	if b, ok := q.BeforeTime(); ok && b.Before(until) {
@@ -75,6 +76,11 @@ func (s *Service) logsFrames(ctx context.Context, q query.Query, r period.Range)
 				notices = append(notices, data.Notice{Severity: data.NoticeSeverityWarning,
 					Text: fmt.Sprintf("More than %d events share the time %s; only %d are shown.", query.MaxEventsLimit, cut.Format(time.RFC3339Nano), query.MaxEventsLimit)})
 			}
+			older, err := s.rawEvents(ctx, q, r.From, cut, 1)
+			if err != nil {
+				return nil, err
+			}
+			more = len(older) > 0
 		}
 	}
 	f, err := s.logsFrame(ctx, q, rows)

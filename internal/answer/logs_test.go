@@ -148,6 +148,13 @@ func TestEventsFilters(t *testing.T) {
 	require.Equal(t, true, meta(limited)["more"])
 	require.Equal(t, eventsFrom.Add(20*time.Minute).Format(time.RFC3339Nano), meta(limited)["nextBefore"])
 
+	instant := events(t, s, all, `{"queryType":"events","events":"incidents","limit":2,"before":"`+eventsFrom.Add(30*time.Minute).Format(time.RFC3339)+`"}`)
+	require.Equal(t, 6, instant.Rows(), "a page that would be one instant only holds the whole instant")
+	require.Equal(t, true, meta(instant)["more"])
+	last := events(t, s, all, `{"queryType":"events","events":"incidents","limit":2,"before":"`+eventsFrom.Add(2*time.Minute).Format(time.RFC3339)+`"}`)
+	require.Equal(t, 3, last.Rows(), "the oldest instant, whole")
+	require.Equal(t, map[string]any{"more": false}, meta(last), "nothing older: no next page")
+
 	outside := events(t, s, all, `{"queryType":"events","events":"incidents","before":"`+eventsFrom.Format(time.RFC3339)+`"}`)
 	require.Zero(t, outside.Rows(), "before the dashboard range there is nothing to read")
 	require.Equal(t, map[string]any{"more": false}, meta(outside))
