@@ -81,6 +81,7 @@ func TestParseRawEventsErrors(t *testing.T) {
 		{`{"queryType":"events","events":"scans","filters":{"port":"TCP/ssh"}}`, `invalid query JSON filters.port: "ssh" is not an integer`},
 		{`{"queryType":"event","events":"incidents"}`, `invalid field queryType "event": unknown query type (allowed: stats, greylist, leak, status, trend, annotations, probes, events`},
 		{`{"queryType":"events","preset":"top_countries_by_incidents_list"}`, `presets are stats queries, not events`},
+		{`{"queryType":"events","events":"logins","password":"hunter2"}`, `invalid field password: an events query is narrowed to a password by filters.password`},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.in))

@@ -72,6 +72,8 @@ func Parse(b []byte) (Query, error) {
 			"a plain password is not accepted; send sha1 or prefix (the query editor hashes passwords in the browser)")
 	case q.QueryType == TypeStats || q.QueryType == TypeTrend:
 		return Query{}, invalid("password", "", nil, "a "+q.QueryType+" query is narrowed to a password by filters.password")
+	case q.QueryType == TypeEvents:
+		return Query{}, invalid("password", "", nil, "an events query is narrowed to a password by filters.password")
 	}
 	d.override(&q.Direction, "direction", true)
 	d.override(&q.Measure, "measure", true)

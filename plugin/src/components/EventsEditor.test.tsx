@@ -113,5 +113,12 @@ describe('EventsEditor', () => {
       )
     ).toEqual(['incidents', 'incidents', 'logins', 'scans']);
     expect(toEvents({ refId: 'A', queryType: 'greylist', events: 'scans', metric: 'usages' }).events).toBe('scans');
+    expect(toEvents({ refId: 'A', queryType: 'leak', password: '$pw' })).toEqual({
+      refId: 'A',
+      queryType: 'events',
+      events: 'incidents',
+      filters: undefined,
+      exclude: undefined,
+    });
   });
 });

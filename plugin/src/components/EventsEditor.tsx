@@ -28,7 +28,8 @@ const METRIC_EVENTS: Record<string, EventsKind> = { usages: 'logins', scans: 'sc
  * had), with the filters and exclusions that table takes; the fields of other types stay.
  */
 export function toEvents(query: SviewQuery): SviewQuery {
-  const { preset: _preset, ...rest } = query;
+  // the backend refuses a preset, and a leak's password variable, on an events query
+  const { preset: _preset, password: _password, ...rest } = query;
   const kind = query.events ?? METRIC_EVENTS[query.metric ?? ''] ?? 'incidents';
   return {
     ...rest,
