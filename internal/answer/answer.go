@@ -78,6 +78,8 @@ func (s *Service) frames(ctx context.Context, r Request) (data.Frames, error) {
 		return s.annotationFrames(ctx, q, r.Range)
 	case query.TypeProbes:
 		return s.probesFrames(ctx, q, r.Alert, time.Now())
+	case query.TypeEvents:
+		return s.logsFrames(ctx, q, r.Range)
 	}
 	return nil, fmt.Errorf("%w: queryType %q: want one of %s", query.ErrInvalidField, q.QueryType, strings.Join(query.QueryTypes, ", "))
 }

@@ -47,6 +47,9 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 		`INSERT INTO greylist (ip, tags, score, probes, incidents, country) VALUES
 			('192.0.2.1', '{ftp,telnet}', 5, 5, 100, 'CZ'), ('198.51.100.7', '{port_scan}', 3, 3, 10, 'DE')`,
 		`INSERT INTO greylist_history (day, ip, tags, score, probes) VALUES ('2026-11-01', '192.0.2.1', '{telnet}', 4, 4)`,
+		// one login attempt on probe 2, for raw events
+		`INSERT INTO passwords (time, username, password, identity_id, trap, ip, country, asn)
+			VALUES ('2026-11-22T10:00:00Z', 'root', '123456', 2, 'minipot_telnet', '192.0.2.1', 'CZ', 64500)`,
 	}
 	for _, s := range stmts {
 		_, err := pool.Exec(ctx, s)

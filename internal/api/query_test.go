@@ -118,3 +118,39 @@ func TestQueryEndpoint(t *testing.T) {
 	code, out = post(`{"queryType":"stats","metric":"incidents","filters":{"probe":[1]},"format":"table","groupBy":"country"}`, DeviceTokenHeader, token1)
 	require.Equal(t, http.StatusOK, code, "%v", out)
 }
+
+// TestQueryEndpointEvents: raw events answer as a logs frame; the public API names a probe only
+// to its owner.
+func TestQueryEndpointEvents(t *testing.T) {
+	f := newFixture(t, Limits{Rate: -1})
+	body := func(hdr ...string) string {
+		t.Helper()
+		resp, b := f.do(t, http.MethodPost, "/api/query?from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z", "application/json",
+			`{"queryType":"events","events":"logins","filters":{"ip":"192.0.2.1"}}`, hdr...)
+		require.Equal(t, http.StatusOK, resp.StatusCode, b)
+		var out struct {
+			Results map[string]struct {
+				Frames []struct {
+					Schema struct {
+						Meta struct {
+							Type   string         `json:"type"`
+							Custom map[string]any `json:"custom"`
+						} `json:"meta"`
+					} `json:"schema"`
+					Data struct {
+						Values [][]any `json:"values"`
+					} `json:"data"`
+				} `json:"frames"`
+			} `json:"results"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(b), &out), b)
+		frame := out.Results["A"].Frames[0]
+		require.Equal(t, "log-lines", frame.Schema.Meta.Type)
+		require.Equal(t, map[string]any{"more": false}, frame.Schema.Meta.Custom)
+		require.Len(t, frame.Data.Values[1], 1)
+		return frame.Data.Values[1][0].(string)
+	}
+	require.Equal(t, "root / 123456 from 192.0.2.1 (CZ, AS64500 EXAMPLE-NET) on minipot_telnet", body(), "no probe named to the public")
+	require.Equal(t, "root / 123456 from 192.0.2.1 (CZ, AS64500 EXAMPLE-NET) on minipot_telnet", body(DeviceTokenHeader, token1), "nor to another probe's owner")
+	require.Equal(t, "root / 123456 from 192.0.2.1 (CZ, AS64500 EXAMPLE-NET) on minipot_telnet, probe 0000000000000002", body(DeviceTokenHeader, token2))
+}

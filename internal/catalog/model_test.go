@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,17 @@ func TestQueryModelGolden(t *testing.T) {
 			Measures     []string `json:"measures"`
 			DefaultLimit int      `json:"defaultLimit"`
 		} `json:"trend"`
+		// Events: the kinds of an events query with their raw table and filters (exclude takes
+		// the same keys), its default and largest page.
+		Events struct {
+			Kinds []struct {
+				Name    string   `json:"name"`
+				Table   string   `json:"table"`
+				Filters []string `json:"filters"`
+			} `json:"kinds"`
+			DefaultLimit int `json:"defaultLimit"`
+			MaxLimit     int `json:"maxLimit"`
+		} `json:"events"`
 	}
 
 	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
@@ -185,6 +197,26 @@ func TestQueryModelGolden(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, m.Trend.Measures[0], nq.Measure, "default measure first")
 	m.Trend.DefaultLimit = tq.Limit
+	for _, kind := range query.EventKinds {
+		k := struct {
+			Name    string   `json:"name"`
+			Table   string   `json:"table"`
+			Filters []string `json:"filters"`
+		}{Name: kind, Table: string(query.EventsTable(kind)), Filters: []string{}}
+		for _, f := range filterKeys {
+			in := map[string]any{"queryType": query.TypeEvents, "events": kind, "filters": map[string]any{f: sample[f]}}
+			if accepts(in) {
+				k.Filters = append(k.Filters, f)
+			}
+			in["exclude"], in["filters"] = in["filters"], nil
+			require.Equal(t, slices.Contains(k.Filters, f), accepts(in), "events %s exclude %s as they filter", kind, f)
+		}
+		m.Events.Kinds = append(m.Events.Kinds, k)
+	}
+	eq, err := parse(map[string]any{"queryType": query.TypeEvents, "events": query.EventsIncidents})
+	require.NoError(t, err)
+	m.Events.DefaultLimit, m.Events.MaxLimit = eq.Limit, query.MaxEventsLimit
+	require.False(t, accepts(map[string]any{"queryType": query.TypeEvents, "events": query.EventsIncidents, "limit": m.Events.MaxLimit + 1}))
 	m.Keys.Model, m.Keys.Grafana = query.Keys, query.GrafanaKeys
 	grafana := map[string]any{"metric": "incidents"}
 	for _, k := range query.GrafanaKeys {

@@ -50,6 +50,15 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	return strings.Join(c, " AND ")
 }
 
+// Where is the WHERE clause of a raw read of q over [from, until): its filters, exclusions and
+// restriction, as every statement of the engine applies them, with the parameters it numbers
+// from $1. Raw events (internal/answer) read rows by it.
+func Where(q query.Query, from, until time.Time) (string, []any) {
+	var s statement
+	where := s.conditions(q, from, until, dimension{})
+	return where, s.args
+}
+
 // match is one set filter: the column it compares and the condition a row matching it meets
 // (never NULL where the column is not).
 type match struct {

@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		`{"metric":"incidents","filters":{"ip":["198.51.100.0/24","192.0.2.1","::ffff:10.0.0.0/104"]},"exclude":{"country":"cn","ip":"198.51.100.7"}}`,
 		`{"refId":"A","datasource":{"uid":"x"},"metric":"usages","exclude":{"password":"123456"},"filters":{"counrty":["CZ"]}}`,
 		`{"metric":"incidents","filters":{"country":["US"],"ip":"10.0.0.0/8"},"adhoc":[{"key":"country","operator":"=","value":"CN"},{"key":"ip","operator":"!=|","values":["10.1.0.0/16"]}]}`,
+		`{"queryType":"events","events":"scans","limit":"20","before":1777636800000,"filters":{"port":"TCP/22"},"exclude":{"ip":"192.0.2.0/24"}}`,
 		`{"queryType":"greylist","adhoc":[{"key":"tag","operator":"=|","values":["ssh"]},{"key":"port","operator":"=","value":"22"}],"empty":true}`,
 	} {
 		f.Add([]byte(s))

@@ -11,7 +11,7 @@ import (
 // Keys are the top-level keys of the query model, of every query type: an editor keeps the
 // fields of the other types when the type changes, and Normalize drops them.
 var Keys = []string{"queryType", "preset", "metric", "groupBy", "format", "period", "limit", "filters", "exclude",
-	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty", "direction", "measure"}
+	"minScore", "sha1", "prefix", "password", "annotation", "adhoc", "empty", "direction", "measure", "events", "before"}
 
 // GrafanaKeys are the keys Grafana adds to a query of any datasource (refId, the datasource
 // reference, the panel's interval and points, the hidden flag, Explore's key, the query cache's
@@ -72,12 +72,15 @@ func Parse(b []byte) (Query, error) {
 			"a plain password is not accepted; send sha1 or prefix (the query editor hashes passwords in the browser)")
 	case q.QueryType == TypeStats || q.QueryType == TypeTrend:
 		return Query{}, invalid("password", "", nil, "a "+q.QueryType+" query is narrowed to a password by filters.password")
+	case q.QueryType == TypeEvents:
+		return Query{}, invalid("password", "", nil, "an events query is narrowed to a password by filters.password")
 	}
 	d.override(&q.Direction, "direction", true)
 	d.override(&q.Measure, "measure", true)
 	d.override(&q.SHA1, "sha1", true)
 	d.override(&q.Prefix, "prefix", true)
 	d.override(&q.Annotation, "annotation", true)
+	d.rawEvents(&q)
 	for _, f := range []struct {
 		name    string
 		allowed []string
@@ -120,7 +123,7 @@ func parseFilters(fields map[string]json.RawMessage, name string, allowed []stri
 	fd.texts(&dst.IP, "ip") // a single string (saved dashboards) is a list of one
 	fd.override(&dst.Password, "password", false)
 	fd.override(&dst.Username, "username", false)
-	fd.numbers(&dst.Port, "port")
+	fd.ports(&dst.Port, "port") // also "TCP/22", a port cell of a table (events_query.go)
 	fd.texts(&dst.Tag, "tag")
 	return fd.err
 }

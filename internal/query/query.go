@@ -43,7 +43,7 @@ const (
 
 // Closed lists of the stats query fields.
 var (
-	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes}
+	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes, TypeEvents}
 	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
 	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
 	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
@@ -75,6 +75,8 @@ type Query struct {
 	Prefix string `json:"prefix,omitempty"`
 	// annotations: which (Annotations)
 	Annotation string `json:"annotation,omitempty"`
+	// events (events_query.go)
+	RawEvents
 	// Empty: the ad-hoc filters and the query's own left a key no value in common, so the
 	// query matches no row (adhoc.go); Scope.Apply turns it into a restriction to nothing.
 	Empty bool `json:"empty,omitempty"`

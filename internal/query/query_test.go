@@ -210,7 +210,7 @@ func TestParseErrors(t *testing.T) {
 			`exclude: unknown key "countries"; allowed: action, asn, country, ip, password, port, probe, trap, username`},
 		{"tag is not an exclusion", `{"queryType":"greylist","exclude":{"tag":["ssh"]}}`, ErrInvalidField, "exclude", `unknown key "tag"`},
 		{"misspelt top-level key", `{"refId":"A","metric":"incidents","groupby":"country"}`, ErrInvalidField, "query",
-			`query: unknown key "groupby"; allowed: adhoc, annotation, direction, empty, exclude, filters, format, groupBy, limit, measure, metric, minScore, password, period, prefix, preset, queryType, sha1`},
+			`query: unknown key "groupby"; allowed: adhoc, annotation, before, direction, empty, events, exclude, filters, format, groupBy, limit, measure, metric, minScore, password, period, prefix, preset, queryType, sha1`},
 		{"filters in the wrong case", `{"metric":"incidents","Filters":{"country":["CZ"]}}`, ErrInvalidField, "query", `unknown key "Filters"`},
 		{"unknown keys reported in order", `{"metric":"incidents","zeta":1,"alpha":2}`, ErrInvalidField, "query", `unknown key "alpha"`},
 		{"exclude not an object", `{"metric":"incidents","exclude":"CZ"}`, ErrInvalidJSON, "", "exclude must be a JSON object"},

@@ -69,7 +69,7 @@ func uniquePrefixes(ps []netip.Prefix) []netip.Prefix {
 // (Restriction). A query its ad-hoc filters left empty is restricted to no row, for every
 // scope. Leak lookups and status hold no probe or attacker data and pass unchanged.
 func (s Scope) Apply(q Query) (Query, error) {
-	q.Restrict = nil
+	q.Restrict, q.ProbeLabels = nil, nil
 	if q.Empty {
 		q.Restrict = &Restriction{} // nothing to read, whoever asks
 		return q, nil
@@ -78,7 +78,8 @@ func (s Scope) Apply(q Query) (Query, error) {
 		return q, nil
 	}
 	switch q.QueryType {
-	case TypeStats, TypeTrend:
+	case TypeStats, TypeTrend, TypeEvents:
+		q = q.withProbeLabels(s.Probes) // a raw row names another probe only to All
 		for _, p := range q.Filters.Probe {
 			if !slices.Contains(s.Probes, p) {
 				return q, fmt.Errorf("%w: probe %d is not among your probes; claim it with its device token", ErrForbidden, p)

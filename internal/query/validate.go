@@ -27,6 +27,7 @@ func (q Query) Normalize() Query {
 	switch q.QueryType {
 	case TypeStats:
 		q.MinScore, q.SHA1, q.Prefix, q.Direction, q.Measure = 0, "", "", "", ""
+		q.RawEvents = RawEvents{}
 		q.Format = cmp.Or(q.Format, FormatTimeSeries)
 		if q.Format == FormatMap && len(q.GroupBy) == 0 {
 			q.GroupBy = Grouping{"country"}
@@ -53,6 +54,8 @@ func (q Query) Normalize() Query {
 		q = q.normalizeTrend()
 	case TypeAnnotations, TypeProbes:
 		q = q.normalizeEvents()
+	case TypeEvents:
+		q = q.normalizeRawEvents()
 	}
 	return q
 }
@@ -88,6 +91,8 @@ func (q Query) Validate() error {
 		return q.validateAnnotations()
 	case TypeProbes:
 		return q.validateProbes()
+	case TypeEvents:
+		return q.validateRawEvents()
 	}
 	return invalid("queryType", q.QueryType, QueryTypes, "unknown query type")
 }

@@ -15,10 +15,13 @@ import {
   LIST_FILTER_KEYS,
   TEXT_FILTER_KEYS,
   ANNOTATION_OPTIONS,
+  EVENTS_OPTIONS,
+  EVENTS_FILTERS,
   defaultLimit,
 } from './catalog';
 import {
   AnnotationKind,
+  EventsKind,
   Filters,
   Format,
   ListFilterKey,
@@ -41,7 +44,9 @@ const QUERY_TYPES: Record<QueryType, true> = {
   trend: true,
   annotations: true,
   probes: true,
+  events: true,
 };
+const EVENTS_KINDS: Record<EventsKind, true> = { incidents: true, logins: true, scans: true };
 const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };
 const TREND_FORMATS: Record<TrendFormat, true> = { table: true, numeric: true };
 const TREND_DIRECTIONS: Record<TrendDirection, true> = { rising: true, falling: true };
@@ -83,6 +88,7 @@ describe('the query model agrees with the backend golden', () => {
   it.each<[string, string[], string[]]>([
     ['query types', Object.keys(QUERY_TYPES), model.queryTypes],
     ['annotations', Object.keys(ANNOTATIONS), model.annotations.map((a) => a.name)],
+    ['events', Object.keys(EVENTS_KINDS), model.events.kinds.map((k) => k.name)],
     ['trend formats', Object.keys(TREND_FORMATS), model.trend.formats],
     ['trend directions', Object.keys(TREND_DIRECTIONS), model.trend.directions],
     ['trend measures', Object.keys(TREND_MEASURES), model.trend.measures],
@@ -100,6 +106,7 @@ describe('the query model agrees with the backend golden', () => {
   it.each([
     ['query types', QUERY_TYPE_OPTIONS, model.queryTypes],
     ['annotations', ANNOTATION_OPTIONS, model.annotations.map((a) => a.name)],
+    ['events', EVENTS_OPTIONS, model.events.kinds.map((k) => k.name)],
     ['metrics', METRIC_OPTIONS, model.metrics.map((m) => m.name)],
     ['formats', FORMAT_OPTIONS, model.formats],
     ['periods', PERIOD_OPTIONS, ['', ...model.periods.map((p) => p.name)]],
@@ -115,6 +122,9 @@ describe('the query model agrees with the backend golden', () => {
       expect(Object.keys(GROUP_BY_LABELS)).toEqual(expect.arrayContaining(m.groupBy));
       expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(m.filters));
       expect(m.exclude).toEqual(m.filters); // a metric excludes by exactly what it filters by
+    }
+    for (const k of model.events.kinds) {
+      expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(EVENTS_FILTERS[k.name as EventsKind]));
     }
     expect(model.greylist.exclude).toEqual([]);
     expect(Object.keys(FILTERS)).toEqual(expect.arrayContaining(model.greylist.filters));

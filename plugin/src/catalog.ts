@@ -8,6 +8,7 @@ import model from '../../internal/catalog/testdata/query-model.golden.json';
 import presetsGolden from '../../internal/catalog/testdata/presets.golden.json';
 import {
   AnnotationKind,
+  EventsKind,
   Format,
   GroupBy,
   ListFilterKey,
@@ -41,7 +42,30 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   annotations: { label: 'Annotations', description: 'Greylist entries and exits, aggregation gaps, silent probes' },
   probes: { label: 'Probes', description: 'Your probes with their last report and how long they have been silent' },
   trend: { label: 'Trend', description: 'Keys ranked by how they rise or fall against the period before' },
+  events: {
+    label: 'Events',
+    description: 'The raw incidents, login attempts or port scans behind the counts, as logs',
+  },
 });
+
+export const EVENTS_OPTIONS = options<EventsKind>(
+  model.events.kinds.map((k) => k.name),
+  {
+    incidents: { label: 'Incidents', description: 'Trap and action of each attack' },
+    logins: { label: 'Logins', description: 'Username and password of each login attempt' },
+    scans: { label: 'Scans', description: 'Protocol and port of each port scan' },
+  }
+);
+
+/** The filters (and exclusions) each kind of events takes. */
+export const EVENTS_FILTERS = Object.fromEntries(model.events.kinds.map((k) => [k.name, k.filters])) as Record<
+  EventsKind,
+  string[]
+>;
+
+/** The rows of an events page without a limit, and the most one page holds. */
+export const EVENTS_DEFAULT_LIMIT: number = model.events.defaultLimit;
+export const EVENTS_MAX_LIMIT: number = model.events.maxLimit;
 
 export const ANNOTATION_OPTIONS = options<AnnotationKind>(
   model.annotations.map((a) => a.name),

@@ -5,7 +5,10 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes';
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'events';
+
+/** The raw rows an events query lists: incidents, login attempts (passwords) or port scans. */
+export type EventsKind = 'incidents' | 'logins' | 'scans';
 
 /** What an annotations query marks on time series panels. */
 export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
@@ -122,6 +125,11 @@ export interface SviewQuery extends DataQuery {
 
   // annotations (greylist: filters.ip and asn; silence: filters.probe; also limit)
   annotation?: AnnotationKind;
+
+  // events (also filters, exclude and limit: the rows of one page, newest first)
+  events?: EventsKind;
+  /** only rows strictly older: RFC 3339 or epoch ms, the nextBefore of the previous page */
+  before?: string;
 }
 
 export const DEFAULT_QUERY: Partial<SviewQuery> = {

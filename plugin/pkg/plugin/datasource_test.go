@@ -523,11 +523,13 @@ func TestReadOnlyRole(t *testing.T) {
 		dataQuery("greylist", `{"queryType":"greylist"}`),
 		dataQuery("leak", `{"queryType":"leak","prefix":"5baa6"}`),
 		dataQuery("status", `{"queryType":"status"}`),
+		dataQuery("events", `{"queryType":"events","events":"logins"}`),
 	}})
 	require.NoError(t, err)
 	for ref, dr := range resp.Responses {
 		require.NoError(t, dr.Error, ref)
 	}
+	require.Equal(t, 2, resp.Responses["events"].Frames[0].Rows(), "the reader role reads raw rows and probe serials")
 	var s sender
 	require.NoError(t, d.CallResource(ctx, &backend.CallResourceRequest{Method: "GET", Path: "variables/tags", URL: "variables/tags"}, &s))
 	require.Equal(t, 200, s.resp.Status, string(s.resp.Body))

@@ -7,6 +7,7 @@ import type { DataSource } from '../datasource';
 import { migrateQuery } from '../migration';
 import { DEFAULT_QUERY, QueryType, SviewOptions, SviewQuery } from '../types';
 import { AnnotationEditor } from './AnnotationEditor';
+import { EventsEditor, toEvents } from './EventsEditor';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
 import { StatsEditor } from './StatsEditor';
@@ -35,6 +36,8 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
       // a numeric trend becomes the table it was the alert form of
       const format = migrated.format === 'numeric' ? 'table' : migrated.format;
       onChange({ ...DEFAULT_QUERY, ...migrated, ...(format && { format }), queryType: next });
+    } else if (next === 'events') {
+      onChange(toEvents(migrated)); // events take the exclusions too
     } else {
       onChange({ ...rest, queryType: next });
     }
@@ -60,6 +63,9 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
       {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
       {queryType === 'annotations' && (
         <AnnotationEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+      )}
+      {queryType === 'events' && (
+        <EventsEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'probes' && (
         <p>

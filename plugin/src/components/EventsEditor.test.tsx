@@ -1,0 +1,124 @@
+import React from 'react';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import { setTemplateSrv } from '@grafana/runtime';
+
+import { testDatasource } from '../testing/datasource';
+import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
+import { SviewQuery } from '../types';
+import { toEvents } from './EventsEditor';
+import { QueryEditor } from './QueryEditor';
+
+async function setup(query: Partial<SviewQuery>) {
+  const onChange = jest.fn();
+  const onRunQuery = jest.fn();
+  await act(async () => {
+    render(
+      <QueryEditor
+        datasource={testDatasource(() => [])}
+        query={{ refId: 'A', ...query }}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
+      />
+    );
+  });
+  return { onChange, onRunQuery };
+}
+
+const shown = (id: string) => document.getElementById(id) !== null;
+
+beforeEach(() => setTemplateSrv(fakeTemplateSrv([])));
+
+describe('EventsEditor', () => {
+  it('is offered as a query type; a stats query becomes the events behind its metric, keeping the filters their table takes', async () => {
+    const { onChange, onRunQuery } = await setup({
+      queryType: 'stats',
+      preset: 'top_passwords_by_usages_list',
+      metric: 'usages',
+      groupBy: ['password'],
+      filters: { password: '123456', country: ['CZ'] },
+      exclude: { asn: ['64500'] },
+    });
+    fireEvent.click(screen.getByText('Events'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({
+        queryType: 'events',
+        events: 'logins',
+        filters: { password: '123456', country: ['CZ'] },
+        exclude: { asn: ['64500'] },
+      })
+    );
+    expect(onChange.mock.lastCall[0].preset).toBeUndefined(); // presets are stats queries only
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('offers the filters of the kind: a password for logins, a port for scans, neither for incidents', async () => {
+    await setup({ queryType: 'events', events: 'logins' });
+    expect([shown('sview-filter-password'), shown('sview-filter-port'), shown('sview-filter-ip')]).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    document.body.innerHTML = '';
+    await setup({ queryType: 'events', events: 'scans' });
+    expect([shown('sview-filter-password'), shown('sview-filter-port'), shown('sview-filter-action')]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    document.body.innerHTML = '';
+    await setup({ queryType: 'events', events: 'incidents' });
+    expect([shown('sview-filter-password'), shown('sview-filter-port'), shown('sview-filter-action')]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+  });
+
+  it('drops the filters and exclusions the new kind lacks when the kind changes', async () => {
+    const { onChange, onRunQuery } = await setup({
+      queryType: 'events',
+      events: 'logins',
+      filters: { password: 'admin', ip: ['192.0.2.1'] },
+      exclude: { username: 'root' },
+    });
+    fireEvent.keyDown(document.getElementById('sview-events')!, { key: 'ArrowDown' });
+    fireEvent.click(screen.getByText('Scans'));
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'events',
+      events: 'scans',
+      filters: { ip: ['192.0.2.1'] },
+      exclude: undefined,
+    });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('stores the limit as a number and before as typed, running on blur', async () => {
+    const { onChange, onRunQuery } = await setup({ queryType: 'events', events: 'incidents' });
+    const limit = document.getElementById('sview-events-limit')!;
+    fireEvent.change(limit, { target: { value: '20' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ limit: 20 }));
+    const before = document.getElementById('sview-events-before')!;
+    fireEvent.change(before, { target: { value: '2026-03-01T00:20:00Z' } });
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ before: '2026-03-01T00:20:00Z' }));
+    expect(onRunQuery).not.toHaveBeenCalled();
+    fireEvent.blur(before);
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('maps metrics to the rows behind them', () => {
+    expect(
+      ['incidents', 'attackers', 'usages', 'scans'].map(
+        (metric) => toEvents({ refId: 'A', metric } as SviewQuery).events
+      )
+    ).toEqual(['incidents', 'incidents', 'logins', 'scans']);
+    expect(toEvents({ refId: 'A', queryType: 'greylist', events: 'scans', metric: 'usages' }).events).toBe('scans');
+    expect(toEvents({ refId: 'A', queryType: 'leak', password: '$pw' })).toEqual({
+      refId: 'A',
+      queryType: 'events',
+      events: 'incidents',
+      filters: undefined,
+      exclude: undefined,
+    });
+  });
+});

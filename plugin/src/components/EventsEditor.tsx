@@ -1,0 +1,148 @@
+import React, { useState } from 'react';
+import { InlineField, InlineFieldRow, InlineSwitch, Input, Select } from '@grafana/ui';
+
+import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS } from '../catalog';
+import type { DataSource } from '../datasource';
+import { EventsKind, Filters, SviewQuery } from '../types';
+import { FilterRows, used } from './StatsEditor';
+
+const LABEL_WIDTH = 14;
+
+interface Props {
+  datasource: DataSource;
+  query: SviewQuery;
+  onChange: (query: SviewQuery) => void;
+  onRunQuery: () => void;
+}
+
+/** Keeps the filters a kind of events takes; undefined when none is left. */
+function kept(f: Filters | undefined, kind: EventsKind): Filters | undefined {
+  return used(Object.fromEntries(Object.entries(f ?? {}).filter(([k]) => EVENTS_FILTERS[kind].includes(k))));
+}
+
+/** The events behind a metric: usages are login attempts, scans port scans, the rest incidents. */
+const METRIC_EVENTS: Record<string, EventsKind> = { usages: 'logins', scans: 'scans' };
+
+/**
+ * The events query a query of another type becomes: the rows behind its metric (or the kind it
+ * had), with the filters and exclusions that table takes; the fields of other types stay.
+ */
+export function toEvents(query: SviewQuery): SviewQuery {
+  // the backend refuses a preset, and a leak's password variable, on an events query
+  const { preset: _preset, password: _password, ...rest } = query;
+  const kind = query.events ?? METRIC_EVENTS[query.metric ?? ''] ?? 'incidents';
+  return {
+    ...rest,
+    queryType: 'events',
+    events: kind,
+    filters: kept(query.filters, kind),
+    exclude: kept(query.exclude, kind),
+  };
+}
+
+/**
+ * Events: the raw rows of one table as logs, newest first within the dashboard range, with the
+ * filters and exclusions that table takes, a page size and the time to page back from.
+ */
+export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+  const kind = query.events ?? 'incidents';
+  const filters: Filters = query.filters ?? {};
+  const exclude: Filters = query.exclude ?? {};
+  const [excluding, setExcluding] = useState(query.exclude !== undefined);
+  const shown = (key: string) => EVENTS_FILTERS[kind].includes(key);
+
+  const change = (q: SviewQuery) => {
+    onChange(q);
+    onRunQuery();
+  };
+  // filters the new kind's table lacks would be refused by the backend
+  const setKind = (next: EventsKind) =>
+    change({ ...query, events: next, filters: kept(query.filters, next), exclude: kept(query.exclude, next) });
+  const toggleExclude = (on: boolean) => {
+    setExcluding(on);
+    if (!on && query.exclude !== undefined) {
+      const { exclude: _dropped, ...rest } = query;
+      change(rest);
+    }
+  };
+
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Events" labelWidth={LABEL_WIDTH} tooltip="Which raw rows to list">
+          <Select<EventsKind>
+            inputId="sview-events"
+            width={24}
+            options={EVENTS_OPTIONS}
+            value={kind}
+            onChange={(v) => v.value && setKind(v.value)}
+          />
+        </InlineField>
+        <InlineField label="Limit" labelWidth={8} tooltip={`Rows of one page, at most ${EVENTS_MAX_LIMIT}`}>
+          <Input
+            id="sview-events-limit"
+            type="number"
+            width={12}
+            min={1}
+            max={EVENTS_MAX_LIMIT}
+            placeholder={String(EVENTS_DEFAULT_LIMIT)}
+            value={query.limit ?? ''}
+            onChange={(e) => {
+              const n = parseInt(e.currentTarget.value, 10);
+              onChange({ ...query, limit: Number.isNaN(n) ? undefined : n });
+            }}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField
+          label="Before"
+          labelWidth={8}
+          tooltip="Only rows strictly older than this time (RFC 3339 or epoch ms): the nextBefore of the previous page, which its notice names"
+        >
+          <Input
+            id="sview-events-before"
+            width={32}
+            placeholder="newest first"
+            value={query.before ?? ''}
+            onChange={(e) => onChange({ ...query, before: e.currentTarget.value || undefined })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <FilterRows
+        datasource={datasource}
+        filters={filters}
+        idPrefix="sview-filter"
+        shown={shown}
+        onChangeAndRun={(f) => change({ ...query, filters: used(f) })}
+        onChange={(f) => onChange({ ...query, filters: used(f) })}
+        onBlur={onRunQuery}
+      />
+      <InlineFieldRow>
+        <InlineField
+          label="Exclude"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
+        >
+          <InlineSwitch
+            id="sview-events-exclude"
+            value={excluding}
+            onChange={(e) => toggleExclude(e.currentTarget.checked)}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      {excluding && (
+        <FilterRows
+          datasource={datasource}
+          filters={exclude}
+          idPrefix="sview-exclude"
+          exclude
+          shown={shown}
+          onChangeAndRun={(f) => change({ ...query, exclude: used(f) })}
+          onChange={(f) => onChange({ ...query, exclude: used(f) })}
+          onBlur={onRunQuery}
+        />
+      )}
+    </>
+  );
+}
