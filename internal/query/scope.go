@@ -78,7 +78,7 @@ func (s Scope) Apply(q Query) (Query, error) {
 		return q, nil
 	}
 	switch q.QueryType {
-	case TypeStats, TypeTrend:
+	case TypeStats, TypeTrend, TypeLive:
 		for _, p := range q.Filters.Probe {
 			if !slices.Contains(s.Probes, p) {
 				return q, fmt.Errorf("%w: probe %d is not among your probes; claim it with its device token", ErrForbidden, p)

@@ -53,6 +53,8 @@ func (q Query) Normalize() Query {
 		q = q.normalizeTrend()
 	case TypeAnnotations, TypeProbes:
 		q = q.normalizeEvents()
+	case TypeLive:
+		q = q.normalizeLive()
 	}
 	return q
 }
@@ -88,6 +90,8 @@ func (q Query) Validate() error {
 		return q.validateAnnotations()
 	case TypeProbes:
 		return q.validateProbes()
+	case TypeLive:
+		return q.validateLive()
 	}
 	return invalid("queryType", q.QueryType, QueryTypes, "unknown query type")
 }
