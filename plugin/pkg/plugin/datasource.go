@@ -17,6 +17,7 @@ import (
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/live"
 	"github.com/sview-project/sview/internal/stats"
 )
 
@@ -40,6 +41,7 @@ type Datasource struct {
 	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
 	stats     *stats.Service
 	answers   *answer.Service
+	live      *live.Hub // the live stream's one listener, on the primary (stream.go)
 	resources backend.CallResourceHandler
 	logger    log.Logger
 }
@@ -80,6 +82,7 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
 		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
 	d.answers = &answer.Service{Stats: d.stats, DB: read}
+	d.live = live.NewHub(live.Config{Conn: primary.Config().ConnConfig, Logf: logger.Warn})
 	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil

@@ -45,6 +45,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, scope quer
 	if err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 	}
+	if q.QueryType == query.TypeLive {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
+			"queryType live is a stream, served through Grafana Live (docs/live.md), not a query")
+	}
 	if q, err = scope.Apply(q); err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusForbidden, backend.ErrorSourceDownstream, err.Error())
 	}
