@@ -19,18 +19,23 @@ import (
 
 var _ backend.StreamHandler = (*Datasource)(nil)
 
-// A live channel's path (docs/live.md) is incidents/u<login>/<rate>/<query>: the login of the
-// subscriber and the live query, both base64url without padding, and the events per second.
-// Grafana runs one RunStream per channel for every subscriber to it, with the first one's
-// identity, so a channel belongs to one user: SubscribeStream admits only the user it names.
-const livePrefix = "incidents"
+// A live channel's path (docs/live.md) is <kind>/u<login>/<rate>/<query>: incidents (the
+// events) or counts (incidents per second), the login of the subscriber and the live query, both
+// base64url without padding, and the events per second. Grafana runs one RunStream per channel
+// for every subscriber to it, with the first one's identity, so a channel belongs to one user:
+// SubscribeStream admits only the user it names.
+const (
+	liveEvents = "incidents"
+	liveCounts = "counts"
+)
 
 // ErrLivePath: a channel path that is not a live stream's.
 var ErrLivePath = errors.New("invalid live channel path")
 
 // liveStream is a parsed channel path.
 type liveStream struct {
-	login string
+	counts bool // incidents per second rather than the events
+	login  string
 	rate  int
 	query query.Query
 }
@@ -39,8 +44,9 @@ type liveStream struct {
 // (query.Parse), not yet narrowed to a scope.
 func parseLivePath(path string) (liveStream, error) {
 	parts := strings.Split(path, "/")
-	if len(parts) != 4 || parts[0] != livePrefix || !strings.HasPrefix(parts[1], "u") {
-		return liveStream{}, fmt.Errorf("%w %q: want %s/u<login>/<rate>/<query> (login and query base64url)", ErrLivePath, path, livePrefix)
+	if len(parts) != 4 || (parts[0] != liveEvents && parts[0] != liveCounts) || !strings.HasPrefix(parts[1], "u") {
+		return liveStream{}, fmt.Errorf("%w %q: want %s|%s/u<login>/<rate>/<query> (login and query base64url)",
+			ErrLivePath, path, liveEvents, liveCounts)
 	}
 	login, err := base64.RawURLEncoding.DecodeString(parts[1][1:])
 	if err != nil {
@@ -67,7 +73,7 @@ func parseLivePath(path string) (liveStream, error) {
 	if err != nil {
 		return liveStream{}, err
 	}
-	return liveStream{login: string(login), rate: rate, query: q}, nil
+	return liveStream{counts: parts[0] == liveCounts, login: string(login), rate: rate, query: q}, nil
 }
 
 // openStream is the stream of path for the user of pc: its filter narrowed to the user's scope.
@@ -119,6 +125,9 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	}
 	sub := d.live.Subscribe()
 	defer sub.Close()
+	if s.counts {
+		return countStream(ctx, sub, filter, sender)
+	}
 	limiter := live.NewLimiter(s.rate)
 	var lost int64
 	for {
@@ -143,6 +152,33 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 		}
 		if err := sender.SendFrame(liveFrame(shown, limiter.Dropped()), data.IncludeAll); err != nil {
 			return err
+		}
+	}
+}
+
+// countStream sends, every second, the incidents of that second that pass the filter (the sum
+// of their counts, whatever the rate), and the events a subscriber that fell behind lost.
+func countStream(ctx context.Context, sub *live.Subscription, filter live.Filter, sender *backend.StreamSender) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var n int64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch := <-sub.Events():
+			for _, e := range batch {
+				if filter.Match(e) {
+					n += e.Count
+				}
+			}
+		case now := <-tick.C:
+			f := data.NewFrame("counts", data.NewField("time", nil, []time.Time{now.Truncate(time.Second)}),
+				data.NewField("incidents", nil, []int64{n}), data.NewField("lost", nil, []int64{sub.Lost()}))
+			if err := sender.SendFrame(f, data.IncludeAll); err != nil {
+				return err
+			}
+			n = 0
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,9 +35,9 @@ func TestParseLivePath(t *testing.T) {
 	require.Equal(t, []string{"fwlogs"}, s.query.Exclude.Trap)
 
 	for path, want := range map[string]string{
-		"incidents":                                     "want incidents/u<login>/<rate>/<query>",
-		"logins/u/50/e30":                               "want incidents/u<login>/<rate>/<query>",
-		"incidents/x/50/e30":                            "want incidents/u<login>/<rate>/<query>",
+		"incidents":                                     "want incidents|counts/u<login>/<rate>/<query>",
+		"logins/u/50/e30":                               "want incidents|counts/u<login>/<rate>/<query>",
+		"incidents/x/50/e30":                            "want incidents|counts/u<login>/<rate>/<query>",
 		"incidents/u/0/e30":                             `rate "0": want events per second from 1 to 1000`,
 		"incidents/u/1001/e30":                          `rate "1001"`,
 		"incidents/u/fast/e30":                          `rate "fast"`,
@@ -87,7 +88,9 @@ func (p *packets) rows() ([]map[string]any, int64) {
 				r[fl.Name] = v
 			}
 			out = append(out, r)
-			dropped = r["dropped"].(int64)
+			if n, ok := r["dropped"].(int64); ok {
+				dropped = n
+			}
 		}
 	}
 	return out, dropped
@@ -140,7 +143,8 @@ func TestStreamHandler(t *testing.T) {
 	all := runStream(t, d, admin, livePath("admin", 50, `{}`))
 	mine := runStream(t, d, noc, livePath("noc", 50, `{}`))
 	slow := runStream(t, d, admin, livePath("admin", 2, `{"filters":{"trap":["minipot_ftp"]}}`))
-	require.Eventually(t, func() bool { return d.live.Subscribers() == 3 && d.live.Reads() > 0 }, 10*time.Second, 10*time.Millisecond)
+	counts := runStream(t, d, noc, "counts"+strings.TrimPrefix(livePath("noc", 2, `{}`), "incidents"))
+	require.Eventually(t, func() bool { return d.live.Subscribers() == 4 && d.live.Reads() > 0 }, 10*time.Second, 10*time.Millisecond)
 
 	_, err = pool.Exec(ctx, `INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn) VALUES
 		(now(), 1, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500),
@@ -170,6 +174,18 @@ func TestStreamHandler(t *testing.T) {
 	rows, dropped = slow.rows()
 	require.Equal(t, int64(8), dropped, "two a second: the burst of ten keeps two")
 	require.Equal(t, "minipot_ftp", rows[0]["trap"])
+
+	// Counts are not rate-limited: the operator's 11 incidents, over a second or two.
+	sum := func() int64 {
+		r, _ := counts.rows()
+		var n int64
+		for _, row := range r {
+			n += row["incidents"].(int64)
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return sum() == 11 }, 5*time.Second, 50*time.Millisecond)
+	require.Equal(t, d.live.Connects(), int64(1), "four streams, one listener")
 }
 
 func insertFTP(t *testing.T, pool *pgxpool.Pool, n int) {
