@@ -41,6 +41,7 @@ const QUERY_TYPES: Record<QueryType, true> = {
   trend: true,
   annotations: true,
   probes: true,
+  live: true,
 };
 const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };
 const TREND_FORMATS: Record<TrendFormat, true> = { table: true, numeric: true };

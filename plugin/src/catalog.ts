@@ -41,6 +41,7 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   annotations: { label: 'Annotations', description: 'Greylist entries and exits, aggregation gaps, silent probes' },
   probes: { label: 'Probes', description: 'Your probes with their last report and how long they have been silent' },
   trend: { label: 'Trend', description: 'Keys ranked by how they rise or fall against the period before' },
+  live: { label: 'Live', description: 'New incidents as they arrive, or their count per second (Grafana Live)' },
 });
 
 export const ANNOTATION_OPTIONS = options<AnnotationKind>(

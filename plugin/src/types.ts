@@ -5,7 +5,7 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes';
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'live';
 
 /** What an annotations query marks on time series panels. */
 export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
@@ -122,6 +122,11 @@ export interface SviewQuery extends DataQuery {
 
   // annotations (greylist: filters.ip and asn; silence: filters.probe; also limit)
   annotation?: AnnotationKind;
+
+  // live (also uses filters, exclude, and format: table, the default, streams the events,
+  // timeseries the incidents per second): a Grafana Live stream, not a backend query (live.ts)
+  /** events per second at most (default 50, 1 to 1000); the rest is counted as dropped */
+  rate?: number;
 }
 
 export const DEFAULT_QUERY: Partial<SviewQuery> = {

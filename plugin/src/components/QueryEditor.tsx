@@ -67,6 +67,13 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
           report). Alert rules get one number per probe, silent_seconds.
         </p>
       )}
+      {queryType === 'live' && (
+        <p>
+          New incidents as they arrive, through Grafana Live: format table streams the events (at most rate a second,
+          50 by default; the rest is counted in the dropped field), timeseries the incidents per second. Filters as a
+          statistics query on incidents; edit them in the query JSON.
+        </p>
+      )}
       {queryType === 'status' && (
         <p>
           Aggregation lag per table and precision and the cache state, as a table: for health dashboards and alert rules
