@@ -69,8 +69,8 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
       )}
       {queryType === 'live' && (
         <p>
-          New incidents as they arrive, through Grafana Live: format table streams the events (at most rate a second,
-          50 by default; the rest is counted in the dropped field), timeseries the incidents per second. Filters as a
+          New incidents as they arrive, through Grafana Live: format table streams the events (at most rate a second, 50
+          by default; the rest is counted in the dropped field), timeseries the incidents per second. Filters as a
           statistics query on incidents; edit them in the query JSON.
         </p>
       )}
