@@ -95,6 +95,7 @@ func TestLiveQueryValidation(t *testing.T) {
 		`{"queryType":"live","filters":{"password":"x"}}`:    "filters.password",
 		`{"queryType":"live","filters":{"country":["CZE"]}}`: "filters.country",
 		`{"queryType":"live","exclude":{"trap":["nosuch"]}}`: "exclude.trap",
+		`{"queryType":"live","format":"map"}`:                "format",
 	} {
 		_, err := query.Parse([]byte(js))
 		var fe *query.FieldError
