@@ -173,7 +173,7 @@ func (h *Hub) run(ctx context.Context, done chan<- struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
-		h.cfg.Logf("live listener lost its connection; reconnecting", "err", err, "in", backoff)
+		h.cfg.Logf("live listener lost its connection; reconnecting", "err", err, "in", backoff.String())
 		if time.Since(started) > time.Minute {
 			backoff = 100 * time.Millisecond // it had been working: start the backoff over
 		}

@@ -27,6 +27,9 @@ const ID = "sview-sentinel-datasource"
 // applicationName marks the plugin's sessions in pg_stat_activity.
 const applicationName = "sview-grafana-plugin"
 
+// liveApplicationName marks the live stream's listener (internal/live), one per datasource.
+const liveApplicationName = "sview-grafana-plugin-live"
+
 var (
 	_ backend.QueryDataHandler      = (*Datasource)(nil)
 	_ backend.CheckHealthHandler    = (*Datasource)(nil)
@@ -82,7 +85,9 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
 		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
 	d.answers = &answer.Service{Stats: d.stats, DB: read}
-	d.live = live.NewHub(live.Config{Conn: primary.Config().ConnConfig, Logf: logger.Warn})
+	listen := primary.Config().ConnConfig
+	listen.RuntimeParams["application_name"] = liveApplicationName
+	d.live = live.NewHub(live.Config{Conn: listen, Logf: logger.Warn})
 	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil
