@@ -36,8 +36,8 @@ var ErrLivePath = errors.New("invalid live channel path")
 type liveStream struct {
 	counts bool // incidents per second rather than the events
 	login  string
-	rate  int
-	query query.Query
+	rate   int
+	query  query.Query
 }
 
 // parseLivePath decodes and validates a channel path; the query is validated as any other
