@@ -36,6 +36,7 @@ type delivery struct {
 type liveReader struct {
 	mu       sync.Mutex
 	received []delivery
+	counts   map[string]int // received events by action
 	dropped  int64
 	err      error
 }
@@ -48,15 +49,15 @@ func (r *liveReader) snapshot() ([]delivery, int64) {
 
 // count is how many received events have action.
 func (r *liveReader) count(action string) int {
+	n, _ := r.progress(action)
+	return n
+}
+
+// progress is how many received events have action, and how many the stream dropped.
+func (r *liveReader) progress(action string) (int, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, d := range r.received {
-		if d.action == action {
-			n++
-		}
-	}
-	return n
+	return r.counts[action], r.dropped
 }
 
 // openStreams runs n streams, one per user admin0…admin<n-1> (Grafana gives each channel one
@@ -74,7 +75,7 @@ func openStreams(ctx context.Context, tb testing.TB, p *Plugin, pc backend.Plugi
 		require.Equal(tb, backend.SubscribeStreamStatusOK, status)
 		recv, err := p.RunStream(ctx, &backend.RunStreamRequest{PluginContext: c, Path: path})
 		require.NoError(tb, err)
-		r := &liveReader{}
+		r := &liveReader{counts: map[string]int{}}
 		readers[i] = r
 		wg.Add(1)
 		go func() {
@@ -102,7 +103,9 @@ func openStreams(ctx context.Context, tb testing.TB, p *Plugin, pc backend.Plugi
 				drops, _ := f.FieldByName("dropped")
 				r.mu.Lock()
 				for i := range f.Rows() {
-					r.received = append(r.received, delivery{action: actions.At(i).(string), delay: at.Sub(times.At(i).(time.Time))})
+					action := actions.At(i).(string)
+					r.received = append(r.received, delivery{action: action, delay: at.Sub(times.At(i).(time.Time))})
+					r.counts[action]++
 					r.dropped = drops.At(i).(int64)
 				}
 				r.mu.Unlock()
