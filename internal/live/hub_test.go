@@ -128,6 +128,8 @@ func TestPollDeliversWithoutTheTrigger(t *testing.T) {
 	got := receive(s, 2, 2*time.Second)
 	require.Len(t, got, 1)
 	require.Equal(t, "203.0.113.7", got[0].IP.String())
+	require.Greater(t, h.Reads(), int64(3), "a read every poll")
+	require.EqualValues(t, 1, h.Connects(), "a wait that times out keeps the connection")
 }
 
 func TestListenerReconnectsAfterItsConnectionIsKilled(t *testing.T) {
