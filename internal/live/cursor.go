@@ -23,11 +23,11 @@ type cursor struct {
 
 // start puts the cursor at the database's present: the rows already in the overlap window are
 // history, not news.
-func (c *cursor) start(ctx context.Context, conn *pgx.Conn, overlap time.Duration) error {
+func (c *cursor) start(ctx context.Context, conn *pgx.Conn, overlap time.Duration, batch int) error {
 	if err := conn.QueryRow(ctx, "SELECT now()").Scan(&c.newest); err != nil {
 		return fmt.Errorf("read the database's time: %w", err)
 	}
-	rows, err := conn.Query(ctx, selectNew, c.newest.Add(-overlap), DefaultBatch)
+	rows, err := conn.Query(ctx, selectNew, c.newest.Add(-overlap), batch)
 	if err != nil {
 		return fmt.Errorf("read recent incidents: %w", err)
 	}

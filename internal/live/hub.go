@@ -197,7 +197,7 @@ func (h *Hub) listen(ctx context.Context, cur *cursor) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	if !cur.started {
-		if err := cur.start(ctx, conn, h.cfg.Overlap); err != nil {
+		if err := cur.start(ctx, conn, h.cfg.Overlap, h.cfg.Batch); err != nil {
 			return err
 		}
 	}
