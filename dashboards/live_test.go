@@ -37,7 +37,7 @@ func liveOnly(d Dashboard) bool {
 // the plugin's live frames carry (plugin/pkg/plugin/stream.go liveFrame and countStream).
 func TestLiveDashboard(t *testing.T) {
 	fields := map[string][]string{
-		query.FormatTable:      {"time", "ip", "country", "asn", "probe", "trap", "action", "incidents", "dropped"},
+		query.FormatTable:      {"time", "ip", "country", "asn", "asn_name", "probe", "trap", "action", "incidents", "dropped"},
 		query.FormatTimeSeries: {"time", "incidents", "lost"},
 	}
 	for _, d := range load(t) {

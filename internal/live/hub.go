@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sview-project/sview/internal/geo"
 )
 
 // Channel is the channel the incidents trigger notifies (migrations/000050_live_notify.up.sql).
@@ -34,6 +37,7 @@ type Event struct {
 	IP      netip.Addr
 	Country string // "" when unknown
 	ASN     int64  // 0 when unknown
+	ASName  string // the AS name of ASN (geo_prefixes), "" when none
 	Probe   int64  // identity id
 	Serial  string // the probe's serial (identity.sn)
 	Trap    string
@@ -166,10 +170,11 @@ func (h *Hub) fanOut(batch []Event) {
 func (h *Hub) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	var cur cursor
+	names := asNames{}
 	backoff := 100 * time.Millisecond
 	for {
 		started := time.Now()
-		err := h.listen(ctx, &cur)
+		err := h.listen(ctx, &cur, names)
 		if ctx.Err() != nil {
 			return
 		}
@@ -186,7 +191,7 @@ func (h *Hub) run(ctx context.Context, done chan<- struct{}) {
 	}
 }
 
-func (h *Hub) listen(ctx context.Context, cur *cursor) error {
+func (h *Hub) listen(ctx context.Context, cur *cursor, names asNames) error {
 	conn, err := pgx.ConnectConfig(ctx, h.cfg.Conn)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -202,7 +207,7 @@ func (h *Hub) listen(ctx context.Context, cur *cursor) error {
 		}
 	}
 	for {
-		if err := h.read(ctx, conn, cur); err != nil {
+		if err := h.read(ctx, conn, cur, names); err != nil {
 			return err
 		}
 		wait, cancel := context.WithTimeout(ctx, h.cfg.Poll)
@@ -224,7 +229,7 @@ func pgconnTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-func (h *Hub) read(ctx context.Context, conn *pgx.Conn, cur *cursor) error {
+func (h *Hub) read(ctx context.Context, conn *pgx.Conn, cur *cursor, names asNames) error {
 	rows, err := conn.Query(ctx, selectNew, cur.from(h.cfg.Overlap), h.cfg.Batch)
 	if err != nil {
 		return fmt.Errorf("read new incidents: %w", err)
@@ -234,8 +239,43 @@ func (h *Hub) read(ctx context.Context, conn *pgx.Conn, cur *cursor) error {
 		return fmt.Errorf("read new incidents: %w", err)
 	}
 	h.reads.Add(1)
-	if fresh := cur.advance(batch, h.cfg.Overlap, len(batch) == h.cfg.Batch); len(fresh) > 0 {
-		h.fanOut(fresh)
+	fresh := cur.advance(batch, h.cfg.Overlap, len(batch) == h.cfg.Batch)
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := names.name(ctx, conn, fresh); err != nil {
+		return err
+	}
+	h.fanOut(fresh)
+	return nil
+}
+
+// asNames caches the AS names of the ASNs the listener has seen, so each is read once while it
+// runs ("" for an ASN without a name, so it is not asked again).
+type asNames map[int64]string
+
+// name sets the AS name of each event, reading the names of the ASNs not seen yet in one
+// statement.
+func (n asNames) name(ctx context.Context, conn *pgx.Conn, events []Event) error {
+	var unknown []int64
+	for _, e := range events {
+		if _, ok := n[e.ASN]; !ok && e.ASN != 0 {
+			n[e.ASN] = "" // asked for below; also keeps unknown free of duplicates
+			unknown = append(unknown, e.ASN)
+		}
+	}
+	if len(unknown) > 0 {
+		read, err := geo.ASNames(ctx, conn, unknown)
+		if err != nil {
+			for _, asn := range unknown {
+				delete(n, asn) // ask again next time
+			}
+			return err
+		}
+		maps.Copy(n, read)
+	}
+	for i := range events {
+		events[i].ASName = n[events[i].ASN]
 	}
 	return nil
 }

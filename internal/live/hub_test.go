@@ -69,6 +69,9 @@ func insert(t *testing.T, pool *pgxpool.Pool, values string) {
 func TestNotifiedRowsReachEverySubscriberOnce(t *testing.T) {
 	// A poll far beyond the test: only the trigger's notifications can deliver in time.
 	pool, h := setup(t, Config{Poll: time.Minute})
+	_, err := pool.Exec(context.Background(), `INSERT INTO geo_prefixes (network, asn, country, as_name)
+		VALUES ('192.0.2.0/24', 64500, 'CZ', 'EXAMPLE-NET')`)
+	require.NoError(t, err)
 	a, b := h.Subscribe(), h.Subscribe()
 	defer a.Close()
 	defer b.Close()
@@ -78,9 +81,10 @@ func TestNotifiedRowsReachEverySubscriberOnce(t *testing.T) {
 		(now(), 1, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500),
 		(now() + interval '1 ms', 3, 2, 'minipot_http', 'connect', '2001:db8::1', NULL, NULL)`)
 	for _, s := range []*Subscription{a, b} {
-		got := receive(s, 4, 3*time.Second) // one more than inserted: a duplicate would show
+		got := receive(s, 4, 1500*time.Millisecond) // one more than inserted: a duplicate would show
 		require.Len(t, got, 3)
 		require.Equal(t, "probe-one", got[0].Serial)
+		require.Equal(t, "EXAMPLE-NET", got[0].ASName)
 		require.Equal(t, "192.0.2.1", got[0].IP.String())
 		require.Equal(t, got[0], got[1], "identical rows are each delivered")
 		require.Equal(t, Event{Time: got[2].Time, IP: got[2].IP, Probe: 2, Serial: "probe-two",
@@ -99,12 +103,12 @@ func TestNotifiedRowsReachEverySubscriberOnce(t *testing.T) {
 		[]string{"time", "raw_count", "identity_id", "trap", "action", "ip", "country", "asn"}, pgx.CopyFromRows(rows))
 	require.NoError(t, err)
 	require.EqualValues(t, 500, n)
-	got := receive(a, 501, 3*time.Second)
+	got := receive(a, 501, 1500*time.Millisecond)
 	require.Len(t, got, 500)
 	for i := 1; i < len(got); i++ {
 		require.False(t, got[i].Time.Before(got[i-1].Time), "oldest first")
 	}
-	require.Len(t, receive(b, 501, 3*time.Second), 500)
+	require.Len(t, receive(b, 501, 1500*time.Millisecond), 500)
 	require.Equal(t, 1, countListeners(t, pool), "one listener for two subscribers")
 }
 

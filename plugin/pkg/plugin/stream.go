@@ -192,6 +192,7 @@ func liveFrame(events []live.Event, dropped int64) *data.Frame {
 		ips     = make([]string, n)
 		country = make([]string, n)
 		asns    = make([]*int64, n)
+		asNames = make([]string, n)
 		probes  = make([]string, n)
 		traps   = make([]string, n)
 		actions = make([]string, n)
@@ -200,14 +201,14 @@ func liveFrame(events []live.Event, dropped int64) *data.Frame {
 	)
 	for i, e := range events {
 		times[i], ips[i], country[i], probes[i] = e.Time, e.IP.String(), e.Country, e.Serial
-		traps[i], actions[i], counts[i], drops[i] = e.Trap, e.Action, e.Count, dropped
+		traps[i], actions[i], counts[i], drops[i], asNames[i] = e.Trap, e.Action, e.Count, dropped, e.ASName
 		if e.ASN != 0 {
 			asns[i] = &events[i].ASN
 		}
 	}
 	f := data.NewFrame("live",
 		data.NewField("time", nil, times), data.NewField("ip", nil, ips), data.NewField("country", nil, country),
-		data.NewField("asn", nil, asns), data.NewField("probe", nil, probes), data.NewField("trap", nil, traps),
+		data.NewField("asn", nil, asns), data.NewField("asn_name", nil, asNames), data.NewField("probe", nil, probes), data.NewField("trap", nil, traps),
 		data.NewField("action", nil, actions), data.NewField("incidents", nil, counts), data.NewField("dropped", nil, drops))
 	f.Meta = &data.FrameMeta{Custom: map[string]int64{"dropped": dropped}}
 	return f

@@ -158,6 +158,7 @@ func TestStreamHandler(t *testing.T) {
 	require.Equal(t, "192.0.2.1", rows[0]["ip"])
 	require.Equal(t, "CZ", rows[0]["country"])
 	require.Equal(t, int64(64500), rows[0]["asn"])
+	require.Equal(t, "EXAMPLE-NET", rows[0]["asn_name"], "geo_prefixes names the ASN")
 	require.Equal(t, "0000000000000001", rows[0]["probe"], "an admin sees every probe's serial")
 	require.Equal(t, "minipot_telnet", rows[0]["trap"])
 	require.Equal(t, "login", rows[0]["action"])
