@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/sview-project/sview/internal/demo"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -28,6 +29,8 @@ func setup(t *testing.T, cfg Config) (*pgxpool.Pool, *Hub) {
 	t.Cleanup(pool.Close)
 	_, err = pool.Exec(context.Background(), `INSERT INTO identity (id, sn, device_token)
 		VALUES (1, 'probe-one', repeat('a', 64)), (2, 'probe-two', repeat('b', 64))`)
+	require.NoError(t, err)
+	_, err = pool.Exec(context.Background(), `SELECT setval('identity_id_seq', 2)`) // for writers that add probes
 	require.NoError(t, err)
 	cfg.Conn, err = pgx.ParseConfig(url)
 	require.NoError(t, err)
@@ -194,4 +197,26 @@ func countListeners(t *testing.T, pool *pgxpool.Pool) int {
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 		WHERE application_name = $1 AND datname = current_database()`, listenerApp).Scan(&n))
 	return n
+}
+
+func TestDemoLiveReachesTheStream(t *testing.T) {
+	pool, h := setup(t, Config{Poll: time.Minute})
+	s := h.Subscribe()
+	defer s.Close()
+	started(t, h)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	res, err := demo.Live(ctx, pool, demo.LiveOptions{Rate: 300, Seed: 1, Probes: 20, Attackers: 200, Tick: 200 * time.Millisecond})
+	require.NoError(t, err)
+	require.Positive(t, res.Rows.Incidents)
+	got := receive(s, int(res.Rows.Incidents)+1, 3*time.Second)
+	require.Len(t, got, int(res.Rows.Incidents), "every incident demo live wrote, once")
+	named := 0
+	for _, e := range got {
+		if e.ASName != "" {
+			named++
+		}
+	}
+	require.Positive(t, named, "the demo's geo prefixes name ASNs")
 }
