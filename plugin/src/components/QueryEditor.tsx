@@ -9,6 +9,7 @@ import { DEFAULT_QUERY, QueryType, SviewOptions, SviewQuery } from '../types';
 import { AnnotationEditor } from './AnnotationEditor';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
+import { LiveEditor } from './LiveEditor';
 import { StatsEditor } from './StatsEditor';
 import { toTrend, TrendEditor } from './TrendEditor';
 
@@ -68,11 +69,7 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
         </p>
       )}
       {queryType === 'live' && (
-        <p>
-          New incidents as they arrive, through Grafana Live: format table streams the events (at most rate a second, 50
-          by default; the rest is counted in the dropped field), timeseries the incidents per second. Filters as a
-          statistics query on incidents; edit them in the query JSON.
-        </p>
+        <LiveEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'status' && (
         <p>
