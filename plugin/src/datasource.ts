@@ -10,13 +10,13 @@ import {
   TimeRange,
 } from '@grafana/data';
 import { config, DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
-import { from, merge, Observable } from 'rxjs';
+import { from, merge, Observable, of } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
 import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
 import { liveAddress } from './live';
 import { hashPassword, leakPassword, migrateQuery, sendable, withoutPassword } from './migration';
-import { isComplete } from './validation';
+import { isComplete, liveProblems } from './validation';
 import { SviewVariableSupport } from './variables';
 import {
   DEFAULT_QUERY,
@@ -87,11 +87,19 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     );
   }
 
-  /** A live query is a Grafana Live stream of the backend's (docs/live.md), its variables replaced. */
+  /**
+   * A live query is a Grafana Live stream of the backend's (docs/live.md), its variables replaced.
+   * What the backend would refuse is said here: a refused subscription carries no reason.
+   */
   private liveStream(q: SviewQuery, request: DataQueryRequest<SviewQuery>): Observable<DataQueryResponse> {
     const sent = this.applyTemplateVariables(q, request.scopedVars, request.filters);
+    const key = `${request.requestId}-${q.refId}`;
+    const problem = liveProblems(sent)[0];
+    if (problem) {
+      return of({ data: [], key, errors: [{ message: problem.message, refId: q.refId }] });
+    }
     return getGrafanaLiveSrv().getDataStream({
-      key: `${request.requestId}-${q.refId}`,
+      key,
       addr: liveAddress(this.uid, sent, config.bootData.user.login),
       buffer: { maxLength: 1000 },
     });

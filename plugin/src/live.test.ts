@@ -75,10 +75,12 @@ describe('DataSource.query with live targets', () => {
         { refId: 'A', queryType: 'live', filters: { country: ['$country'] } },
         { refId: 'B', queryType: 'live', format: 'timeseries', rate: 5 },
         { refId: 'C', queryType: 'live', hide: true },
+        { refId: 'D', queryType: 'live', filters: { port: ['22'] } },
       ],
     } as unknown as DataQueryRequest<SviewQuery>;
     const responses = await lastValueFrom(ds.query(request).pipe(toArray()));
-    expect(responses.map((r) => r.key)).toEqual(['r1-A', 'r1-B']);
+    expect(responses.map((r) => r.key)).toEqual(['r1-A', 'r1-B', 'r1-D']);
+    expect(responses[2].errors?.[0].message).toMatch(/A live stream of incidents has no port/);
     expect(opened.map((o) => o.addr.path.split('/').slice(0, 3))).toEqual([
       ['incidents', 'u', '50'],
       ['counts', 'u', '5'],

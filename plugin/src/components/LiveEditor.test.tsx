@@ -54,4 +54,12 @@ describe('QueryEditor: live', () => {
     expect(screen.getByDisplayValue('5')).toBeInTheDocument();
     expect(screen.getByRole('radio', { name: 'Events' })).toBeChecked();
   });
+
+  it('says what a live stream cannot filter by', async () => {
+    await setup({ queryType: 'live', rate: 5000, filters: { password: '123456', country: ['CZ'] } });
+    expect(screen.getByText(/A live stream of incidents has no password/)).toBeInTheDocument();
+    expect(
+      screen.getByText(/Rate must be a whole number of events a second from 1 to 1000, not 5000/)
+    ).toBeInTheDocument();
+  });
 });

@@ -1,9 +1,10 @@
 import React from 'react';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup } from '@grafana/ui';
+import { FieldValidationMessage, InlineField, InlineFieldRow, Input, RadioButtonGroup } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import { DEFAULT_LIVE_RATE } from '../live';
 import { Filters, SviewQuery } from '../types';
+import { liveProblems } from '../validation';
 import { ListFilterField } from './FilterFields';
 
 interface Props {
@@ -20,6 +21,8 @@ const STREAMS = [
 
 /** A live stream of new incidents (docs/live.md): what to stream, how fast, and which incidents. */
 export function LiveEditor({ datasource, query, onChange, onRunQuery }: Props) {
+  const problems = liveProblems(query);
+  const error = (field: string) => problems.find((p) => p.field === field)?.message;
   const filters: Filters = query.filters ?? {};
   const changeFilters = (f: Filters) => {
     const used = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
@@ -58,6 +61,8 @@ export function LiveEditor({ datasource, query, onChange, onRunQuery }: Props) {
           label="Rate"
           labelWidth={8}
           tooltip="Events a second at most (1 to 1000); the rest are counted in the dropped field"
+          invalid={!!error('rate')}
+          error={error('rate')}
         >
           <Input
             id="sview-live-rate"
@@ -89,6 +94,8 @@ export function LiveEditor({ datasource, query, onChange, onRunQuery }: Props) {
         filters={filters}
         onChange={changeFilters}
       />
+      {error('filters') && <FieldValidationMessage>{error('filters')}</FieldValidationMessage>}
+      {error('exclude') && <FieldValidationMessage>{error('exclude')}</FieldValidationMessage>}
     </>
   );
 }
