@@ -80,6 +80,8 @@ func (s *Service) frames(ctx context.Context, r Request) (data.Frames, error) {
 		return s.probesFrames(ctx, q, r.Alert, time.Now())
 	case query.TypeEvents:
 		return s.logsFrames(ctx, q, r.Range)
+	case query.TypeLive:
+		return nil, fmt.Errorf("%w: queryType live is a stream, served through Grafana Live (docs/live.md), not a query", query.ErrUnsupported)
 	}
 	return nil, fmt.Errorf("%w: queryType %q: want one of %s", query.ErrInvalidField, q.QueryType, strings.Join(query.QueryTypes, ", "))
 }

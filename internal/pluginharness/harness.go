@@ -45,6 +45,7 @@ type Plugin struct {
 	data     pluginv2.DataClient
 	diag     pluginv2.DiagnosticsClient
 	resource pluginv2.ResourceClient
+	stream   pluginv2.StreamClient
 }
 
 // Start launches binary as Grafana does and connects to its services. log receives the
@@ -78,6 +79,7 @@ func StartCommand(cmd *exec.Cmd, log io.Writer) (*Plugin, error) {
 				"data":        &grpcplugin.DataGRPCPlugin{},
 				"diagnostics": &grpcplugin.DiagnosticsGRPCPlugin{},
 				"resource":    &grpcplugin.ResourceGRPCPlugin{},
+				"stream":      &grpcplugin.StreamGRPCPlugin{},
 			},
 		},
 		Cmd:              cmd,
@@ -126,6 +128,12 @@ func (p *Plugin) connect() error {
 	}
 	if p.resource, ok = v.(pluginv2.ResourceClient); !ok {
 		return fmt.Errorf("resource service: unexpected client %T", v)
+	}
+	if v, err = dispense("stream"); err != nil {
+		return err
+	}
+	if p.stream, ok = v.(pluginv2.StreamClient); !ok {
+		return fmt.Errorf("stream service: unexpected client %T", v)
 	}
 	return nil
 }
@@ -193,4 +201,29 @@ func (p *Plugin) CallResource(ctx context.Context, req *backend.CallResourceRequ
 		return nil, errors.New("CallResource: the plugin sent no response")
 	}
 	return out, nil
+}
+
+// SubscribeStream asks whether the user of req may join a channel, as Grafana Live does first.
+func (p *Plugin) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (backend.SubscribeStreamStatus, error) {
+	resp, err := p.stream.SubscribeStream(ctx, backend.ToProto().SubscribeStreamRequest(req))
+	if err != nil {
+		return 0, fmt.Errorf("SubscribeStream: %w", err)
+	}
+	return backend.SubscribeStreamStatus(resp.Status), nil
+}
+
+// RunStream starts a channel's stream, as Grafana Live does for its first subscriber; recv
+// returns the packets' data until ctx ends the stream.
+func (p *Plugin) RunStream(ctx context.Context, req *backend.RunStreamRequest) (recv func() ([]byte, error), err error) {
+	s, err := p.stream.RunStream(ctx, backend.ToProto().RunStreamRequest(req))
+	if err != nil {
+		return nil, fmt.Errorf("RunStream: %w", err)
+	}
+	return func() ([]byte, error) {
+		pk, err := s.Recv()
+		if err != nil {
+			return nil, err
+		}
+		return pk.Data, nil
+	}, nil
 }

@@ -46,6 +46,13 @@ func TestMain(m *testing.M) {
 // datasource configured to read it.
 func seededContext(t *testing.T, extra map[string]any) backend.PluginContext {
 	t.Helper()
+	pc, _ := seededDatabase(t, extra)
+	return pc
+}
+
+// seededDatabase is seededContext with the database's URL, for tests that write to it.
+func seededDatabase(t testing.TB, extra map[string]any) (backend.PluginContext, string) {
+	t.Helper()
 	dbURL := testenv.DatabaseURL(t)
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)
@@ -61,10 +68,10 @@ func seededContext(t *testing.T, extra map[string]any) backend.PluginContext {
 	b, err := json.Marshal(jd)
 	require.NoError(t, err)
 	pw, _ := u.User.Password()
-	return PluginContext("sview-test", b, map[string]string{"password": pw})
+	return PluginContext("sview-test", b, map[string]string{"password": pw}), dbURL
 }
 
-func start(t *testing.T) *Plugin {
+func start(t testing.TB) *Plugin {
 	t.Helper()
 	var log strings.Builder
 	p, err := Start(binary, &log)

@@ -68,6 +68,9 @@ func (q Query) withAdhoc(fields map[string]json.RawMessage) (Query, error) {
 	case TypeGreylist:
 		filterable = GreylistFilters
 		cannot = "the greylist has no "
+	case TypeLive:
+		filterable, excludable = liveFilters, liveFilters
+		cannot = "a live stream (table incidents) has no "
 	default:
 		return q, nil
 	}

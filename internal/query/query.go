@@ -43,7 +43,7 @@ const (
 
 // Closed lists of the stats query fields.
 var (
-	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes, TypeEvents}
+	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes, TypeEvents, TypeLive}
 	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
 	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
 	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}

@@ -78,7 +78,7 @@ func (s Scope) Apply(q Query) (Query, error) {
 		return q, nil
 	}
 	switch q.QueryType {
-	case TypeStats, TypeTrend, TypeEvents:
+	case TypeStats, TypeTrend, TypeEvents, TypeLive:
 		q = q.withProbeLabels(s.Probes) // a raw row names another probe only to All
 		for _, p := range q.Filters.Probe {
 			if !slices.Contains(s.Probes, p) {

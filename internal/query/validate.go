@@ -56,6 +56,8 @@ func (q Query) Normalize() Query {
 		q = q.normalizeEvents()
 	case TypeEvents:
 		q = q.normalizeRawEvents()
+	case TypeLive:
+		q = q.normalizeLive()
 	}
 	return q
 }
@@ -93,6 +95,8 @@ func (q Query) Validate() error {
 		return q.validateProbes()
 	case TypeEvents:
 		return q.validateRawEvents()
+	case TypeLive:
+		return q.validateLive()
 	}
 	return invalid("queryType", q.QueryType, QueryTypes, "unknown query type")
 }

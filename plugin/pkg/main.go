@@ -11,6 +11,8 @@ import (
 )
 
 func main() {
+	// Manage serves every handler an instance implements: QueryData, CheckHealth, CallResource,
+	// and the stream handlers of the live stream (plugin.json "streaming": true; docs/live.md).
 	if err := datasource.Manage(plugin.ID, plugin.NewDatasource, datasource.ManageOpts{}); err != nil {
 		log.DefaultLogger.Error("plugin stopped", "err", err)
 		os.Exit(1)

@@ -45,6 +45,7 @@ const QUERY_TYPES: Record<QueryType, true> = {
   annotations: true,
   probes: true,
   events: true,
+  live: true,
 };
 const EVENTS_KINDS: Record<EventsKind, true> = { incidents: true, logins: true, scans: true };
 const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };

@@ -46,6 +46,7 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
     label: 'Events',
     description: 'The raw incidents, login attempts or port scans behind the counts, as logs',
   },
+  live: { label: 'Live', description: 'New incidents as they arrive, or their count per second (Grafana Live)' },
 });
 
 export const EVENTS_OPTIONS = options<EventsKind>(

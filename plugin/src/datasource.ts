@@ -9,13 +9,14 @@ import {
   ScopedVars,
   TimeRange,
 } from '@grafana/data';
-import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
-import { from, Observable } from 'rxjs';
+import { config, DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from '@grafana/runtime';
+import { from, merge, Observable, of } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
 import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
+import { liveAddress } from './live';
 import { hashPassword, leakPassword, migrateQuery, sendable, withoutPassword } from './migration';
-import { isComplete } from './validation';
+import { isComplete, liveProblems } from './validation';
 import { SviewVariableSupport } from './variables';
 import {
   DEFAULT_QUERY,
@@ -71,6 +72,12 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
    * Grafana calls next, is synchronous and cannot hash; it drops any password left).
    */
   query(request: DataQueryRequest<SviewQuery>): Observable<DataQueryResponse> {
+    const live = request.targets.filter((q) => q.queryType === 'live' && !q.hide);
+    if (live.length > 0) {
+      const rest = request.targets.filter((q) => q.queryType !== 'live');
+      const queried = rest.length > 0 ? [this.query({ ...request, targets: rest })] : [];
+      return merge(...live.map((q) => this.liveStream(q, request)), ...queried);
+    }
     if (!request.targets.some((q) => leakPassword(q) !== undefined)) {
       return super.query(request);
     }
@@ -78,6 +85,24 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     return from(Promise.all(request.targets.map((q) => hashPassword(q, replace)))).pipe(
       mergeMap((targets) => super.query({ ...request, targets }))
     );
+  }
+
+  /**
+   * A live query is a Grafana Live stream of the backend's (docs/live.md), its variables replaced.
+   * What the backend would refuse is said here: a refused subscription carries no reason.
+   */
+  private liveStream(q: SviewQuery, request: DataQueryRequest<SviewQuery>): Observable<DataQueryResponse> {
+    const sent = this.applyTemplateVariables(q, request.scopedVars, request.filters);
+    const key = `${request.requestId}-${q.refId}`;
+    const problem = liveProblems(sent)[0];
+    if (problem) {
+      return of({ data: [], key, errors: [{ message: problem.message, refId: q.refId }] });
+    }
+    return getGrafanaLiveSrv().getDataStream({
+      key,
+      addr: liveAddress(this.uid, sent, config.bootData.user.login),
+      buffer: { maxLength: 1000 },
+    });
   }
 
   filterQuery(query: SviewQuery): boolean {

@@ -5,7 +5,7 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'events';
+export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'events' | 'live';
 
 /** The raw rows an events query lists: incidents, login attempts (passwords) or port scans. */
 export type EventsKind = 'incidents' | 'logins' | 'scans';
@@ -130,6 +130,11 @@ export interface SviewQuery extends DataQuery {
   events?: EventsKind;
   /** only rows strictly older: RFC 3339 or epoch ms, the nextBefore of the previous page */
   before?: string;
+
+  // live (also uses filters, exclude, and format: table, the default, streams the events,
+  // timeseries the incidents per second): a Grafana Live stream, not a backend query (live.ts)
+  /** events per second at most (default 50, 1 to 1000); the rest is counted as dropped */
+  rate?: number;
 }
 
 export const DEFAULT_QUERY: Partial<SviewQuery> = {

@@ -18,7 +18,7 @@ import { Filters, Format, GroupBy, Metric, SviewQuery } from './types';
 
 export interface Problem {
   /** the query field the message belongs to */
-  field: 'preset' | 'metric' | 'groupBy' | 'format' | 'limit' | 'filters' | 'exclude' | 'minScore' | 'leak';
+  field: 'preset' | 'metric' | 'groupBy' | 'format' | 'limit' | 'filters' | 'exclude' | 'minScore' | 'leak' | 'rate';
   message: string;
   /** the query lacks something it needs to run at all (as opposed to a wrong combination) */
   incomplete?: boolean;
@@ -201,6 +201,29 @@ export function greylistProblems(query: SviewQuery): Problem[] {
   return problems;
 }
 
+/** A live stream reads incidents: their filters only, at a rate from 1 to 1000 a second. */
+export function liveProblems(query: SviewQuery): Problem[] {
+  const problems: Problem[] = [];
+  const rate = query.rate;
+  if (rate !== undefined && !(Number.isInteger(rate) && rate >= 1 && rate <= 1000)) {
+    problems.push({
+      field: 'rate',
+      message: `Rate must be a whole number of events a second from 1 to 1000, not ${rate}.`,
+    });
+  }
+  for (const field of ['filters', 'exclude'] as const) {
+    const allowed: string[] = (field === 'filters' ? METRIC_FILTERS : METRIC_EXCLUDES).incidents;
+    const stray = usedFilters(query[field]).filter((k) => !allowed.includes(k));
+    if (stray.length > 0) {
+      problems.push({
+        field,
+        message: `A live stream of incidents has no ${stray.join(', ')}; its ${field} are ${allowed.join(', ')}.`,
+      });
+    }
+  }
+  return problems;
+}
+
 export function leakProblems(query: SviewQuery): Problem[] {
   // leakPassword: a $variable, or a plain password of an older version that query() hashes
   const given = [leakPassword(query), query.sha1, query.prefix].filter((v) => (v ?? '') !== '').length;
@@ -247,6 +270,8 @@ export function queryProblems(query: SviewQuery): Problem[] {
       return leakProblems(query);
     case 'trend':
       return trendProblems(query);
+    case 'live':
+      return liveProblems(query);
     default:
       return [];
   }

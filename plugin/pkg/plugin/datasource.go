@@ -17,6 +17,7 @@ import (
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/live"
 	"github.com/sview-project/sview/internal/stats"
 )
 
@@ -25,6 +26,9 @@ const ID = "sview-sentinel-datasource"
 
 // applicationName marks the plugin's sessions in pg_stat_activity.
 const applicationName = "sview-grafana-plugin"
+
+// liveApplicationName marks the live stream's listener (internal/live), one per datasource.
+const liveApplicationName = "sview-grafana-plugin-live"
 
 var (
 	_ backend.QueryDataHandler      = (*Datasource)(nil)
@@ -40,6 +44,7 @@ type Datasource struct {
 	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
 	stats     *stats.Service
 	answers   *answer.Service
+	live      *live.Hub // the live stream's one listener, on the primary (stream.go)
 	resources backend.CallResourceHandler
 	logger    log.Logger
 }
@@ -80,6 +85,9 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
 		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
 	d.answers = &answer.Service{Stats: d.stats, DB: read}
+	listen := primary.Config().ConnConfig
+	listen.RuntimeParams["application_name"] = liveApplicationName
+	d.live = live.NewHub(live.Config{Conn: listen, Logf: logger.Warn})
 	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil

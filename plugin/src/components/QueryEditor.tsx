@@ -10,6 +10,7 @@ import { AnnotationEditor } from './AnnotationEditor';
 import { EventsEditor, toEvents } from './EventsEditor';
 import { GreylistEditor } from './GreylistEditor';
 import { LeakEditor } from './LeakEditor';
+import { LiveEditor } from './LiveEditor';
 import { StatsEditor } from './StatsEditor';
 import { toTrend, TrendEditor } from './TrendEditor';
 
@@ -72,6 +73,9 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
           Your probes, each with its last report and how long it has been silent (silent: 6 hours or more without a
           report). Alert rules get one number per probe, silent_seconds.
         </p>
+      )}
+      {queryType === 'live' && (
+        <LiveEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'status' && (
         <p>
