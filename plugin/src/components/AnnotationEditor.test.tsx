@@ -1,35 +1,25 @@
-import React from 'react';
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, screen } from '@testing-library/react';
 import { setTemplateSrv } from '@grafana/runtime';
 
 import { testDatasource } from '../testing/datasource';
+import { renderQueryEditor } from '../testing/editor';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
 import { SviewQuery } from '../types';
-import { QueryEditor } from './QueryEditor';
 
-const datasource = () => testDatasource(() => [{ value: '64500', text: 'AS64500 EXAMPLE-NET' }]);
-
-async function setup(query: Partial<SviewQuery>) {
-  const onChange = jest.fn();
-  const onRunQuery = jest.fn();
-  await act(async () => {
-    render(
-      <QueryEditor
-        datasource={datasource()}
-        query={{ refId: 'A', ...query }}
-        onChange={onChange}
-        onRunQuery={onRunQuery}
-      />
-    );
-  });
-  return { onChange, onRunQuery };
-}
+const setup = (query: Partial<SviewQuery>) =>
+  renderQueryEditor(
+    query,
+    testDatasource(() => [{ value: '64500', text: 'AS64500 EXAMPLE-NET' }])
+  );
 
 beforeEach(() => setTemplateSrv(fakeTemplateSrv([{ name: 'netblocks', current: ['192.0.2.0/24'] }])));
 
 describe('annotations', () => {
   it('is the default query of an annotation, marking greylist entries and exits', () => {
-    expect(datasource().annotations?.getDefaultQuery?.()).toEqual({ queryType: 'annotations', annotation: 'greylist' });
+    expect(testDatasource().annotations?.getDefaultQuery?.()).toEqual({
+      queryType: 'annotations',
+      annotation: 'greylist',
+    });
   });
 
   it('offers the filters of the chosen kind: addresses and ASNs for the greylist', async () => {

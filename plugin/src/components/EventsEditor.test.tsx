@@ -1,28 +1,12 @@
-import React from 'react';
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, screen } from '@testing-library/react';
 import { setTemplateSrv } from '@grafana/runtime';
 
-import { testDatasource } from '../testing/datasource';
+import { renderQueryEditor } from '../testing/editor';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
 import { SviewQuery } from '../types';
 import { toEvents } from './EventsEditor';
-import { QueryEditor } from './QueryEditor';
 
-async function setup(query: Partial<SviewQuery>) {
-  const onChange = jest.fn();
-  const onRunQuery = jest.fn();
-  await act(async () => {
-    render(
-      <QueryEditor
-        datasource={testDatasource(() => [])}
-        query={{ refId: 'A', ...query }}
-        onChange={onChange}
-        onRunQuery={onRunQuery}
-      />
-    );
-  });
-  return { onChange, onRunQuery };
-}
+const setup = (query: Partial<SviewQuery>) => renderQueryEditor(query);
 
 const shown = (id: string) => document.getElementById(id) !== null;
 

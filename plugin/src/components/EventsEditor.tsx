@@ -1,10 +1,10 @@
-import React, { useState } from 'react';
-import { InlineField, InlineFieldRow, InlineSwitch, Input, Select } from '@grafana/ui';
+import React from 'react';
+import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
 
 import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS } from '../catalog';
 import type { DataSource } from '../datasource';
 import { EventsKind, Filters, SviewQuery } from '../types';
-import { FilterRows, used } from './StatsEditor';
+import { FiltersAndExclusions, used } from './StatsEditor';
 
 const LABEL_WIDTH = 14;
 
@@ -46,10 +46,6 @@ export function toEvents(query: SviewQuery): SviewQuery {
  */
 export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props) {
   const kind = query.events ?? 'incidents';
-  const filters: Filters = query.filters ?? {};
-  const exclude: Filters = query.exclude ?? {};
-  const [excluding, setExcluding] = useState(query.exclude !== undefined);
-  const shown = (key: string) => EVENTS_FILTERS[kind].includes(key);
 
   const change = (q: SviewQuery) => {
     onChange(q);
@@ -58,13 +54,6 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
   // filters the new kind's table lacks would be refused by the backend
   const setKind = (next: EventsKind) =>
     change({ ...query, events: next, filters: kept(query.filters, next), exclude: kept(query.exclude, next) });
-  const toggleExclude = (on: boolean) => {
-    setExcluding(on);
-    if (!on && query.exclude !== undefined) {
-      const { exclude: _dropped, ...rest } = query;
-      change(rest);
-    }
-  };
 
   return (
     <>
@@ -109,40 +98,15 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
           />
         </InlineField>
       </InlineFieldRow>
-      <FilterRows
+      <FiltersAndExclusions
         datasource={datasource}
-        filters={filters}
-        idPrefix="sview-filter"
-        shown={shown}
-        onChangeAndRun={(f) => change({ ...query, filters: used(f) })}
-        onChange={(f) => onChange({ ...query, filters: used(f) })}
-        onBlur={onRunQuery}
+        query={query}
+        filterKeys={EVENTS_FILTERS[kind]}
+        excludeKeys={EVENTS_FILTERS[kind]}
+        excludeTooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
+        onChange={onChange}
+        onRunQuery={onRunQuery}
       />
-      <InlineFieldRow>
-        <InlineField
-          label="Exclude"
-          labelWidth={LABEL_WIDTH}
-          tooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
-        >
-          <InlineSwitch
-            id="sview-events-exclude"
-            value={excluding}
-            onChange={(e) => toggleExclude(e.currentTarget.checked)}
-          />
-        </InlineField>
-      </InlineFieldRow>
-      {excluding && (
-        <FilterRows
-          datasource={datasource}
-          filters={exclude}
-          idPrefix="sview-exclude"
-          exclude
-          shown={shown}
-          onChangeAndRun={(f) => change({ ...query, exclude: used(f) })}
-          onChange={(f) => onChange({ ...query, exclude: used(f) })}
-          onBlur={onRunQuery}
-        />
-      )}
     </>
   );
 }

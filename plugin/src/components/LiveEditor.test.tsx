@@ -1,11 +1,10 @@
-import React from 'react';
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, screen } from '@testing-library/react';
 import { setTemplateSrv } from '@grafana/runtime';
 
 import { testDatasource } from '../testing/datasource';
+import { renderQueryEditor } from '../testing/editor';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
 import { SviewQuery, VariableKind, VariableValue } from '../types';
-import { QueryEditor } from './QueryEditor';
 
 const BACKEND: Partial<Record<VariableKind, VariableValue[]>> = {
   countries: [
@@ -14,17 +13,11 @@ const BACKEND: Partial<Record<VariableKind, VariableValue[]>> = {
   ],
 };
 
-async function setup(query: Partial<SviewQuery>) {
-  const onChange = jest.fn();
-  const onRunQuery = jest.fn();
-  const ds = testDatasource((kind) => BACKEND[kind] ?? []);
-  await act(async () => {
-    render(
-      <QueryEditor datasource={ds} query={{ refId: 'A', ...query }} onChange={onChange} onRunQuery={onRunQuery} />
-    );
-  });
-  return { onChange, onRunQuery };
-}
+const setup = (query: Partial<SviewQuery>) =>
+  renderQueryEditor(
+    query,
+    testDatasource((kind) => BACKEND[kind] ?? [])
+  );
 
 beforeEach(() => setTemplateSrv(fakeTemplateSrv([])));
 

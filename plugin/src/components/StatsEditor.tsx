@@ -183,6 +183,86 @@ export function used(f: Filters): Filters | undefined {
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
+interface FiltersAndExclusionsProps {
+  datasource: DataSource;
+  query: SviewQuery;
+  /** the keys the query's table filters and excludes by (any key already set is shown too) */
+  filterKeys: string[];
+  excludeKeys: string[];
+  /** what the exclusions leave out, for the switch's tooltip */
+  excludeTooltip: string;
+  filterError?: string;
+  excludeError?: string;
+  onChange: (query: SviewQuery) => void;
+  onRunQuery: () => void;
+}
+
+/**
+ * The filters of a query and, behind a switch, its exclusions: the statistics, trend and events
+ * editors share them. A list change runs the query; a text change runs it on blur. Switching the
+ * exclusions off drops them.
+ */
+export function FiltersAndExclusions({
+  datasource,
+  query,
+  filterKeys,
+  excludeKeys,
+  excludeTooltip,
+  filterError,
+  excludeError,
+  onChange,
+  onRunQuery,
+}: FiltersAndExclusionsProps) {
+  const [excluding, setExcluding] = useState(query.exclude !== undefined);
+  const set = (key: 'filters' | 'exclude') => (f: Filters) => onChange({ ...query, [key]: used(f) });
+  const setAndRun = (key: 'filters' | 'exclude') => (f: Filters) => {
+    set(key)(f);
+    onRunQuery();
+  };
+  const shown = (keys: string[], f: Filters | undefined) => (key: string) =>
+    keys.includes(key) || (f as Record<string, unknown> | undefined)?.[key] !== undefined;
+  const toggleExclude = (on: boolean) => {
+    setExcluding(on);
+    if (!on && query.exclude !== undefined) {
+      const { exclude: _dropped, ...rest } = query;
+      onChange(rest);
+      onRunQuery();
+    }
+  };
+  return (
+    <>
+      <FilterRows
+        datasource={datasource}
+        filters={query.filters ?? {}}
+        idPrefix="sview-filter"
+        shown={shown(filterKeys, query.filters)}
+        onChangeAndRun={setAndRun('filters')}
+        onChange={set('filters')}
+        onBlur={onRunQuery}
+      />
+      {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
+      <InlineFieldRow>
+        <InlineField label="Exclude" labelWidth={LABEL_WIDTH} tooltip={excludeTooltip}>
+          <InlineSwitch id="sview-exclude" value={excluding} onChange={(e) => toggleExclude(e.currentTarget.checked)} />
+        </InlineField>
+      </InlineFieldRow>
+      {excluding && (
+        <FilterRows
+          datasource={datasource}
+          filters={query.exclude ?? {}}
+          idPrefix="sview-exclude"
+          exclude
+          shown={shown(excludeKeys, query.exclude)}
+          onChangeAndRun={setAndRun('exclude')}
+          onChange={set('exclude')}
+          onBlur={onRunQuery}
+        />
+      )}
+      {excludeError && <FieldValidationMessage>{excludeError}</FieldValidationMessage>}
+    </>
+  );
+}
+
 interface FilterRowsProps {
   datasource: DataSource;
   filters: Filters;
@@ -245,30 +325,10 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
   const shownMetric = query.metric ?? preset?.metric;
   const shownGroupBy = groupByKeys(query.groupBy ?? preset?.groupBy);
   const { metric, format } = effective(query);
-  const filters: Filters = query.filters ?? {};
-  const exclude: Filters = query.exclude ?? {};
-  const [excluding, setExcluding] = useState(query.exclude !== undefined);
 
   const change = (q: SviewQuery) => {
     onChange(q);
     onRunQuery();
-  };
-  const changeFilters = (f: Filters) => onChange({ ...query, filters: used(f) });
-  const changeFiltersAndRun = (f: Filters) => {
-    changeFilters(f);
-    onRunQuery();
-  };
-  const changeExclude = (f: Filters) => onChange({ ...query, exclude: used(f) });
-  const changeExcludeAndRun = (f: Filters) => {
-    changeExclude(f);
-    onRunQuery();
-  };
-  const toggleExclude = (on: boolean) => {
-    setExcluding(on);
-    if (!on && query.exclude !== undefined) {
-      const { exclude: _dropped, ...rest } = query;
-      change(rest);
-    }
   };
 
   // Only the groupings the metric's table has are offered (no grouping is no key); a key chosen
@@ -280,10 +340,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
   }));
   // a metric held in a $variable could be any: offer every filter
   const filterKeys = metric ? METRIC_FILTERS[metric] : [...new Set(Object.values(METRIC_FILTERS).flat())];
-  const shown = (key: string) => filterKeys.includes(key) || (filters as Record<string, unknown>)[key] !== undefined;
   const excludeKeys = metric ? METRIC_EXCLUDES[metric] : [...new Set(Object.values(METRIC_EXCLUDES).flat())];
-  const excludeShown = (key: string) =>
-    excludeKeys.includes(key) || (exclude as Record<string, unknown>)[key] !== undefined;
 
   const groupByError = errorFor(problems, 'groupBy');
   const formatError = errorFor(problems, 'format');
@@ -392,38 +449,17 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
           />
         </InlineField>
       </InlineFieldRow>
-      <FilterRows
+      <FiltersAndExclusions
         datasource={datasource}
-        filters={filters}
-        idPrefix="sview-filter"
-        shown={shown}
-        onChangeAndRun={changeFiltersAndRun}
-        onChange={changeFilters}
-        onBlur={onRunQuery}
+        query={query}
+        filterKeys={filterKeys}
+        excludeKeys={excludeKeys}
+        excludeTooltip="Leave out the rows matching any of these values, e.g. your own netblocks or a noisy country. A row without the value (unknown country or ASN) is kept."
+        filterError={filterError}
+        excludeError={excludeError}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
       />
-      {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
-      <InlineFieldRow>
-        <InlineField
-          label="Exclude"
-          labelWidth={LABEL_WIDTH}
-          tooltip="Leave out the rows matching any of these values, e.g. your own netblocks or a noisy country. A row without the value (unknown country or ASN) is kept."
-        >
-          <InlineSwitch id="sview-exclude" value={excluding} onChange={(e) => toggleExclude(e.currentTarget.checked)} />
-        </InlineField>
-      </InlineFieldRow>
-      {excluding && (
-        <FilterRows
-          datasource={datasource}
-          filters={exclude}
-          idPrefix="sview-exclude"
-          exclude
-          shown={excludeShown}
-          onChangeAndRun={changeExcludeAndRun}
-          onChange={changeExclude}
-          onBlur={onRunQuery}
-        />
-      )}
-      {excludeError && <FieldValidationMessage>{excludeError}</FieldValidationMessage>}
     </>
   );
 }

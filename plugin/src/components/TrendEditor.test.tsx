@@ -1,41 +1,13 @@
-import React from 'react';
-import { act, fireEvent, render, screen } from '@testing-library/react';
-import { DataSourceInstanceSettings } from '@grafana/data';
+import { fireEvent, screen } from '@testing-library/react';
 import { setTemplateSrv } from '@grafana/runtime';
 
-import { DataSource } from '../datasource';
+import { renderQueryEditor } from '../testing/editor';
 import { fakeTemplateSrv } from '../testing/fakeTemplateSrv';
 import { isComplete } from '../validation';
-import { SviewOptions, SviewQuery, VariableKind } from '../types';
-import { QueryEditor } from './QueryEditor';
+import { SviewQuery } from '../types';
 import { toTrend } from './TrendEditor';
 
-function datasource(): DataSource {
-  const ds = new DataSource({
-    id: 1,
-    uid: 'u',
-    jsonData: {},
-    meta: {},
-  } as unknown as DataSourceInstanceSettings<SviewOptions>);
-  jest.spyOn(ds, 'variableValues').mockImplementation(async (_kind: VariableKind) => []);
-  return ds;
-}
-
-async function setup(query: Partial<SviewQuery>) {
-  const onChange = jest.fn();
-  const onRunQuery = jest.fn();
-  await act(async () => {
-    render(
-      <QueryEditor
-        datasource={datasource()}
-        query={{ refId: 'A', ...query }}
-        onChange={onChange}
-        onRunQuery={onRunQuery}
-      />
-    );
-  });
-  return { onChange, onRunQuery };
-}
+const setup = (query: Partial<SviewQuery>) => renderQueryEditor(query);
 
 function pick(inputId: string, label: string) {
   fireEvent.keyDown(document.getElementById(inputId)!, { key: 'ArrowDown' });

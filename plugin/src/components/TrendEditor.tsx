@@ -1,14 +1,6 @@
-import React, { useState } from 'react';
+import React from 'react';
 import { SelectableValue } from '@grafana/data';
-import {
-  FieldValidationMessage,
-  InlineField,
-  InlineFieldRow,
-  InlineSwitch,
-  Input,
-  RadioButtonGroup,
-  Select,
-} from '@grafana/ui';
+import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Select } from '@grafana/ui';
 
 import {
   groupByLabel,
@@ -26,8 +18,8 @@ import {
 import type { DataSource } from '../datasource';
 import { groupByKeys } from '../migration';
 import { trendProblems } from '../validation';
-import { Filters, GroupBy, Metric, Period, SviewQuery, TrendDirection, TrendFormat, TrendMeasure } from '../types';
-import { errorFor, FilterRows, selected, used } from './StatsEditor';
+import { GroupBy, Metric, Period, SviewQuery, TrendDirection, TrendFormat, TrendMeasure } from '../types';
+import { errorFor, FiltersAndExclusions, selected } from './StatsEditor';
 
 const LABEL_WIDTH = 14;
 
@@ -62,22 +54,10 @@ export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) 
   const problems = trendProblems(query);
   const metric = known<Metric>(query.metric);
   const format = (known(query.format) as TrendFormat | undefined) ?? 'table';
-  const filters: Filters = query.filters ?? {};
-  const exclude: Filters = query.exclude ?? {};
-  const [excluding, setExcluding] = useState(query.exclude !== undefined);
 
   const change = (q: SviewQuery) => {
     onChange(q);
     onRunQuery();
-  };
-  const changeFilters = (f: Filters) => onChange({ ...query, filters: used(f) });
-  const changeExclude = (f: Filters) => onChange({ ...query, exclude: used(f) });
-  const toggleExclude = (on: boolean) => {
-    setExcluding(on);
-    if (!on && query.exclude !== undefined) {
-      const { exclude: _dropped, ...rest } = query;
-      change(rest);
-    }
   };
   const changeFormat = (next: TrendFormat) => {
     // a table has every measure: only a numeric trend names one
@@ -91,8 +71,6 @@ export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) 
     .map((g) => ({ value: g, label: groupByLabel(g, metric) }));
   const filterKeys = metric ? METRIC_FILTERS[metric] : [...new Set(Object.values(METRIC_FILTERS).flat())];
   const excludeKeys = metric ? METRIC_EXCLUDES[metric] : [...new Set(Object.values(METRIC_EXCLUDES).flat())];
-  const shown = (keys: string[], f: Filters) => (key: string) =>
-    keys.includes(key) || (f as Record<string, unknown>)[key] !== undefined;
 
   const groupByError = errorFor(problems, 'groupBy');
   const metricError = errorFor(problems, 'metric');
@@ -196,38 +174,17 @@ export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) 
           </InlineField>
         )}
       </InlineFieldRow>
-      <FilterRows
+      <FiltersAndExclusions
         datasource={datasource}
-        filters={filters}
-        idPrefix="sview-filter"
-        shown={shown(filterKeys, filters)}
-        onChangeAndRun={(f) => change({ ...query, filters: used(f) })}
-        onChange={changeFilters}
-        onBlur={onRunQuery}
+        query={query}
+        filterKeys={filterKeys}
+        excludeKeys={excludeKeys}
+        excludeTooltip="Leave out the rows matching any of these values before ranking"
+        filterError={filterError}
+        excludeError={excludeError}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
       />
-      {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
-      <InlineFieldRow>
-        <InlineField
-          label="Exclude"
-          labelWidth={LABEL_WIDTH}
-          tooltip="Leave out the rows matching any of these values before ranking"
-        >
-          <InlineSwitch id="sview-exclude" value={excluding} onChange={(e) => toggleExclude(e.currentTarget.checked)} />
-        </InlineField>
-      </InlineFieldRow>
-      {excluding && (
-        <FilterRows
-          datasource={datasource}
-          filters={exclude}
-          idPrefix="sview-exclude"
-          exclude
-          shown={shown(excludeKeys, exclude)}
-          onChangeAndRun={(f) => change({ ...query, exclude: used(f) })}
-          onChange={changeExclude}
-          onBlur={onRunQuery}
-        />
-      )}
-      {excludeError && <FieldValidationMessage>{excludeError}</FieldValidationMessage>}
     </>
   );
 }
