@@ -5,6 +5,7 @@ import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS 
 import type { DataSource } from '../datasource';
 import { EventsKind, Filters, SviewQuery } from '../types';
 import { FiltersAndExclusions, used } from './StatsEditor';
+import { NumberField } from './NumberField';
 
 const LABEL_WIDTH = 14;
 
@@ -67,22 +68,17 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
             onChange={(v) => v.value && setKind(v.value)}
           />
         </InlineField>
-        <InlineField label="Limit" labelWidth={8} tooltip={`Rows of one page, at most ${EVENTS_MAX_LIMIT}`}>
-          <Input
-            id="sview-events-limit"
-            type="number"
-            width={12}
-            min={1}
-            max={EVENTS_MAX_LIMIT}
-            placeholder={String(EVENTS_DEFAULT_LIMIT)}
-            value={query.limit ?? ''}
-            onChange={(e) => {
-              const n = parseInt(e.currentTarget.value, 10);
-              onChange({ ...query, limit: Number.isNaN(n) ? undefined : n });
-            }}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+        <NumberField
+          id="sview-events-limit"
+          label="Limit"
+          tooltip={`Rows of one page, at most ${EVENTS_MAX_LIMIT}`}
+          min={1}
+          max={EVENTS_MAX_LIMIT}
+          value={query.limit}
+          placeholder={String(EVENTS_DEFAULT_LIMIT)}
+          onChange={(limit) => onChange({ ...query, limit })}
+          onBlur={onRunQuery}
+        />
         <InlineField
           label="Before"
           labelWidth={8}

@@ -1,20 +1,17 @@
 import React from 'react';
-import { FieldValidationMessage, InlineField, InlineFieldRow, Input } from '@grafana/ui';
+import { FieldValidationMessage, InlineFieldRow } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import { greylistProblems } from '../validation';
 import { Filters, SviewQuery } from '../types';
 import { ListFilterField } from './FilterFields';
+import { NumberField } from './NumberField';
 
 interface Props {
   datasource: DataSource;
   query: SviewQuery;
   onChange: (query: SviewQuery) => void;
   onRunQuery: () => void;
-}
-
-function numberOrUndefined(raw: string): number | undefined {
-  return raw === '' ? undefined : Number(raw);
 }
 
 /** The current greylist: one row per address with score, tags, probes, country and ASN. */
@@ -66,42 +63,29 @@ export function GreylistEditor({ datasource, query, onChange, onRunQuery }: Prop
         onChange={changeFilters}
       />
       <InlineFieldRow>
-        <InlineField
+        <NumberField
+          id="sview-min-score"
           label="Min score"
           labelWidth={14}
           tooltip="Only addresses scoring at least this much"
-          invalid={!!error('minScore')}
           error={error('minScore')}
-        >
-          <Input
-            id="sview-min-score"
-            type="number"
-            min={0}
-            width={12}
-            value={query.minScore ?? ''}
-            placeholder="0"
-            onChange={(e) => onChange({ ...query, minScore: numberOrUndefined(e.currentTarget.value) })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
-        <InlineField
+          min={0}
+          value={query.minScore}
+          placeholder="0"
+          onChange={(minScore) => onChange({ ...query, minScore })}
+          onBlur={onRunQuery}
+        />
+        <NumberField
+          id="sview-greylist-limit"
           label="Limit"
-          labelWidth={8}
           tooltip="At most this many addresses, highest score first"
-          invalid={!!error('limit')}
           error={error('limit')}
-        >
-          <Input
-            id="sview-greylist-limit"
-            type="number"
-            min={1}
-            width={12}
-            value={query.limit ?? ''}
-            placeholder="all"
-            onChange={(e) => onChange({ ...query, limit: numberOrUndefined(e.currentTarget.value) })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          min={1}
+          value={query.limit}
+          placeholder="all"
+          onChange={(limit) => onChange({ ...query, limit })}
+          onBlur={onRunQuery}
+        />
       </InlineFieldRow>
       {error('filters') && <FieldValidationMessage>{error('filters')}</FieldValidationMessage>}
     </>

@@ -1,11 +1,12 @@
 import React from 'react';
-import { FieldValidationMessage, InlineField, InlineFieldRow, Input, RadioButtonGroup } from '@grafana/ui';
+import { FieldValidationMessage, InlineField, InlineFieldRow, RadioButtonGroup } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import { DEFAULT_LIVE_RATE } from '../live';
 import { Filters, SviewQuery } from '../types';
 import { liveProblems } from '../validation';
 import { ListFilterField } from './FilterFields';
+import { NumberField } from './NumberField';
 
 interface Props {
   datasource: DataSource;
@@ -57,28 +58,18 @@ export function LiveEditor({ datasource, query, onChange, onRunQuery }: Props) {
             }}
           />
         </InlineField>
-        <InlineField
+        <NumberField
+          id="sview-live-rate"
           label="Rate"
-          labelWidth={8}
           tooltip="Events a second at most (1 to 1000); the rest are counted in the dropped field"
-          invalid={!!error('rate')}
           error={error('rate')}
-        >
-          <Input
-            id="sview-live-rate"
-            type="number"
-            min={1}
-            max={1000}
-            width={12}
-            value={query.rate ?? ''}
-            placeholder={String(DEFAULT_LIVE_RATE)}
-            onChange={(e) => {
-              const raw = e.currentTarget.value;
-              onChange({ ...query, rate: raw === '' ? undefined : Number(raw) });
-            }}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          min={1}
+          max={1000}
+          value={query.rate}
+          placeholder={String(DEFAULT_LIVE_RATE)}
+          onChange={(rate) => onChange({ ...query, rate })}
+          onBlur={onRunQuery}
+        />
       </InlineFieldRow>
       {list('country', 'countries', 'Countries')}
       {list('asn', 'asns', 'ASNs')}

@@ -5,7 +5,6 @@ import {
   InlineField,
   InlineFieldRow,
   InlineSwitch,
-  Input,
   MultiSelect,
   RadioButtonGroup,
   Select,
@@ -42,6 +41,7 @@ import {
 } from '../types';
 import { ListFilterField, TextFilterField } from './FilterFields';
 import { useVariableOptions } from './useVariableOptions';
+import { NumberField } from './NumberField';
 
 /** The multi-value filters, in the order the editor shows them, with their tooltips as exclusions. */
 const LIST_FILTERS: Array<{
@@ -404,27 +404,18 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
             onChange={(v) => change({ ...query, groupBy: v.map((o) => o.value).slice(0, MAX_GROUP_BY) as GroupByKeys })}
           />
         </InlineField>
-        <InlineField
+        <NumberField
+          id="sview-limit"
           label="Limit"
-          labelWidth={8}
           tooltip="Top N groups (by total over the range)"
-          invalid={!!limitError}
           error={limitError}
-        >
-          <Input
-            id="sview-limit"
-            type="number"
-            min={1}
-            width={10}
-            value={query.limit ?? ''}
-            placeholder={defaultLimit(format) === 0 ? 'all' : String(defaultLimit(format))}
-            onChange={(e) => {
-              const raw = e.currentTarget.value;
-              onChange({ ...query, limit: raw === '' ? undefined : Number(raw) });
-            }}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          min={1}
+          width={10}
+          value={query.limit}
+          placeholder={defaultLimit(format) === 0 ? 'all' : String(defaultLimit(format))}
+          onChange={(limit) => onChange({ ...query, limit })}
+          onBlur={onRunQuery}
+        />
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField label="Format" labelWidth={LABEL_WIDTH} invalid={!!formatError} error={formatError}>

@@ -1,6 +1,6 @@
 import React from 'react';
 import { SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Select } from '@grafana/ui';
+import { InlineField, InlineFieldRow, RadioButtonGroup, Select } from '@grafana/ui';
 
 import {
   groupByLabel,
@@ -20,6 +20,7 @@ import { groupByKeys } from '../migration';
 import { trendProblems } from '../validation';
 import { GroupBy, Metric, Period, SviewQuery, TrendDirection, TrendFormat, TrendMeasure } from '../types';
 import { errorFor, FiltersAndExclusions, selected } from './StatsEditor';
+import { NumberField } from './NumberField';
 
 const LABEL_WIDTH = 14;
 
@@ -109,27 +110,18 @@ export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) 
             onChange={(v) => change({ ...query, groupBy: [v.value as GroupBy] })}
           />
         </InlineField>
-        <InlineField
+        <NumberField
+          id="sview-trend-limit"
           label="Limit"
-          labelWidth={8}
           tooltip="Top N keys of the ranking"
-          invalid={!!limitError}
           error={limitError}
-        >
-          <Input
-            id="sview-trend-limit"
-            type="number"
-            min={1}
-            width={10}
-            value={query.limit ?? ''}
-            placeholder={String(TREND_DEFAULT_LIMIT)}
-            onChange={(e) => {
-              const raw = e.currentTarget.value;
-              onChange({ ...query, limit: raw === '' ? undefined : Number(raw) });
-            }}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          min={1}
+          width={10}
+          value={query.limit}
+          placeholder={String(TREND_DEFAULT_LIMIT)}
+          onChange={(limit) => onChange({ ...query, limit })}
+          onBlur={onRunQuery}
+        />
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField
