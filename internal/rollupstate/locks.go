@@ -101,7 +101,10 @@ func Hold(ctx context.Context, cfg *pgx.ConnConfig, class, key int32, wait bool)
 	return &Held{conn: conn}, true, nil
 }
 
-// Release drops the lock by closing its connection, which ends its transaction.
+// Release drops the lock. The ROLLBACK ends the transaction before Release returns; a bare
+// close would leave the lock to a backend that outlives the socket for a moment, and a
+// successor trying at once would find it still held.
 func (h *Held) Release(ctx context.Context) {
+	_, _ = h.conn.Exec(ctx, "ROLLBACK") // a broken connection drops the lock with it
 	_ = h.conn.Close(ctx)
 }
