@@ -37,7 +37,7 @@ func watermark(f derived.Family, p period.Precision) string {
 // latest quarterly bucket's end, else the latest daily bucket's end, across every family.
 func lastSeenSQL() string {
 	var terms []string
-	for _, f := range derived.Families {
+	for _, f := range derived.ProbeFamilies() {
 		raw, rollup := derived.RawOf(f).Name(period.Raw), derived.RollupOf(f)
 		terms = append(terms,
 			fmt.Sprintf(`(SELECT max(time) FROM %s r WHERE r.identity_id = i.id AND r.time >= %s)`, raw, watermark(f, period.Quarterly)),
@@ -89,7 +89,7 @@ const Lookback = 7 * 24 * time.Hour
 // rollups below their watermark, the raw rows above it.
 func activeHoursSQL() string {
 	var parts []string
-	for _, f := range derived.Families {
+	for _, f := range derived.ProbeFamilies() {
 		raw, hourly, wm := derived.RawOf(f).Name(period.Raw), derived.RollupOf(f).Name(period.Hourly), watermark(f, period.Hourly)
 		parts = append(parts,
 			fmt.Sprintf(`SELECT identity_id AS id, time AS hour FROM %s

@@ -22,10 +22,27 @@ const (
 	Incidents Family = "incidents"
 	Passwords Family = "passwords"
 	Ports     Family = "ports"
+	// FeedEvents are events from the CSIRT ecosystem (IDEA, IntelMQ): no probe of ours saw
+	// them, so they have no identity_id.
+	FeedEvents Family = "feed_events"
+	// Commands are what attackers typed in HaaS sessions.
+	Commands Family = "commands"
 )
 
-// Families lists every family.
-var Families = []Family{Incidents, Passwords, Ports}
+// Families lists every family. A family's index is part of its lock keys (internal/rollupstate):
+// new ones go at the end.
+var Families = []Family{Incidents, Passwords, Ports, FeedEvents, Commands}
+
+// ProbeFamilies are the families whose rows name the probe that saw them (identity_id).
+func ProbeFamilies() []Family {
+	var out []Family
+	for _, f := range Families {
+		if RawOf(f).Covers("identity_id") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // Rollups are the precisions that have rollup tables, finest first.
 var Rollups = []period.Precision{period.Quarterly, period.Hourly, period.Daily}
@@ -148,6 +165,10 @@ var All = []Table{
 		Precisions: []period.Precision{period.Raw}, Answers: "everything, row by row"},
 	{Kind: Raw, Family: Ports, Keys: []string{"port", "protocol", "identity_id", "ip", "country", "asn"},
 		Precisions: []period.Precision{period.Raw}, Answers: "everything, row by row"},
+	{Kind: Raw, Family: FeedEvents, Keys: feedEventKeys,
+		Precisions: []period.Precision{period.Raw}, Answers: "everything, row by row"},
+	{Kind: Raw, Family: Commands, Keys: commandKeys,
+		Precisions: []period.Precision{period.Raw}, Answers: "everything, row by row"},
 
 	{Kind: Rollup, Family: Incidents, Keys: []string{"identity_id", "trap", "action", "ip", "country", "asn"},
 		Precisions: Rollups, Answers: "every incident query at its precision"},
@@ -155,6 +176,10 @@ var All = []Table{
 		Precisions: Rollups, Answers: "every password query at its precision"},
 	{Kind: Rollup, Family: Ports, Keys: []string{"port", "protocol", "identity_id", "ip", "country", "asn"},
 		Precisions: Rollups, Answers: "every port query at its precision"},
+	{Kind: Rollup, Family: FeedEvents, Keys: feedEventKeys,
+		Precisions: Rollups, Answers: "every feed event query at its precision"},
+	{Kind: Rollup, Family: Commands, Keys: commandKeys,
+		Precisions: Rollups, Answers: "every command query at its precision"},
 
 	{Kind: Totals, Family: Incidents, Suffix: "totals", Keys: []string{"trap", "action", "country", "asn"},
 		Precisions: Rollups, Answers: "incident counts grouped or filtered by trap, action, country and asn only"},
@@ -182,6 +207,12 @@ var All = []Table{
 	{Kind: Running, Family: Ports, Suffix: "running", Sums: "by_port",
 		Precisions: twinPrecisions, Answers: "the exact top-N ports over any window since its origin"},
 }
+
+// The key columns of the newer families' raw tables and rollups (migration 000051).
+var (
+	feedEventKeys = []string{"provider", "feed", "taxonomy", "type", "identifier", "ip", "country", "asn"}
+	commandKeys   = []string{"command", "identity_id", "ip", "country", "asn"}
+)
 
 // Of lists the registry's tables of one kind and family, in registry order.
 func Of(k Kind, f Family) []Table {

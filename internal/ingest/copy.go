@@ -20,6 +20,8 @@ const (
 	copyIncidents = "COPY incidents (time, raw_count, identity_id, trap, action, ip, country, asn) FROM STDIN (FORMAT binary)"
 	copyPasswords = "COPY passwords (time, raw_count, username, password, identity_id, trap, ip, country, asn) FROM STDIN (FORMAT binary)"
 	copyPorts     = "COPY ports (time, raw_count, port, protocol, identity_id, ip, country, asn) FROM STDIN (FORMAT binary)"
+	copyFeeds     = "COPY feed_events (time, raw_count, provider, feed, taxonomy, type, identifier, ip, country, asn) FROM STDIN (FORMAT binary)"
+	copyCommands  = "COPY commands (time, raw_count, command, identity_id, ip, country, asn) FROM STDIN (FORMAT binary)"
 )
 
 // pgEpochMicros is 2000-01-01 UTC, the zero of PostgreSQL's binary timestamps, in Unix µs.
@@ -166,6 +168,41 @@ func (e *copyEncoder) ports(rows []Port) []byte {
 	return e.finish()
 }
 
+func (e *copyEncoder) feedEvents(rows []FeedEvent) []byte {
+	e.reset()
+	for i := range rows {
+		r := &rows[i]
+		e.tuple(10)
+		e.time(r.Time)
+		e.count(r.Count)
+		e.textOrNull(r.Provider)
+		e.text(r.Feed)
+		e.text(r.Taxonomy)
+		e.text(r.Type)
+		e.textOrNull(r.Identifier)
+		e.inet(r.IP)
+		e.textOrNull(r.Country)
+		e.int4OrNull(r.ASN)
+	}
+	return e.finish()
+}
+
+func (e *copyEncoder) commands(rows []Command) []byte {
+	e.reset()
+	for i := range rows {
+		r := &rows[i]
+		e.tuple(7)
+		e.time(r.Time)
+		e.count(r.Count)
+		e.text(r.Command)
+		e.int8OrNull(r.Identity)
+		e.inet(r.IP)
+		e.textOrNull(r.Country)
+		e.int4OrNull(r.ASN)
+	}
+	return e.finish()
+}
+
 // Writer copies batches into the raw tables. It keeps its encoding buffer between batches, so
 // one Writer must not be used by two goroutines at once.
 type Writer struct{ enc copyEncoder }
@@ -189,6 +226,16 @@ func (w *Writer) Copy(ctx context.Context, conn interface{ Conn() *pgx.Conn }, b
 	if len(b.Ports) > 0 {
 		if c.Ports, err = copyRaw(ctx, pg, copyPorts, w.enc.ports(b.Ports)); err != nil {
 			return c, fmt.Errorf("copy into ports: %w", err)
+		}
+	}
+	if len(b.FeedEvents) > 0 {
+		if c.FeedEvents, err = copyRaw(ctx, pg, copyFeeds, w.enc.feedEvents(b.FeedEvents)); err != nil {
+			return c, fmt.Errorf("copy into feed_events: %w", err)
+		}
+	}
+	if len(b.Commands) > 0 {
+		if c.Commands, err = copyRaw(ctx, pg, copyCommands, w.enc.commands(b.Commands)); err != nil {
+			return c, fmt.Errorf("copy into commands: %w", err)
 		}
 	}
 	if cap(w.enc.b) > 64<<20 {

@@ -47,33 +47,68 @@ type Port struct {
 	ASN      int32
 }
 
+// FeedEvent is one row of the feed_events table: an event another system reported (IDEA,
+// IntelMQ), classified by the IntelMQ taxonomy. Provider and Identifier "" are written as NULL.
+type FeedEvent struct {
+	Time       time.Time
+	Count      int64
+	Provider   string
+	Feed       string
+	Taxonomy   string
+	Type       string
+	Identifier string
+	IP         netip.Addr
+	Country    string
+	ASN        int32
+}
+
+// Command is one row of the commands table: a command an attacker typed in a honeypot
+// session. Identity 0 and an invalid IP are written as NULL.
+type Command struct {
+	Time     time.Time
+	Count    int64
+	Command  string
+	Identity int64
+	IP       netip.Addr
+	Country  string
+	ASN      int32
+}
+
 // Batch holds rows bound for the raw tables, written together in one transaction.
 type Batch struct {
-	Incidents []Incident
-	Passwords []Password
-	Ports     []Port
+	Incidents  []Incident
+	Passwords  []Password
+	Ports      []Port
+	FeedEvents []FeedEvent
+	Commands   []Command
 }
 
 // Len is the number of rows in the batch.
-func (b *Batch) Len() int { return len(b.Incidents) + len(b.Passwords) + len(b.Ports) }
+func (b *Batch) Len() int {
+	return len(b.Incidents) + len(b.Passwords) + len(b.Ports) + len(b.FeedEvents) + len(b.Commands)
+}
 
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.Incidents, b.Passwords, b.Ports = b.Incidents[:0], b.Passwords[:0], b.Ports[:0]
+	b.FeedEvents, b.Commands = b.FeedEvents[:0], b.Commands[:0]
 }
 
 // Counts is how many rows went to each raw table.
 type Counts struct {
-	Incidents, Passwords, Ports int64
+	Incidents, Passwords, Ports, FeedEvents, Commands int64
 }
 
 // Add sums two counts.
 func (c Counts) Add(o Counts) Counts {
-	return Counts{c.Incidents + o.Incidents, c.Passwords + o.Passwords, c.Ports + o.Ports}
+	return Counts{c.Incidents + o.Incidents, c.Passwords + o.Passwords, c.Ports + o.Ports,
+		c.FeedEvents + o.FeedEvents, c.Commands + o.Commands}
 }
 
 // Total is the number of rows over all tables.
-func (c Counts) Total() int64 { return c.Incidents + c.Passwords + c.Ports }
+func (c Counts) Total() int64 {
+	return c.Incidents + c.Passwords + c.Ports + c.FeedEvents + c.Commands
+}
 
 // Enrich fills country and ASN of rows that have neither from the table.
 func (b *Batch) Enrich(t *geo.Table) {
@@ -96,6 +131,20 @@ func (b *Batch) Enrich(t *geo.Table) {
 	}
 	for i := range b.Ports {
 		r := &b.Ports[i]
+		if r.Country == "" && r.ASN == 0 && r.IP.IsValid() {
+			info, _ := t.Lookup(r.IP)
+			r.Country, r.ASN = info.Country, info.ASN
+		}
+	}
+	for i := range b.FeedEvents {
+		r := &b.FeedEvents[i]
+		if r.Country == "" && r.ASN == 0 {
+			info, _ := t.Lookup(r.IP)
+			r.Country, r.ASN = info.Country, info.ASN
+		}
+	}
+	for i := range b.Commands {
+		r := &b.Commands[i]
 		if r.Country == "" && r.ASN == 0 && r.IP.IsValid() {
 			info, _ := t.Lookup(r.IP)
 			r.Country, r.ASN = info.Country, info.ASN
