@@ -159,7 +159,9 @@ func createLocked(ctx context.Context, admin *pgx.Conn, stmt string) error {
 }
 
 func ensureTemplate(ctx context.Context, admin *pgx.Conn, adminURL string) (string, error) {
-	name := "sview_tmpl_" + migrations.Fingerprint()
+	// The suffix changes with how a template is prepared (v2: policies paused), so a template
+	// an older checkout made is not reused.
+	name := "sview_tmpl_" + migrations.Fingerprint() + "_v2"
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
 		return "", err
 	}
@@ -181,6 +183,9 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, adminURL string) (stri
 	if err := migrations.Up(withDatabase(adminURL, building)); err != nil {
 		return "", err
 	}
+	if err := pausePolicies(ctx, withDatabase(adminURL, building)); err != nil {
+		return "", err
+	}
 	// TimescaleDB's launcher starts a job scheduler in every database that has the extension and
 	// allows connections, and CREATE DATABASE … TEMPLATE and RENAME both fail (55006) while
 	// anything is connected. Closing the template to connections keeps the launcher out; the
@@ -193,6 +198,24 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, adminURL string) (stri
 		return "", err
 	}
 	return name, nil
+}
+
+// pausePolicies unschedules TimescaleDB's compression policies in a test database: in every
+// clone a policy would run whenever its next start passes, compressing chunks under a test at
+// random. Tests compress when they mean to (CompressChunks).
+func pausePolicies(ctx context.Context, url string) error {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	var timescale bool
+	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&timescale); err != nil || !timescale {
+		return err
+	}
+	_, err = c.Exec(ctx, `SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs
+		WHERE proc_name = 'policy_compression'`)
+	return err
 }
 
 func closeToConnections(ctx context.Context, admin *pgx.Conn, db string) error {
