@@ -93,7 +93,8 @@ func tryInsertRaw(ctx context.Context, pool *pgxpool.Pool, table derived.Family,
 func columnType(col string) string {
 	return map[string]string{"time": "timestamptz", "identity_id": "bigint", "trap": "trap_t", "action": "action_t",
 		"ip": "inet", "country": "varchar", "asn": "integer", "raw_count": "bigint", "username": "text",
-		"password": "text", "port": "integer", "protocol": "protocol_t"}[col]
+		"password": "text", "port": "integer", "protocol": "protocol_t", "provider": "text", "feed": "text",
+		"taxonomy": "text", "type": "text", "identifier": "text", "command": "text"}[col]
 }
 
 // setupProbes creates the identities the test data refers to (ids 1..n).

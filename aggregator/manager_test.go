@@ -44,7 +44,7 @@ func TestAggregateRangeRecomputesAndInvalidatesUp(t *testing.T) {
 	require.NoError(t, err)
 	res, err := m.Aggregate(ctx, "quarterly", day1.Add(6*time.Hour), day1.Add(9*time.Hour))
 	require.NoError(t, err)
-	require.Len(t, res, 3)
+	require.Len(t, res, len(derived.Families))
 	require.Equal(t, int64(18), res[0].SourceRows, "3 hours of incidents, one per 10 minutes")
 
 	count := func(q string) int {

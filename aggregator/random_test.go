@@ -143,15 +143,22 @@ func randomRows(rng *rand.Rand, base time.Time, days int) []arrival {
 			at = ts.Add(time.Duration(1+rng.IntN(30)) * time.Hour)
 		}
 		var a arrival
-		switch rng.IntN(3) {
+		switch rng.IntN(5) {
 		case 0:
 			a = arrival{"incidents", at, []string{ts.Format(time.RFC3339), probe, pick("minipot_telnet", "minipot_ftp", "fwlogs"),
 				pick("login", "connect", "small_port_scan"), ip, country, asn, count}}
 		case 1:
 			a = arrival{"passwords", at, []string{ts.Format(time.RFC3339), pick("root", "admin"), pick("1234", "admin", "x"),
 				pick(probe, "-"), pick("minipot_telnet", "-"), pick(ip, "-"), country, asn, count}}
-		default:
+		case 2:
 			a = arrival{"ports", at, []string{ts.Format(time.RFC3339), pick("22", "23", "8080"), pick("TCP", "UDP"),
+				pick(probe, "-"), pick(ip, "-"), country, asn, count}}
+		case 3:
+			a = arrival{"feed_events", at, []string{ts.Format(time.RFC3339), pick("Shadowserver", "-"), pick("Scan-FTP", "Drone"),
+				pick("information-gathering", "malicious-code"), pick("scanner", "infected-system"), pick("ftp", "mirai", "-"),
+				ip, country, asn, count}}
+		default:
+			a = arrival{"commands", at, []string{ts.Format(time.RFC3339), pick("uname -a", "cat /proc/cpuinfo"),
 				pick(probe, "-"), pick(ip, "-"), country, asn, count}}
 		}
 		out = append(out, a)
@@ -192,7 +199,7 @@ func tryInsertArrivals(ctx context.Context, pool *pgxpool.Pool, rows []arrival, 
 func mutateRaw(ctx context.Context, t *testing.T, pool *pgxpool.Pool, rng *rand.Rand) {
 	tbl := derived.Families[rng.IntN(len(derived.Families))]
 	_, err := pool.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s ORDER BY random() LIMIT 3)", tbl, tbl))
-	require.NoError(t, err)
+	require.NoError(t, err, "mutate %s", tbl)
 	_, err = pool.Exec(ctx, fmt.Sprintf(`
 		UPDATE %[1]s SET time = time - interval '50 minutes', raw_count = 3
 		WHERE time - interval '50 minutes' >= date_trunc('day', time, 'UTC')
