@@ -96,7 +96,8 @@ func TestQueryModelGolden(t *testing.T) {
 	sample := map[string]any{
 		"probe": []int{1}, "asn": []int{1}, "country": []string{"CZ"}, "trap": []string{"fwlogs"},
 		"action": []string{"connect"}, "ip": []string{"192.0.2.1"}, "password": "123456", "username": "root",
-		"port": []int{22}, "tag": []string{"ssh"},
+		"port": []int{22}, "tag": []string{"ssh"}, "taxonomy": []string{"information-gathering"}, "type": []string{"scanner"},
+		"identifier": []string{"ssh"}, "feed": []string{"Drone"}, "provider": []string{"Shadowserver"}, "command": []string{"uname -a"},
 	}
 	parse := func(in map[string]any) (query.Query, error) {
 		b, err := json.Marshal(in)

@@ -91,6 +91,9 @@ func keyDimension(table derived.Family, key string) dimension {
 		}
 		return dimension{cols: []string{"trap", "action"}, labels: []label{{"trap", "trap::text"}, {"action", "action::text"}}}
 	}
+	if _, ok := query.LabelOf(key); ok {
+		return one(key, key, key)
+	}
 	return dimension{}
 }
 
@@ -116,6 +119,11 @@ func columnsOf(f query.Filters) (cols []string) {
 	} {
 		if c.set {
 			cols = append(cols, c.col)
+		}
+	}
+	for _, l := range query.Labels {
+		if len(l.Values(f)) > 0 {
+			cols = append(cols, l.Key)
 		}
 	}
 	return cols

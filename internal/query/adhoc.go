@@ -197,6 +197,9 @@ func adhocValues(name, key string, values []string) (Filters, error) {
 		f.IP = values
 	case "tag":
 		f.Tag = values
+	case "taxonomy", "type", "identifier", "feed", "provider", "command":
+		l, _ := LabelOf(key)
+		*l.values(&f) = values
 	case "password", "username":
 		// one text each on the model
 		v := slices.Compact(slices.Sorted(slices.Values(values)))
@@ -240,6 +243,9 @@ func narrow(f Filters, a adhoc) (Filters, error) {
 		f.Action = intersect(f.Action, v.Action)
 	case "ip":
 		f.IP = intersectIPs(f.IP, v.IP)
+	case "taxonomy", "type", "identifier", "feed", "provider", "command":
+		l, _ := LabelOf(a.key)
+		*l.values(&f) = intersect(l.Values(f), l.Values(v))
 	case "password":
 		f.Password = intersectText(f.Password, v.Password)
 	case "username":
@@ -282,6 +288,9 @@ func widen(f Filters, a adhoc) (Filters, error) {
 		f.Action = append(slices.Clone(f.Action), v.Action...)
 	case "ip":
 		f.IP = append(slices.Clone(f.IP), v.IP...)
+	case "taxonomy", "type", "identifier", "feed", "provider", "command":
+		l, _ := LabelOf(a.key)
+		*l.values(&f) = append(slices.Clone(l.Values(f)), l.Values(v)...)
 	case "password":
 		f.Password, err = text(f.Password, v.Password)
 	case "username":

@@ -127,7 +127,7 @@ func TestAdhocErrors(t *testing.T) {
 		{"comparison operator on a status panel too", `{"queryType":"status","adhoc":[{"key":"port","operator":"<","value":"1024"}]}`, ErrUnsupported,
 			"adhoc[0].operator", "allowed: =, !=, =|, !=|"},
 		{"unknown key", `{"metric":"incidents","adhoc":[{"key":"country","operator":"=","value":"CZ"},{"key":"counrty","operator":"=","value":"CZ"}]}`,
-			ErrInvalidField, "adhoc[1].key", `"counrty": unknown filter key (allowed: probe, asn, country, trap, action, ip, password, username, port, tag)`},
+			ErrInvalidField, "adhoc[1].key", `"counrty": unknown filter key (allowed: probe, asn, country, trap, action, ip, password, username, port, taxonomy, type, identifier, feed, provider, command, tag)`},
 		{"unknown entry key", `{"metric":"incidents","adhoc":[{"key":"country","operator":"=","value":"CZ","condition":"OR"}]}`,
 			ErrInvalidField, "adhoc[0]", `unknown key "condition"; allowed: key, operator, value, values`},
 		{"not a list", `{"metric":"incidents","adhoc":{"key":"country"}}`, ErrInvalidJSON, "", "adhoc must be a JSON array"},

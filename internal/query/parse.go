@@ -22,7 +22,8 @@ var GrafanaKeys = []string{"refId", "datasource", "datasourceId", "intervalMs", 
 // FilterKeys are the keys under filters; ExcludeKeys those under exclude (the same but tag,
 // which only the greylist filters by).
 var (
-	FilterKeys  = []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port", "tag"}
+	FilterKeys  = []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port",
+		"taxonomy", "type", "identifier", "feed", "provider", "command", "tag"}
 	ExcludeKeys = FilterKeys[:len(FilterKeys)-1]
 )
 
@@ -124,6 +125,9 @@ func parseFilters(fields map[string]json.RawMessage, name string, allowed []stri
 	fd.override(&dst.Password, "password", false)
 	fd.override(&dst.Username, "username", false)
 	fd.ports(&dst.Port, "port") // also "TCP/22", a port cell of a table (events_query.go)
+	for _, l := range Labels {
+		fd.texts(l.values(dst), l.Key)
+	}
 	fd.texts(&dst.Tag, "tag")
 	return fd.err
 }

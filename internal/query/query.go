@@ -44,8 +44,9 @@ const (
 // Closed lists of the stats query fields.
 var (
 	QueryTypes = []string{TypeStats, TypeGreylist, TypeLeak, TypeStatus, TypeTrend, TypeAnnotations, TypeProbes, TypeEvents, TypeLive}
-	Metrics    = []string{"incidents", "attackers", "usages", "scans"}
-	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port"}
+	Metrics    = []string{"incidents", "attackers", "usages", "scans", "events", "commands"}
+	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port",
+		"taxonomy", "type", "identifier", "feed", "provider", "command"}
 	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
 )
 
@@ -121,20 +122,33 @@ type Filters struct {
 	Password string   `json:"password,omitempty"`
 	Username string   `json:"username,omitempty"`
 	Port     []int64  `json:"port,omitempty"`
-	Tag      []string `json:"tag,omitempty"` // greylist only
+	// The feed events' classification (IntelMQ taxonomy, type, identifier) and source, and
+	// the commands typed in honeypot sessions (labels.go).
+	Taxonomy   []string `json:"taxonomy,omitempty"`
+	Type       []string `json:"type,omitempty"`
+	Identifier []string `json:"identifier,omitempty"`
+	Feed       []string `json:"feed,omitempty"`
+	Provider   []string `json:"provider,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	Tag        []string `json:"tag,omitempty"` // greylist only
 }
 
 // GreylistFilters are the filters a greylist query takes (it has no exclusions).
 var GreylistFilters = []string{"tag", "country", "asn", "ip"}
 
 // Table is the raw table family a stats metric reads: incidents and attackers come from
-// incidents, usages from passwords, scans from ports.
+// incidents, usages from passwords, scans from ports, events from feed_events, commands from
+// commands.
 func Table(metric string) derived.Family {
 	switch metric {
 	case "usages":
 		return derived.Passwords
 	case "scans":
 		return derived.Ports
+	case "events":
+		return derived.FeedEvents
+	case "commands":
+		return derived.Commands
 	}
 	return derived.Incidents
 }
@@ -148,6 +162,10 @@ func GroupBysOf(table derived.Family) []string {
 		return []string{"", "country", "asn", "trap", "ip", "probe", "password", "username", "combination"}
 	case "ports":
 		return []string{"", "country", "asn", "ip", "probe", "port"}
+	case derived.FeedEvents:
+		return []string{"", "country", "asn", "ip", "taxonomy", "type", "identifier", "feed", "provider"}
+	case derived.Commands:
+		return []string{"", "country", "asn", "ip", "probe", "command"}
 	}
 	return []string{"", "country", "asn", "trap", "action", "ip", "probe", "combination"}
 }
@@ -167,12 +185,21 @@ func FiltersOf(table derived.Family) []string {
 		return []string{"probe", "asn", "country", "trap", "ip", "password", "username"}
 	case "ports":
 		return []string{"probe", "asn", "country", "ip", "port"}
+	case derived.FeedEvents:
+		return []string{"asn", "country", "ip", "taxonomy", "type", "identifier", "feed", "provider"}
+	case derived.Commands:
+		return []string{"probe", "asn", "country", "ip", "command"}
 	}
 	return []string{"probe", "asn", "country", "trap", "action", "ip"}
 }
 
-// Table is the raw table family this stats query reads.
-func (q Query) Table() derived.Family { return Table(q.Metric) }
+// Table is the raw table family this stats or events query reads.
+func (q Query) Table() derived.Family {
+	if q.QueryType == TypeEvents {
+		return EventsTable(q.Events)
+	}
+	return Table(q.Metric)
+}
 
 // CacheKey identifies the answer to q: a hash of the canonical query (without the preset
 // name, so a preset and its spelled-out form share an answer) and of either the period or, for a

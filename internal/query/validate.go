@@ -72,6 +72,9 @@ func (f Filters) normalize() Filters {
 	f.Action = sortedUnique(mapStrings(f.Action, keyword))
 	f.Tag = sortedUnique(mapStrings(f.Tag, keyword))
 	f.IP = canonicalIPs(f.IP)
+	for _, l := range Labels {
+		l.normalize(&f)
+	}
 	return f
 }
 
@@ -272,6 +275,11 @@ func (f Filters) validate(object string, allowed []string, cannot string) error 
 	if len(f.Password) > 1024 || len(f.Username) > 1024 {
 		return invalid(field("password/username"), "", nil, "longer than 1024 bytes")
 	}
+	for _, l := range Labels {
+		if err := l.validate(f, field(l.Key)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -301,6 +309,9 @@ func (f Filters) has(name string) bool {
 		return len(f.Port) > 0
 	case "tag":
 		return len(f.Tag) > 0
+	}
+	if l, ok := LabelOf(name); ok {
+		return len(l.Values(f)) > 0
 	}
 	return false
 }

@@ -125,7 +125,7 @@ func TestQueryDataErrors(t *testing.T) {
 		{name: "unknown preset", query: `{"queryType":"stats","preset":"nope"}`, status: backend.StatusBadRequest, contain: "preset"},
 		{name: "bad json", query: `{"queryType":`, status: backend.StatusBadRequest, contain: "JSON"},
 		{name: "misspelt filter", query: `{"queryType":"stats","metric":"incidents","filters":{"counrty":["CZ"]}}`,
-			status: backend.StatusBadRequest, contain: `filters: unknown key "counrty"; allowed: action, asn, country, ip,`},
+			status: backend.StatusBadRequest, contain: `filters: unknown key "counrty"; allowed: action, asn, command, country,`},
 		{name: "misspelt exclusion", query: `{"refId":"A","queryType":"stats","metric":"incidents","exclude":{"contry":["CZ"]}}`,
 			status: backend.StatusBadRequest, contain: `exclude: unknown key "contry"`},
 		{name: "unknown top-level key", query: `{"refId":"A","queryType":"stats","metric":"incidents","groupby":"country"}`,
