@@ -22,7 +22,7 @@ var GrafanaKeys = []string{"refId", "datasource", "datasourceId", "intervalMs", 
 // FilterKeys are the keys under filters; ExcludeKeys those under exclude (the same but tag,
 // which only the greylist filters by).
 var (
-	FilterKeys  = []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port",
+	FilterKeys = []string{"probe", "asn", "country", "trap", "action", "ip", "password", "username", "port",
 		"taxonomy", "type", "identifier", "feed", "provider", "command", "tag"}
 	ExcludeKeys = FilterKeys[:len(FilterKeys)-1]
 )

@@ -47,7 +47,7 @@ var (
 	Metrics    = []string{"incidents", "attackers", "usages", "scans", "events", "commands"}
 	GroupBys   = []string{"", "country", "asn", "trap", "action", "ip", "probe", "password", "username", "combination", "port",
 		"taxonomy", "type", "identifier", "feed", "provider", "command"}
-	Formats    = []string{FormatTimeSeries, FormatTable, FormatMap}
+	Formats = []string{FormatTimeSeries, FormatTable, FormatMap}
 )
 
 // Query is a normalised, validated query. Its JSON form (json.Marshal) is canonical: Parse of
