@@ -14,7 +14,8 @@ import (
 // a panel filters by the key too.
 var adhocSamples = map[string]string{
 	"probe": "1", "asn": "64500", "country": "CZ", "trap": "fwlogs", "action": "login", "ip": "192.0.2.1",
-	"password": "123456", "username": "root", "port": "22", "tag": "telnet",
+	"password": "123456", "username": "root", "port": "22", "tag": "telnet", "taxonomy": "information-gathering",
+	"type": "scanner", "identifier": "ssh", "feed": "Scan-SSH", "provider": "Shadowserver", "command": "uname -a",
 }
 
 // TestAdhocVariable: every dashboard carries one ad-hoc variable on the sview datasource, and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/period"
@@ -29,15 +30,17 @@ type rawEvent struct {
 	probe   *int64
 	serial  *string
 	count   int64
-	// the table's own columns: trap and action; trap, username and password; protocol and port
-	kind [3]*string
+	// the table's own columns (eventColumns)
+	kind [5]*string
 }
 
 // eventColumns are each raw table's own columns, as text, in rawEvent.kind's order.
 var eventColumns = map[string]string{
-	query.EventsIncidents: "trap::text, action::text, NULL::text",
-	query.EventsLogins:    "trap::text, username, password",
-	query.EventsScans:     "protocol::text, port::text, NULL::text",
+	query.EventsIncidents: "trap::text, action::text, NULL, NULL, NULL",
+	query.EventsLogins:    "trap::text, username, password, NULL, NULL",
+	query.EventsScans:     "protocol::text, port::text, NULL, NULL, NULL",
+	query.EventsFeeds:     "taxonomy, type, identifier, provider, feed",
+	query.EventsCommands:  "command, NULL, NULL, NULL, NULL",
 }
 
 // logsFrames answers an events query: the newest rows of its table within the dashboard range
@@ -104,14 +107,18 @@ func (s *Service) logsFrames(ctx context.Context, q query.Query, r period.Range)
 // joined for the probes the caller may see only.
 func (s *Service) rawEvents(ctx context.Context, q query.Query, from, until time.Time, limit int) ([]rawEvent, error) {
 	where, args := engine.Where(q, from, until)
-	visible := "true"
-	if q.ProbeLabels != nil {
-		args = append(args, *q.ProbeLabels)
-		visible = "p.id = ANY($" + strconv.Itoa(len(args)) + "::bigint[])"
+	table := query.EventsTable(q.Events)
+	probe := "false" // feed events name no probe
+	if derived.RawOf(table).Covers("identity_id") {
+		probe = "p.id = r.identity_id"
+		if q.ProbeLabels != nil {
+			args = append(args, *q.ProbeLabels)
+			probe += " AND p.id = ANY($" + strconv.Itoa(len(args)) + "::bigint[])"
+		}
 	}
 	args = append(args, limit)
 	sql := `SELECT r.time, host(r.ip), r.country, r.asn::bigint, p.id, p.sn, coalesce(r.raw_count, 1), ` + eventColumns[q.Events] + `
-		FROM ` + string(query.EventsTable(q.Events)) + ` r LEFT JOIN identity p ON p.id = r.identity_id AND ` + visible + `
+		FROM ` + string(table) + ` r LEFT JOIN identity p ON ` + probe + `
 		WHERE ` + where + ` ORDER BY r.time DESC LIMIT $` + strconv.Itoa(len(args))
 	rows, err := s.DB.Query(ctx, sql, args...)
 	if err != nil {
@@ -121,7 +128,8 @@ func (s *Service) rawEvents(ctx context.Context, q query.Query, from, until time
 	var out []rawEvent
 	for rows.Next() {
 		var e rawEvent
-		if err := rows.Scan(&e.time, &e.ip, &e.country, &e.asn, &e.probe, &e.serial, &e.count, &e.kind[0], &e.kind[1], &e.kind[2]); err != nil {
+		if err := rows.Scan(&e.time, &e.ip, &e.country, &e.asn, &e.probe, &e.serial, &e.count,
+			&e.kind[0], &e.kind[1], &e.kind[2], &e.kind[3], &e.kind[4]); err != nil {
 			return nil, fmt.Errorf("read %s events: %w", q.Events, err)
 		}
 		e.time = e.time.UTC()
@@ -192,6 +200,14 @@ func (e rawEvent) labels(kind string, asNames map[int64]string) map[string]strin
 		if e.kind[0] != nil && e.kind[1] != nil {
 			l["port"] = *e.kind[0] + "/" + *e.kind[1]
 		}
+	case query.EventsFeeds:
+		set("taxonomy", e.kind[0])
+		set("type", e.kind[1])
+		set("identifier", e.kind[2])
+		set("provider", e.kind[3])
+		set("feed", e.kind[4])
+	case query.EventsCommands:
+		set("command", e.kind[0])
 	}
 	if e.count > 1 {
 		l["count"] = strconv.FormatInt(e.count, 10)
@@ -200,8 +216,10 @@ func (e rawEvent) labels(kind string, asNames map[int64]string) map[string]strin
 }
 
 // body is the row as one line, such as "203.0.113.7 (CN, AS4134 CHINANET) minipot_telnet login
-// on probe 0000000A12345678", "root / 123456 from 203.0.113.7 (…) on minipot_telnet, probe …" or
-// "TCP/22 scanned from 203.0.113.7 (…)"; l are its labels.
+// on probe 0000000A12345678", "root / 123456 from 203.0.113.7 (…) on minipot_telnet, probe …",
+// "TCP/22 scanned from 203.0.113.7 (…)", "203.0.113.7 (…) information-gathering/scanner (ssh)
+// reported by Shadowserver Scan-SSH" or "\"uname -a\" typed from 203.0.113.7 (…) on probe …";
+// l are its labels.
 func (e rawEvent) body(kind string, l map[string]string) string {
 	source := cmp.Or(l["ip"], "an unknown address")
 	var about []string
@@ -225,6 +243,14 @@ func (e rawEvent) body(kind string, l map[string]string) string {
 		}
 	case query.EventsScans:
 		b = cmp.Or(l["port"], "a port") + " scanned from " + source
+	case query.EventsFeeds:
+		b = source + " " + l["taxonomy"] + "/" + l["type"]
+		if id := l["identifier"]; id != "" {
+			b += " (" + id + ")"
+		}
+		b += " reported by " + strings.TrimSpace(l["provider"]+" "+l["feed"])
+	case query.EventsCommands:
+		b = strconv.Quote(l["command"]) + " typed from " + source
 	}
 	switch p := l["probe"]; {
 	case p == "":

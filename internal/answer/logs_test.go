@@ -26,7 +26,10 @@ var eventsFrom = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 //     (≥ 2) tells it apart;
 //   - logins: root/123456 from 192.0.2.1 on probe 1 (minute 5) and admin/admin from
 //     198.51.100.7 on probe 2 (minute 6), and an original-schema row with no attacker;
-//   - scans: TCP/22 from 198.51.100.7 on probe 2, UDP/53 from 192.0.2.1 on probe 1.
+//   - scans: TCP/22 from 198.51.100.7 on probe 2, UDP/53 from 192.0.2.1 on probe 1;
+//   - feeds: an SSH scanner 192.0.2.1 from Shadowserver (minute 11), a Mirai bot 198.51.100.7
+//     from a feed without provider (minute 12, 4 times);
+//   - commands: "uname -a" from 192.0.2.1 on probe 1 (minute 13).
 func seedEvents(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	pool := testenv.Pool(t)
@@ -47,6 +50,11 @@ func seedEvents(t *testing.T) *pgxpool.Pool {
 		`INSERT INTO ports (time, raw_count, port, protocol, identity_id, ip, country, asn) VALUES
 			($1::timestamptz + interval '8 minutes', 1, 22, 'TCP', 2, '198.51.100.7', 'DE', 64501),
 			($1::timestamptz + interval '9 minutes', 1, 53, 'UDP', 1, '192.0.2.1', 'CZ', 64500)`,
+		`INSERT INTO feed_events (time, raw_count, provider, feed, taxonomy, type, identifier, ip, country, asn) VALUES
+			($1::timestamptz + interval '11 minutes', 1, 'Shadowserver', 'Scan-SSH', 'information-gathering', 'scanner', 'ssh', '192.0.2.1', 'CZ', 64500),
+			($1::timestamptz + interval '12 minutes', 4, NULL, 'warden.dionaea', 'malicious-code', 'infected-system', NULL, '198.51.100.7', 'DE', 64501)`,
+		`INSERT INTO commands (time, raw_count, command, identity_id, ip, country, asn) VALUES
+			($1::timestamptz + interval '13 minutes', 1, 'uname -a', 1, '192.0.2.1', 'CZ', 64500)`,
 	} {
 		var args []any
 		if strings.Contains(s, "$1") {
@@ -118,6 +126,20 @@ func TestEventsKinds(t *testing.T) {
 	require.Len(t, scans, 2)
 	require.Equal(t, "UDP/53 scanned from 192.0.2.1 (CZ, AS64500 EXAMPLE-NET) on probe 0000000000000001", scans[0].body)
 	require.Equal(t, "TCP/22", scans[1].labels["port"])
+
+	feeds := lines(t, events(t, s, all, `{"queryType":"events","events":"feeds"}`))
+	require.Len(t, feeds, 2)
+	require.Equal(t, "198.51.100.7 (DE, AS64501) malicious-code/infected-system reported by warden.dionaea (4 times)", feeds[0].body)
+	require.Equal(t, "192.0.2.1 (CZ, AS64500 EXAMPLE-NET) information-gathering/scanner (ssh) reported by Shadowserver Scan-SSH", feeds[1].body)
+	require.Equal(t, map[string]string{"ip": "192.0.2.1", "country": "CZ", "asn": "64500", "asn_name": "EXAMPLE-NET",
+		"taxonomy": "information-gathering", "type": "scanner", "identifier": "ssh", "provider": "Shadowserver", "feed": "Scan-SSH"}, feeds[1].labels)
+	require.Len(t, lines(t, events(t, s, all, `{"queryType":"events","events":"feeds","filters":{"taxonomy":["malicious-code"]}}`)), 1)
+	require.Empty(t, lines(t, events(t, s, query.Scope{Probes: []int64{1, 2}}, `{"queryType":"events","events":"feeds"}`)),
+		"a probe owner sees no feed event: none is a probe's")
+
+	commands := lines(t, events(t, s, all, `{"queryType":"events","events":"commands"}`))
+	require.Len(t, commands, 1)
+	require.Equal(t, `"uname -a" typed from 192.0.2.1 (CZ, AS64500 EXAMPLE-NET) on probe 0000000000000001`, commands[0].body)
 }
 
 func TestEventsFilters(t *testing.T) {

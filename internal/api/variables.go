@@ -28,17 +28,22 @@ var ErrVariables = errors.New("invalid variables request")
 
 // VariableKinds are the lists the endpoint serves.
 var VariableKinds = []string{"probes", "asns", "countries", "traps", "actions", "presets", "periods", "tags",
-	"ips", "ports", "passwords", "usernames"}
+	"ips", "ports", "passwords", "usernames", "taxonomies", "types", "identifiers", "feeds", "providers", "commands"}
 
 // ranked are the kinds listed by volume within a time range (the values of ad-hoc filters):
 // the key's top-N table of the metric counting it, through the stats engine, its cache and the
-// caller's scope. ips, ports, passwords and usernames are only listed so; the other four are
-// when the request gives a range.
+// caller's scope. The kinds of onlyRanked are only listed so; the other four are when the
+// request gives a range.
 var ranked = map[string]struct{ metric, key string }{
 	"countries": {"incidents", "country"}, "asns": {"incidents", "asn"}, "traps": {"incidents", "trap"},
 	"actions": {"incidents", "action"}, "ips": {"incidents", "ip"}, "ports": {"scans", "port"},
 	"passwords": {"usages", "password"}, "usernames": {"usages", "username"},
+	"taxonomies": {"events", "taxonomy"}, "types": {"events", "type"}, "identifiers": {"events", "identifier"},
+	"feeds": {"events", "feed"}, "providers": {"events", "provider"}, "commands": {"commands", "command"},
 }
+
+// onlyRanked are the kinds without a fixed list: their values are what the data holds.
+var onlyRanked = []string{"ips", "ports", "passwords", "usernames", "taxonomies", "types", "identifiers", "feeds", "providers", "commands"}
 
 // Limits of the variables endpoint.
 const (
@@ -104,7 +109,7 @@ func ParseVariables(kind string, params url.Values, now time.Time) (VariablesReq
 		if !req.To.After(req.From) {
 			return VariablesRequest{}, fmt.Errorf("%w: to must be after from", ErrVariables)
 		}
-	} else if slices.Contains([]string{"ips", "ports", "passwords", "usernames"}, kind) {
+	} else if slices.Contains(onlyRanked, kind) {
 		req.From, req.To = now.Add(-DefaultRankedRange).UTC(), now.UTC()
 	}
 	if req.Ranked() {

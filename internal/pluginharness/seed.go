@@ -24,6 +24,8 @@ var (
 //   - per hour h (0…5) of SeedFrom: 192.0.2.1 (CZ, AS64500) h+1 telnet logins on probe 1 and
 //     198.51.100.7 (DE, AS64501) 2 small port scans on probe 2: 33 incidents in all;
 //   - login attempts admin/admin ×5 and root/123456 ×2 from 192.0.2.1;
+//   - feed events: 198.51.100.7 an SSH scanner ×4 (Shadowserver Scan-SSH) and 203.0.113.9 an
+//     infected system ×1 (feed warden.dionaea), and the command "uname -a" from 192.0.2.1;
 //   - leaked hashes of "password" (100, telnet+http), "123456" (50, ftp), "hunter2" (3, http);
 //   - a greylist of 192.0.2.1 (ftp, telnet; score 5) and 198.51.100.7 (port_scan; score 3)
 //     with a 2026-01-10 snapshot of 192.0.2.1;
@@ -44,6 +46,11 @@ func Seed(ctx context.Context, db *pgxpool.Pool) error {
 		`INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip) VALUES
 			($1::timestamptz + interval '30 minutes', 5, 'admin', 'admin', 1, 'minipot_telnet', '192.0.2.1'),
 			($1::timestamptz + interval '90 minutes', 2, 'root', '123456', 1, 'minipot_telnet', '192.0.2.1')`,
+		`INSERT INTO feed_events (time, raw_count, provider, feed, taxonomy, type, identifier, ip, country, asn) VALUES
+			($1::timestamptz + interval '40 minutes', 4, 'Shadowserver', 'Scan-SSH', 'information-gathering', 'scanner', 'ssh', '198.51.100.7', 'DE', 64501),
+			($1::timestamptz + interval '50 minutes', 1, NULL, 'warden.dionaea', 'malicious-code', 'infected-system', NULL, '203.0.113.9', 'US', 64502)`,
+		`INSERT INTO commands (time, raw_count, command, identity_id, ip, country, asn) VALUES
+			($1::timestamptz + interval '35 minutes', 1, 'uname -a', 1, '192.0.2.1', 'CZ', 64500)`,
 		`INSERT INTO greylist (ip, tags, score, probes, incidents, country, asn, first_seen, last_seen) VALUES
 			('192.0.2.1', '{ftp,telnet}', 5, 5, 100, 'CZ', 64500, $1, $1::timestamptz + interval '6 hours'),
 			('198.51.100.7', '{port_scan}', 3, 3, 10, 'DE', 64501, $1, $1::timestamptz + interval '6 hours')`,

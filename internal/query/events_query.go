@@ -21,10 +21,12 @@ const (
 	EventsIncidents = "incidents"
 	EventsLogins    = "logins"
 	EventsScans     = "scans"
+	EventsFeeds     = "feeds"
+	EventsCommands  = "commands"
 )
 
 // EventKinds lists the kinds of raw events.
-var EventKinds = []string{EventsIncidents, EventsLogins, EventsScans}
+var EventKinds = []string{EventsIncidents, EventsLogins, EventsScans, EventsFeeds, EventsCommands}
 
 // Bounds of an events query's page.
 const (
@@ -52,6 +54,10 @@ func EventsTable(kind string) derived.Family {
 		return derived.Passwords
 	case EventsScans:
 		return derived.Ports
+	case EventsFeeds:
+		return derived.FeedEvents
+	case EventsCommands:
+		return derived.Commands
 	}
 	return ""
 }

@@ -284,7 +284,7 @@ func TestAlertQueries(t *testing.T) {
 	require.Len(t, st.Frames, 1, "alerts get only the numeric lag frame")
 	require.Len(t, st.Frames[0].Fields, 3, "table, precision and one number")
 	require.Equal(t, "overdue_seconds", st.Frames[0].Fields[2].Name)
-	require.Equal(t, 6, st.Frames[0].Rows(), "incidents and passwords at three precisions; ports has no rows yet")
+	require.Equal(t, 12, st.Frames[0].Rows(), "incidents, passwords, feed events and commands at three precisions; ports has no rows yet")
 }
 
 func TestStatusFramesAndCacheState(t *testing.T) {
@@ -478,6 +478,12 @@ func TestTagValues(t *testing.T) {
 		{"passwords by usages", d, admin, "variables/passwords?" + rng, `[{"value":"admin","text":"admin"},{"value":"123456","text":"123456"}]`},
 		{"usernames", d, admin, "variables/usernames?q=ro&" + rng, `[{"value":"root","text":"root"}]`},
 		{"traps in the range", d, admin, "variables/traps?" + rng, `[{"value":"minipot_telnet","text":"minipot_telnet"},{"value":"fwlogs","text":"fwlogs"}]`},
+		{"taxonomies of feed events", d, admin, "variables/taxonomies?" + rng,
+			`[{"value":"information-gathering","text":"information-gathering"},{"value":"malicious-code","text":"malicious-code"}]`},
+		{"feeds", d, admin, "variables/feeds?" + rng, `[{"value":"Scan-SSH","text":"Scan-SSH"},{"value":"warden.dionaea","text":"warden.dionaea"}]`},
+		{"commands", d, admin, "variables/commands?" + rng, `[{"value":"uname -a","text":"uname -a"}]`},
+		{"a network operator sees the feed events of its own space", operator, &backend.User{Login: "noc", Role: "Viewer"},
+			"variables/feeds?" + rng, `[{"value":"Scan-SSH","text":"Scan-SSH"}]`},
 		{"a network operator sees its own attackers", operator, &backend.User{Login: "noc", Role: "Viewer"}, "variables/ips?" + rng,
 			`[{"value":"198.51.100.7","text":"198.51.100.7"}]`},
 	}
