@@ -35,7 +35,8 @@ func TestServeRefreshAndCacheCommands(t *testing.T) {
 
 	out = c.run(cmdRefresh, "--dry-run")
 	require.Contains(t, out, "fresh     all_attackers_graph 1w")
-	require.Contains(t, out, "0 computed, 1 fresh, 160 planned, 0 failed")
+	// every precached preset (the original's 23 and sview's 4) at the 7 periods, less the fresh one
+	require.Contains(t, out, "0 computed, 1 fresh, 188 planned, 0 failed")
 
 	out, err = run("clear")
 	require.NoError(t, err)

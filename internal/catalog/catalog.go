@@ -1,5 +1,6 @@
-// Package catalog holds the 29 resources of the original Sentinel View as presets: each names
-// a stats query (metric, grouping, format, limit) that internal/query expands.
+// Package catalog holds the 29 resources of the original Sentinel View as presets, and the few
+// sview adds for the CSIRT ecosystem's events: each names a stats query (metric, grouping,
+// format, limit) that internal/query expands.
 package catalog
 
 import "slices"
@@ -15,15 +16,18 @@ const (
 type Preset struct {
 	Name    string
 	Title   string
-	Metric  string // incidents | attackers | usages | scans
+	Metric  string // incidents | attackers | usages | scans | events | commands
 	GroupBy string // "" or a groupBy value of the query model
 	Format  string // timeseries | table | map
 	Limit   int    // top-N; 0 for all (maps) or when nothing is grouped
 	// Requires names the filter the resource is about (probe for my_*, ip or password for the
 	// selected_* and detail resources); a query without it is rejected.
 	Requires string
-	// Precached marks the 23 resources the original kept warm for every period.
+	// Precached marks the 23 resources the original kept warm for every period, and the
+	// additions kept warm likewise.
 	Precached bool
+	// Added marks a preset the original did not have.
+	Added bool
 }
 
 // All is the catalog in the original's order.
@@ -57,6 +61,13 @@ var All = []Preset{
 	{Name: "all_ports_by_scans_graph", Title: "Port scans", Metric: "scans", Format: "timeseries", Precached: true},
 	{Name: "top_ports_by_scans_list_long", Title: "Top scanned ports", Metric: "scans", GroupBy: "port", Format: "table", Limit: LimitLong, Precached: true},
 	{Name: "top_ports_by_scans_graph", Title: "Scans by port", Metric: "scans", GroupBy: "port", Format: "timeseries", Limit: LimitPlot, Precached: true},
+
+	// The stats portal's questions about the events of other systems' feeds (IDEA, IntelMQ)
+	// and the commands typed in HaaS sessions.
+	{Name: "top_taxonomies_by_events_graph", Title: "Events by taxonomy", Metric: "events", GroupBy: "taxonomy", Format: "timeseries", Limit: LimitPlot, Precached: true, Added: true},
+	{Name: "top_feeds_by_events_list", Title: "Top feeds", Metric: "events", GroupBy: "feed", Format: "table", Limit: LimitDashboard, Precached: true, Added: true},
+	{Name: "top_asns_by_events_list", Title: "Top ASNs by events", Metric: "events", GroupBy: "asn", Format: "table", Limit: LimitDashboard, Precached: true, Added: true},
+	{Name: "top_commands_by_commands_list_long", Title: "Top commands", Metric: "commands", GroupBy: "command", Format: "table", Limit: LimitLong, Precached: true, Added: true},
 }
 
 // Lookup finds a preset by name.
