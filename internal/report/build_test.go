@@ -49,8 +49,8 @@ func TestBuild(t *testing.T) {
 		row{"2026-11-17T08:00:00Z", 4, 1, "minipot_telnet", "login", "195.113.1.1", 2852}, // week before
 		row{"2026-11-18T08:00:00Z", 2, 3, "minipot_http", "message", "195.113.1.2", 2852}, // week before only
 		row{"2026-11-29T23:00:00Z", 1, 3, "haas", "login", "2001:718::5", 2852},
-		row{"2026-11-30T00:00:00Z", 7, 1, "minipot_telnet", "login", "195.113.1.1", 2852},  // the week after
-		row{"2026-11-25T12:00:00Z", 50, 1, "minipot_telnet", "login", "147.32.1.1", 2852},  // the prefix contact's
+		row{"2026-11-30T00:00:00Z", 7, 1, "minipot_telnet", "login", "195.113.1.1", 2852},    // the week after
+		row{"2026-11-25T12:00:00Z", 50, 1, "minipot_telnet", "login", "147.32.1.1", 2852},    // the prefix contact's
 		row{"2026-11-25T12:00:00Z", 30, 1, "minipot_telnet", "login", "198.51.100.1", 64500}, // another network
 		row{"2026-11-25T12:00:00Z", 20, 1, "minipot_telnet", "login", "203.0.113.9", 64501},  // nobody's
 	)
