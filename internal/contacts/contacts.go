@@ -177,12 +177,12 @@ func List(ctx context.Context, q Querier) ([]Contact, error) {
 	return cs, nil
 }
 
-// Lookup returns the contact that reports about addr, an address of AS asn (0 when unknown):
-// the contact of the longest prefix holding addr, else the contact of asn. ok is false when
-// there is none.
+// Lookup returns the contact that reports about addr, an address of AS asn (0: the AS that
+// geo_prefixes gives it): the contact of the longest prefix holding addr, else the contact of
+// asn. ok is false when there is none.
 func Lookup(ctx context.Context, q Querier, addr netip.Addr, asn int) (c Contact, ok bool, err error) {
 	rows, err := q.Query(ctx, selectContact+`
-		WHERE prefix >>= $1 OR asn = $2
+		WHERE prefix >>= $1 OR asn = coalesce(nullif($2::int, 0), (SELECT asn FROM geo_lookup($1)))
 		ORDER BY prefix IS NULL, masklen(prefix) DESC LIMIT 1`, addr.Unmap(), asn)
 	if err != nil {
 		return Contact{}, false, fmt.Errorf("look up the contact of %s: %w", addr, err)

@@ -145,6 +145,8 @@ AS64500,d@z.example,en,1m,
 `))
 	require.NoError(t, err)
 	require.EqualValues(t, 4, res.Added)
+	_, err = pool.Exec(ctx, `INSERT INTO geo_prefixes (network, asn, country) VALUES ('198.51.100.0/24', 64500, 'US')`)
+	require.NoError(t, err)
 
 	for _, tc := range []struct {
 		addr string
@@ -158,6 +160,8 @@ AS64500,d@z.example,en,1m,
 		{"::ffff:147.32.9.1", 2852, "147.32.8.0/22"},
 		{"2001:718::1", 2852, "AS2852"},
 		{"192.0.2.1", 64501, ""},
+		{"198.51.100.7", 0, "AS64500"}, // the AS from geo_prefixes
+		{"198.51.100.7", 64501, ""},
 	} {
 		c, ok, err := Lookup(ctx, pool, netip.MustParseAddr(tc.addr), tc.asn)
 		require.NoError(t, err)

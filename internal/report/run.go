@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -39,6 +40,8 @@ type Options struct {
 	DryRun bool
 	// OutDir, when set, receives each report built as text, CSV and IDEA JSON.
 	OutDir string
+	// Text, when set, receives the text of each report built.
+	Text io.Writer
 	// SMTP sends the e-mail channel; nil leaves e-mails unsent (and unrecorded, so that they go
 	// once it is configured, while still within CatchUp).
 	SMTP *SMTP
@@ -197,6 +200,11 @@ func runWindow(ctx context.Context, pool *pgxpool.Pool, c contacts.Contact, from
 	if opts.OutDir != "" {
 		if err := writeFiles(opts.OutDir, files); err != nil {
 			return err
+		}
+	}
+	if opts.Text != nil {
+		if _, err := fmt.Fprintf(opts.Text, "%s\n", files[0].Data); err != nil {
+			return fmt.Errorf("print report: %w", err)
 		}
 	}
 	if opts.DryRun {
