@@ -28,7 +28,7 @@ func TestHelpGoesToStdout(t *testing.T) {
 	}
 	for _, action := range []string{"import geo", "import greylist", "import pwned", "import contacts", "demo seed", "demo live",
 		"aggregate hourly", "greylist build", "greylist export", "leak build", "leak lookup",
-		"cache warm", "cache ls", "cache clear", "ingest sshd x.log", "contacts ls", "contacts lookup"} {
+		"cache warm", "cache ls", "cache clear", "ingest sshd x.log", "contacts ls", "contacts lookup", "contacts grafana"} {
 		lines = append(lines, append(strings.Fields(action), "--help"))
 	}
 	for _, args := range lines {

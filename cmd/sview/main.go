@@ -50,7 +50,7 @@ func commands() map[string]command {
 		"cache":     {"cache warm|ls|clear [args]", "inspect and fill the query cache", cmdCache, true},
 		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe, false},
 		"report":    {"report [--period 1d|1w|1m] [--dry-run] [--out DIR]", "build and send the due reports to the networks' abuse contacts", cmdReport, false},
-		"contacts":  {"contacts ls|lookup ADDRESS", "list the abuse contacts, or find the one of an address", cmdContacts, true},
+		"contacts":  {"contacts ls|lookup ADDRESS|grafana [--out FILE]", "list the abuse contacts, find the one of an address, or route Grafana alerts to them", cmdContacts, true},
 	}
 }
 

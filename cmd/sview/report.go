@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sview-project/sview/internal/contacts"
 	"github.com/sview-project/sview/internal/report"
+	"github.com/sview-project/sview/provisioning"
 )
 
 // reportFlags are the delivery settings shared by `sview report` and `sview run`.
@@ -153,7 +155,7 @@ func importContacts(ctx context.Context, e *env, args []string) error {
 
 func cmdContacts(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("contacts: want ls or lookup")
+		return fmt.Errorf("contacts: want ls, lookup or grafana")
 	}
 	switch args[0] {
 	case "ls":
@@ -210,6 +212,48 @@ func cmdContacts(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "%s %s %s\n", c.Key(), c.Cadence, strings.Join(c.Emails, " "))
 		return nil
+	case "grafana":
+		return contactsGrafana(ctx, e, args[1:])
 	}
-	return fmt.Errorf("contacts: unknown action %q: want ls or lookup", args[0])
+	return fmt.Errorf("contacts: unknown action %q: want ls, lookup or grafana", args[0])
+}
+
+// contactsGrafana writes the alerting provisioning file that routes alerts labelled asn=N to
+// the contact of AS N (docs/reports.md, "Grafana alerts").
+func contactsGrafana(ctx context.Context, e *env, args []string) error {
+	fs := e.newFlags("contacts grafana")
+	out := fs.String("out", "", "write to FILE (replaced atomically), e.g. the mounted provisioning/alerting/contact-points.yaml; default standard output")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: sview contacts grafana [--out FILE]")
+		fmt.Fprintln(e.stderr, "  the shipped contact points and policy plus one contact point and route (asn = N) per ASN contact")
+		fs.PrintDefaults()
+	}
+	if _, err := parseAll(fs, args, 0); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, e, "sview-report")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	list, err := contacts.List(ctx, pool)
+	if err != nil {
+		return err
+	}
+	b, skipped, err := provisioning.ContactAlerting(list)
+	if err != nil {
+		return err
+	}
+	if len(skipped) > 0 {
+		e.logger.Info("prefix contacts get no alerts: alerts are labelled by ASN", "contacts", strings.Join(skipped, " "))
+	}
+	if *out == "" {
+		_, err := e.stdout.Write(b)
+		return err
+	}
+	if err := writeFileAtomic(*out, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		return fmt.Errorf("contacts grafana: %w", err)
+	}
+	e.logger.Info("alerting provisioning written", "file", *out, "contact_points", len(list)-len(skipped))
+	return nil
 }

@@ -34,6 +34,10 @@ func TestReportCommands(t *testing.T) {
 	require.Equal(t, "147.32.0.0/15 1d abuse@cvut.example\n", c.run(cmdContacts, "lookup", "147.32.7.7"))
 	require.Equal(t, "AS2852 1w abuse@cesnet.example csirt@cesnet.example\n", c.run(cmdContacts, "lookup", "195.113.1.1", "--asn", "2852"))
 	require.ErrorContains(t, c.call(cmdContacts, "lookup", "192.0.2.1"), "no contact covers 192.0.2.1")
+	alerting := c.run(cmdContacts, "grafana")
+	require.Contains(t, alerting, "name: sview-as2852")
+	require.Contains(t, alerting, "object_matchers: [[asn, =, \"2852\"]]")
+	require.NotContains(t, alerting, "cvut", "prefix contacts get no route")
 
 	out := c.run(cmdReport, "--dry-run", "--period", "1w", "--at", "2026-12-01")
 	require.Contains(t, out, "Hlášení sview pro AS2852 (týdenní)")
