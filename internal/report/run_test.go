@@ -170,6 +170,18 @@ func TestRunDelivers(t *testing.T) {
 	for _, l := range ledger(t, pool) {
 		require.Equal(t, StateSent, l.State, l)
 	}
+
+	// A sender that died between the server's 250 and the ledger's update left the row pending:
+	// the report goes again, with the Message-ID of the first time (docs/reports.md).
+	_, err = pool.Exec(ctx, `UPDATE report_deliveries SET state = 'pending', sent_at = NULL
+		WHERE contact = 'AS2852' AND window_start = '2026-12-03Z'`)
+	require.NoError(t, err)
+	res, err = Run(ctx, pool, opts)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Sent)
+	msgs = ms.messages()
+	require.Len(t, msgs, 4)
+	require.Equal(t, msgs[0].msg.Header.Get("Message-ID"), msgs[3].msg.Header.Get("Message-ID"))
 }
 
 // Without an SMTP server, e-mails are neither sent nor recorded, so they go once one is
