@@ -318,7 +318,7 @@ func writeFiles(dir string, files []File) error {
 		return fmt.Errorf("create report directory: %w", err)
 	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o640); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o600); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	}
