@@ -14,6 +14,7 @@ import (
 
 	"github.com/sview-project/sview/internal/contacts"
 	"github.com/sview-project/sview/internal/report"
+	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/provisioning"
 )
 
@@ -117,8 +118,22 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 			e.logger.Warn("no SMTP server configured (SVIEW_SMTP_URL): e-mails are not sent, webhooks are")
 		}
 	}
+	start := time.Now()
 	res, err := report.Run(ctx, pool, opts)
 	fmt.Fprintf(e.stderr, "report: %s\n", res)
+	if !*dryRun {
+		// Recorded as the daemon's job is, so `sview status` shows the last sender's outcome.
+		run := rollupstate.JobRun{Job: report.JobName, StartedAt: start, FinishedAt: time.Now(), OK: err == nil, Rows: int64(res.Sent)}
+		run.DurationMS = run.FinishedAt.Sub(start).Milliseconds()
+		if err != nil {
+			run.Error = err.Error()
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := rollupstate.RecordJob(rctx, pool, run); rerr != nil {
+			e.logger.Warn("could not record the job result", "err", rerr)
+		}
+	}
 	return err
 }
 

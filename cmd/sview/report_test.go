@@ -68,6 +68,7 @@ func TestReportCommands(t *testing.T) {
 	var n int
 	require.NoError(t, c.db.QueryRow(c.ctx, "SELECT count(*) FROM report_deliveries").Scan(&n))
 	require.Zero(t, n)
+	require.Regexp(t, `report\s+\S+ \S+\s+true\s+0`, c.run(cmdStatus), "sview status shows the run")
 
 	require.ErrorContains(t, c.call(cmdReport, "--period", "2w"), "want 1d, 1w or 1m")
 	require.ErrorContains(t, c.call(cmdReport, "--smtp-url", "smtp://mail.example"), "no sender")
