@@ -57,10 +57,10 @@ type Host struct {
 func (r *Report) Empty() bool { return r.Incidents == 0 }
 
 // Build reads the report of contact c about the window [from, to) and the one before from the
-// hourly rollup of incidents, which must have closed to. Only rows in c's space, and in no more
-// specific contact's, are read.
-func Build(ctx context.Context, q contacts.Querier, c contacts.Contact, from, to time.Time, now time.Time) (*Report, error) {
-	r := &Report{Contact: c, From: from.UTC(), To: to.UTC(), Generated: now.UTC()}
+// hourly rollup of incidents, which must have closed to; generated stamps it. Only rows in c's
+// space, and in no more specific contact's, are read.
+func Build(ctx context.Context, q contacts.Querier, c contacts.Contact, from, to, generated time.Time) (*Report, error) {
+	r := &Report{Contact: c, From: from.UTC(), To: to.UTC(), Generated: generated.UTC()}
 	r.PrevFrom, r.PrevTo = c.Cadence.Previous(r.From)
 	owns, space := contacts.Owns(c)
 	// $1 is the contact's space (contacts.Owns); the windows follow.

@@ -120,3 +120,20 @@ func TestBuild(t *testing.T) {
 	require.True(t, r.Empty())
 	require.Empty(t, r.Hosts)
 }
+
+// Every language a contact may ask for has its words, and each has every phrase.
+func TestLanguages(t *testing.T) {
+	for _, l := range contacts.Languages {
+		w, ok := languages[l]
+		require.True(t, ok, l)
+		require.Len(t, w.cadence, len(contacts.Cadences), l)
+		require.Len(t, w.columnsKind, 5, l)
+		require.Len(t, w.columnsHost, 8, l)
+		for _, phrase := range []string{w.subject, w.title, w.window, w.previous, w.summary, w.incidents, w.addresses,
+			w.greylisted, w.byKind, w.hosts, w.more, w.yes, w.no, w.new, w.footer} {
+			require.NotEmpty(t, phrase, l)
+		}
+	}
+	require.Len(t, languages, len(contacts.Languages))
+	require.Equal(t, languages["en"].title, wordsOf("de").title, "other languages get English")
+}

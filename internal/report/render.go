@@ -21,10 +21,10 @@ const MaxTextHosts = 50
 
 // words are the phrases of the text report in one language.
 type words struct {
-	subject, title, window, previous, summary, incidents, addresses, greylisted, byKind, hosts, more, none string
-	cadence                                                                                                map[contacts.Cadence]string
-	columnsKind, columnsHost                                                                               []string
-	yes, no, new, footer                                                                                   string
+	subject, title, window, previous, summary, incidents, addresses, greylisted, byKind, hosts, more string
+	cadence                                                                                          map[contacts.Cadence]string
+	columnsKind, columnsHost                                                                         []string
+	yes, no, new, footer                                                                             string
 }
 
 var languages = map[string]words{
@@ -33,7 +33,7 @@ var languages = map[string]words{
 		title:   "sview report for %s (%s)", window: "Window: %s to %s UTC", previous: "previous window: %s to %s",
 		summary: "Summary", incidents: "Incidents", addresses: "Addresses", greylisted: "Greylisted addresses",
 		byKind: "Incidents by trap and action", hosts: "Addresses, busiest first",
-		more: "… and %d more addresses, all of them in the attached CSV.", none: "none",
+		more:        "… and %d more addresses, all of them in the attached CSV.",
 		cadence:     map[contacts.Cadence]string{contacts.Daily: "daily", contacts.Weekly: "weekly", contacts.Monthly: "monthly"},
 		columnsKind: []string{"TRAP", "ACTION", "INCIDENTS", "PREVIOUS", "CHANGE"},
 		columnsHost: []string{"ADDRESS", "FIRST SEEN", "LAST SEEN", "INCIDENTS", "PREVIOUS", "PROBES", "TRAPS", "GREYLIST"},
@@ -47,7 +47,7 @@ var languages = map[string]words{
 		title:   "Hlášení sview pro %s (%s)", window: "Období: %s až %s UTC", previous: "předchozí období: %s až %s",
 		summary: "Souhrn", incidents: "Incidenty", addresses: "Adresy", greylisted: "Adresy na greylistu",
 		byKind: "Incidenty podle pasti a akce", hosts: "Adresy, nejaktivnější první",
-		more: "… a dalších %d adres, všechny jsou v přiloženém CSV.", none: "žádné",
+		more:        "… a dalších %d adres, všechny jsou v přiloženém CSV.",
 		cadence:     map[contacts.Cadence]string{contacts.Daily: "denní", contacts.Weekly: "týdenní", contacts.Monthly: "měsíční"},
 		columnsKind: []string{"PAST", "AKCE", "INCIDENTY", "PŘEDTÍM", "ZMĚNA"},
 		columnsHost: []string{"ADRESA", "PRVNĚ", "NAPOSLEDY", "INCIDENTY", "PŘEDTÍM", "SONDY", "PASTI", "GREYLIST"},

@@ -28,7 +28,7 @@ const (
 	DefaultRateLimit = 4
 )
 
-// Options tune Run; the zero value sends nothing (no sender) and reports what is due.
+// Options tune Run; with the zero value, webhooks are sent and e-mails are not (no SMTP server).
 type Options struct {
 	// Cadences limits the run to contacts of these cadences (default: all).
 	Cadences []contacts.Cadence
