@@ -137,3 +137,29 @@ func TestLanguages(t *testing.T) {
 	require.Len(t, languages, len(contacts.Languages))
 	require.Equal(t, languages["en"].title, wordsOf("de").title, "other languages get English")
 }
+
+// The text lists the busiest MaxTextHosts addresses and says how many more the CSV holds.
+func TestTextListsTheBusiestAddresses(t *testing.T) {
+	r := &Report{Contact: contacts.Contact{ASN: 64500, Language: "en", Cadence: contacts.Daily},
+		From: at(t, "2026-12-05T00:00:00Z"), To: at(t, "2026-12-06T00:00:00Z")}
+	for i := range MaxTextHosts + 2 {
+		r.Hosts = append(r.Hosts, Host{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), Incidents: int64(100 - i)})
+	}
+	var text, table bytes.Buffer
+	require.NoError(t, WriteText(&text, r))
+	require.Contains(t, text.String(), "192.0.2.49 ")
+	require.NotContains(t, text.String(), "192.0.2.50 ")
+	require.Contains(t, text.String(), "… and 2 more addresses, all of them in the attached CSV.")
+	require.NoError(t, WriteCSV(&table, r))
+	require.Contains(t, table.String(), "192.0.2.51,")
+}
+
+func TestWebhookHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.example/sview?token=x": "hooks.example",
+		"http://user:pw@hooks.example:8080/a": "hooks.example:8080",
+		"https://[2001:db8::1]/h#frag":        "[2001:db8::1]",
+	} {
+		require.Equal(t, want, webhookHost(in), in)
+	}
+}
