@@ -20,6 +20,7 @@ import (
 
 // reportFlags are the delivery settings shared by `sview report` and `sview run`.
 type reportFlags struct {
+	fs        *flag.FlagSet
 	smtpURL   *string
 	from      *string
 	rateLimit *int
@@ -35,9 +36,12 @@ func addReportFlags(fs *flag.FlagSet) (*reportFlags, error) {
 		}
 		rate = n
 	}
+	// The URL may hold a password: the environment's value is not the flag's default, which
+	// --help would print.
 	return &reportFlags{
-		smtpURL: fs.String("smtp-url", os.Getenv("SVIEW_SMTP_URL"),
-			"reports: smtp://user:pass@host:587?starttls=required|opportunistic|none[&ca=FILE] or smtps://…; empty sends no e-mail (env SVIEW_SMTP_URL)"),
+		fs: fs,
+		smtpURL: fs.String("smtp-url", "",
+			"reports: smtp://user:pass@host:587?starttls=required|opportunistic|none[&ca=FILE] or smtps://…; empty sends no e-mail (default env SVIEW_SMTP_URL)"),
 		from:      fs.String("report-from", os.Getenv("SVIEW_REPORT_FROM"), "reports: sender address of the e-mails (env SVIEW_REPORT_FROM)"),
 		rateLimit: fs.Int("rate-limit", rate, "reports: most messages a contact gets on one channel within an hour (env SVIEW_REPORT_RATE_LIMIT)"),
 		catchUp:   fs.Duration("catch-up", report.DefaultCatchUp, "reports: send reports of windows that ended this long ago at most"),
@@ -50,8 +54,14 @@ func (f *reportFlags) options(e *env) (report.Options, error) {
 	if *f.rateLimit < 1 || *f.catchUp <= 0 {
 		return opts, fmt.Errorf("report: --rate-limit %d, --catch-up %s: want positive values", *f.rateLimit, *f.catchUp)
 	}
-	if *f.smtpURL != "" {
-		s, err := report.ParseSMTP(*f.smtpURL)
+	smtpURL := os.Getenv("SVIEW_SMTP_URL")
+	f.fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "smtp-url" {
+			smtpURL = *f.smtpURL
+		}
+	})
+	if smtpURL != "" {
+		s, err := report.ParseSMTP(smtpURL)
 		if err != nil {
 			return opts, err
 		}

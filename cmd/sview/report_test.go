@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -118,4 +119,19 @@ func TestRunSendsReports(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// The SMTP URL of the environment, password and all, is used but never shown by --help.
+func TestSMTPURLFromEnvironment(t *testing.T) {
+	t.Setenv("SVIEW_SMTP_URL", "smtp://reports:hunter2@mail.example?starttls=maybe")
+	t.Setenv("SVIEW_DATABASE_URL", "")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"report", "--help"}, &stdout, &stderr))
+	require.Contains(t, stdout.String(), "-smtp-url")
+	require.NotContains(t, stdout.String(), "hunter2")
+	// The environment's URL is parsed (and refused here), unless the flag overrides it.
+	err := run(context.Background(), []string{"report", "--report-from", "a@b.example"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "starttls")
+	err = run(context.Background(), []string{"report", "--smtp-url", "", "--report-from", "a@b.example"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "no database configured")
 }
