@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"encoding/json"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sview-project/sview/dashboards"
+	"github.com/sview-project/sview/internal/contacts"
 	"github.com/sview-project/sview/internal/query"
 )
 
@@ -156,32 +158,97 @@ func TestContactPointAndPolicy(t *testing.T) {
 	require.Equal(t, []string{"SVIEW_ALERT_WEBHOOK_URL"}, refs)
 	b, err := files.ReadFile("alerting/contact-points.yaml")
 	require.NoError(t, err)
-	var doc struct {
-		ContactPoints []struct {
-			Name      string `yaml:"name"`
-			Receivers []struct {
-				UID  string `yaml:"uid"`
-				Type string `yaml:"type"`
-			} `yaml:"receivers"`
-		} `yaml:"contactPoints"`
-		Policies []struct {
-			Receiver string `yaml:"receiver"`
-			Routes   []struct {
-				Receiver string `yaml:"receiver"`
-			} `yaml:"routes"`
-		} `yaml:"policies"`
-	}
+	checkContactPoints(t, b)
+}
+
+// contactPointsDoc is what the tests read of a contact points file.
+type contactPointsDoc struct {
+	ContactPoints []struct {
+		Name      string `yaml:"name"`
+		Receivers []struct {
+			UID      string            `yaml:"uid"`
+			Type     string            `yaml:"type"`
+			Settings map[string]string `yaml:"settings"`
+		} `yaml:"receivers"`
+	} `yaml:"contactPoints"`
+	Policies []struct {
+		Receiver string `yaml:"receiver"`
+		Routes   []struct {
+			Receiver       string     `yaml:"receiver"`
+			ObjectMatchers [][]string `yaml:"object_matchers"`
+			Continue       bool       `yaml:"continue"`
+		} `yaml:"routes"`
+	} `yaml:"policies"`
+}
+
+// checkContactPoints checks a contact points file as Grafana would load it: one policy tree
+// whose receivers all exist, receivers with unique uids Grafana accepts.
+func checkContactPoints(t *testing.T, b []byte) contactPointsDoc {
+	t.Helper()
+	var doc contactPointsDoc
 	require.NoError(t, yaml.Unmarshal(b, &doc))
 	var names []string
+	uids := map[string]bool{}
 	for _, cp := range doc.ContactPoints {
+		require.NotContains(t, names, cp.Name, "contact point names are unique")
 		names = append(names, cp.Name)
 		require.NotEmpty(t, cp.Receivers)
+		for _, r := range cp.Receivers {
+			require.Regexp(t, `^[a-zA-Z0-9_-]{1,40}$`, r.UID)
+			require.False(t, uids[r.UID], "receiver uid %s twice", r.UID)
+			uids[r.UID] = true
+			require.Contains(t, []string{"email", "webhook"}, r.Type)
+		}
 	}
 	require.Len(t, doc.Policies, 1, "one policy tree per organisation")
 	require.Contains(t, names, doc.Policies[0].Receiver)
 	for _, r := range doc.Policies[0].Routes {
 		require.Contains(t, names, r.Receiver)
+		for _, m := range r.ObjectMatchers {
+			require.Len(t, m, 3)
+		}
 	}
+	return doc
+}
+
+func TestContactAlerting(t *testing.T) {
+	cs := []contacts.Contact{
+		{ASN: 2852, Emails: []string{"abuse@cesnet.example", "csirt@cesnet.example"}, Language: "cs", Cadence: contacts.Weekly},
+		{Prefix: netip.MustParsePrefix("147.32.0.0/15"), Emails: []string{"abuse@cvut.example"}, Language: "en", Cadence: contacts.Daily},
+		{ASN: 25192, Webhook: "https://hooks.nic.example/sview?k=$ecret", Language: "en", Cadence: contacts.Daily},
+	}
+	out, skipped, err := ContactAlerting(cs)
+	require.NoError(t, err)
+	require.Equal(t, []string{"147.32.0.0/15"}, skipped)
+	doc := checkContactPoints(t, out)
+	require.Len(t, doc.ContactPoints, 3)
+	require.Equal(t, "abuse@cesnet.example;csirt@cesnet.example", doc.ContactPoints[1].Receivers[0].Settings["addresses"])
+	require.Equal(t, "https://hooks.nic.example/sview?k=$$ecret", doc.ContactPoints[2].Receivers[0].Settings["url"])
+	// As Grafana reads it: $$ is a literal $, and nothing else is interpolated.
+	require.Equal(t, "https://hooks.nic.example/sview?k=$ecret",
+		Expand(doc.ContactPoints[2].Receivers[0].Settings["url"], func(string) (string, bool) { return "", false }))
+	routes := doc.Policies[0].Routes
+	require.Len(t, routes, 3)
+	require.Equal(t, "sview-as2852", routes[0].Receiver)
+	require.Equal(t, [][]string{{"asn", "=", "2852"}}, routes[0].ObjectMatchers)
+	require.True(t, routes[0].Continue, "the shipped routes still see the alert")
+	require.Equal(t, "sview-as25192", routes[1].Receiver)
+	require.Equal(t, "sview-webhook", routes[2].Receiver, "the shipped route stays")
+
+	// The rules route on the label their series carry.
+	groups, err := RuleGroups()
+	require.NoError(t, err)
+	var byASN int
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			for _, q := range r.Data {
+				if q.Model["groupBy"] == "asn" {
+					byASN++
+				}
+			}
+		}
+	}
+	require.Positive(t, byASN, "some shipped rule evaluates per ASN")
 }
 
 func TestDashboardProvider(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/report"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/stats"
 )
@@ -51,6 +52,11 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	retain := fs.String("retain", os.Getenv("SVIEW_RETAIN"), "retention per table, e.g. incidents=90d,incidents_quarterly=30d; default keeps everything (env SVIEW_RETAIN)")
 	greylistAt := fs.String("greylist-schedule", envOr("SVIEW_GREYLIST_SCHEDULE", "0 10 * * * *"), "cron spec (with seconds) of the greylist build; empty disables")
 	leakAt := fs.String("leak-schedule", envOr("SVIEW_LEAK_SCHEDULE", "0 5/15 * * * *"), "cron spec (with seconds) of the leaked-password build; empty disables")
+	reportAt := fs.String("report-schedule", envOr("SVIEW_REPORT_SCHEDULE", "0 0 6 * * *"), "cron spec (with seconds) of the reports to abuse contacts (each run sends what is due); empty disables (env SVIEW_REPORT_SCHEDULE)")
+	rf, err := addReportFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +80,20 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 		jobs = append(jobs, aggregator.Job{Name: "leak", Schedule: *leakAt, Run: func(ctx context.Context) (int64, error) {
 			r, err := leak.Build(ctx, pool, leak.Options{Grace: *grace, Logger: e.logger})
 			return r.Hashes, err
+		}})
+	}
+	if *reportAt != "" {
+		opts, err := rf.options(e)
+		if err != nil {
+			return err
+		}
+		if opts.SMTP == nil {
+			e.logger.Info("reports: no SMTP server configured (SVIEW_SMTP_URL): e-mails are skipped, webhooks are sent")
+		}
+		// The job's lock is report.JobName's, the one `sview report` takes.
+		jobs = append(jobs, aggregator.Job{Name: report.JobName, Schedule: *reportAt, Run: func(ctx context.Context) (int64, error) {
+			r, err := report.Run(ctx, pool, opts)
+			return int64(r.Sent), err
 		}})
 	}
 	cfg := aggregator.Config{Logger: e.logger, Grace: *grace, Retention: retention, Jobs: jobs}

@@ -26,9 +26,9 @@ func TestHelpGoesToStdout(t *testing.T) {
 	for _, name := range names {
 		lines = append(lines, []string{name, "--help"}, []string{name, "-h"}, []string{"help", name})
 	}
-	for _, action := range []string{"import geo", "import greylist", "import pwned", "demo seed", "demo live",
+	for _, action := range []string{"import geo", "import greylist", "import pwned", "import contacts", "demo seed", "demo live",
 		"aggregate hourly", "greylist build", "greylist export", "leak build", "leak lookup",
-		"cache warm", "cache ls", "cache clear", "ingest sshd x.log"} {
+		"cache warm", "cache ls", "cache clear", "ingest sshd x.log", "contacts ls", "contacts lookup", "contacts grafana"} {
 		lines = append(lines, append(strings.Fields(action), "--help"))
 	}
 	for _, args := range lines {

@@ -38,7 +38,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"migrate":   {"migrate up|down [N]|version|force V", "apply or revert schema migrations", cmdMigrate, false},
 		"ingest":    {"ingest minipot|fwlogs|faillogs|sshd FILE|- [--follow]", "load probe reports", cmdIngest, false},
-		"import":    {"import geo|greylist|pwned [--format auto|csv|hibp] [--prefix ABCDE] FILE|-", "load geo prefixes, a greylist or leaked passwords", cmdImport, true},
+		"import":    {"import geo|greylist|pwned|contacts [--format auto|csv|hibp] [--prefix ABCDE] FILE|-", "load geo prefixes, a greylist, leaked passwords or abuse contacts", cmdImport, true},
 		"demo":      {"demo seed|live [flags]", "simulate a probe network", cmdDemo, true},
 		"run":       {"run [flags]", "keep rollups, greylist, leaks and cache current (daemon)", cmdRun, false},
 		"aggregate": {"aggregate quarterly|hourly|daily [--from T --to T]", "roll up one precision now", cmdAggregate, true},
@@ -49,6 +49,8 @@ func commands() map[string]command {
 		"refresh":   {"refresh [--dry-run]", "recompute cached results that are due", cmdRefresh, false},
 		"cache":     {"cache warm|ls|clear [args]", "inspect and fill the query cache", cmdCache, true},
 		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe, false},
+		"report":    {"report [--period 1d|1w|1m] [--dry-run] [--out DIR]", "build and send the due reports to the networks' abuse contacts", cmdReport, false},
+		"contacts":  {"contacts ls|lookup ADDRESS|grafana [--out FILE]", "list the abuse contacts, find the one of an address, or route Grafana alerts to them", cmdContacts, true},
 	}
 }
 
