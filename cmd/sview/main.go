@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"refresh":   {"refresh [--dry-run]", "recompute cached results that are due", cmdRefresh, false},
 		"cache":     {"cache warm|ls|clear [args]", "inspect and fill the query cache", cmdCache, true},
 		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe, false},
+		"summary":   {"summary [--month YYYY-MM] --out DIR", "write a month's network summary (Markdown, CSV, PNG charts)", cmdSummary, false},
 	}
 }
 
