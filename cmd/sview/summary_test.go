@@ -34,7 +34,7 @@ func TestSummaryCommand(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(dir, "summary.md"))
 	require.NoError(t, err)
 	require.Contains(t, string(md), "# Sentinel network summary: October 2024")
-	require.Contains(t, string(md), "| Incidents | 6 | no data | n/a |")
+	require.Contains(t, string(md), "| Incidents | 6 | n/a | n/a |")
 	csv, err := os.ReadFile(filepath.Join(dir, "summary.csv"))
 	require.NoError(t, err)
 	require.Contains(t, string(csv), "2024-10,top_ports,1,TCP/23,,2,\n")

@@ -20,8 +20,8 @@ import (
 	"github.com/sview-project/sview/internal/testenv"
 )
 
-// summaryFixture serves a database with incidents on 20 September and 5 October 2026, rolled
-// up as of noon on 1 November: September and October have summaries. It reads as the reader
+// summaryFixture serves a database with incidents on 31 August, 20 September and 5 October
+// 2026, rolled up as of noon on 1 November: August to October have summaries. It reads as the reader
 // role, as `sview serve` does.
 func summaryFixture(t *testing.T, limits Limits) fixture {
 	t.Helper()
@@ -31,6 +31,7 @@ func summaryFixture(t *testing.T, limits Limits) fixture {
 		`INSERT INTO identity (id, sn, device_token) VALUES (1, '0000000000000001', repeat('ab', 32))`,
 		`INSERT INTO geo_prefixes (network, asn, country, as_name) VALUES ('192.0.2.0/24', 64500, 'CZ', 'EXAMPLE-NET')`,
 		`INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn) VALUES
+			('2026-08-31T10:00:00Z', 1, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500),
 			('2026-09-20T10:00:00Z', 3, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500),
 			('2026-10-05T10:00:00Z', 5, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500),
 			('2026-11-01T02:00:00Z', 9, 1, 'minipot_telnet', 'login', '192.0.2.1', 'CZ', 64500)`,
@@ -62,11 +63,13 @@ func TestMonthlySummaryRoutes(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 		require.Equal(t, "public, max-age=300", resp.Header.Get("Cache-Control"))
-		require.JSONEq(t, `{"data_from":"2026-09-20T00:00:00Z","final_through":"2026-11-01T00:00:00Z","months":[
+		require.JSONEq(t, `{"data_from":"2026-08-31T00:00:00Z","final_through":"2026-11-01T00:00:00Z","months":[
 			{"month":"2026-10","title":"October 2026","markdown":"/api/reports/monthly/2026-10/summary.md","csv":"/api/reports/monthly/2026-10/summary.csv",
 			 "charts":{"incidents-per-day":"/api/reports/monthly/2026-10/charts/incidents-per-day.png","top-countries":"/api/reports/monthly/2026-10/charts/top-countries.png","top-ports":"/api/reports/monthly/2026-10/charts/top-ports.png"}},
 			{"month":"2026-09","title":"September 2026","markdown":"/api/reports/monthly/2026-09/summary.md","csv":"/api/reports/monthly/2026-09/summary.csv",
-			 "charts":{"incidents-per-day":"/api/reports/monthly/2026-09/charts/incidents-per-day.png","top-countries":"/api/reports/monthly/2026-09/charts/top-countries.png","top-ports":"/api/reports/monthly/2026-09/charts/top-ports.png"}}]}`, body)
+			 "charts":{"incidents-per-day":"/api/reports/monthly/2026-09/charts/incidents-per-day.png","top-countries":"/api/reports/monthly/2026-09/charts/top-countries.png","top-ports":"/api/reports/monthly/2026-09/charts/top-ports.png"}},
+			{"month":"2026-08","title":"August 2026","markdown":"/api/reports/monthly/2026-08/summary.md","csv":"/api/reports/monthly/2026-08/summary.csv",
+			 "charts":{"incidents-per-day":"/api/reports/monthly/2026-08/charts/incidents-per-day.png","top-countries":"/api/reports/monthly/2026-08/charts/top-countries.png","top-ports":"/api/reports/monthly/2026-08/charts/top-ports.png"}}]}`, body)
 	}
 
 	tests := []struct {
@@ -78,11 +81,11 @@ func TestMonthlySummaryRoutes(t *testing.T) {
 			[]string{"# Sentinel network summary: October 2026", "| Incidents | 5 | 3 | +66.7% |", "| 1 | 64500 | EXAMPLE\\-NET | 5 | 100.0% |"}},
 		{"csv", base + "2026-10/summary.csv", "text/csv; charset=utf-8", 200,
 			[]string{"month,section,rank,key,name,value,previous\n", "2026-10,totals,,incidents,,5,3\n", "2026-10,top_countries,1,CZ,,5,\n"}},
-		{"first month", base + "2026-09/summary.md", "text/markdown; charset=utf-8", 200,
-			[]string{"The data starts on 2026-09-20", "| Incidents | 3 | no data | n/a |"}},
+		{"first month", base + "2026-08/summary.md", "text/markdown; charset=utf-8", 200,
+			[]string{"The data starts on 2026-08-31", "| Incidents | 1 | n/a | n/a |", "July 2026 is not compared"}},
 		{"bad month", base + "2026-13/summary.md", "application/json", 400, []string{`invalid month \"2026-13\": want YYYY-MM`}},
 		{"bad month spelling", base + "2026-1/charts/top-ports.png", "application/json", 400, []string{"invalid month"}},
-		{"before the data", base + "2026-08/summary.md", "application/json", 404, []string{"2026-08 ends before the data starts on 2026-09-20"}},
+		{"before the data", base + "2026-07/summary.md", "application/json", 404, []string{"2026-07 ends before the data starts on 2026-08-31"}},
 		{"month not over", base + "2026-11/summary.csv", "application/json", 404,
 			[]string{"published once the daily rollups have closed the month; they are final up to 2026-11-01T00:00:00Z"}},
 		{"future month", base + "2030-01/summary.md", "application/json", 404, []string{"not final"}},

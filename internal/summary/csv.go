@@ -9,8 +9,8 @@ import (
 
 // CSVHeader are the columns of summary.csv: one row per number, tidy, so the files of several
 // months concatenate (less their headers) into one table. rank is empty outside ranked lists,
-// name holds an ASN's AS name, previous the month before's value of a total ("" when that
-// month holds no data).
+// name holds an ASN's AS name, previous the month before's value of a total ("" when the data
+// does not cover that whole month).
 var CSVHeader = []string{"month", "section", "rank", "key", "name", "value", "previous"}
 
 // CSV renders the summary as summary.csv. Sections: totals (keys incidents, attackers,

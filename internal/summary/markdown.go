@@ -19,7 +19,7 @@ func (s Summary) Markdown() []byte {
 	fmt.Fprintf(&b, "# Sentinel network summary: %s\n\n", m.Title())
 	fmt.Fprintf(&b, "All probes of the network, %s to %s (UTC), from the daily rollups.",
 		m.Start().Format(time.DateOnly), m.End().Add(-day).Format(time.DateOnly))
-	if !s.DataFrom.IsZero() {
+	if s.Partial() {
 		fmt.Fprintf(&b, " The data starts on %s, inside this month.", s.DataFrom.Format(time.DateOnly))
 	}
 	b.WriteString(" The same numbers are in [summary.csv](summary.csv).\n\n")
@@ -27,11 +27,14 @@ func (s Summary) Markdown() []byte {
 	b.WriteString("## Totals\n\n")
 	fmt.Fprintf(&b, "| | %s | %s | Change |\n|---|---:|---:|---:|\n", m.Title(), m.Prev().Title())
 	for _, t := range s.Totals {
-		prev := "no data"
+		prev := "n/a"
 		if t.Previous != nil {
 			prev = thousands(*t.Previous)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Title, thousands(t.Value), prev, change(t.Value, t.Previous))
+	}
+	if !s.Compared() {
+		fmt.Fprintf(&b, "\n%s is not compared: the data starts on %s.\n", m.Prev().Title(), s.DataFrom.Format(time.DateOnly))
 	}
 
 	b.WriteString("\n## Incidents per day\n\n")

@@ -106,6 +106,12 @@ type File struct {
 	ETag        string // strong, quoted: a hash of Body
 }
 
+// NewFile makes a file of body with its ETag.
+func NewFile(name, contentType string, body []byte) File {
+	sum := sha256.Sum256(body)
+	return File{Name: name, ContentType: contentType, Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
 // Report is one month's summary rendered into its files.
 type Report struct {
 	Month Month
@@ -134,10 +140,7 @@ func (r *Report) File(name string) (File, bool) {
 // Render renders every file of s.
 func Render(s Summary) (*Report, error) {
 	r := &Report{Month: s.Month, Built: time.Now().UTC()}
-	add := func(name, ctype string, body []byte) {
-		sum := sha256.Sum256(body)
-		r.Files = append(r.Files, File{Name: name, ContentType: ctype, Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`})
-	}
+	add := func(name, ctype string, body []byte) { r.Files = append(r.Files, NewFile(name, ctype, body)) }
 	add("summary.md", "text/markdown; charset=utf-8", s.Markdown())
 	add("summary.csv", "text/csv; charset=utf-8", s.CSV())
 	for _, c := range Charts {

@@ -31,8 +31,7 @@ type Source interface {
 // Summary is what one month's report holds.
 type Summary struct {
 	Month Month
-	// DataFrom is when the data starts, when that is inside the month (the first month of a
-	// network, or one retention has cut); zero otherwise.
+	// DataFrom is when the data starts (the oldest daily bucket).
 	DataFrom time.Time
 	Totals   []Total
 	PerDay   []Day
@@ -44,7 +43,8 @@ type Total struct {
 	Key   string // incidents, attackers, login_attempts, scans
 	Title string
 	Value int64
-	// Previous is nil when the month before holds no data at all.
+	// Previous is nil when the data does not cover the whole month before: a part of a month
+	// is no base for a change.
 	Previous *int64
 }
 
@@ -111,13 +111,10 @@ var totals = []struct{ key, title, metric string }{
 }
 
 // Build reads the summary of m. dataFrom is when the data starts (Availability.From): the
-// month before m is compared only when it holds some. Only public data is read: the queries
-// pass through the public scope, which shows no probe.
+// month before m is compared only when the data covers all of it. Only public data is read:
+// the queries pass through the public scope, which shows no probe.
 func Build(ctx context.Context, src Source, m Month, dataFrom time.Time) (Summary, error) {
-	s := Summary{Month: m}
-	if dataFrom.After(m.Start()) {
-		s.DataFrom = dataFrom
-	}
+	s := Summary{Month: m, DataFrom: dataFrom}
 	r := monthRange(m)
 	byKey := map[string]int64{}
 	for _, t := range totals {
@@ -126,7 +123,7 @@ func Build(ctx context.Context, src Source, m Month, dataFrom time.Time) (Summar
 			return s, err
 		}
 		tot := Total{Key: t.key, Title: t.title, Value: v}
-		if m.Start().After(dataFrom) {
+		if s.Compared() {
 			prev, err := total(ctx, src, t.metric, monthRange(m.Prev()))
 			if err != nil {
 				return s, err
@@ -149,6 +146,14 @@ func Build(ctx context.Context, src Source, m Month, dataFrom time.Time) (Summar
 	}
 	return s, nil
 }
+
+// Partial reports whether the data starts inside the month (the first month of a network, or
+// one that retention has cut).
+func (s Summary) Partial() bool { return s.DataFrom.After(s.Month.Start()) }
+
+// Compared reports whether the data covers the whole month before, so the totals are compared
+// with it.
+func (s Summary) Compared() bool { return !s.DataFrom.After(s.Month.Prev().Start()) }
 
 func monthRange(m Month) period.Range {
 	return period.Range{From: m.Start(), To: m.End(), Interval: day}

@@ -52,11 +52,11 @@ var attackers = map[string]struct {
 
 func date(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
 
-// facts is the seed: data from 15 September 2026, all of October, and the first hours of
-// November (rolled up only to the hour), with rows on both edges of October.
+// facts is the seed: data from 20 August 2026, all of September and October, and the first
+// hours of November (rolled up only to the hour), with rows on both edges of October.
 func facts() []fact {
-	var out []fact
-	for d := 15; d <= 30; d++ {
+	out := []fact{{table: "incidents", at: date(time.August, 20).Add(6 * time.Hour), n: 1, ip: "203.0.113.9", trap: "minipot_http", action: "connect"}}
+	for d := 1; d <= 30; d++ {
 		out = append(out, fact{table: "incidents", at: date(time.September, d).Add(12 * time.Hour), n: 2, ip: "192.0.2.1", trap: "minipot_telnet", action: "login"})
 	}
 	out = append(out, fact{table: "incidents", at: date(time.October, 1).Add(-time.Second), n: 7, ip: "192.0.2.2", trap: "minipot_telnet", action: "connect"})
@@ -171,7 +171,7 @@ func TestSummaryOfASeededMonth(t *testing.T) {
 	ctx := context.Background()
 	a, err := ReadAvailability(ctx, pool)
 	require.NoError(t, err)
-	require.Equal(t, Availability{From: date(time.September, 15), Through: date(time.November, 1)}, a)
+	require.Equal(t, Availability{From: date(time.August, 20), Through: date(time.November, 1)}, a)
 
 	oct, err := ParseMonth("2026-10")
 	require.NoError(t, err)
@@ -189,7 +189,8 @@ func TestSummaryOfASeededMonth(t *testing.T) {
 		{Key: "login_attempts", Title: "Login attempts", Value: sum(oracle("passwords", from, to, whole)), Previous: ptr(0)},
 		{Key: "scans", Title: "Port scans", Value: sum(oracle("ports", from, to, whole)), Previous: ptr(0)},
 	}, s.Totals)
-	require.Zero(t, s.DataFrom)
+	require.False(t, s.Partial())
+	require.True(t, s.Compared())
 
 	require.Len(t, s.PerDay, 31)
 	for i, d := range s.PerDay {
@@ -219,18 +220,26 @@ func TestSummaryOfASeededMonth(t *testing.T) {
 	golden(t, "2026-10.md", s.Markdown())
 	golden(t, "2026-10.csv", s.CSV())
 
-	// The first month: its data starts inside it and there is no month before to compare.
+	// September is whole, but the month before it is not: no change is given.
 	sept, err := Build(ctx, service(t, pool), oct.Prev(), a.From)
 	require.NoError(t, err)
-	require.Equal(t, date(time.September, 15), sept.DataFrom)
+	require.False(t, sept.Partial())
+	require.False(t, sept.Compared())
 	for _, tot := range sept.Totals {
 		require.Nil(t, tot.Previous, tot.Key)
 	}
-	golden(t, "2026-09.md", sept.Markdown())
-	golden(t, "2026-09.csv", sept.CSV())
+	require.Contains(t, string(sept.Markdown()), "August 2026 is not compared: the data starts on 2026-08-20.")
+
+	// The first month: its data starts inside it.
+	aug, err := Build(ctx, service(t, pool), oct.Prev().Prev(), a.From)
+	require.NoError(t, err)
+	require.True(t, aug.Partial())
+	require.Equal(t, int64(1), aug.Totals[0].Value)
+	golden(t, "2026-08.md", aug.Markdown())
+	golden(t, "2026-08.csv", aug.CSV())
 
 	charts(t, s)
-	charts(t, sept)
+	charts(t, aug)
 }
 
 // charts checks that every chart decodes as a PNG of the promised size and renders to the same
@@ -270,9 +279,9 @@ func TestPublisher(t *testing.T) {
 	p := NewPublisher(pool, service(t, pool))
 	a, err := p.Availability(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"2026-10", "2026-09"}, monthNames(a.Months()))
+	require.Equal(t, []string{"2026-10", "2026-09", "2026-08"}, monthNames(a.Months()))
 
-	for month, want := range map[string]error{"2026-08": ErrBeforeData, "2026-11": ErrNotFinal, "2027-01": ErrNotFinal} {
+	for month, want := range map[string]error{"2026-07": ErrBeforeData, "2026-11": ErrNotFinal, "2027-01": ErrNotFinal} {
 		m, err := ParseMonth(month)
 		require.NoError(t, err)
 		_, err = p.Report(ctx, m)
