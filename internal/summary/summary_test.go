@@ -397,3 +397,50 @@ func TestChartsOfAnEmptyMonth(t *testing.T) {
 	charts(t, s)
 	require.Contains(t, string(s.Markdown()), "No data.")
 }
+
+func TestAvailability(t *testing.T) {
+	oct, _ := ParseMonth("2026-10")
+	for _, tc := range []struct {
+		name   string
+		a      Availability
+		months []string
+		check  error // of October
+	}{
+		{"no data", Availability{}, nil, ErrBeforeData},
+		{"data but nothing closed", Availability{From: date(time.October, 3)}, nil, ErrNotFinal},
+		{"first month not over", Availability{From: date(time.October, 3), Through: date(time.October, 20)}, nil, ErrNotFinal},
+		{"closed to the day", Availability{From: date(time.October, 3), Through: date(time.November, 1)}, []string{"2026-10"}, nil},
+		{"later data", Availability{From: date(time.November, 1), Through: date(time.December, 5)}, []string{"2026-11"}, ErrBeforeData},
+		{"months later", Availability{From: date(time.August, 31), Through: date(time.December, 1)}, []string{"2026-11", "2026-10", "2026-09", "2026-08"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.months == nil {
+				require.Empty(t, tc.a.Months())
+			} else {
+				require.Equal(t, tc.months, monthNames(tc.a.Months()))
+			}
+			err := tc.a.Check(oct)
+			if tc.check == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tc.check)
+		})
+	}
+}
+
+func FuzzParseMonth(f *testing.F) {
+	for _, s := range []string{"2026-11", "2026-13", "2026-1", "0000-00", "9999-12", "2026-11-01", "", "-2026-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMonth(s)
+		if err != nil {
+			require.ErrorIs(t, err, ErrMonth)
+			return
+		}
+		require.Equal(t, s, m.String(), "a month has one spelling")
+		require.Equal(t, m, MonthOf(m.Start()))
+		require.True(t, m.Prev().Before(m) && m.Before(m.Next()))
+	})
+}
