@@ -66,9 +66,9 @@ func (d Deps) summaryMonths(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, m := range a.Months() {
 		base := SummaryPath + m.String() + "/"
-		e := monthEntry{Month: m.String(), Title: m.Title(), Markdown: base + "summary.md", CSV: base + "summary.csv", Charts: map[string]string{}}
+		e := monthEntry{Month: m.String(), Title: m.Title(), Markdown: base + summary.FileMarkdown, CSV: base + summary.FileCSV, Charts: map[string]string{}}
 		for _, c := range summary.Charts {
-			e.Charts[c] = base + "charts/" + c + ".png"
+			e.Charts[c] = base + summary.ChartFile(c)
 		}
 		l.Months = append(l.Months, e)
 	}

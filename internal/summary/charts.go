@@ -39,7 +39,8 @@ const (
 
 var chartColor = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 
-func chartPath(name string) string { return "charts/" + name + ".png" }
+// ChartFile is the file name of a chart under its month.
+func ChartFile(name string) string { return "charts/" + name + ".png" }
 
 // Chart renders one chart as PNG. The drawing depends on the numbers alone (no clock, no
 // randomness, fonts embedded in the plotting library), so the same summary gives the same

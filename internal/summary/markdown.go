@@ -38,7 +38,7 @@ func (s Summary) Markdown() []byte {
 	}
 
 	b.WriteString("\n## Incidents per day\n\n")
-	fmt.Fprintf(&b, "![Incidents per day](%s)\n\n", chartPath(ChartIncidentsPerDay))
+	fmt.Fprintf(&b, "![Incidents per day](%s)\n\n", ChartFile(ChartIncidentsPerDay))
 	b.WriteString("| Day | Incidents |\n|---|---:|\n")
 	for _, d := range s.PerDay {
 		fmt.Fprintf(&b, "| %s | %s |\n", d.Date.Format(time.DateOnly), thousands(d.Incidents))
@@ -47,7 +47,7 @@ func (s Summary) Markdown() []byte {
 	for _, l := range s.Lists {
 		fmt.Fprintf(&b, "\n## %s\n\n", l.Spec.Title)
 		if l.Spec.chart != "" {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", l.Spec.Title, chartPath(l.Spec.chart))
+			fmt.Fprintf(&b, "![%s](%s)\n\n", l.Spec.Title, ChartFile(l.Spec.chart))
 		}
 		if len(l.Rows) == 0 {
 			b.WriteString("No data.\n")

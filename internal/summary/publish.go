@@ -119,11 +119,17 @@ type Report struct {
 	Built time.Time
 }
 
+// The files of a report besides its charts (ChartFile).
+const (
+	FileMarkdown = "summary.md"
+	FileCSV      = "summary.csv"
+)
+
 // FileNames lists the files of a report, as they are named under its month.
 func FileNames() []string {
-	names := []string{"summary.md", "summary.csv"}
+	names := []string{FileMarkdown, FileCSV}
 	for _, c := range Charts {
-		names = append(names, chartPath(c))
+		names = append(names, ChartFile(c))
 	}
 	return names
 }
@@ -141,14 +147,14 @@ func (r *Report) File(name string) (File, bool) {
 func Render(s Summary) (*Report, error) {
 	r := &Report{Month: s.Month, Built: time.Now().UTC()}
 	add := func(name, ctype string, body []byte) { r.Files = append(r.Files, NewFile(name, ctype, body)) }
-	add("summary.md", "text/markdown; charset=utf-8", s.Markdown())
-	add("summary.csv", "text/csv; charset=utf-8", s.CSV())
+	add(FileMarkdown, "text/markdown; charset=utf-8", s.Markdown())
+	add(FileCSV, "text/csv; charset=utf-8", s.CSV())
 	for _, c := range Charts {
 		png, err := s.Chart(c)
 		if err != nil {
 			return nil, err
 		}
-		add(chartPath(c), "image/png", png)
+		add(ChartFile(c), "image/png", png)
 	}
 	return r, nil
 }

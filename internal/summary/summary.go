@@ -17,6 +17,7 @@ import (
 
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
+	"github.com/sview-project/sview/internal/sentinel"
 	"github.com/sview-project/sview/internal/stats"
 )
 
@@ -97,8 +98,9 @@ var Lists = []ListSpec{
 		Metric: "usages", Total: "login_attempts", Key: "Username", Unit: "Login attempts", keys: []string{"username"}},
 	{Section: "top_ports", Title: "Top scanned ports", Query: `{"preset":"top_ports_by_scans_list_long","limit":15}`,
 		Metric: "scans", Total: "scans", Key: "Port", Unit: "Scans", keys: []string{"port"}, chart: ChartTopPorts},
-	// Every trap × action pair: the closed vocabularies hold fewer than 50.
-	{Section: "incident_types", Title: "Incidents by trap and action", Query: `{"preset":"top_incident_types_by_incidents_list","limit":50}`,
+	// Every trap × action pair there is.
+	{Section: "incident_types", Title: "Incidents by trap and action",
+		Query:  fmt.Sprintf(`{"preset":"top_incident_types_by_incidents_list","limit":%d}`, len(sentinel.Traps)*len(sentinel.Actions)),
 		Metric: "incidents", Total: "incidents", Key: "Trap / action", Unit: "Incidents", keys: []string{"trap", "action"}},
 }
 
