@@ -115,8 +115,8 @@ func NewFile(name, contentType string, body []byte) File {
 // Report is one month's summary rendered into its files.
 type Report struct {
 	Month Month
-	Files []File // in FileNames order
-	Built time.Time
+	Files []File    // in FileNames order
+	Built time.Time // when a Publisher built it; zero from Render
 }
 
 // The files of a report besides its charts (ChartFile).
@@ -145,7 +145,7 @@ func (r *Report) File(name string) (File, bool) {
 
 // Render renders every file of s.
 func Render(s Summary) (*Report, error) {
-	r := &Report{Month: s.Month, Built: time.Now().UTC()}
+	r := &Report{Month: s.Month}
 	add := func(name, ctype string, body []byte) { r.Files = append(r.Files, NewFile(name, ctype, body)) }
 	add(FileMarkdown, "text/markdown; charset=utf-8", s.Markdown())
 	add(FileCSV, "text/csv; charset=utf-8", s.CSV())
@@ -175,6 +175,7 @@ const (
 type Publisher struct {
 	db  rollupstate.Querier
 	src Source
+	now func() time.Time
 
 	builds  singleflight.Group
 	reports *lru.Cache[string, *Report]
@@ -188,21 +189,21 @@ type Publisher struct {
 // whose cache the API shares).
 func NewPublisher(db rollupstate.Querier, src Source) *Publisher {
 	reports, _ := lru.New[string, *Report](cachedReports) // only a size below 1 fails
-	return &Publisher{db: db, src: src, reports: reports}
+	return &Publisher{db: db, src: src, now: time.Now, reports: reports}
 }
 
 // Availability is ReadAvailability, read at most once per availabilityTTL.
 func (p *Publisher) Availability(ctx context.Context) (Availability, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.availAt.IsZero() && time.Since(p.availAt) < availabilityTTL {
+	if !p.availAt.IsZero() && p.now().Sub(p.availAt) < availabilityTTL {
 		return p.avail, nil
 	}
 	a, err := ReadAvailability(ctx, p.db)
 	if err != nil {
 		return a, err
 	}
-	p.avail, p.availAt = a, time.Now()
+	p.avail, p.availAt = a, p.now()
 	return a, nil
 }
 
@@ -216,7 +217,7 @@ func (p *Publisher) Report(ctx context.Context, m Month) (*Report, error) {
 	if err := a.Check(m); err != nil {
 		return nil, err
 	}
-	if r, ok := p.reports.Get(m.String()); ok && time.Since(r.Built) < reportTTL {
+	if r, ok := p.reports.Get(m.String()); ok && p.now().Sub(r.Built) < reportTTL {
 		return r, nil
 	}
 	ch := p.builds.DoChan(m.String(), func() (any, error) {
@@ -231,6 +232,7 @@ func (p *Publisher) Report(ctx context.Context, m Month) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.Built = p.now()
 		p.reports.Add(m.String(), r)
 		return r, nil
 	})

@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -309,6 +312,14 @@ func TestPublisher(t *testing.T) {
 	again, err := p.Report(ctx, oct)
 	require.NoError(t, err)
 	require.Same(t, r, again, "a report is kept, not rebuilt")
+
+	later := time.Now().Add(reportTTL)
+	p.now = func() time.Time { return later }
+	rebuilt, err := p.Report(ctx, oct)
+	require.NoError(t, err)
+	require.NotSame(t, r, rebuilt, "a report older than reportTTL is built again")
+	require.Equal(t, r.Files, rebuilt.Files, "from the same numbers, to the same bytes")
+	require.Equal(t, later, rebuilt.Built)
 }
 
 func monthNames(ms []Month) []string {
@@ -443,4 +454,42 @@ func FuzzParseMonth(f *testing.F) {
 		require.Equal(t, m, MonthOf(m.Start()))
 		require.True(t, m.Prev().Before(m) && m.Before(m.Next()))
 	})
+}
+
+// countingSource counts the queries a build asks.
+type countingSource struct {
+	Source
+	n atomic.Int32
+}
+
+func (c *countingSource) Query(ctx context.Context, q query.Query, r period.Range, skipRead bool) (stats.Result, error) {
+	c.n.Add(1)
+	return c.Source.Query(ctx, q, r, skipRead)
+}
+
+func TestConcurrentRequestsBuildOnce(t *testing.T) {
+	pool := seeded(t)
+	ctx := context.Background()
+	oct, _ := ParseMonth("2026-10")
+	one := &countingSource{Source: service(t, pool)}
+	_, err := NewPublisher(pool, one).Report(ctx, oct)
+	require.NoError(t, err)
+	require.Positive(t, one.n.Load())
+
+	many := &countingSource{Source: service(t, pool)}
+	p := NewPublisher(pool, many)
+	var wg sync.WaitGroup
+	reports := make([]*Report, 8)
+	for i := range reports {
+		wg.Go(func() {
+			r, err := p.Report(ctx, oct)
+			assert.NoError(t, err)
+			reports[i] = r
+		})
+	}
+	wg.Wait()
+	require.Equal(t, one.n.Load(), many.n.Load(), "eight requests, the queries of one build")
+	for _, r := range reports {
+		require.Same(t, reports[0], r)
+	}
 }
