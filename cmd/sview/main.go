@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"serve":     {"serve [--listen ADDR]", "serve the public HTTP API", cmdServe, false},
 		"report":    {"report [--period 1d|1w|1m] [--dry-run] [--out DIR]", "build and send the due reports to the networks' abuse contacts", cmdReport, false},
 		"contacts":  {"contacts ls|lookup ADDRESS|grafana [--out FILE]", "list the abuse contacts, find the one of an address, or route Grafana alerts to them", cmdContacts, true},
+		"summary":   {"summary [--month YYYY-MM] --out DIR", "write a month's network summary (Markdown, CSV, PNG charts)", cmdSummary, false},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/store"
+	"github.com/sview-project/sview/internal/summary"
 )
 
 // queryStack is what serve, refresh and cache share: the read pool and the query service.
@@ -89,7 +90,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	srv := &http.Server{
 		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
 			Answers: &answer.Service{Stats: qs.stats, DB: qs.pool}, QueryTimeout: *queryTimeout,
-			Limits: api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
+			Summaries: summary.NewPublisher(qs.pool, qs.stats),
+			Limits:    api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      2 * time.Minute, // a cold year-long resource is computed inline

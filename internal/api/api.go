@@ -1,6 +1,7 @@
 // Package api holds the HTTP handlers shared by `sview serve` (the public API) and the Grafana
 // plugin's resource calls: variable values, the greylist CSV, leaked-password lookups, the
-// original password-check and resource APIs, an HIBP-compatible range API, health and metrics.
+// original password-check and resource APIs, an HIBP-compatible range API, the monthly
+// summaries, health and metrics.
 package api
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/summary"
 )
 
 // DB is what the handlers read PostgreSQL through: a *pgxpool.Pool.
@@ -44,6 +46,8 @@ type Deps struct {
 	Caller CallerFunc
 	// Claims, when set, serves the probe claims of signed-in users (the plugin's /claims).
 	Claims Claimer
+	// Summaries, when set, serves the monthly summaries (docs/summary.md).
+	Summaries *summary.Publisher
 
 	errors *errorLog // set by Public and Resources
 }
@@ -62,6 +66,9 @@ func Public(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/resource", d.resource)
 	if d.Answers != nil {
 		mux.HandleFunc("POST /api/query", d.query)
+	}
+	if d.Summaries != nil {
+		d.summaryRoutes(mux)
 	}
 	mux.HandleFunc("GET /healthz", d.healthz)
 	if d.Gatherer != nil {
