@@ -1,4 +1,5 @@
 import React from 'react';
+import { TimeRange } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
 
 import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS } from '../catalog';
@@ -12,6 +13,7 @@ const LABEL_WIDTH = 14;
 interface Props {
   datasource: DataSource;
   query: SviewQuery;
+  range?: TimeRange;
   onChange: (query: SviewQuery) => void;
   onRunQuery: () => void;
 }
@@ -21,8 +23,16 @@ function kept(f: Filters | undefined, kind: EventsKind): Filters | undefined {
   return used(Object.fromEntries(Object.entries(f ?? {}).filter(([k]) => EVENTS_FILTERS[kind].includes(k))));
 }
 
-/** The events behind a metric: usages are login attempts, scans port scans, the rest incidents. */
-const METRIC_EVENTS: Record<string, EventsKind> = { usages: 'logins', scans: 'scans' };
+/**
+ * The events behind a metric: usages are login attempts, scans port scans, events feed events,
+ * commands commands, the rest incidents.
+ */
+const METRIC_EVENTS: Record<string, EventsKind> = {
+  usages: 'logins',
+  scans: 'scans',
+  events: 'feeds',
+  commands: 'commands',
+};
 
 /**
  * The events query a query of another type becomes: the rows behind its metric (or the kind it
@@ -45,7 +55,7 @@ export function toEvents(query: SviewQuery): SviewQuery {
  * Events: the raw rows of one table as logs, newest first within the dashboard range, with the
  * filters and exclusions that table takes, a page size and the time to page back from.
  */
-export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function EventsEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const kind = query.events ?? 'incidents';
 
   const change = (q: SviewQuery) => {
@@ -97,6 +107,7 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
       <FiltersAndExclusions
         datasource={datasource}
         query={query}
+        range={range}
         filterKeys={EVENTS_FILTERS[kind]}
         excludeKeys={EVENTS_FILTERS[kind]}
         excludeTooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
