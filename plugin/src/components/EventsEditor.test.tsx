@@ -116,6 +116,13 @@ describe('EventsEditor', () => {
     ).toEqual({ taxonomy: ['scanner'] });
   });
 
+  it('explains a filter the kind lacks and a page too long, under their fields', async () => {
+    await setup({ queryType: 'events', events: 'feeds', filters: { probe: ['1'] }, limit: 6000 });
+    expect(shown('sview-filter-probe')).toBe(true); // shown so it can be removed
+    expect(screen.getByText(/^feeds events cannot be filtered by probe; its filters are asn/)).toBeInTheDocument();
+    expect(screen.getByText('Limit must be a whole number from 1 to 5000, not 6000.')).toBeInTheDocument();
+  });
+
   it('stores the limit as a number and before as typed, running on blur', async () => {
     const { onChange, onRunQuery } = await setup({ queryType: 'events', events: 'incidents' });
     const limit = document.getElementById('sview-events-limit')!;

@@ -5,7 +5,8 @@ import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
 import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS } from '../catalog';
 import type { DataSource } from '../datasource';
 import { EventsKind, Filters, SviewQuery } from '../types';
-import { FiltersAndExclusions, used } from './StatsEditor';
+import { eventsProblems } from '../validation';
+import { errorFor, FiltersAndExclusions, used } from './StatsEditor';
 import { NumberField } from './NumberField';
 
 const LABEL_WIDTH = 14;
@@ -57,6 +58,7 @@ export function toEvents(query: SviewQuery): SviewQuery {
  */
 export function EventsEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const kind = query.events ?? 'incidents';
+  const problems = eventsProblems(query);
 
   const change = (q: SviewQuery) => {
     onChange(q);
@@ -82,6 +84,7 @@ export function EventsEditor({ datasource, query, range, onChange, onRunQuery }:
           id="sview-events-limit"
           label="Limit"
           tooltip={`Rows of one page, at most ${EVENTS_MAX_LIMIT}`}
+          error={errorFor(problems, 'limit')}
           min={1}
           max={EVENTS_MAX_LIMIT}
           value={query.limit}
@@ -111,6 +114,8 @@ export function EventsEditor({ datasource, query, range, onChange, onRunQuery }:
         filterKeys={EVENTS_FILTERS[kind]}
         excludeKeys={EVENTS_FILTERS[kind]}
         excludeTooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
+        filterError={errorFor(problems, 'filters')}
+        excludeError={errorFor(problems, 'exclude')}
         onChange={onChange}
         onRunQuery={onRunQuery}
       />
