@@ -17,6 +17,7 @@ import {
   ANNOTATION_OPTIONS,
   EVENTS_OPTIONS,
   EVENTS_FILTERS,
+  LABEL_FILTER_KEYS,
   defaultLimit,
 } from './catalog';
 import {
@@ -24,6 +25,7 @@ import {
   EventsKind,
   Filters,
   Format,
+  LabelFilterKey,
   ListFilterKey,
   Metric,
   Period,
@@ -47,7 +49,13 @@ const QUERY_TYPES: Record<QueryType, true> = {
   events: true,
   live: true,
 };
-const EVENTS_KINDS: Record<EventsKind, true> = { incidents: true, logins: true, scans: true };
+const EVENTS_KINDS: Record<EventsKind, true> = {
+  incidents: true,
+  logins: true,
+  scans: true,
+  feeds: true,
+  commands: true,
+};
 const ANNOTATIONS: Record<AnnotationKind, true> = { greylist: true, aggregation: true, silence: true };
 const TREND_FORMATS: Record<TrendFormat, true> = { table: true, numeric: true };
 const TREND_DIRECTIONS: Record<TrendDirection, true> = { rising: true, falling: true };
@@ -58,7 +66,14 @@ const TREND_MEASURES: Record<TrendMeasure, true> = {
   current: true,
   previous: true,
 };
-const METRICS: Record<Metric, true> = { incidents: true, attackers: true, usages: true, scans: true };
+const METRICS: Record<Metric, true> = {
+  incidents: true,
+  attackers: true,
+  usages: true,
+  scans: true,
+  events: true,
+  commands: true,
+};
 const FORMATS: Record<Format, true> = { timeseries: true, table: true, map: true };
 const PERIODS: Record<Exclude<Period, ''>, true> = {
   '1h': true,
@@ -69,6 +84,14 @@ const PERIODS: Record<Exclude<Period, ''>, true> = {
   '3m': true,
   '1y': true,
 };
+const LABEL_FILTERS: Record<LabelFilterKey, true> = {
+  taxonomy: true,
+  type: true,
+  identifier: true,
+  feed: true,
+  provider: true,
+  command: true,
+};
 const LIST_FILTERS: Record<ListFilterKey, true> = {
   probe: true,
   asn: true,
@@ -78,6 +101,7 @@ const LIST_FILTERS: Record<ListFilterKey, true> = {
   ip: true,
   port: true,
   tag: true,
+  ...LABEL_FILTERS,
 };
 const TEXT_FILTERS: Record<TextFilterKey, true> = { password: true, username: true };
 // every key of Filters: Record needs each, optional or not
@@ -133,6 +157,16 @@ describe('the query model agrees with the backend golden', () => {
     expect(TEXT_FILTER_KEYS).toEqual(model.filters.text);
   });
 
+  it('label filters are list filters and groupings of the model, and only feed events and commands have them', () => {
+    expect(sorted(LABEL_FILTER_KEYS)).toEqual(sorted(Object.keys(LABEL_FILTERS)));
+    expect(model.filters.list).toEqual(expect.arrayContaining(LABEL_FILTER_KEYS));
+    expect(model.groupBy).toEqual(expect.arrayContaining(LABEL_FILTER_KEYS));
+    const labelled = model.metrics
+      .filter((m) => m.filters.some((f) => (LABEL_FILTER_KEYS as string[]).includes(f)))
+      .map((m) => m.name);
+    expect(labelled).toEqual(['events', 'commands']);
+  });
+
   it('periods read as before: the window, and the bucket width', () => {
     expect(PERIOD_OPTIONS.map((o) => [o.value, o.label, o.description])).toEqual([
       ['', 'Dashboard range', 'Follow the dashboard time range and interval'],
@@ -160,7 +194,11 @@ describe('the query model agrees with the backend golden', () => {
       format: 'table',
       limit: 15,
     });
-    expect(PRESETS.all_countries_by_attackers_list).toEqual({ metric: 'attackers', groupBy: ['country'], format: 'map' });
+    expect(PRESETS.all_countries_by_attackers_list).toEqual({
+      metric: 'attackers',
+      groupBy: ['country'],
+      format: 'map',
+    });
     expect(PRESETS.my_top_traps_by_incidents_graph).toEqual({
       metric: 'incidents',
       groupBy: ['trap'],

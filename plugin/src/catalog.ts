@@ -11,6 +11,7 @@ import {
   EventsKind,
   Format,
   GroupBy,
+  LabelFilterKey,
   ListFilterKey,
   Metric,
   Period,
@@ -19,6 +20,7 @@ import {
   TrendDirection,
   TrendFormat,
   TrendMeasure,
+  VariableKind,
   VariableRef,
 } from './types';
 
@@ -35,7 +37,10 @@ function options<T extends string>(values: string[], text: Record<T, Text>): Arr
 }
 
 export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
-  stats: { label: 'Statistics', description: 'Incidents, attackers, password usages and port scans' },
+  stats: {
+    label: 'Statistics',
+    description: 'Incidents, attackers, password usages, port scans, feed events and commands',
+  },
   greylist: { label: 'Greylist', description: 'Addresses that attack many probes, with score and tags' },
   leak: { label: 'Leaked passwords', description: 'Look a password or SHA-1 up in the leak database' },
   status: { label: 'Status', description: 'Aggregation lag per table and precision, cache state' },
@@ -44,7 +49,7 @@ export const QUERY_TYPE_OPTIONS = options<QueryType>(model.queryTypes, {
   trend: { label: 'Trend', description: 'Keys ranked by how they rise or fall against the period before' },
   events: {
     label: 'Events',
-    description: 'The raw incidents, login attempts or port scans behind the counts, as logs',
+    description: 'The raw incidents, login attempts, port scans, feed events or commands behind the counts, as logs',
   },
   live: { label: 'Live', description: 'New incidents as they arrive, or their count per second (Grafana Live)' },
 });
@@ -55,6 +60,8 @@ export const EVENTS_OPTIONS = options<EventsKind>(
     incidents: { label: 'Incidents', description: 'Trap and action of each attack' },
     logins: { label: 'Logins', description: 'Username and password of each login attempt' },
     scans: { label: 'Scans', description: 'Protocol and port of each port scan' },
+    feeds: { label: 'Feed events (IDEA, IntelMQ)', description: 'Classification and feed of each CSIRT feed event' },
+    commands: { label: 'Commands (HaaS)', description: 'Each command typed in an SSH honeypot session' },
   }
 );
 
@@ -111,6 +118,11 @@ export const METRIC_OPTIONS = options<Metric>(
     attackers: { label: 'Attackers', description: 'Distinct attacking IP addresses' },
     usages: { label: 'Password usages', description: 'Login attempts with a username and password' },
     scans: { label: 'Port scans', description: 'Connections to ports seen by the firewall logs' },
+    events: {
+      label: 'Feed events (IDEA, IntelMQ)',
+      description: 'Events reported by CSIRT feeds; they name no probe',
+    },
+    commands: { label: 'Commands (HaaS)', description: 'Commands attackers typed in SSH honeypot sessions' },
   }
 );
 
@@ -129,9 +141,18 @@ export const GROUP_BY_LABELS: Record<GroupBy, string> = {
   username: 'Username',
   combination: 'Combination',
   port: 'Port',
+  taxonomy: 'Taxonomy',
+  type: 'Type',
+  identifier: 'Identifier',
+  feed: 'Feed',
+  provider: 'Provider',
+  command: 'Command',
 };
 
-/** The dimensions each metric's table holds (incidents and attackers read incidents, usages passwords, scans ports). */
+/**
+ * The dimensions each metric's table holds (incidents and attackers read incidents, usages
+ * passwords, scans ports, events feed_events, commands commands).
+ */
 export const METRIC_DIMENSIONS = Object.fromEntries(model.metrics.map((m) => [m.name, m.groupBy])) as Record<
   Metric,
   GroupBy[]
@@ -157,6 +178,29 @@ export const METRIC_FILTERS = Object.fromEntries(model.metrics.map((m) => [m.nam
 /** The filters of the model that hold a list of values (any of them), and those that hold one text. */
 export const LIST_FILTER_KEYS = model.filters.list as ListFilterKey[];
 export const TEXT_FILTER_KEYS = model.filters.text as TextFilterKey[];
+
+/**
+ * The list filters of free text (internal/query/labels.go), whose values may hold commas; the
+ * golden does not tell them apart, catalog.test.ts checks they are list filters of the model.
+ */
+export const LABEL_FILTER_KEYS: LabelFilterKey[] = ['taxonomy', 'type', 'identifier', 'feed', 'provider', 'command'];
+
+/**
+ * The variable kinds the backend lists only by volume within a time range, the last 24 hours
+ * without one (docs/plugin-resources.md); the other kinds list everything.
+ */
+export const RANKED_KINDS: VariableKind[] = [
+  'ips',
+  'ports',
+  'passwords',
+  'usernames',
+  'taxonomies',
+  'types',
+  'identifiers',
+  'feeds',
+  'providers',
+  'commands',
+];
 
 /** Which exclusions each metric takes (the same keys as its filters). */
 export const METRIC_EXCLUDES = Object.fromEntries(model.metrics.map((m) => [m.name, m.exclude])) as Record<
@@ -233,8 +277,8 @@ export interface Preset {
 }
 
 /**
- * The 29 resources of the original Sentinel View (reference/original-sentinel-view.md §3), as the
- * backend expands them (internal/catalog); the editor fills its fields from here. A preset the
+ * The 29 resources of the original Sentinel View (reference/original-sentinel-view.md §3) and the
+ * few sview adds for feed events and commands, as the backend expands them (internal/catalog); the editor fills its fields from here. A preset the
  * backend lists but this table lacks is sent by name only and expanded by the backend.
  */
 export const PRESETS: Record<string, Preset> = Object.fromEntries(

@@ -129,6 +129,34 @@ describe('applyTemplateVariables', () => {
     expect(out.filters?.country).toEqual(['AT']);
   });
 
+  it('sends the label filters as lists, splitting multi-value variables but never a value on its commas', () => {
+    setTemplateSrv(
+      fakeTemplateSrv([
+        { name: 'cmds', current: ['uname -a', 'echo a,b'] },
+        { name: 'taxonomy', current: ['$__all'], options: ['information-gathering', 'malicious-code'] },
+      ])
+    );
+    const out = ds().applyTemplateVariables(
+      stats({
+        metric: 'commands',
+        filters: { command: ['$cmds', 'cat /etc/passwd, /etc/shadow'] },
+        exclude: { command: ['  wget http://x  '] },
+      }),
+      {}
+    );
+    expect(out.filters).toEqual({ command: ['uname -a', 'echo a,b', 'cat /etc/passwd, /etc/shadow'] });
+    expect(out.exclude).toEqual({ command: ['wget http://x'] });
+    const feeds = ds().applyTemplateVariables(
+      stats({ metric: 'events', filters: { taxonomy: ['$taxonomy'], feed: ['Scan-SSH'], provider: ['Shadowserver'] } }),
+      {}
+    );
+    expect(feeds.filters).toEqual({
+      taxonomy: ['information-gathering', 'malicious-code'],
+      feed: ['Scan-SSH'],
+      provider: ['Shadowserver'],
+    });
+  });
+
   it('passes a custom All value through as one element', () => {
     const out = ds().applyTemplateVariables(stats({ filters: { tag: ['$customall'] } }), {});
     expect(out.filters?.tag).toEqual(['.*']);
@@ -317,6 +345,20 @@ describe('variable support', () => {
     expect(response.data).toEqual([{ value: '64500', text: 'AS64500 EXAMPLE-NET' }]);
   });
 
+  it('lists a ranked kind within the dashboard range, the others whole', async () => {
+    const ds = new DataSource(settings);
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue([] as never);
+    const range = { from: dateTime(1796083200000), to: dateTime(1796169600000), raw: { from: 'now-1d', to: 'now' } };
+    const support = ds.variables as SviewVariableSupport;
+    for (const kind of ['commands', 'countries'] as const) {
+      await lastValueFrom(support.query({ targets: [{ refId: 'A', kind }], range, scopedVars: {} } as never));
+    }
+    expect(getResource.mock.calls).toEqual([
+      ['variables/commands', { from: 1796083200000, to: 1796169600000 }],
+      ['variables/countries', {}],
+    ]);
+  });
+
   it('rejects an answer that is not a list', async () => {
     const ds = new DataSource(settings);
     jest.spyOn(ds, 'getResource').mockResolvedValue({ error: 'x' } as never);
@@ -327,7 +369,10 @@ describe('variable support', () => {
     const keys = await new DataSource(settings).getTagKeys();
     const want = [...model.filters.list, ...model.filters.text];
     expect(keys.map((k) => k.value)).toEqual(want);
-    expect(want).toEqual(expect.arrayContaining(['ip', 'port', 'password', 'username', 'country', 'asn']));
+    expect(want).toEqual(
+      expect.arrayContaining(['ip', 'port', 'password', 'username', 'country', 'asn', 'taxonomy', 'command'])
+    );
+    expect(want).toEqual(expect.arrayContaining(['type', 'identifier', 'feed', 'provider']));
   });
 
   it.each<[string, string]>([
@@ -339,6 +384,12 @@ describe('variable support', () => {
     ['username', 'variables/usernames'],
     ['probe', 'variables/probes'],
     ['tag', 'variables/tags'],
+    ['taxonomy', 'variables/taxonomies'],
+    ['type', 'variables/types'],
+    ['identifier', 'variables/identifiers'],
+    ['feed', 'variables/feeds'],
+    ['provider', 'variables/providers'],
+    ['command', 'variables/commands'],
   ])('loads the values of %s within the dashboard time range', async (key, path) => {
     const ds = new DataSource(settings);
     const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue([{ value: 'v', text: 'V' }] as never);

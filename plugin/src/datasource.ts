@@ -13,7 +13,7 @@ import { config, DataSourceWithBackend, getGrafanaLiveSrv, getTemplateSrv } from
 import { from, merge, Observable, of } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 
-import { LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
+import { LABEL_FILTER_KEYS, LIST_FILTER_KEYS, TEXT_FILTER_KEYS } from './catalog';
 import { liveAddress } from './live';
 import { hashPassword, leakPassword, migrateQuery, sendable, withoutPassword } from './migration';
 import { isComplete, liveProblems } from './validation';
@@ -35,8 +35,9 @@ const TEXT_FIELDS = ['preset', 'metric', 'format', 'period', 'sha1', 'prefix', '
 // Joins the values of a multi-value variable inside one list element; split again right after.
 // A control character cannot occur in any value of the model (codes, numbers, names).
 const SEP = '\u001f';
-// List values (ids, numbers, codes, trap/action/tag keywords) never hold a comma either, so an
-// element is also split on commas: `${country:csv}` or a typed "CZ,DE" become two values.
+// The other list values (ids, numbers, codes, trap/action/tag keywords) never hold a comma
+// either, so their elements are also split on commas: `${country:csv}` or a typed "CZ,DE" become
+// two values. Label values (a command, a feed's name) may hold commas and are split on SEP only.
 const LIST_SPLIT = /[\u001f,]/;
 
 /** The variable formatter for list fields: every value becomes its own list element. */
@@ -125,9 +126,9 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
     const templateSrv = getTemplateSrv();
     const text = (v: string | undefined) =>
       v === undefined ? undefined : templateSrv.replace(v, scopedVars, textFormat);
-    const list = (values: string[] | undefined) =>
+    const list = (values: string[] | undefined, split: string | RegExp = LIST_SPLIT) =>
       values
-        ?.flatMap((v) => templateSrv.replace(v, scopedVars, listFormat).split(LIST_SPLIT))
+        ?.flatMap((v) => templateSrv.replace(v, scopedVars, listFormat).split(split))
         .map((v) => v.trim())
         .filter((v) => v !== '');
 
@@ -145,7 +146,7 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
       const f: Filters = { ...given };
       for (const k of LIST_FILTER_KEYS) {
         if (f[k] !== undefined) {
-          f[k] = list(f[k]);
+          f[k] = list(f[k], (LABEL_FILTER_KEYS as string[]).includes(k) ? SEP : LIST_SPLIT);
         }
       }
       for (const k of TEXT_FILTER_KEYS) {
@@ -235,4 +236,10 @@ const ADHOC_KINDS: Record<ListFilterKey | TextFilterKey, VariableKind> = {
   tag: 'tags',
   password: 'passwords',
   username: 'usernames',
+  taxonomy: 'taxonomies',
+  type: 'types',
+  identifier: 'identifiers',
+  feed: 'feeds',
+  provider: 'providers',
+  command: 'commands',
 };

@@ -28,6 +28,16 @@ describe('migrateQuery', () => {
       legacy({ queryType: 'stats', preset: 'my_all_incidents_graph', token: 'ab'.repeat(32) }),
     ],
     [
+      'a label filter written as one string is a list of it, its commas kept',
+      legacy({ metric: 'commands', filters: { command: 'echo a,b' }, exclude: { feed: 'Drone' } }),
+      legacy({
+        queryType: 'stats',
+        metric: 'commands',
+        filters: { command: ['echo a,b'] },
+        exclude: { feed: ['Drone'] },
+      }),
+    ],
+    [
       'scalar and numeric filters become string lists; string limit a number',
       legacy({ metric: 'incidents', filters: { country: 'CZ', asn: 64500, port: [22, 23] }, limit: '10' }),
       legacy({

@@ -5,10 +5,14 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export type QueryType = 'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'events' | 'live';
+export type QueryType =
+  'stats' | 'greylist' | 'leak' | 'status' | 'trend' | 'annotations' | 'probes' | 'events' | 'live';
 
-/** The raw rows an events query lists: incidents, login attempts (passwords) or port scans. */
-export type EventsKind = 'incidents' | 'logins' | 'scans';
+/**
+ * The raw rows an events query lists: incidents, login attempts (passwords), port scans, feed
+ * events (IDEA, IntelMQ) or commands typed in HaaS sessions.
+ */
+export type EventsKind = 'incidents' | 'logins' | 'scans' | 'feeds' | 'commands';
 
 /** What an annotations query marks on time series panels. */
 export type AnnotationKind = 'greylist' | 'aggregation' | 'silence';
@@ -18,12 +22,26 @@ export type TrendFormat = 'table' | 'numeric';
 export type TrendDirection = 'rising' | 'falling';
 export type TrendMeasure = 'slope_per_day' | 'change' | 'change_ratio' | 'current' | 'previous';
 
-/** incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from ports. */
-export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans';
+/**
+ * incidents and attackers (distinct IPs) come from incidents, usages from passwords, scans from
+ * ports, events from feed_events (CSIRT feeds), commands from commands (HaaS sessions).
+ */
+export type Metric = 'incidents' | 'attackers' | 'usages' | 'scans' | 'events' | 'commands';
 
 /** One grouping key; "" = one series for everything; combination = username and password together. */
 export type GroupBy =
-  '' | 'country' | 'asn' | 'trap' | 'action' | 'ip' | 'probe' | 'password' | 'username' | 'combination' | 'port';
+  | ''
+  | 'country'
+  | 'asn'
+  | 'trap'
+  | 'action'
+  | 'ip'
+  | 'probe'
+  | 'password'
+  | 'username'
+  | 'combination'
+  | 'port'
+  | LabelFilterKey;
 
 /**
  * The keys a stats query groups by (up to MAX_GROUP_BY), series labelled and table rows keyed by
@@ -39,7 +57,7 @@ export type Format = 'timeseries' | 'table' | 'map';
 export type Period = '' | '1h' | '6h' | '1d' | '1w' | '1m' | '3m' | '1y';
 
 /**
- * Filters of a stats query (probe … port) and of a greylist query (tag, country, asn); also the
+ * Filters of a stats query (probe … command) and of a greylist query (tag, country, asn); also the
  * shape of a stats query's `exclude` (every key but tag).
  * Every list holds strings, also probe, asn and port: a saved query may hold `$variable`
  * references, and the backend parses numeric strings (internal/query lenient decoding).
@@ -60,11 +78,28 @@ export interface Filters {
   /** one username (exact match) */
   username?: string;
   port?: string[];
+  /** feed events: IntelMQ classification.taxonomy (the backend lower-cases it) */
+  taxonomy?: string[];
+  /** feed events: IntelMQ classification.type (the backend lower-cases it) */
+  type?: string[];
+  /** feed events: IntelMQ classification.identifier, as given */
+  identifier?: string[];
+  /** feed events: the feed's name, as given */
+  feed?: string[];
+  /** feed events: the feed's provider, as given */
+  provider?: string[];
+  /** commands typed in HaaS sessions, each compared whole as typed */
+  command?: string[];
   /** greylist only: greylist tags */
   tag?: string[];
 }
 
-export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'ip' | 'port' | 'tag';
+/**
+ * Filters of free text compared as given (internal/query/labels.go), also groupings: a value may
+ * hold commas and spaces (a command), so it is never split.
+ */
+export type LabelFilterKey = 'taxonomy' | 'type' | 'identifier' | 'feed' | 'provider' | 'command';
+export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'ip' | 'port' | 'tag' | LabelFilterKey;
 export type TextFilterKey = 'password' | 'username';
 
 /** Ad-hoc filter operators the backend applies: equal, not equal, one of, not one of. */
@@ -236,7 +271,13 @@ export type VariableKind =
   | 'ips'
   | 'ports'
   | 'passwords'
-  | 'usernames';
+  | 'usernames'
+  | 'taxonomies'
+  | 'types'
+  | 'identifiers'
+  | 'feeds'
+  | 'providers'
+  | 'commands';
 
 /** The query of a dashboard variable that uses this datasource. */
 export interface SviewVariableQuery extends DataQuery {

@@ -33,6 +33,34 @@ describe('queryProblems', () => {
     ['leak prefix as variable', q({ queryType: 'leak', prefix: '$p' }), []],
     ['leak by full SHA-1', q({ queryType: 'leak', sha1: 'a'.repeat(40) }), []],
     ['status has nothing to check', q({ queryType: 'status' }), []],
+    [
+      'feed events by taxonomy',
+      q({ metric: 'events', groupBy: ['taxonomy', 'feed'], filters: { type: ['scanner'] } }),
+      [],
+    ],
+    ['feed events by probe', q({ metric: 'events', groupBy: 'probe' }), ['groupBy']],
+    ['feed events filtered by probe', q({ metric: 'events', filters: { probe: ['1'] } }), ['filters']],
+    ['commands by command and probe', q({ metric: 'commands', groupBy: ['command', 'probe'] }), []],
+    ['commands excluding a taxonomy', q({ metric: 'commands', exclude: { taxonomy: ['scanner'] } }), ['exclude']],
+    ['incidents filtered by command', q({ metric: 'incidents', filters: { command: ['uname -a'] } }), ['filters']],
+    [
+      'a command longer than the backend takes',
+      q({ metric: 'commands', filters: { command: ['x'.repeat(257)] } }),
+      ['filters'],
+    ],
+    ['a command of 256 bytes', q({ metric: 'commands', exclude: { command: ['é'.repeat(128)] } }), []],
+    ['feed events with their filters', q({ queryType: 'events', events: 'feeds', filters: { feed: ['Drone'] } }), []],
+    [
+      'feed events filtered by probe',
+      q({ queryType: 'events', events: 'feeds', filters: { probe: ['1'] } }),
+      ['filters'],
+    ],
+    [
+      'commands excluding a trap',
+      q({ queryType: 'events', events: 'commands', exclude: { trap: ['fwlogs'] } }),
+      ['exclude'],
+    ],
+    ['an events page too long', q({ queryType: 'events', events: 'commands', limit: 5001 }), ['limit']],
   ])('%s', (_name, query, fields) => {
     expect(queryProblems(query).map((p) => p.field)).toEqual(fields);
   });
@@ -46,6 +74,41 @@ describe('queryProblems', () => {
     ).toEqual(['Group by at most 3 keys, not 4.']);
     expect(queryProblems(q({ metric: 'incidents', groupBy: ['probe', 'probe'] })).map((p) => p.message)).toEqual([
       'Probe is chosen twice.',
+    ]);
+  });
+
+  it('refuses a probe on feed events as the backend does, naming the filters their table has', () => {
+    expect(queryProblems(q({ metric: 'events', filters: { probe: ['1'] }, exclude: { probe: ['2'] } }))).toEqual([
+      {
+        field: 'filters',
+        message:
+          'events cannot be filtered by probe; its filters are asn, country, ip, taxonomy, type, identifier, feed, provider.',
+      },
+      {
+        field: 'exclude',
+        message:
+          'events cannot exclude by probe; it can exclude by asn, country, ip, taxonomy, type, identifier, feed, provider.',
+      },
+    ]);
+    expect(queryProblems(q({ queryType: 'events', events: 'feeds', filters: { probe: ['1'] } }))).toEqual([
+      {
+        field: 'filters',
+        message:
+          'feeds events cannot be filtered by probe; its filters are asn, country, ip, taxonomy, type, identifier, feed, provider.',
+      },
+    ]);
+    expect(queryProblems(q({ metric: 'events', groupBy: ['probe'] })).map((p) => p.message)).toEqual([
+      'Probe cannot group events: events can be grouped by country, asn, ip, taxonomy, type, identifier, feed, provider.',
+    ]);
+  });
+
+  it('names a label value too long by its start', () => {
+    const long = `wget http://198.51.100.7/${'a'.repeat(300)}`;
+    expect(queryProblems(q({ metric: 'commands', exclude: { command: ['ls', long] } }))).toEqual([
+      {
+        field: 'exclude',
+        message: `"${long.slice(0, 32)}…" is longer than 256 bytes, the most a value may be.`,
+      },
     ]);
   });
 

@@ -77,6 +77,52 @@ describe('EventsEditor', () => {
     expect(onRunQuery).toHaveBeenCalled();
   });
 
+  it('offers feed events and commands, each with the filters of its table', async () => {
+    await setup({ queryType: 'events', events: 'feeds' });
+    const keys = ['taxonomy', 'type', 'identifier', 'feed', 'provider', 'ip', 'probe', 'command'];
+    expect(keys.map((k) => shown(`sview-filter-${k}`))).toEqual([true, true, true, true, true, true, false, false]);
+    document.body.innerHTML = '';
+    const { onChange } = await setup({
+      queryType: 'events',
+      events: 'logins',
+      filters: { password: 'admin', probe: ['1'] },
+    });
+    fireEvent.keyDown(document.getElementById('sview-events')!, { key: 'ArrowDown' });
+    expect(screen.getByText('Feed events (IDEA, IntelMQ)')).toBeInTheDocument();
+    fireEvent.click(screen.getByText('Commands (HaaS)'));
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'events',
+      events: 'commands',
+      filters: { probe: ['1'] },
+      exclude: undefined,
+    });
+  });
+
+  it('feed events drop the probe, and keep their label filters as lists', async () => {
+    const { onChange } = await setup({
+      queryType: 'events',
+      events: 'commands',
+      filters: { probe: ['1'], country: ['CZ'], command: ['uname -a'] },
+    });
+    expect(shown('sview-filter-command')).toBe(true);
+    fireEvent.keyDown(document.getElementById('sview-events')!, { key: 'ArrowDown' });
+    fireEvent.click(screen.getByText('Feed events (IDEA, IntelMQ)'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ events: 'feeds', filters: { country: ['CZ'] } })
+    );
+    expect(
+      toEvents({ refId: 'A', metric: 'events', filters: { taxonomy: ['scanner'], probe: ['1'] } }).filters
+    ).toEqual({ taxonomy: ['scanner'] });
+  });
+
+  it('explains a filter the kind lacks and a page too long, under their fields', async () => {
+    await setup({ queryType: 'events', events: 'feeds', filters: { probe: ['1'] }, limit: 6000 });
+    expect(shown('sview-filter-probe')).toBe(true); // shown so it can be removed
+    expect(screen.getByText(/^feeds events cannot be filtered by probe; its filters are asn/)).toBeInTheDocument();
+    expect(screen.getByText('Limit must be a whole number from 1 to 5000, not 6000.')).toBeInTheDocument();
+  });
+
   it('stores the limit as a number and before as typed, running on blur', async () => {
     const { onChange, onRunQuery } = await setup({ queryType: 'events', events: 'incidents' });
     const limit = document.getElementById('sview-events-limit')!;
@@ -92,10 +138,10 @@ describe('EventsEditor', () => {
 
   it('maps metrics to the rows behind them', () => {
     expect(
-      ['incidents', 'attackers', 'usages', 'scans'].map(
+      ['incidents', 'attackers', 'usages', 'scans', 'events', 'commands'].map(
         (metric) => toEvents({ refId: 'A', metric } as SviewQuery).events
       )
-    ).toEqual(['incidents', 'incidents', 'logins', 'scans']);
+    ).toEqual(['incidents', 'incidents', 'logins', 'scans', 'feeds', 'commands']);
     expect(toEvents({ refId: 'A', queryType: 'greylist', events: 'scans', metric: 'usages' }).events).toBe('scans');
     expect(toEvents({ refId: 'A', queryType: 'leak', password: '$pw' })).toEqual({
       refId: 'A',

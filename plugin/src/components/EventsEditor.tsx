@@ -1,10 +1,12 @@
 import React from 'react';
+import { TimeRange } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
 
 import { EVENTS_DEFAULT_LIMIT, EVENTS_FILTERS, EVENTS_MAX_LIMIT, EVENTS_OPTIONS } from '../catalog';
 import type { DataSource } from '../datasource';
 import { EventsKind, Filters, SviewQuery } from '../types';
-import { FiltersAndExclusions, used } from './StatsEditor';
+import { eventsProblems } from '../validation';
+import { errorFor, FiltersAndExclusions, used } from './StatsEditor';
 import { NumberField } from './NumberField';
 
 const LABEL_WIDTH = 14;
@@ -12,6 +14,7 @@ const LABEL_WIDTH = 14;
 interface Props {
   datasource: DataSource;
   query: SviewQuery;
+  range?: TimeRange;
   onChange: (query: SviewQuery) => void;
   onRunQuery: () => void;
 }
@@ -21,8 +24,16 @@ function kept(f: Filters | undefined, kind: EventsKind): Filters | undefined {
   return used(Object.fromEntries(Object.entries(f ?? {}).filter(([k]) => EVENTS_FILTERS[kind].includes(k))));
 }
 
-/** The events behind a metric: usages are login attempts, scans port scans, the rest incidents. */
-const METRIC_EVENTS: Record<string, EventsKind> = { usages: 'logins', scans: 'scans' };
+/**
+ * The events behind a metric: usages are login attempts, scans port scans, events feed events,
+ * commands commands, the rest incidents.
+ */
+const METRIC_EVENTS: Record<string, EventsKind> = {
+  usages: 'logins',
+  scans: 'scans',
+  events: 'feeds',
+  commands: 'commands',
+};
 
 /**
  * The events query a query of another type becomes: the rows behind its metric (or the kind it
@@ -45,8 +56,9 @@ export function toEvents(query: SviewQuery): SviewQuery {
  * Events: the raw rows of one table as logs, newest first within the dashboard range, with the
  * filters and exclusions that table takes, a page size and the time to page back from.
  */
-export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function EventsEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const kind = query.events ?? 'incidents';
+  const problems = eventsProblems(query);
 
   const change = (q: SviewQuery) => {
     onChange(q);
@@ -72,6 +84,7 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
           id="sview-events-limit"
           label="Limit"
           tooltip={`Rows of one page, at most ${EVENTS_MAX_LIMIT}`}
+          error={errorFor(problems, 'limit')}
           min={1}
           max={EVENTS_MAX_LIMIT}
           value={query.limit}
@@ -97,9 +110,12 @@ export function EventsEditor({ datasource, query, onChange, onRunQuery }: Props)
       <FiltersAndExclusions
         datasource={datasource}
         query={query}
+        range={range}
         filterKeys={EVENTS_FILTERS[kind]}
         excludeKeys={EVENTS_FILTERS[kind]}
         excludeTooltip="Leave out the rows matching any of these values. A row without the value (unknown country or ASN) is kept."
+        filterError={errorFor(problems, 'filters')}
+        excludeError={errorFor(problems, 'exclude')}
         onChange={onChange}
         onRunQuery={onRunQuery}
       />

@@ -1,5 +1,5 @@
 import React from 'react';
-import { SelectableValue } from '@grafana/data';
+import { SelectableValue, TimeRange } from '@grafana/data';
 import { InlineField, Input, MultiSelect } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
@@ -29,6 +29,8 @@ interface ListProps {
   tooltip: string;
   /** backend list to offer; absent = free input only (ports) */
   kind?: VariableKind;
+  /** the dashboard's range: a ranked kind offers the values within it */
+  range?: TimeRange;
   filters: Filters;
   onChange: (filters: Filters) => void;
 }
@@ -42,10 +44,11 @@ export function ListFilterField({
   label,
   tooltip,
   kind,
+  range,
   filters,
   onChange,
 }: ListProps) {
-  const { options, loading, error } = useVariableOptions(datasource, kind);
+  const { options, loading, error } = useVariableOptions(datasource, kind, undefined, range);
   return (
     <InlineField label={label} labelWidth={LABEL_WIDTH} tooltip={tooltip} invalid={!!error} error={error}>
       <MultiSelect<string>

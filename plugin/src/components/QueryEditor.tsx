@@ -16,7 +16,7 @@ import { toTrend, TrendEditor } from './TrendEditor';
 
 type Props = QueryEditorProps<DataSource, SviewQuery, SviewOptions>;
 
-export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function QueryEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const migrated = useMemo(() => migrateQuery(query), [query]);
   // an old saved query is stored in its new shape as soon as it is edited
   const changed = JSON.stringify(migrated) !== JSON.stringify(query);
@@ -53,20 +53,38 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
         </InlineField>
       </InlineFieldRow>
       {queryType === 'stats' && (
-        <StatsEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+        <StatsEditor
+          datasource={datasource}
+          query={migrated}
+          range={range}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+        />
       )}
       {queryType === 'greylist' && (
         <GreylistEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'trend' && (
-        <TrendEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+        <TrendEditor
+          datasource={datasource}
+          query={migrated}
+          range={range}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+        />
       )}
       {queryType === 'leak' && <LeakEditor query={migrated} onChange={onChange} onRunQuery={onRunQuery} />}
       {queryType === 'annotations' && (
         <AnnotationEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'events' && (
-        <EventsEditor datasource={datasource} query={migrated} onChange={onChange} onRunQuery={onRunQuery} />
+        <EventsEditor
+          datasource={datasource}
+          query={migrated}
+          range={range}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+        />
       )}
       {queryType === 'probes' && (
         <p>

@@ -1,5 +1,5 @@
 import React, { useState } from 'react';
-import { SelectableValue } from '@grafana/data';
+import { SelectableValue, TimeRange } from '@grafana/data';
 import {
   FieldValidationMessage,
   InlineField,
@@ -96,6 +96,50 @@ const LIST_FILTERS: Array<{
     tooltip: 'Only these port numbers (type a number, Enter)',
     excludeTooltip: 'Not these port numbers (type a number, Enter)',
   },
+  // Free text compared as given: never split, since a command holds spaces and commas. Their
+  // options are the values seen within the dashboard range, busiest first.
+  {
+    filter: 'taxonomy',
+    kind: 'taxonomies',
+    label: 'Taxonomies',
+    tooltip: 'Only feed events of these IntelMQ taxonomies (classification.taxonomy, e.g. information-gathering)',
+    excludeTooltip: 'Not feed events of these taxonomies',
+  },
+  {
+    filter: 'type',
+    kind: 'types',
+    label: 'Types',
+    tooltip: 'Only feed events of these IntelMQ types (classification.type, e.g. scanner)',
+    excludeTooltip: 'Not feed events of these types',
+  },
+  {
+    filter: 'identifier',
+    kind: 'identifiers',
+    label: 'Identifiers',
+    tooltip: 'Only feed events of these IntelMQ identifiers (classification.identifier, e.g. ssh), as written',
+    excludeTooltip: 'Not feed events of these identifiers',
+  },
+  {
+    filter: 'feed',
+    kind: 'feeds',
+    label: 'Feeds',
+    tooltip: 'Only events of these feeds, by name as written',
+    excludeTooltip: 'Not events of these feeds',
+  },
+  {
+    filter: 'provider',
+    kind: 'providers',
+    label: 'Providers',
+    tooltip: 'Only events of feeds from these providers, as written',
+    excludeTooltip: 'Not events of feeds from these providers',
+  },
+  {
+    filter: 'command',
+    kind: 'commands',
+    label: 'Commands',
+    tooltip: 'Only these commands typed in HaaS sessions, each matched whole as typed',
+    excludeTooltip: 'Not these commands',
+  },
 ];
 
 /** The single-value filters. */
@@ -128,6 +172,8 @@ const STATIC_PRESETS = PRESET_NAMES.map((name) => ({ label: name, value: name })
 interface Props {
   datasource: DataSource;
   query: SviewQuery;
+  /** the dashboard's time range: the options of ranked filters are the values within it */
+  range?: TimeRange;
   onChange: (query: SviewQuery) => void;
   onRunQuery: () => void;
 }
@@ -186,6 +232,7 @@ export function used(f: Filters): Filters | undefined {
 interface FiltersAndExclusionsProps {
   datasource: DataSource;
   query: SviewQuery;
+  range?: TimeRange;
   /** the keys the query's table filters and excludes by (any key already set is shown too) */
   filterKeys: string[];
   excludeKeys: string[];
@@ -205,6 +252,7 @@ interface FiltersAndExclusionsProps {
 export function FiltersAndExclusions({
   datasource,
   query,
+  range,
   filterKeys,
   excludeKeys,
   excludeTooltip,
@@ -233,6 +281,7 @@ export function FiltersAndExclusions({
     <>
       <FilterRows
         datasource={datasource}
+        range={range}
         filters={query.filters ?? {}}
         idPrefix="sview-filter"
         shown={shown(filterKeys, query.filters)}
@@ -249,6 +298,7 @@ export function FiltersAndExclusions({
       {excluding && (
         <FilterRows
           datasource={datasource}
+          range={range}
           filters={query.exclude ?? {}}
           idPrefix="sview-exclude"
           exclude
@@ -265,6 +315,7 @@ export function FiltersAndExclusions({
 
 interface FilterRowsProps {
   datasource: DataSource;
+  range?: TimeRange;
   filters: Filters;
   /** sview-filter or sview-exclude: the inputs' id prefix */
   idPrefix: string;
@@ -280,6 +331,7 @@ interface FilterRowsProps {
 /** The fields of the filters or of the exclusions, the keys the metric takes (and any set). */
 export function FilterRows({
   datasource,
+  range,
   filters,
   idPrefix,
   exclude,
@@ -294,6 +346,7 @@ export function FilterRows({
         <ListFilterField
           key={f.filter}
           datasource={datasource}
+          range={range}
           {...f}
           idPrefix={idPrefix}
           tooltip={exclude ? excludeTooltip : tooltip}
@@ -317,7 +370,7 @@ export function FilterRows({
   );
 }
 
-export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function StatsEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const presets = useVariableOptions(datasource, 'presets', STATIC_PRESETS);
   const problems = statsProblems(query);
   const preset = query.preset ? PRESETS[query.preset] : undefined;
@@ -443,6 +496,7 @@ export function StatsEditor({ datasource, query, onChange, onRunQuery }: Props) 
       <FiltersAndExclusions
         datasource={datasource}
         query={query}
+        range={range}
         filterKeys={filterKeys}
         excludeKeys={excludeKeys}
         excludeTooltip="Leave out the rows matching any of these values, e.g. your own netblocks or a noisy country. A row without the value (unknown country or ASN) is kept."

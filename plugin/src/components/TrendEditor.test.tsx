@@ -60,6 +60,19 @@ describe('TrendEditor', () => {
     expect(screen.queryByText('Action')).not.toBeInTheDocument();
   });
 
+  it('ranks feed events by their classification and feed, commands by command', async () => {
+    const { onChange } = await setup({ ...trend, metric: 'events', groupBy: ['asn'] });
+    fireEvent.keyDown(document.getElementById('sview-trend-group-by')!, { key: 'ArrowDown' });
+    expect(screen.queryByText('Probe')).not.toBeInTheDocument();
+    fireEvent.click(screen.getByText('Taxonomy'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ metric: 'events', groupBy: ['taxonomy'] }));
+    expect(document.getElementById('sview-filter-feed')).not.toBeNull();
+    document.body.innerHTML = '';
+    const commands = await setup({ ...trend, metric: 'commands' });
+    pick('sview-trend-group-by', 'Command');
+    expect(commands.onChange).toHaveBeenLastCalledWith(expect.objectContaining({ groupBy: ['command'] }));
+  });
+
   it('changes the direction and runs the query', async () => {
     const { onChange, onRunQuery } = await setup(trend);
     fireEvent.click(screen.getByText('Falling'));

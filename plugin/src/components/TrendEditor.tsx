@@ -1,5 +1,5 @@
 import React from 'react';
-import { SelectableValue } from '@grafana/data';
+import { SelectableValue, TimeRange } from '@grafana/data';
 import { InlineField, InlineFieldRow, RadioButtonGroup, Select } from '@grafana/ui';
 
 import {
@@ -27,6 +27,7 @@ const LABEL_WIDTH = 14;
 interface Props {
   datasource: DataSource;
   query: SviewQuery;
+  range?: TimeRange;
   onChange: (query: SviewQuery) => void;
   onRunQuery: () => void;
 }
@@ -51,7 +52,7 @@ export function toTrend(query: SviewQuery): SviewQuery {
 }
 
 /** Every key of one grouping ranked by how it rises or falls against the period before (docs/trends.md). */
-export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function TrendEditor({ datasource, query, range, onChange, onRunQuery }: Props) {
   const problems = trendProblems(query);
   const metric = known<Metric>(query.metric);
   const format = (known(query.format) as TrendFormat | undefined) ?? 'table';
@@ -169,6 +170,7 @@ export function TrendEditor({ datasource, query, onChange, onRunQuery }: Props) 
       <FiltersAndExclusions
         datasource={datasource}
         query={query}
+        range={range}
         filterKeys={filterKeys}
         excludeKeys={excludeKeys}
         excludeTooltip="Leave out the rows matching any of these values before ranking"

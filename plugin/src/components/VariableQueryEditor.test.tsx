@@ -23,6 +23,20 @@ describe('VariableQueryEditor', () => {
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', kind: 'asns' });
   });
 
+  it.each<[string, string]>([
+    ['Taxonomies', 'taxonomies'],
+    ['Types', 'types'],
+    ['Identifiers', 'identifiers'],
+    ['Feeds', 'feeds'],
+    ['Providers', 'providers'],
+    ['Commands', 'commands'],
+  ])('offers the ranked kind %s', (label, kind) => {
+    const onChange = setup({ kind: 'probes' });
+    fireEvent.keyDown(document.getElementById('sview-variable-kind')!, { key: 'ArrowDown' });
+    fireEvent.click(screen.getByText(label));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', kind });
+  });
+
   it('sets and clears the search and the limit', () => {
     const onChange = setup({ kind: 'countries' });
     fireEvent.change(document.getElementById('sview-variable-search')!, { target: { value: 'c' } });

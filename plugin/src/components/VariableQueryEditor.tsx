@@ -17,6 +17,13 @@ export const VARIABLE_KIND_OPTIONS: Array<SelectableValue<VariableKind>> = [
   { value: 'presets', label: 'Presets', description: 'The original Sentinel View resources' },
   { value: 'periods', label: 'Periods', description: '1h … 1y' },
   { value: 'tags', label: 'Greylist tags', description: 'Tags of greylisted addresses' },
+  // ranked: the values seen within the dashboard range, busiest first (refresh on time range change)
+  { value: 'taxonomies', label: 'Taxonomies', description: 'Of feed events (IntelMQ), by volume in the range' },
+  { value: 'types', label: 'Types', description: 'Of feed events (IntelMQ), by volume in the range' },
+  { value: 'identifiers', label: 'Identifiers', description: 'Of feed events (IntelMQ), by volume in the range' },
+  { value: 'feeds', label: 'Feeds', description: 'Feeds of the feed events, by volume in the range' },
+  { value: 'providers', label: 'Providers', description: 'Providers of the feeds, by volume in the range' },
+  { value: 'commands', label: 'Commands', description: 'Typed in HaaS sessions, by volume in the range' },
 ];
 
 export function VariableQueryEditor({ query, onChange }: Props) {
