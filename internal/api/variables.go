@@ -32,7 +32,7 @@ var VariableKinds = []string{"probes", "asns", "countries", "traps", "actions", 
 
 // ranked are the kinds listed by volume within a time range (the values of ad-hoc filters):
 // the key's top-N table of the metric counting it, through the stats engine, its cache and the
-// caller's scope. The kinds of onlyRanked are only listed so; the other four are when the
+// caller's scope. The kinds of OnlyRanked are only listed so; the other four are when the
 // request gives a range.
 var ranked = map[string]struct{ metric, key string }{
 	"countries": {"incidents", "country"}, "asns": {"incidents", "asn"}, "traps": {"incidents", "trap"},
@@ -42,8 +42,8 @@ var ranked = map[string]struct{ metric, key string }{
 	"feeds": {"events", "feed"}, "providers": {"events", "provider"}, "commands": {"commands", "command"},
 }
 
-// onlyRanked are the kinds without a fixed list: their values are what the data holds.
-var onlyRanked = []string{"ips", "ports", "passwords", "usernames", "taxonomies", "types", "identifiers", "feeds", "providers", "commands"}
+// OnlyRanked are the kinds without a fixed list: their values are what the data holds.
+var OnlyRanked = []string{"ips", "ports", "passwords", "usernames", "taxonomies", "types", "identifiers", "feeds", "providers", "commands"}
 
 // Limits of the variables endpoint.
 const (
@@ -109,7 +109,7 @@ func ParseVariables(kind string, params url.Values, now time.Time) (VariablesReq
 		if !req.To.After(req.From) {
 			return VariablesRequest{}, fmt.Errorf("%w: to must be after from", ErrVariables)
 		}
-	} else if slices.Contains(onlyRanked, kind) {
+	} else if slices.Contains(OnlyRanked, kind) {
 		req.From, req.To = now.Add(-DefaultRankedRange).UTC(), now.UTC()
 	}
 	if req.Ranked() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/trend"
@@ -53,7 +54,14 @@ func TestQueryModelGolden(t *testing.T) {
 		Filters struct {
 			List []string `json:"list"`
 			Text []string `json:"text"`
+			// Labels are the list filters of free text: their values may hold commas.
+			Labels        []string `json:"labels"`
+			MaxLabelBytes int      `json:"maxLabelBytes"`
 		} `json:"filters"`
+		// Variables: the kinds of variables/{kind} listed only by volume within a time range.
+		Variables struct {
+			Ranked []string `json:"ranked"`
+		} `json:"variables"`
 		// DefaultLimit is the top-N a grouped stats query of each format gets without a limit (0 = all).
 		DefaultLimit map[string]int `json:"defaultLimit"`
 		MaxLimit     int            `json:"maxLimit"`
@@ -125,6 +133,12 @@ func TestQueryModelGolden(t *testing.T) {
 			t.Fatalf("filter %s is neither a list nor a text", name)
 		}
 	}
+	for _, l := range query.Labels {
+		require.Contains(t, m.Filters.List, l.Key, "a label filter is a list")
+		m.Filters.Labels = append(m.Filters.Labels, l.Key)
+	}
+	m.Filters.MaxLabelBytes = query.MaxLabelBytes
+	m.Variables.Ranked = api.OnlyRanked
 	m.QueryTypes = query.QueryTypes
 	m.GroupBy = query.GroupBys
 	m.Formats = query.Formats

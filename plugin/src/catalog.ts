@@ -179,28 +179,17 @@ export const METRIC_FILTERS = Object.fromEntries(model.metrics.map((m) => [m.nam
 export const LIST_FILTER_KEYS = model.filters.list as ListFilterKey[];
 export const TEXT_FILTER_KEYS = model.filters.text as TextFilterKey[];
 
-/**
- * The list filters of free text (internal/query/labels.go), whose values may hold commas; the
- * golden does not tell them apart, catalog.test.ts checks they are list filters of the model.
- */
-export const LABEL_FILTER_KEYS: LabelFilterKey[] = ['taxonomy', 'type', 'identifier', 'feed', 'provider', 'command'];
+/** The list filters of free text (internal/query/labels.go), whose values may hold commas. */
+export const LABEL_FILTER_KEYS = model.filters.labels as LabelFilterKey[];
+
+/** The longest value of a label filter the backend takes (MaxLabelBytes). */
+export const MAX_LABEL_BYTES = model.filters.maxLabelBytes;
 
 /**
  * The variable kinds the backend lists only by volume within a time range, the last 24 hours
  * without one (docs/plugin-resources.md); the other kinds list everything.
  */
-export const RANKED_KINDS: VariableKind[] = [
-  'ips',
-  'ports',
-  'passwords',
-  'usernames',
-  'taxonomies',
-  'types',
-  'identifiers',
-  'feeds',
-  'providers',
-  'commands',
-];
+export const RANKED_KINDS = model.variables.ranked as VariableKind[];
 
 /** Which exclusions each metric takes (the same keys as its filters). */
 export const METRIC_EXCLUDES = Object.fromEntries(model.metrics.map((m) => [m.name, m.exclude])) as Record<

@@ -8,6 +8,7 @@ import {
   groupByLabel,
   known,
   LABEL_FILTER_KEYS,
+  MAX_LABEL_BYTES,
   MAX_GROUP_BY,
   MAX_LIMIT,
   METRIC_DIMENSIONS,
@@ -109,10 +110,6 @@ export function isAddressOrPrefix(text: string): boolean {
 function badAddresses(filters: Filters | undefined): string[] {
   return (filters?.ip ?? []).filter((v) => !VARIABLE.test(v) && v.trim() !== '' && !isAddressOrPrefix(v));
 }
-
-// The longest label value the backend takes (MaxLabelBytes, internal/query/labels.go); the query
-// model golden does not carry it.
-const MAX_LABEL_BYTES = 256;
 
 /** The label values (a command, a feed's name) of a filter or exclusion longer than the backend takes. */
 function longLabels(filters: Filters | undefined): string[] {
