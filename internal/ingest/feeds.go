@@ -48,6 +48,12 @@ var intelmqTaxonomy, taxonomyList = func() (map[string]string, string) {
 	return m, strings.Join(names, ", ")
 }()
 
+// TaxonomyOf is the IntelMQ taxonomy of a classification type, and whether the type is one.
+func TaxonomyOf(typ string) (string, bool) {
+	tax, ok := intelmqTaxonomy[typ]
+	return tax, ok
+}
+
 // classified is a feed event's place in the IntelMQ classification.
 type classified struct{ taxonomy, typ string }
 
