@@ -146,10 +146,11 @@ func (p *ideaParser) parse(_ context.Context, line []byte, b *Batch) error {
 	if m.Format != "IDEA0" {
 		return bad("Format %q: want IDEA0", truncate(m.Format, 40))
 	}
-	ts, err := feedTime("DetectTime", m.DetectTime)
+	field, when := "DetectTime", m.DetectTime
 	if m.EventTime.set {
-		ts, err = feedTime("EventTime", m.EventTime)
+		field, when = "EventTime", m.EventTime
 	}
+	ts, err := feedTime(field, when)
 	if err != nil {
 		return err
 	}
@@ -330,10 +331,11 @@ func (p *intelmqParser) parse(_ context.Context, line []byte, b *Batch) error {
 	if !f.TimeSource.set && !f.TimeObservation.set {
 		return bad("time.source and time.observation are missing")
 	}
-	ts, err := feedTime("time.source", f.TimeSource)
-	if !f.TimeSource.set {
-		ts, err = feedTime("time.observation", f.TimeObservation)
+	field, when := "time.source", f.TimeSource
+	if !when.set {
+		field, when = "time.observation", f.TimeObservation
 	}
+	ts, err := feedTime(field, when)
 	if err != nil {
 		return err
 	}
