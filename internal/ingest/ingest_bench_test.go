@@ -210,7 +210,7 @@ func BenchmarkInsert(b *testing.B) {
 // enriched from geo_prefixes and copied. Full size: 1M lines.
 func BenchmarkIngestFile(b *testing.B) {
 	lines := int(1_000_000 * testenv.BenchScale(b))
-	path := writeFormatFiles(b, b.TempDir(), lines, "minipot")["minipot"].path
+	path := writeFormatFiles(b, b.TempDir(), map[string]int{"minipot": lines})["minipot"].path
 	r := benchIngest(b, "minipot", path)
 	b.ReportMetric(r.lines/r.el.Seconds(), "lines/s")
 	b.ReportMetric(r.rows/r.el.Seconds(), "rows/s")
@@ -221,11 +221,12 @@ func BenchmarkIngestFile(b *testing.B) {
 // BenchmarkIngestFormats compares the formats end to end in one run: the probes' minipot and
 // fwlogs messages and the ecosystem's IDEA, IntelMQ and HaaS lines, all made from the same
 // demo traffic (one IDEA or IntelMQ event per incident, one HaaS line per HaaS session).
-// Full size: 300k lines of each.
+// Full size: 300k lines of each, and 30k HaaS sessions (about 28 rows each).
 func BenchmarkIngestFormats(b *testing.B) {
 	lines := int(300_000 * testenv.BenchScale(b))
 	formats := []string{"minipot", "fwlogs", "idea", "intelmq", "haas"}
-	files := writeFormatFiles(b, b.TempDir(), lines, formats...)
+	files := writeFormatFiles(b, b.TempDir(), map[string]int{"minipot": lines, "fwlogs": lines, "idea": lines,
+		"intelmq": lines, "haas": lines / 10})
 	for _, format := range formats {
 		b.Run("format="+format, func(b *testing.B) {
 			f := files[format]
@@ -273,10 +274,14 @@ type benchFile struct {
 	lines, bytes int64
 }
 
-// writeFormatFiles writes up to lines lines of each format from one demo day, going round the
-// day again a day later while a format has too few of its own.
-func writeFormatFiles(b *testing.B, dir string, lines int, formats ...string) map[string]*benchFile {
+// writeFormatFiles writes the given number of lines of each format from one demo day, going
+// round the day again a day later while a format has too few of its own.
+func writeFormatFiles(b *testing.B, dir string, want map[string]int) map[string]*benchFile {
 	b.Helper()
+	lines := 0
+	for _, n := range want {
+		lines = max(lines, n)
+	}
 	n, err := demo.NewNetwork(11, demo.DefaultProbes, 1000)
 	require.NoError(b, err)
 	var batches []*ingest.Batch
@@ -287,7 +292,7 @@ func writeFormatFiles(b *testing.B, dir string, lines int, formats ...string) ma
 	})
 	require.NoError(b, err)
 	out := map[string]*benchFile{}
-	for _, format := range formats {
+	for format, lines := range want {
 		f := &benchFile{path: filepath.Join(dir, format+".jsonl")}
 		fh, err := os.Create(f.path)
 		require.NoError(b, err)
