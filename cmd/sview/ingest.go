@@ -16,15 +16,19 @@ import (
 func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fs := e.newFlags("ingest")
 	follow := fs.Bool("follow", false, "keep reading the file as it grows, like tail -F, until interrupted")
-	sn := fs.String("sn", "", "sshd: serial number of the probe the log belongs to (default: derived from the host name)")
-	token := fs.String("token", "", "sshd: device token (64 lowercase hex) of that probe")
+	sn := fs.String("sn", "", "sshd: serial number of the probe the log belongs to (default: derived from the host name); haas: of sessions without sn/device_token")
+	token := fs.String("token", "", "sshd, haas: device token (64 lowercase hex) of that probe")
+	probe := fs.String("probe", "", "haas: host name whose derived probe gets the sessions without sn/device_token (default haas)")
+	provider := fs.String("provider", "", "idea: feed provider stored with every event (default none)")
 	year := fs.Int("year", 0, "sshd: year of syslog time stamps that have none (default: the latest that is not in the future)")
 	batch := fs.Int("batch", 100_000, "rows per COPY transaction")
 	maxBad := fs.Int("show-bad", 20, "bad lines to print with their numbers (all are counted)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: sview ingest minipot|fwlogs|faillogs|sshd FILE|- [flags]")
+		fmt.Fprintln(e.stderr, "usage: sview ingest minipot|fwlogs|faillogs|sshd|idea|intelmq|haas FILE|- [flags]")
 		fmt.Fprintln(e.stderr, "  JSON lines (minipot, fwlogs, faillogs) carry sn and device_token; sshd reads an auth.log.")
+		fmt.Fprintln(e.stderr, "  idea (IDEA messages) and intelmq (IntelMQ events) are one JSON object a line, stored as feed events;")
+		fmt.Fprintln(e.stderr, "  haas reads HaaS sessions as JSON lines (incidents, passwords, commands). See docs/ingest.md.")
 		fmt.Fprintln(e.stderr, "  The same content is ingested once; --follow resumes at its saved offset.")
 		fmt.Fprintf(e.stderr, "  Exit code %d when lines were read but none was loaded (every line bad or skipped, or empty input).\n", exitNoData)
 		fs.PrintDefaults()
@@ -33,7 +37,8 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := ingest.Options{Format: pos[0], Path: pos[1], Follow: *follow, Year: *year, BatchRows: *batch, MaxBad: *maxBad}
+	opts := ingest.Options{Format: pos[0], Path: pos[1], Follow: *follow, Year: *year, BatchRows: *batch, MaxBad: *maxBad,
+		Host: *probe, Provider: *provider}
 	if *sn != "" || *token != "" {
 		opts.Probe = &ingest.Probe{SN: *sn, Token: *token}
 	}

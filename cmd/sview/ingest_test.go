@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -44,4 +45,33 @@ func TestIngestAndDemoCommands(t *testing.T) {
 	require.Contains(t, c.stdout.String(), "demo live:")
 	require.ErrorContains(t, c.call(cmdDemo, "replay"), "unknown action")
 	require.ErrorContains(t, c.call(cmdDemo, "seed", "--days", "0"), "days must be at least 1")
+}
+
+// TestIngestEcosystemCommands runs the idea, intelmq and haas formats with their flags.
+func TestIngestEcosystemCommands(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, "")
+	out := c.run(cmdIngest, "idea", "../../internal/ingest/testdata/idea.jsonl", "--provider", "CESNET", "--quiet")
+	require.Contains(t, out, "13 lines (5 ok, 7 bad, 1 skipped)")
+	require.Contains(t, out, "rows: 0 incidents, 0 passwords, 0 ports, 6 feed events, 0 commands; 0 new probes")
+	out = c.run(cmdIngest, "intelmq", "--quiet", "../../internal/ingest/testdata/intelmq.jsonl")
+	require.Contains(t, out, "4 feed events")
+	out = c.run(cmdIngest, "haas", "../../internal/ingest/testdata/haas.jsonl", "--probe", "hp-1", "--quiet")
+	require.Contains(t, out, "rows: 3 incidents, 3 passwords, 0 ports, 0 feed events, 3 commands; 2 new probes")
+	require.Contains(t, c.run(cmdIngest, "haas", "../../internal/ingest/testdata/haas.jsonl", "--quiet"), "already ingested")
+
+	var n int64
+	require.NoError(t, c.db.QueryRow(c.ctx, "SELECT count(*) FROM feed_events WHERE provider = 'CESNET'").Scan(&n))
+	require.EqualValues(t, 6, n)
+	require.NoError(t, c.db.QueryRow(c.ctx, "SELECT count(*) FROM commands c JOIN identity i ON i.id = c.identity_id WHERE i.sn = 'hp-1'").Scan(&n))
+	require.EqualValues(t, 3, n)
+
+	require.ErrorContains(t, c.call(cmdIngest, "intelmq", "../../internal/ingest/testdata/intelmq.jsonl", "--provider", "X"),
+		"--provider is for the idea format")
+
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"ingest", "--help"}, &stdout, &stderr))
+	for _, want := range []string{"sshd|idea|intelmq|haas", "-provider", "-probe"} {
+		require.Contains(t, stdout.String(), want)
+	}
 }

@@ -37,7 +37,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"migrate":   {"migrate up|down [N]|version|force V", "apply or revert schema migrations", cmdMigrate, false},
-		"ingest":    {"ingest minipot|fwlogs|faillogs|sshd FILE|- [--follow]", "load probe reports", cmdIngest, false},
+		"ingest":    {"ingest minipot|fwlogs|faillogs|sshd|idea|intelmq|haas FILE|- [--follow]", "load probe reports, IDEA and IntelMQ events, HaaS sessions", cmdIngest, false},
 		"import":    {"import geo|greylist|pwned|contacts [--format auto|csv|hibp] [--prefix ABCDE] FILE|-", "load geo prefixes, a greylist, leaked passwords or abuse contacts", cmdImport, true},
 		"demo":      {"demo seed|live [flags]", "simulate a probe network", cmdDemo, true},
 		"run":       {"run [flags]", "keep rollups, greylist, leaks and cache current (daemon)", cmdRun, false},

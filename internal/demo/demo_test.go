@@ -25,7 +25,7 @@ var end = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 func digest(t *testing.T, opts demo.Options) ([]byte, ingest.Counts) {
 	t.Helper()
-	hi, hp, hr := sha256.New(), sha256.New(), sha256.New()
+	hi, hp, hr, hc, hf := sha256.New(), sha256.New(), sha256.New(), sha256.New(), sha256.New()
 	var c ingest.Counts
 	_, err := demo.Generate(opts, func(b *ingest.Batch) error {
 		for _, r := range b.Incidents {
@@ -37,11 +37,19 @@ func digest(t *testing.T, opts demo.Options) ([]byte, ingest.Counts) {
 		for _, r := range b.Ports {
 			fmt.Fprintf(hr, "r%d|%d|%d|%s|%s\n", r.Time.UnixMicro(), r.Identity, r.Port, r.Protocol, r.IP)
 		}
-		c = c.Add(ingest.Counts{Incidents: int64(len(b.Incidents)), Passwords: int64(len(b.Passwords)), Ports: int64(len(b.Ports))})
+		for _, r := range b.Commands {
+			fmt.Fprintf(hc, "c%d|%d|%q|%s\n", r.Time.UnixMicro(), r.Identity, r.Command, r.IP)
+		}
+		for _, r := range b.FeedEvents {
+			fmt.Fprintf(hf, "f%d|%d|%s|%s|%s|%s|%s|%s|%s|%d\n", r.Time.UnixMicro(), r.Count, r.Provider, r.Feed,
+				r.Taxonomy, r.Type, r.Identifier, r.IP, r.Country, r.ASN)
+		}
+		c = c.Add(ingest.Counts{Incidents: int64(len(b.Incidents)), Passwords: int64(len(b.Passwords)), Ports: int64(len(b.Ports)),
+			Commands: int64(len(b.Commands)), FeedEvents: int64(len(b.FeedEvents))})
 		return nil
 	})
 	require.NoError(t, err)
-	return append(append(hi.Sum(nil), hp.Sum(nil)...), hr.Sum(nil)...), c
+	return slices.Concat(hi.Sum(nil), hp.Sum(nil), hr.Sum(nil), hc.Sum(nil), hf.Sum(nil)), c
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -53,6 +61,8 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	require.Equal(t, a, b)
 	require.Equal(t, ca, cb)
 	require.EqualValues(t, 10000, ca.Incidents, "per-day counts incidents exactly")
+	require.EqualValues(t, 10000/demo.FeedEventsPer, ca.FeedEvents, "one feed event per FeedEventsPer incidents")
+	require.Positive(t, ca.Commands)
 	opts.Seed = 43
 	c, _ := digest(t, opts)
 	require.NotEqual(t, a, c)
@@ -74,6 +84,9 @@ func TestShape(t *testing.T) {
 	}
 	logins := map[sessKey]int{}
 	var incidents []ingest.Incident
+	var feedEvents []ingest.FeedEvent
+	haasSessions := map[sessKey]bool{} // HaaS logins by IP, probe and half hour
+	var commands []ingest.Command
 	n, err := demo.Generate(opts, func(b *ingest.Batch) error {
 		for _, r := range b.Incidents {
 			perIP[r.IP]++
@@ -87,6 +100,9 @@ func TestShape(t *testing.T) {
 			hours[r.Time.UTC().Hour()]++
 			if r.Action == "login" {
 				logins[sessKey{r.IP, r.Identity, r.Time.Unix() / 1800}]++
+				if r.Trap == "haas" {
+					haasSessions[sessKey{r.IP, r.Identity, r.Time.Unix() / 1800}] = true
+				}
 			}
 			require.True(t, !r.Time.Before(end.Add(-7*24*time.Hour)) && r.Time.Before(end), r.Time)
 			incidents = append(incidents, r)
@@ -99,9 +115,45 @@ func TestShape(t *testing.T) {
 			require.NotEmpty(t, r.Trap)
 			require.True(t, r.IP.IsValid())
 		}
+		feedEvents = append(feedEvents, b.FeedEvents...)
+		commands = append(commands, b.Commands...)
 		return nil
 	})
 	require.NoError(t, err)
+
+	// Commands follow HaaS logins of the same attacker on the same probe (in that half hour or
+	// the next), and are what bots type, the reconnaissance script first.
+	require.NotEmpty(t, commands)
+	typed := map[string]int{}
+	for _, c := range commands {
+		slot := c.Time.Unix() / 1800
+		require.True(t, haasSessions[sessKey{c.IP, c.Identity, slot}] || haasSessions[sessKey{c.IP, c.Identity, slot - 1}], c)
+		require.LessOrEqual(t, len(c.Command), ingest.MaxCredentialBytes)
+		typed[c.Command]++
+	}
+	require.Greater(t, typed["uname -a"], typed["/ip cloud print"])
+
+	// Feed events: about one per FeedEventsPer incidents, classified as IntelMQ does, over the
+	// attackers the probes see, in several feeds and taxonomies.
+	require.Len(t, feedEvents, 7*20000/demo.FeedEventsPer)
+	taxonomies, feedNames := map[string]bool{}, map[string]bool{}
+	seenByProbes := 0
+	for _, f := range feedEvents {
+		tax, ok := ingest.TaxonomyOf(f.Type)
+		require.True(t, ok, f.Type)
+		require.Equal(t, tax, f.Taxonomy, f.Type)
+		require.Positive(t, f.Count)
+		require.True(t, !f.Time.Before(end.Add(-7*24*time.Hour)) && f.Time.Before(end), f.Time)
+		if perIP[f.IP] > 0 {
+			seenByProbes++
+		}
+		taxonomies[f.Taxonomy] = true
+		feedNames[f.Provider+"/"+f.Feed] = true
+	}
+	t.Logf("%d of %d feed events report an attacker the probes saw", seenByProbes, len(feedEvents))
+	require.Greater(t, seenByProbes, len(feedEvents)*8/10, "feeds report the attackers the probes see")
+	require.GreaterOrEqual(t, len(taxonomies), 5)
+	require.GreaterOrEqual(t, len(feedNames), 5)
 
 	// Every trap and action.
 	for _, s := range []string{"minipot_telnet", "minipot_ftp", "minipot_smtp", "minipot_http", "fwlogs", "faillogs", "haas",
@@ -218,6 +270,8 @@ func TestSeedIntoDatabase(t *testing.T) {
 		require.EqualValues(t, 6000, res.Rows.Incidents)
 		require.Positive(t, res.Rows.Passwords)
 		require.Positive(t, res.Rows.Ports)
+		require.Positive(t, res.Rows.Commands)
+		require.EqualValues(t, 6000/demo.FeedEventsPer, res.Rows.FeedEvents)
 		require.Positive(t, res.GeoPrefixes)
 		var n int64
 		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM identity").Scan(&n))
@@ -237,7 +291,13 @@ func TestSeedIntoDatabase(t *testing.T) {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM incidents i
 			WHERE i.asn IS DISTINCT FROM (SELECT asn FROM geo_lookup(i.ip))`).Scan(&n))
 		require.Zero(t, n)
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM feed_events").Scan(&n))
+		require.Equal(t, res.Rows.FeedEvents, n)
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM commands c JOIN identity s ON s.id = c.identity_id").Scan(&n))
+		require.Equal(t, res.Rows.Commands, n)
 		require.NoError(t, pool.QueryRow(ctx, `SELECT md5(string_agg(concat_ws('|', time, s.sn, trap, action, ip, country, asn), ',' ORDER BY time, s.sn, ip, trap, action))
+			|| (SELECT md5(string_agg(concat_ws('|', time, command, ip), ',' ORDER BY time, command, ip)) FROM commands)
+			|| (SELECT md5(string_agg(concat_ws('|', time, feed, type, identifier, ip, raw_count), ',' ORDER BY time, feed, ip, identifier)) FROM feed_events)
 			FROM incidents JOIN identity s ON s.id = identity_id`).Scan(&sums[i]))
 
 		// Seeding again adds to the data and reuses the probes.
@@ -275,6 +335,12 @@ func TestLive(t *testing.T) {
 	var n int64
 	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM incidents").Scan(&n))
 	require.Equal(t, res.Rows.Incidents, n)
+	// Feed events at one per FeedEventsPer incidents: a handful at 400/s over four seconds.
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM feed_events WHERE time >= $1 AND time <= now()", start.Add(-time.Second)).Scan(&n))
+	require.Equal(t, res.Rows.FeedEvents, n)
+	require.Greater(t, float64(n), 400*el/demo.FeedEventsPer*0.2)
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM commands").Scan(&n))
+	require.Equal(t, res.Rows.Commands, n)
 }
 
 func TestTokensOfProbes(t *testing.T) {

@@ -19,16 +19,20 @@ type generator struct {
 	end    time.Time
 	budget int // incidents still allowed
 	b      *ingest.Batch
+	// extra drives HaaS commands and feed events: a stream of its own, so they leave the
+	// incidents, passwords and ports of a seed as they were before they existed.
+	extra *rand.Rand
 
-	userZ, passZ, pairZ, portZ *rand.Zipf
+	userZ, passZ, pairZ, portZ, scriptZ *rand.Zipf
 }
 
-func (n *Network) newGenerator(rng *rand.Rand, ids []int64, day int64) *generator {
-	g := &generator{n: n, rng: rng, ids: ids, b: &ingest.Batch{}}
-	g.userZ = rand.NewZipf(rng, 1.3, 1, uint64(len(usernames)-1))     // #nosec G115 -- a fixed non-empty list: len-1 >= 0
-	g.passZ = rand.NewZipf(rng, 1.1, 2, uint64(len(passwords)-1))     // #nosec G115 -- a fixed non-empty list: len-1 >= 0
-	g.pairZ = rand.NewZipf(rng, 1.2, 1, uint64(len(telnetPairs)-1))   // #nosec G115 -- a fixed non-empty list: len-1 >= 0
-	g.portZ = rand.NewZipf(rng, 1.15, 1, uint64(len(popularPorts)-1)) // #nosec G115 -- a fixed non-empty list: len-1 >= 0
+func (n *Network) newGenerator(rng, extra *rand.Rand, ids []int64, day int64) *generator {
+	g := &generator{n: n, rng: rng, extra: extra, ids: ids, b: &ingest.Batch{}}
+	g.userZ = rand.NewZipf(rng, 1.3, 1, uint64(len(usernames)-1))          // #nosec G115 -- a fixed non-empty list: len-1 >= 0
+	g.passZ = rand.NewZipf(rng, 1.1, 2, uint64(len(passwords)-1))          // #nosec G115 -- a fixed non-empty list: len-1 >= 0
+	g.pairZ = rand.NewZipf(rng, 1.2, 1, uint64(len(telnetPairs)-1))        // #nosec G115 -- a fixed non-empty list: len-1 >= 0
+	g.portZ = rand.NewZipf(rng, 1.15, 1, uint64(len(popularPorts)-1))      // #nosec G115 -- a fixed non-empty list: len-1 >= 0
+	g.scriptZ = rand.NewZipf(extra, 1.3, 1, uint64(len(commandScripts)-1)) // #nosec G115 -- a fixed non-empty list: len-1 >= 0
 	g.setDay(day)
 	return g
 }
@@ -60,18 +64,27 @@ func (n *Network) dayRNG(day int64, salt uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(n.seed^0x5851f42d4c957f2d, uint64(day)*0x9e3779b97f4a7c15+salt))
 }
 
+// FeedEventsPer is how many incidents there are for each feed event the demo generates.
+const FeedEventsPer = 100
+
 // Day generates the rows of the 24 hours from start: perDay incidents (exactly), with the
-// passwords and ports rows their sessions bring, handed to emit in batches of about
-// batchIncidents incidents. Identity ids come from ids, one per probe. Sessions are generated
-// hour by hour, so batches are roughly in time order (kinder to the time indexes).
+// passwords, ports and commands rows their sessions bring, and perDay/FeedEventsPer feed
+// events, handed to emit in batches of about batchIncidents incidents. Identity ids come from
+// ids, one per probe. Sessions are generated hour by hour, so batches are roughly in time order
+// (kinder to the time indexes).
 func (n *Network) Day(start time.Time, perDay int, ids []int64, batchIncidents int, emit func(*ingest.Batch) error) error {
 	day := start.Unix() / 86400
-	g := n.newGenerator(n.dayRNG(day, uint64(start.Unix()%86400)), ids, day) // #nosec G115 -- only a seed salt: a pre-1970 start wraps harmlessly
+	salt := uint64(start.Unix() % 86400) // #nosec G115 -- only a seed salt: a pre-1970 start wraps harmlessly
+	g := n.newGenerator(n.dayRNG(day, salt), n.dayRNG(day, salt^0xfeed), ids, day)
 	g.end = start.Add(24 * time.Hour)
 	g.b = newBatch(min(perDay, batchIncidents))
 	left := perDay
+	feedBudgets := hourBudgets(start, perDay/FeedEventsPer)
 	for h, budget := range hourBudgets(start, perDay) {
 		hour := start.Add(time.Duration(h) * time.Hour)
+		for range feedBudgets[h] {
+			g.feedEvent(hour.Add(time.Duration(g.extra.Int64N(int64(time.Hour)))))
+		}
 		g.budget = budget
 		if h == 23 {
 			g.budget = left // sessions cut at the end of the day leave nothing behind
@@ -209,9 +222,40 @@ func (g *generator) bruteforce(a *attacker, t trapID, t0 time.Time, median float
 			g.incident(a, p, t, "message", at)
 		}
 	}
+	if t == trapHaas && g.extra.Float64() < 0.35 {
+		g.commands(a, p, at)
+	}
 	if g.rng.Float64() < 0.08 {
 		g.incident(a, p, t, "invalid", at.Add(g.gap(1)))
 	}
+}
+
+// commands: HaaS lets a brute-forcer in, and about a third of them type a script, a command
+// every few seconds.
+func (g *generator) commands(a *attacker, probe int, at time.Time) {
+	for _, c := range commandScripts[g.scriptZ.Uint64()] {
+		at = at.Add(time.Duration((0.5 + g.extra.ExpFloat64()*3) * float64(time.Second)))
+		if !at.Before(g.end) {
+			return
+		}
+		g.b.Commands = append(g.b.Commands, ingest.Command{Time: at, Count: 1, Command: c,
+			Identity: g.ids[probe], IP: a.ip, Country: a.country, ASN: a.asn})
+	}
+}
+
+// feedEvent: an ecosystem feed reports one of the day's attackers (the busier, the likelier),
+// by what it does; brute-force and scanner reports count several connections.
+func (g *generator) feedEvent(at time.Time) {
+	a := &g.n.attackers[g.idx[g.active.pick(g.extra)]]
+	choices := feedsOf[a.kinds[0]]
+	f := &feeds[choices[g.extra.IntN(len(choices))]]
+	count := int64(1)
+	if f.typ == "brute-force" || f.typ == "scanner" {
+		count += int64(g.extra.ExpFloat64() * 20)
+	}
+	g.b.FeedEvents = append(g.b.FeedEvents, ingest.FeedEvent{Time: at, Count: count, Provider: f.provider,
+		Feed: f.name, Taxonomy: f.taxonomy, Type: f.typ, Identifier: f.identifiers[g.extra.IntN(len(f.identifiers))],
+		IP: a.ip, Country: a.country, ASN: a.asn})
 }
 
 // web: requests to the HTTP minipot, sometimes with basic-auth logins.

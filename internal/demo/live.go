@@ -61,11 +61,13 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 	now := time.Now().UTC()
 	day := now.Unix() / 86400
 	// #nosec G404 -- math/rand drives the demo simulator, not secrets
-	g := n.newGenerator(rand.New(rand.NewPCG(opts.Seed, uint64(now.UnixNano()))), ids, day)
+	g := n.newGenerator(rand.New(rand.NewPCG(opts.Seed, uint64(now.UnixNano()))),
+		rand.New(rand.NewPCG(opts.Seed^0xfeed, uint64(now.UnixNano()))), ids, day)
 	g.end = time.Unix(1<<40, 0) // no end: rows wait in g.b until their time comes
 	g.budget = 1 << 62
 	genFrom := now.Add(-preRoll)
-	owed := 0.0 // incidents the rate asks for that no session has produced yet
+	owed := 0.0      // incidents the rate asks for that no session has produced yet
+	owedFeeds := 0.0 // feed events likewise, one per FeedEventsPer incidents
 	var w ingest.Writer
 	var out ingest.Batch
 	var sinceReport ingest.Counts
@@ -86,6 +88,10 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 			g.session(genFrom.Add(time.Duration(g.rng.Int64N(int64(span)))))
 			owed -= float64(len(g.b.Incidents) - before)
 		}
+		owedFeeds += opts.Rate / FeedEventsPer * span.Seconds()
+		for ; owedFeeds >= 1 && span > 0; owedFeeds-- {
+			g.feedEvent(genFrom.Add(time.Duration(g.extra.Int64N(int64(span)))))
+		}
 		genFrom = now
 		// Write what is due; drop what the pre-roll put before the start.
 		out.Reset()
@@ -104,8 +110,8 @@ func Live(ctx context.Context, pool *pgxpool.Pool, opts LiveOptions) (Result, er
 		}
 		if opts.Progress != nil && time.Since(lastReport) >= opts.ReportEvery {
 			el := time.Since(lastReport).Seconds()
-			fmt.Fprintf(opts.Progress, "demo live: %d incidents, %d passwords, %d ports in the last %.0fs (%.0f incidents/s); %d incidents in all\n",
-				sinceReport.Incidents, sinceReport.Passwords, sinceReport.Ports, el,
+			fmt.Fprintf(opts.Progress, "demo live: %d incidents, %d passwords, %d ports, %d commands, %d feed events in the last %.0fs (%.0f incidents/s); %d incidents in all\n",
+				sinceReport.Incidents, sinceReport.Passwords, sinceReport.Ports, sinceReport.Commands, sinceReport.FeedEvents, el,
 				float64(sinceReport.Incidents)/el, res.Rows.Incidents)
 			sinceReport, lastReport = ingest.Counts{}, time.Now()
 		}
@@ -124,6 +130,8 @@ func takeDue(src, dst *ingest.Batch, now, notBefore time.Time) {
 	src.Incidents, dst.Incidents = splitDue(src.Incidents, dst.Incidents, now, notBefore, func(r ingest.Incident) time.Time { return r.Time })
 	src.Passwords, dst.Passwords = splitDue(src.Passwords, dst.Passwords, now, notBefore, func(r ingest.Password) time.Time { return r.Time })
 	src.Ports, dst.Ports = splitDue(src.Ports, dst.Ports, now, notBefore, func(r ingest.Port) time.Time { return r.Time })
+	src.Commands, dst.Commands = splitDue(src.Commands, dst.Commands, now, notBefore, func(r ingest.Command) time.Time { return r.Time })
+	src.FeedEvents, dst.FeedEvents = splitDue(src.FeedEvents, dst.FeedEvents, now, notBefore, func(r ingest.FeedEvent) time.Time { return r.Time })
 }
 
 // splitDue keeps the rows of src after now (in place) and appends to dst those from notBefore

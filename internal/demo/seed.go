@@ -17,7 +17,7 @@ import (
 // Options configure Seed.
 type Options struct {
 	Days      int       // days of data, ending at End (required, ≥ 1)
-	PerDay    int       // incidents per day (required, ≥ 1); passwords and ports rows follow from the sessions
+	PerDay    int       // incidents per day (required, ≥ 1); passwords, ports and commands rows follow from the sessions, feed events are PerDay/FeedEventsPer
 	Seed      uint64    // the same seed, options and End give the same rows
 	End       time.Time // end of the last day (default now, to the second)
 	Probes    int       // default 300
@@ -40,8 +40,8 @@ func (r Result) String() string {
 	if s := r.Duration.Seconds(); s > 0 {
 		rate = float64(r.Rows.Total()) / s
 	}
-	return fmt.Sprintf("%d incidents, %d passwords, %d ports (%d rows) for %d probes in %s, %.0f rows/s",
-		r.Rows.Incidents, r.Rows.Passwords, r.Rows.Ports, r.Rows.Total(), r.Probes,
+	return fmt.Sprintf("%d incidents, %d passwords, %d ports, %d commands, %d feed events (%d rows) for %d probes in %s, %.0f rows/s",
+		r.Rows.Incidents, r.Rows.Passwords, r.Rows.Ports, r.Rows.Commands, r.Rows.FeedEvents, r.Rows.Total(), r.Probes,
 		r.Duration.Round(time.Millisecond), rate)
 }
 

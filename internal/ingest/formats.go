@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// Formats are the probe message formats `sview ingest` reads.
-var Formats = []string{"minipot", "fwlogs", "faillogs", "sshd"}
+// Formats are the formats `sview ingest` reads: the probes' messages, an auth.log, and the
+// ecosystem's IDEA and IntelMQ events and HaaS sessions.
+var Formats = []string{"minipot", "fwlogs", "faillogs", "sshd", "idea", "intelmq", "haas"}
 
 // lineError marks a bad line; its text is the reason shown to the operator.
 type lineError struct{ reason string }

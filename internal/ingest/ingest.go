@@ -1,5 +1,6 @@
 // Package ingest loads probe reports into the raw tables: JSON lines of minipot, fwlogs and
-// faillogs messages and the lines of an sshd auth.log. Rows are enriched with country and ASN
+// faillogs messages, the lines of an sshd auth.log, IDEA and IntelMQ events (feed_events) and
+// HaaS sessions (incidents, passwords, commands). Rows are enriched with country and ASN
 // from the geo prefixes and written with binary COPY in batches, one transaction per batch,
 // together with a ledger checkpoint, so a file is counted once and a followed log resumes where
 // it stopped. Bad lines are counted and reported with their numbers; they never stop an ingest.
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,11 +29,13 @@ import (
 
 // Options say what to ingest and how. Format and Path are required.
 type Options struct {
-	Format string // minipot, fwlogs, faillogs or sshd
-	Path   string // a file, or "-" for Stdin
-	Follow bool   // keep reading a growing file like `tail -F` until ctx ends
-	Probe  *Probe // sshd: the probe every line belongs to; nil derives it from the host name
-	Year   int    // sshd: the year of classic syslog stamps; 0 infers it from Now
+	Format   string // one of Formats
+	Path     string // a file, or "-" for Stdin
+	Follow   bool   // keep reading a growing file like `tail -F` until ctx ends
+	Probe    *Probe // sshd: the probe every line belongs to; haas: of sessions without sn/device_token
+	Host     string // haas: without Probe, sessions without sn/device_token belong to HostProbe(Host) (default "haas")
+	Year     int    // sshd: the year of classic syslog stamps; 0 infers it from Now
+	Provider string // idea: feed_events.provider of every event ("" is NULL)
 
 	Stdin         io.Reader        // read for Path "-" (default os.Stdin)
 	Now           func() time.Time // default time.Now
@@ -77,8 +81,8 @@ func (r *Report) Summary(w io.Writer) {
 	if r.StartLine > 0 {
 		fmt.Fprintf(w, "  started after line %d (earlier imports of this source covered the lines before)\n", r.StartLine)
 	}
-	fmt.Fprintf(w, "  rows: %d incidents, %d passwords, %d ports; %d new probes\n",
-		r.Rows.Incidents, r.Rows.Passwords, r.Rows.Ports, r.NewProbes)
+	fmt.Fprintf(w, "  rows: %d incidents, %d passwords, %d ports, %d feed events, %d commands; %d new probes\n",
+		r.Rows.Incidents, r.Rows.Passwords, r.Rows.Ports, r.Rows.FeedEvents, r.Rows.Commands, r.NewProbes)
 	if r.Truncations+r.Rotations > 0 {
 		fmt.Fprintf(w, "  followed through %d truncations and %d rotations\n", r.Truncations, r.Rotations)
 	}
@@ -99,15 +103,29 @@ const headMax = 1024
 func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Report, error) {
 	start := time.Now()
 	if !slices.Contains(Formats, opts.Format) {
-		return nil, fmt.Errorf("unknown format %q: want minipot, fwlogs, faillogs or sshd", opts.Format)
+		return nil, fmt.Errorf("unknown format %q: want %s", opts.Format, strings.Join(Formats, ", "))
 	}
 	if opts.Probe != nil {
-		if opts.Format != "sshd" {
-			return nil, errors.New("--sn and --token are for the sshd format; the JSON formats carry their own")
+		if opts.Format != "sshd" && opts.Format != "haas" {
+			return nil, errors.New("--sn and --token are for the sshd and haas formats; the other JSON formats carry their own")
 		}
 		if err := ValidateProbe(*opts.Probe); err != nil {
 			return nil, err
 		}
+	}
+	if opts.Host != "" {
+		if opts.Format != "haas" {
+			return nil, errors.New("--probe is for the haas format")
+		}
+		if opts.Probe != nil {
+			return nil, errors.New("--probe and --sn/--token both name the probe: give one")
+		}
+		if err := ValidateProbe(HostProbe(opts.Host)); err != nil {
+			return nil, fmt.Errorf("--probe: %w", err)
+		}
+	}
+	if opts.Provider != "" && opts.Format != "idea" {
+		return nil, errors.New("--provider is for the idea format; IntelMQ events carry feed.provider")
 	}
 	if opts.Follow && opts.Path == "-" {
 		return nil, errors.New("--follow needs a file, not standard input")
@@ -176,6 +194,18 @@ func newParser(o Options, ids *Identities) lineParser {
 		return &fwlogsParser{ids: ids, scans: newScanTracker()}
 	case "faillogs":
 		return &faillogsParser{ids: ids}
+	case "idea":
+		return &ideaParser{provider: CleanText(o.Provider)}
+	case "intelmq":
+		return &intelmqParser{}
+	case "haas":
+		p := &haasParser{ids: ids, probe: HostProbe("haas")}
+		if o.Probe != nil {
+			p.probe = *o.Probe
+		} else if o.Host != "" {
+			p.probe = HostProbe(o.Host)
+		}
+		return p
 	}
 	return &sshdParser{ids: ids, probe: o.Probe, now: o.Now().UTC(), year: o.Year}
 }
