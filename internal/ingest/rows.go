@@ -115,40 +115,31 @@ func (b *Batch) Enrich(t *geo.Table) {
 	if t.Len() == 0 {
 		return
 	}
+	locate := func(country *string, asn *int32, ip netip.Addr) {
+		if *country == "" && *asn == 0 && ip.IsValid() {
+			info, _ := t.Lookup(ip)
+			*country, *asn = info.Country, info.ASN
+		}
+	}
 	for i := range b.Incidents {
 		r := &b.Incidents[i]
-		if r.Country == "" && r.ASN == 0 {
-			info, _ := t.Lookup(r.IP)
-			r.Country, r.ASN = info.Country, info.ASN
-		}
+		locate(&r.Country, &r.ASN, r.IP)
 	}
 	for i := range b.Passwords {
 		r := &b.Passwords[i]
-		if r.Country == "" && r.ASN == 0 && r.IP.IsValid() {
-			info, _ := t.Lookup(r.IP)
-			r.Country, r.ASN = info.Country, info.ASN
-		}
+		locate(&r.Country, &r.ASN, r.IP)
 	}
 	for i := range b.Ports {
 		r := &b.Ports[i]
-		if r.Country == "" && r.ASN == 0 && r.IP.IsValid() {
-			info, _ := t.Lookup(r.IP)
-			r.Country, r.ASN = info.Country, info.ASN
-		}
+		locate(&r.Country, &r.ASN, r.IP)
 	}
 	for i := range b.FeedEvents {
 		r := &b.FeedEvents[i]
-		if r.Country == "" && r.ASN == 0 {
-			info, _ := t.Lookup(r.IP)
-			r.Country, r.ASN = info.Country, info.ASN
-		}
+		locate(&r.Country, &r.ASN, r.IP)
 	}
 	for i := range b.Commands {
 		r := &b.Commands[i]
-		if r.Country == "" && r.ASN == 0 && r.IP.IsValid() {
-			info, _ := t.Lookup(r.IP)
-			r.Country, r.ASN = info.Country, info.ASN
-		}
+		locate(&r.Country, &r.ASN, r.IP)
 	}
 }
 
