@@ -65,7 +65,7 @@ func TestParseRawEventsErrors(t *testing.T) {
 		in, err string
 	}{
 		{`{"queryType":"events"}`, "missing field events: an events query reads one of incidents, logins, scans"},
-		{`{"queryType":"events","events":"passwords"}`, `invalid field events "passwords": unknown kind of events (allowed: incidents, logins, scans)`},
+		{`{"queryType":"events","events":"passwords"}`, `invalid field events "passwords": unknown kind of events (allowed: incidents, logins, scans, feeds, commands)`},
 		{`{"queryType":"events","events":"incidents","limit":5001}`, `invalid field limit "5001": must be between 1 and 5000 (0 or absent for 100)`},
 		{`{"queryType":"events","events":"incidents","limit":-1}`, `invalid field limit "-1"`},
 		{`{"queryType":"events","events":"incidents","before":"yesterday"}`, `invalid field before "yesterday": a time in RFC 3339 (2026-05-01T12:00:00Z) or epoch milliseconds`},
