@@ -55,9 +55,11 @@ func cmdSummary(ctx context.Context, e *env, args []string) error {
 	}
 	for _, f := range rep.Files {
 		path := filepath.Join(*out, filepath.FromSlash(f.Name))
+		// #nosec G301 -- the summary is public data, written to be published by a web server
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("summary: %w", err)
 		}
+		// #nosec G306 -- public data, as /api/reports/monthly/ serves it: readable by the web server
 		if err := os.WriteFile(path, f.Body, 0o644); err != nil {
 			return fmt.Errorf("summary: %w", err)
 		}
