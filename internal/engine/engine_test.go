@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/catalog"
+	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/testenv"
@@ -32,6 +33,23 @@ func setup(t *testing.T) (*Engine, []fact) {
 	pool := testenv.Pool(t)
 	facts := seed(t, pool, 1)
 	return New(pool, Options{Now: func() time.Time { return testNow }}), facts
+}
+
+// sweep narrows the formats and periods a test tries for a metric. The families that have
+// nothing but rollups (feed events, commands: no totals, twins or sightings) take the engine's
+// one generic path, so they get the first format, and the first and last period (the raw and the
+// daily source), instead of every combination, which would only repeat it.
+func sweep(metric string, formats, periods []string) ([]string, []string) {
+	f := query.Table(metric)
+	for _, t := range derived.All {
+		if t.Family == f && t.Kind != derived.Raw && t.Kind != derived.Rollup {
+			return formats, periods
+		}
+	}
+	if len(periods) > 1 {
+		periods = []string{periods[0], periods[len(periods)-1]}
+	}
+	return formats[:1], periods
 }
 
 func mustParse(t *testing.T, s string) query.Query {
@@ -252,13 +270,14 @@ func TestFilters(t *testing.T) {
 	}
 	for _, metric := range query.Metrics {
 		table := query.Table(metric)
+		formats, periods := sweep(metric, query.Formats, []string{"1h", "1w", "1y"})
 		for _, filter := range query.FiltersOf(table) {
-			for _, format := range query.Formats {
+			for _, format := range formats {
 				groupBy := "country"
 				if format == query.FormatTimeSeries {
 					groupBy = query.GroupBysOf(table)[len(query.GroupBysOf(table))-1]
 				}
-				for _, per := range []string{"1h", "1w", "1y"} {
+				for _, per := range periods {
 					in := fmt.Sprintf(`{"metric":%q,"format":%q,"groupBy":%q,"period":%q,"filters":{%q:%s}}`, metric, format, groupBy, per, filter, values[filter])
 					t.Run(fmt.Sprintf("%s/%s/%s/%s", metric, filter, format, per), func(t *testing.T) {
 						check(t, e, facts, mustParse(t, in), period.Range{})
@@ -282,8 +301,9 @@ func TestScopeRestriction(t *testing.T) {
 	}
 	for name, s := range scopes {
 		for _, metric := range query.Metrics {
-			for _, format := range query.Formats {
-				for _, per := range []string{"1h", "1w", "1y"} {
+			formats, periods := sweep(metric, query.Formats, []string{"1h", "1w", "1y"})
+			for _, format := range formats {
+				for _, per := range periods {
 					in := fmt.Sprintf(`{"metric":%q,"format":%q,"groupBy":"country","period":%q}`, metric, format, per)
 					t.Run(fmt.Sprintf("%s/%s/%s/%s", name, metric, format, per), func(t *testing.T) {
 						q, err := s.Apply(mustParse(t, in))
@@ -307,8 +327,9 @@ func TestGroupings(t *testing.T) {
 		{From: testNow.Add(-200 * 24 * time.Hour), To: testNow, Interval: 3 * 24 * time.Hour},
 	}
 	for _, metric := range query.Metrics {
+		formats, _ := sweep(metric, []string{query.FormatTable, query.FormatTimeSeries}, nil)
 		for _, g := range query.GroupBysOf(query.Table(metric)) {
-			for _, format := range []string{query.FormatTable, query.FormatTimeSeries} {
+			for _, format := range formats {
 				for i, r := range ranges {
 					q := mustParse(t, fmt.Sprintf(`{"metric":%q,"groupBy":%q,"format":%q,"limit":4}`, metric, g, format))
 					t.Run(fmt.Sprintf("%s/%s/%s/%d", metric, g, format, i), func(t *testing.T) {
@@ -618,6 +639,8 @@ func TestMultiKeyGroupings(t *testing.T) {
 		"attackers": {`["country","asn"]`, `["trap","probe"]`},
 		"usages":    {`["username","password"]`, `["password","username"]`, `["country","password"]`, `["asn","combination"]`},
 		"scans":     {`["port","country"]`, `["asn","port"]`, `["probe","port","asn"]`},
+		"events":    {`["asn","feed"]`, `["taxonomy","type","identifier"]`},
+		"commands":  {`["command","country"]`},
 	}
 	read := map[string]bool{}
 	for _, metric := range query.Metrics {
