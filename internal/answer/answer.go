@@ -102,7 +102,7 @@ func (s *Service) statsFrames(ctx context.Context, q query.Query, r period.Range
 		}
 		if res.State == cache.StateDegraded {
 			frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
-				Text: "The cache is unreachable; this answer was computed from PostgreSQL. See the datasource's health check."})
+				Text: "The shared cache is unreachable; this answer comes from this instance's own copy or from PostgreSQL. See the datasource's health check."})
 		}
 	}
 	return frames, nil

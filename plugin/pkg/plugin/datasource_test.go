@@ -368,7 +368,7 @@ func TestDegradedRedis(t *testing.T) {
 	dr := resp.Responses["A"]
 	require.NoError(t, dr.Error, "a dead Redis never fails a panel")
 	require.Len(t, dr.Frames[0].Meta.Notices, 1)
-	require.Contains(t, dr.Frames[0].Meta.Notices[0].Text, "computed from PostgreSQL")
+	require.Contains(t, dr.Frames[0].Meta.Notices[0].Text, "shared cache is unreachable")
 
 	h, err := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	require.NoError(t, err)
