@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// What reads do while the read replica is unreachable.
+const (
+	// FallbackPrimary sends them to the primary, which then carries the read load too.
+	FallbackPrimary = "primary"
+	// FallbackNone fails them with an error naming the replica, for deployments where the
+	// primary must never take the read load.
+	FallbackNone = "none"
+)
+
+// Fallbacks are the accepted values of the read fallback setting.
+var Fallbacks = []string{FallbackPrimary, FallbackNone}
+
+// ErrReplicaDown is what reads fail with when the replica is unreachable and the fallback is
+// FallbackNone.
+var ErrReplicaDown = errors.New("read replica unreachable")
+
+// ReplicaCheckEvery is how long a replica check is trusted: a replica that dies costs the
+// reads of at most this long (and of any query that meets the broken connection) before they
+// go to the primary, and a healthy one costs one cheap query per interval.
+const ReplicaCheckEvery = time.Second
+
+// replicaCheckTimeout bounds one check, so a replica that hangs is treated as down quickly.
+const replicaCheckTimeout = time.Second
+
+// ReplicaStatus is what the plugin's health check, status frames, /metrics and `sview status`
+// show about the read replica.
+type ReplicaStatus struct {
+	Configured bool   `json:"configured"`
+	Reachable  bool   `json:"reachable"`
+	InRecovery bool   `json:"in_recovery"` // false: the read URL points at a primary
+	Fallback   string `json:"fallback"`
+	// ReadingPrimary is true while reads go to the primary because the replica is down.
+	ReadingPrimary bool      `json:"reading_primary"`
+	LagSeconds     float64   `json:"lag_seconds"`
+	LastError      string    `json:"last_error,omitempty"`
+	CheckedAt      time.Time `json:"checked_at,omitzero"`
+}
+
+// replicaLagSQL is the replay lag of a standby: zero when it has replayed all the WAL it
+// received (an idle primary sends nothing, and the age of the last replayed transaction would
+// grow for nothing), else the age of the last transaction it replayed.
+const replicaLagSQL = `SELECT pg_is_in_recovery(),
+	CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+	ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0) END::float8`
+
+// ReplicaLag reads whether db is a standby and how far its replay is behind.
+func ReplicaLag(ctx context.Context, db interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (inRecovery bool, lag time.Duration, err error) {
+	var secs float64
+	if err := db.QueryRow(ctx, replicaLagSQL).Scan(&inRecovery, &secs); err != nil {
+		return false, 0, fmt.Errorf("read the replica's replay lag: %w", err)
+	}
+	return inRecovery, time.Duration(secs * float64(time.Second)), nil
+}
+
+// Reads routes read-only queries to a streaming replica, checked at most every
+// ReplicaCheckEvery, and to the primary when there is no replica or, with FallbackPrimary,
+// while it is unreachable. It has the methods of a pool that the query service, the answers
+// and the HTTP handlers use.
+type Reads struct {
+	primary, replica *pgxpool.Pool
+	fallback         string
+
+	check  sync.Mutex // one check at a time; the others use the last result
+	mu     sync.Mutex
+	status ReplicaStatus
+}
+
+// NewReads routes over primary and replica (nil: no replica). fallback is one of Fallbacks
+// ("" is FallbackPrimary).
+func NewReads(primary, replica *pgxpool.Pool, fallback string) (*Reads, error) {
+	if fallback == "" {
+		fallback = FallbackPrimary
+	}
+	if !slices.Contains(Fallbacks, fallback) {
+		return nil, fmt.Errorf("read fallback %q: want one of %s", fallback, strings.Join(Fallbacks, ", "))
+	}
+	return &Reads{primary: primary, replica: replica, fallback: fallback,
+		status: ReplicaStatus{Configured: replica != nil, Fallback: fallback}}, nil
+}
+
+// Status is the replica's state as of the last check (checked now when that is too old).
+func (r *Reads) Status(ctx context.Context) ReplicaStatus {
+	if r.replica != nil {
+		r.refresh(ctx)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// refresh checks the replica when the last check is older than ReplicaCheckEvery.
+func (r *Reads) refresh(ctx context.Context) {
+	if !r.stale() {
+		return
+	}
+	r.check.Lock()
+	defer r.check.Unlock()
+	if !r.stale() {
+		return // another caller checked while we waited
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replicaCheckTimeout)
+	defer cancel()
+	inRecovery, lag, err := ReplicaLag(cctx, r.replica)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.status
+	s.CheckedAt = time.Now()
+	s.Reachable = err == nil
+	s.ReadingPrimary = err != nil && r.fallback == FallbackPrimary
+	if err != nil {
+		s.LastError = err.Error()
+		return
+	}
+	s.LastError, s.InRecovery, s.LagSeconds = "", inRecovery, lag.Seconds()
+}
+
+func (r *Reads) stale() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Since(r.status.CheckedAt) >= ReplicaCheckEvery
+}
+
+// forget makes the next read check the replica again: a query met a broken connection.
+func (r *Reads) forget() {
+	r.mu.Lock()
+	r.status.CheckedAt = time.Time{}
+	r.mu.Unlock()
+}
+
+// pick is the pool the next read goes to.
+func (r *Reads) pick(ctx context.Context) (*pgxpool.Pool, error) {
+	if r.replica == nil {
+		return r.primary, nil
+	}
+	s := r.Status(ctx)
+	switch {
+	case s.Reachable:
+		return r.replica, nil
+	case s.ReadingPrimary:
+		return r.primary, nil
+	}
+	cfg := r.replica.Config().ConnConfig
+	return nil, fmt.Errorf("%w at %s:%d (%s); reads do not fall back to the primary (read fallback setting %q)",
+		ErrReplicaDown, cfg.Host, cfg.Port, s.LastError, r.fallback)
+}
+
+// observe notes a failed replica query that is no SQL error (connection lost, server gone).
+func (r *Reads) observe(p *pgxpool.Pool, err error) {
+	var pgErr *pgconn.PgError
+	if err != nil && p == r.replica && !errors.As(err, &pgErr) && !errors.Is(err, context.Canceled) {
+		r.forget()
+	}
+}
+
+func (r *Reads) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := p.Query(ctx, sql, args...)
+	r.observe(p, err)
+	return rows, err
+}
+
+func (r *Reads) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	return observedRow{row: p.QueryRow(ctx, sql, args...), done: func(err error) { r.observe(p, err) }}
+}
+
+func (r *Reads) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := p.Exec(ctx, sql, args...)
+	r.observe(p, err)
+	return tag, err
+}
+
+// BeginTx opens a read snapshot where reads go now (the engine reads several statements in one).
+func (r *Reads) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := p.BeginTx(ctx, opts)
+	r.observe(p, err)
+	return tx, err
+}
+
+// Ping checks the pool reads go to now.
+func (r *Reads) Ping(ctx context.Context) error {
+	p, err := r.pick(ctx)
+	if err != nil {
+		return err
+	}
+	err = p.Ping(ctx)
+	r.observe(p, err)
+	return err
+}
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+type observedRow struct {
+	row  pgx.Row
+	done func(error)
+}
+
+func (o observedRow) Scan(dest ...any) error {
+	err := o.row.Scan(dest...)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		o.done(err)
+	}
+	return err
+}

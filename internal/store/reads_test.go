@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sview-project/sview/internal/testenv"
+)
+
+// deadPool is a pool on a port nothing listens on: a replica that is down.
+func deadPool(t *testing.T) *pgxpool.Pool {
+	p, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=1")
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestReadsWithoutReplica(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewReads(testenv.Pool(t), nil, "")
+	require.NoError(t, err)
+	var one int
+	require.NoError(t, r.QueryRow(ctx, "SELECT 1").Scan(&one))
+	require.Equal(t, ReplicaStatus{Fallback: FallbackPrimary}, r.Status(ctx))
+}
+
+func TestReadsReplicaUp(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	r, err := NewReads(deadPool(t), pool, FallbackNone)
+	require.NoError(t, err)
+	require.NoError(t, r.Ping(ctx), "reads go to the replica, not the (dead) primary")
+	s := r.Status(ctx)
+	require.True(t, s.Configured)
+	require.True(t, s.Reachable)
+	require.False(t, s.InRecovery, "the test server is a primary")
+	require.Zero(t, s.LagSeconds)
+	require.False(t, s.ReadingPrimary)
+}
+
+func TestReadsReplicaDown(t *testing.T) {
+	ctx := context.Background()
+	primary := testenv.Pool(t)
+
+	r, err := NewReads(primary, deadPool(t), FallbackPrimary)
+	require.NoError(t, err)
+	rows, err := r.Query(ctx, "SELECT 1")
+	require.NoError(t, err, "reads fall back to the primary")
+	rows.Close()
+	s := r.Status(ctx)
+	require.False(t, s.Reachable)
+	require.True(t, s.ReadingPrimary)
+	require.NotEmpty(t, s.LastError)
+
+	r, err = NewReads(primary, deadPool(t), FallbackNone)
+	require.NoError(t, err)
+	var one int
+	err = r.QueryRow(ctx, "SELECT 1").Scan(&one)
+	require.ErrorIs(t, err, ErrReplicaDown)
+	require.ErrorContains(t, err, `127.0.0.1:1`)
+	require.ErrorContains(t, err, `read fallback setting "none"`)
+	require.False(t, r.Status(ctx).ReadingPrimary)
+
+	_, err = NewReads(primary, nil, "sometimes")
+	require.ErrorContains(t, err, "want one of primary, none")
+}
