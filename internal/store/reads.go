@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // What reads do while the read replica is unreachable.
@@ -235,4 +236,37 @@ func (o observedRow) Scan(dest ...any) error {
 		o.done(err)
 	}
 	return err
+}
+
+// MaxReplicaLag is the replay lag beyond which answers read from the replica carry a notice
+// and the health checks warn: rollups move every few minutes, so a replica half a minute
+// behind still serves the same watermarks almost always.
+const MaxReplicaLag = 30 * time.Second
+
+// Lagging reports whether the replica is reachable and more than MaxReplicaLag behind.
+func (s ReplicaStatus) Lagging() bool {
+	return s.Configured && s.Reachable && s.LagSeconds > MaxReplicaLag.Seconds()
+}
+
+// Metrics are the replica's gauges for /metrics and the plugin's metrics endpoint; they read
+// Status, so a scrape checks a replica whose last check is older than ReplicaCheckEvery.
+func (r *Reads) Metrics() []prometheus.Collector {
+	gauge := func(name, help string, v func(ReplicaStatus) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return v(r.Status(context.Background())) })
+	}
+	b := func(ok bool) float64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	return []prometheus.Collector{
+		gauge("sview_read_replica_up", "1 when the read replica answers (or none is configured), else 0.",
+			func(s ReplicaStatus) float64 { return b(!s.Configured || s.Reachable) }),
+		gauge("sview_read_replica_lag_seconds", "How far the read replica's replay is behind the primary.",
+			func(s ReplicaStatus) float64 { return s.LagSeconds }),
+		gauge("sview_read_replica_fallback_active", "1 while reads go to the primary because the replica is down.",
+			func(s ReplicaStatus) float64 { return b(s.ReadingPrimary) }),
+	}
 }
