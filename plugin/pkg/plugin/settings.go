@@ -40,7 +40,7 @@ type jsonData struct {
 	SSLMode        string            `json:"sslMode"`
 	ReadReplicaURL string            `json:"readReplicaUrl"`
 	ReadFallback   string            `json:"readReplicaFallback"` // primary (default) or none
-	RedisAddress   string            `json:"redisAddress"` // host:port, several comma-separated
+	RedisAddress   string            `json:"redisAddress"`        // host:port, several comma-separated
 	RedisMode      string            `json:"redisMode"`
 	RedisMaster    string            `json:"redisMasterName"`
 	RedisUser      string            `json:"redisUser"`
