@@ -163,78 +163,128 @@ func (r *Reads) pick(ctx context.Context) (*pgxpool.Pool, error) {
 		ErrReplicaDown, cfg.Host, cfg.Port, s.LastError, r.fallback)
 }
 
-// observe notes a failed replica query that is no SQL error (connection lost, server gone).
-func (r *Reads) observe(p *pgxpool.Pool, err error) {
-	var pgErr *pgconn.PgError
-	if err != nil && p == r.replica && !errors.As(err, &pgErr) && !errors.Is(err, context.Canceled) {
-		r.forget()
+// lostReplica reports whether err from p means the replica went away (the connection broke,
+// or the server is shutting down or restarting), as opposed to an error of the query itself;
+// it then makes the next read check the replica again.
+func (r *Reads) lostReplica(p *pgxpool.Pool, err error) bool {
+	if err == nil || p != r.replica || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P") {
+		return false
+	}
+	r.forget()
+	return true
+}
+
+// retry runs fn where reads go now, and once more where they go after a check when the
+// replica was lost under it: with FallbackPrimary that is the primary, so the caller never
+// sees the replica's shutdown.
+func retry[T any](ctx context.Context, r *Reads, fn func(p *pgxpool.Pool) (T, error)) (T, error) {
+	p, err := r.pick(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := fn(p)
+	if !r.lostReplica(p, err) {
+		return v, err
+	}
+	if p, err = r.pick(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(p)
 }
 
 func (r *Reads) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	p, err := r.pick(ctx)
+	var used *pgxpool.Pool
+	rows, err := retry(ctx, r, func(p *pgxpool.Pool) (pgx.Rows, error) { used = p; return p.Query(ctx, sql, args...) })
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.Query(ctx, sql, args...)
-	r.observe(p, err)
-	return rows, err
+	return &retriedRows{Rows: rows, ctx: ctx, r: r, p: used, sql: sql, args: args}, nil
+}
+
+// retriedRows retries a query whose connection broke before its first row: pgx reports a
+// server that went away under an idle pooled connection only when the rows are read.
+type retriedRows struct {
+	pgx.Rows
+	ctx     context.Context
+	r       *Reads
+	p       *pgxpool.Pool
+	sql     string
+	args    []any
+	started bool
+	err     error
+}
+
+func (q *retriedRows) Next() bool {
+	if q.err != nil {
+		return false
+	}
+	if q.Rows.Next() {
+		q.started = true
+		return true
+	}
+	if q.started || !q.r.lostReplica(q.p, q.Rows.Err()) {
+		return false
+	}
+	q.started = true
+	q.Rows.Close()
+	p, err := q.r.pick(q.ctx)
+	if err != nil {
+		q.err = err
+		return false
+	}
+	rows, err := p.Query(q.ctx, q.sql, q.args...)
+	if err != nil {
+		q.err = err
+		return false
+	}
+	q.Rows, q.p = rows, p
+	return q.Rows.Next()
+}
+
+func (q *retriedRows) Err() error {
+	if q.err != nil {
+		return q.err
+	}
+	return q.Rows.Err()
 }
 
 func (r *Reads) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return errRow{err}
-	}
-	return observedRow{row: p.QueryRow(ctx, sql, args...), done: func(err error) { r.observe(p, err) }}
+	return retriedRow{ctx: ctx, r: r, sql: sql, args: args}
 }
 
 func (r *Reads) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	tag, err := p.Exec(ctx, sql, args...)
-	r.observe(p, err)
-	return tag, err
+	return retry(ctx, r, func(p *pgxpool.Pool) (pgconn.CommandTag, error) { return p.Exec(ctx, sql, args...) })
 }
 
 // BeginTx opens a read snapshot where reads go now (the engine reads several statements in one).
 func (r *Reads) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := p.BeginTx(ctx, opts)
-	r.observe(p, err)
-	return tx, err
+	return retry(ctx, r, func(p *pgxpool.Pool) (pgx.Tx, error) { return p.BeginTx(ctx, opts) })
 }
 
 // Ping checks the pool reads go to now.
 func (r *Reads) Ping(ctx context.Context) error {
-	p, err := r.pick(ctx)
-	if err != nil {
-		return err
-	}
-	err = p.Ping(ctx)
-	r.observe(p, err)
+	_, err := retry(ctx, r, func(p *pgxpool.Pool) (struct{}, error) { return struct{}{}, p.Ping(ctx) })
 	return err
 }
 
-type errRow struct{ err error }
-
-func (e errRow) Scan(...any) error { return e.err }
-
-type observedRow struct {
-	row  pgx.Row
-	done func(error)
+// retriedRow runs its query when scanned, so a lost replica can be retried like the others.
+type retriedRow struct {
+	ctx  context.Context
+	r    *Reads
+	sql  string
+	args []any
 }
 
-func (o observedRow) Scan(dest ...any) error {
-	err := o.row.Scan(dest...)
-	if !errors.Is(err, pgx.ErrNoRows) {
-		o.done(err)
-	}
+func (q retriedRow) Scan(dest ...any) error {
+	_, err := retry(q.ctx, q.r, func(p *pgxpool.Pool) (struct{}, error) {
+		return struct{}{}, p.QueryRow(q.ctx, q.sql, q.args...).Scan(dest...)
+	})
 	return err
 }
 

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -66,4 +68,30 @@ func TestReadsReplicaDown(t *testing.T) {
 
 	_, err = NewReads(primary, nil, "sometimes")
 	require.ErrorContains(t, err, "want one of primary, none")
+}
+
+// TestReadsRetryLostConnection: a replica connection killed under a query (57P01, as when the
+// replica shuts down) is retried where reads go after a fresh check, not handed to the caller.
+func TestReadsRetryLostConnection(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.DatabaseURL(t)
+	primary, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(primary.Close)
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	app := "sview-reads-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	replica, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(replica.Close)
+	r, err := NewReads(primary, replica, FallbackNone)
+	require.NoError(t, err)
+	require.True(t, r.Status(ctx).Reachable)
+	var killed int
+	require.NoError(t, primary.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&killed))
+	require.Positive(t, killed)
+	var one int
+	require.NoError(t, r.QueryRow(ctx, "SELECT 1").Scan(&one), "the broken connection is retried")
+	require.Equal(t, 1, one)
 }
