@@ -160,8 +160,8 @@ func TestAggregatorTakeover(t *testing.T) {
 		require.Less(t, time.Since(killed), 3*time.Minute, "no survivor took %s over", key)
 		time.Sleep(10 * time.Millisecond)
 	}
-	figure(t, "takeover", "killed the aggregator working %s at watermark %s (mid catch-up); its lock was free %s later; a survivor took the rollup over %s after the kill (its next quarterly tick was due %s after the kill)",
-		key, wmAtKill.Format(time.RFC3339), released.Round(time.Millisecond), takeover.Round(time.Millisecond), tick.Sub(killed).Round(time.Second))
+	figure(t, "takeover", "killed the aggregator working %s at watermark %s (mid catch-up); its lock was free %d ms later; a survivor took the rollup over %s after the kill (its next quarterly tick was due %s after the kill)",
+		key, wmAtKill.Format(time.RFC3339), released.Milliseconds(), takeover.Round(time.Millisecond), tick.Sub(killed).Round(time.Second))
 
 	// Let the survivors finish: every key's watermark quiet for 5 s and no invalidation pending.
 	var last string
