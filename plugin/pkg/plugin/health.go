@@ -42,9 +42,10 @@ type healthDetails struct {
 }
 
 // CheckHealth answers Grafana's "Save & test". A database that cannot be reached or whose schema
-// is behind is an error. A dead Redis and lagging aggregation are reported as warnings with
-// status OK: every query is still answered (from PostgreSQL, or from rollups that are merely
-// late), so the datasource works, degraded.
+// is behind is an error, and so is a read replica that is down when reads may not fall back to
+// the primary. A dead Redis, a replica that is down (reads on the primary) or lagging, and
+// lagging aggregation are reported as warnings with status OK: every query is still answered
+// (from PostgreSQL, or from rows that are merely late), so the datasource works, degraded.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
