@@ -87,12 +87,12 @@ func openQueryStack(ctx context.Context, e *env, app string, reg prometheus.Regi
 	if qs.reads, err = store.NewReads(primary, replica, fallback); err != nil {
 		return nil, fmt.Errorf("SVIEW_READ_FALLBACK: %w", err)
 	}
-	if reg != nil {
-		for _, m := range qs.reads.Metrics() {
-			if err := reg.Register(m); err != nil {
-				return nil, fmt.Errorf("register the replica metrics: %w", err)
-			}
+	if reg != nil && replica != nil {
+		m, err := store.RegisterReplicaMetrics(reg)
+		if err != nil {
+			return nil, err
 		}
+		m.Attach(qs.reads)
 	}
 	c, err := openCache(e, reg)
 	if err != nil {

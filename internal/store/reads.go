@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -298,25 +299,59 @@ func (s ReplicaStatus) Lagging() bool {
 	return s.Configured && s.Reachable && s.LagSeconds > MaxReplicaLag.Seconds()
 }
 
-// Metrics are the replica's gauges for /metrics and the plugin's metrics endpoint; they read
-// Status, so a scrape checks a replica whose last check is older than ReplicaCheckEvery.
-func (r *Reads) Metrics() []prometheus.Collector {
-	gauge := func(name, help string, v func(ReplicaStatus) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return v(r.Status(context.Background())) })
+// ReplicaMetrics exports the gauges of the Reads last attached to it, for /metrics and the
+// plugin's metrics endpoint. Grafana builds a datasource's new instance before it disposes of
+// the old one, so the gauges follow an attachment rather than being registered per instance.
+type ReplicaMetrics struct {
+	reads                 atomic.Pointer[Reads]
+	up, lag, readsPrimary *prometheus.Desc
+}
+
+// RegisterReplicaMetrics registers the gauges with reg, or returns the ones already there.
+func RegisterReplicaMetrics(reg prometheus.Registerer) (*ReplicaMetrics, error) {
+	m := &ReplicaMetrics{
+		up:           prometheus.NewDesc("sview_read_replica_up", "1 when the read replica answers, else 0.", nil, nil),
+		lag:          prometheus.NewDesc("sview_read_replica_lag_seconds", "How far the read replica's replay is behind the primary (the last measured value while it is down).", nil, nil),
+		readsPrimary: prometheus.NewDesc("sview_read_replica_fallback_active", "1 while reads go to the primary because the replica is down.", nil, nil),
 	}
-	b := func(ok bool) float64 {
-		if ok {
+	if err := reg.Register(m); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*ReplicaMetrics); ok {
+				return existing, nil
+			}
+		}
+		return nil, fmt.Errorf("register the replica metrics: %w", err)
+	}
+	return m, nil
+}
+
+// Attach makes the gauges report r.
+func (m *ReplicaMetrics) Attach(r *Reads) { m.reads.Store(r) }
+
+// Detach stops reporting r, unless another Reads was attached since.
+func (m *ReplicaMetrics) Detach(r *Reads) { m.reads.CompareAndSwap(r, nil) }
+
+func (m *ReplicaMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.up
+	ch <- m.lag
+	ch <- m.readsPrimary
+}
+
+// Collect reports nothing without an attached Reads that has a replica.
+func (m *ReplicaMetrics) Collect(ch chan<- prometheus.Metric) {
+	r := m.reads.Load()
+	if r == nil || r.replica == nil {
+		return
+	}
+	s := r.Status(context.Background())
+	flag := func(b bool) float64 {
+		if b {
 			return 1
 		}
 		return 0
 	}
-	return []prometheus.Collector{
-		gauge("sview_read_replica_up", "1 when the read replica answers (or none is configured), else 0.",
-			func(s ReplicaStatus) float64 { return b(!s.Configured || s.Reachable) }),
-		gauge("sview_read_replica_lag_seconds", "How far the read replica's replay is behind the primary.",
-			func(s ReplicaStatus) float64 { return s.LagSeconds }),
-		gauge("sview_read_replica_fallback_active", "1 while reads go to the primary because the replica is down.",
-			func(s ReplicaStatus) float64 { return b(s.ReadingPrimary) }),
-	}
+	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, flag(s.Reachable))
+	ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, s.LagSeconds)
+	ch <- prometheus.MustNewConstMetric(m.readsPrimary, prometheus.GaugeValue, flag(s.ReadingPrimary))
 }

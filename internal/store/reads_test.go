@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sview-project/sview/internal/testenv"
@@ -94,4 +95,36 @@ func TestReadsRetryLostConnection(t *testing.T) {
 	var one int
 	require.NoError(t, r.QueryRow(ctx, "SELECT 1").Scan(&one), "the broken connection is retried")
 	require.Equal(t, 1, one)
+}
+
+func TestReplicaMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := RegisterReplicaMetrics(reg)
+	require.NoError(t, err)
+	again, err := RegisterReplicaMetrics(reg)
+	require.NoError(t, err)
+	require.Same(t, m, again, "a new datasource instance reuses the gauges")
+	gauges := func() map[string]float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			out[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+		return out
+	}
+	require.Empty(t, gauges(), "nothing attached, nothing reported")
+
+	old, err := NewReads(testenv.Pool(t), deadPool(t), FallbackPrimary)
+	require.NoError(t, err)
+	m.Attach(old)
+	require.Equal(t, map[string]float64{"sview_read_replica_up": 0, "sview_read_replica_lag_seconds": 0,
+		"sview_read_replica_fallback_active": 1}, gauges())
+	current, err := NewReads(testenv.Pool(t), testenv.Pool(t), FallbackPrimary)
+	require.NoError(t, err)
+	m.Attach(current)
+	m.Detach(old) // the replaced instance is disposed after its successor attached
+	require.Equal(t, 1.0, gauges()["sview_read_replica_up"])
+	m.Detach(current)
+	require.Empty(t, gauges())
 }

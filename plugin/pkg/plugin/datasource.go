@@ -41,11 +41,10 @@ var (
 // Datasource is one configured sview datasource.
 type Datasource struct {
 	settings  Settings
-	primary   *pgxpool.Pool // schema checks
-	replica   *pgxpool.Pool // nil without a read replica
-	reads     *store.Reads  // where queries go: the replica, or the primary without one or while it is down
-	metrics   []prometheus.Collector
-	reg       prometheus.Registerer
+	primary   *pgxpool.Pool         // schema checks
+	replica   *pgxpool.Pool         // nil without a read replica
+	reads     *store.Reads          // where queries go: the replica, or the primary without one or while it is down
+	metrics   *store.ReplicaMetrics // nil without a replica
 	stats     *stats.Service
 	answers   *answer.Service
 	live      *live.Hub // the live stream's one listener, on the primary (stream.go)
@@ -94,14 +93,13 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 		closePools()
 		return nil, err
 	}
-	d := &Datasource{settings: set, primary: primary, replica: replica, reads: reads, logger: logger, reg: reg,
+	d := &Datasource{settings: set, primary: primary, replica: replica, reads: reads, logger: logger,
 		stats: stats.New(stats.Config{DB: reads, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
 	if replica != nil && reg != nil {
-		// Unregistered on Dispose: the gauges read this instance's replica.
-		for _, m := range reads.Metrics() {
-			if err := reg.Register(m); err == nil {
-				d.metrics = append(d.metrics, m)
-			}
+		if d.metrics, err = store.RegisterReplicaMetrics(reg); err != nil {
+			logger.Warn("no replica metrics", "err", err)
+		} else {
+			d.metrics.Attach(reads)
 		}
 	}
 	d.answers = &answer.Service{Stats: d.stats, DB: reads, Replica: reads}
@@ -140,8 +138,8 @@ func (d *Datasource) Dispose() {
 	if err := d.stats.Cache().Close(); err != nil {
 		d.logger.Warn("close cache", "err", err)
 	}
-	for _, m := range d.metrics {
-		d.reg.Unregister(m)
+	if d.metrics != nil {
+		d.metrics.Detach(d.reads)
 	}
 	if d.replica != nil {
 		d.replica.Close()
