@@ -36,6 +36,15 @@ func figure(t *testing.T, name, format string, args ...any) {
 	t.Log(line)
 }
 
+// TestMain removes the sview binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		_ = os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
 	binary    string
