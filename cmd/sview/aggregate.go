@@ -23,6 +23,7 @@ import (
 	"github.com/sview-project/sview/internal/report"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/store"
 )
 
 // aggregatorApp names the aggregator commands' connections in pg_stat_activity.
@@ -265,15 +266,28 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	replica, err := replicaStatus(ctx, pool)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			rollupstate.Status
-			Twins []aggregator.TwinLag `json:"twins"`
-		}{s, twins})
+			Twins   []aggregator.TwinLag `json:"twins"`
+			Replica *store.ReplicaStatus `json:"replica,omitempty"`
+		}{s, twins, replica})
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	if replica != nil {
+		state := "up"
+		if !replica.Reachable {
+			state = "DOWN: " + replica.LastError
+		}
+		fmt.Fprintf(w, "READ REPLICA (SVIEW_READ_DATABASE_URL)\nSTATE\tREPLAY LAG\tSTANDBY\n%s\t%s\t%t\n\n", state,
+			time.Duration(replica.LagSeconds*float64(time.Second)).Round(time.Millisecond), replica.InRecovery)
+	}
 	fmt.Fprintln(w, "WATERMARKS\nTABLE\tPRECISION\tWATERMARK\tLAG\tUPDATED")
 	for _, m := range s.Watermarks {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Table, m.Precision, fmtTime(m.Watermark),
@@ -312,6 +326,26 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 			(time.Duration(j.DurationMS) * time.Millisecond).String(), j.Error)
 	}
 	return w.Flush()
+}
+
+// replicaStatus checks the read replica of SVIEW_READ_DATABASE_URL, when one is configured;
+// nil without one. A replica that is down is a state to show, not an error of the command.
+func replicaStatus(ctx context.Context, primary *pgxpool.Pool) (*store.ReplicaStatus, error) {
+	url := os.Getenv("SVIEW_READ_DATABASE_URL")
+	if url == "" {
+		return nil, nil
+	}
+	replica, err := store.OpenUnchecked(ctx, url, aggregatorApp)
+	if err != nil {
+		return nil, fmt.Errorf("SVIEW_READ_DATABASE_URL: %w", err)
+	}
+	defer replica.Close()
+	reads, err := store.NewReads(primary, replica, os.Getenv("SVIEW_READ_FALLBACK"))
+	if err != nil {
+		return nil, fmt.Errorf("SVIEW_READ_FALLBACK: %w", err)
+	}
+	st := reads.Status(ctx)
+	return &st, nil
 }
 
 // flagTime is a time flag taking RFC 3339 or a bare UTC date.

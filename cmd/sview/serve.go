@@ -23,15 +23,19 @@ import (
 	"github.com/sview-project/sview/internal/summary"
 )
 
-// queryStack is what serve, refresh and cache share: the read pool and the query service.
+// queryStack is what serve, refresh and cache share: the reads (replica or primary) and the
+// query service.
 type queryStack struct {
-	pool  *pgxpool.Pool
+	reads *store.Reads
+	pools []*pgxpool.Pool
 	stats *stats.Service
 }
 
 func (s *queryStack) close() {
 	_ = s.stats.Cache().Close() // only fails for a client that is already closed
-	s.pool.Close()
+	for _, p := range s.pools {
+		p.Close()
+	}
 }
 
 // openCache uses Redis when SVIEW_REDIS_URL / --redis-url is set, else an in-process LRU.
@@ -48,25 +52,54 @@ func openCache(e *env, reg prometheus.Registerer) (*cache.Cache, error) {
 }
 
 // openQueryStack reads from SVIEW_READ_DATABASE_URL (a streaming replica) when set, else from
-// the main database.
-func openQueryStack(ctx context.Context, e *env, app string, reg prometheus.Registerer) (*queryStack, error) {
-	url := os.Getenv("SVIEW_READ_DATABASE_URL")
-	if url == "" {
-		var err error
-		if url, err = e.requireDatabase(); err != nil {
+// the main database. While the replica is down, reads go to the main database, or fail naming
+// the replica with SVIEW_READ_FALLBACK=none (then the main database is not needed).
+func openQueryStack(ctx context.Context, e *env, app string, reg prometheus.Registerer) (qs *queryStack, err error) {
+	qs = &queryStack{}
+	defer func() {
+		if err != nil {
+			for _, p := range qs.pools {
+				p.Close()
+			}
+		}
+	}()
+	readURL, fallback := os.Getenv("SVIEW_READ_DATABASE_URL"), os.Getenv("SVIEW_READ_FALLBACK")
+	var primary, replica *pgxpool.Pool
+	if readURL == "" || fallback != store.FallbackNone {
+		url, err := e.requireDatabase()
+		if err != nil {
+			if readURL != "" {
+				err = fmt.Errorf("%w (with SVIEW_READ_DATABASE_URL it is where reads go while the replica is down; SVIEW_READ_FALLBACK=none does without)", err)
+			}
 			return nil, err
 		}
+		if primary, err = store.Open(ctx, url, app); err != nil {
+			return nil, err
+		}
+		qs.pools = append(qs.pools, primary)
 	}
-	pool, err := store.Open(ctx, url, app)
-	if err != nil {
-		return nil, err
+	if readURL != "" {
+		if replica, err = store.OpenUnchecked(ctx, readURL, app); err != nil {
+			return nil, fmt.Errorf("SVIEW_READ_DATABASE_URL: %w", err)
+		}
+		qs.pools = append(qs.pools, replica)
+	}
+	if qs.reads, err = store.NewReads(primary, replica, fallback); err != nil {
+		return nil, fmt.Errorf("SVIEW_READ_FALLBACK: %w", err)
+	}
+	if reg != nil && replica != nil {
+		m, err := store.RegisterReplicaMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
+		m.Attach(qs.reads)
 	}
 	c, err := openCache(e, reg)
 	if err != nil {
-		pool.Close()
 		return nil, err
 	}
-	return &queryStack{pool: pool, stats: stats.New(stats.Config{DB: pool, Cache: c})}, nil
+	qs.stats = stats.New(stats.Config{DB: qs.reads, Cache: c})
+	return qs, nil
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -88,9 +121,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	defer qs.close()
 	log := e.logger.With("component", "api")
 	srv := &http.Server{
-		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
-			Answers: &answer.Service{Stats: qs.stats, DB: qs.pool}, QueryTimeout: *queryTimeout,
-			Summaries: summary.NewPublisher(qs.pool, qs.stats),
+		Handler: api.Public(api.Deps{DB: qs.reads, Replica: qs.reads, Stats: qs.stats, Gatherer: reg, Logger: log,
+			Answers: &answer.Service{Stats: qs.stats, DB: qs.reads, Replica: qs.reads}, QueryTimeout: *queryTimeout,
+			Summaries: summary.NewPublisher(qs.reads, qs.stats),
 			Limits:    api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

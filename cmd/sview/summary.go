@@ -37,7 +37,7 @@ func cmdSummary(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer qs.close()
-	p := summary.NewPublisher(qs.pool, qs.stats)
+	p := summary.NewPublisher(qs.reads, qs.stats)
 	if *month == "" {
 		a, err := p.Availability(ctx)
 		if err != nil {

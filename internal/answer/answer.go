@@ -22,6 +22,7 @@ import (
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/rollupstate"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/store"
 )
 
 // DB is what the answers read: a *pgxpool.Pool (the read replica when there is one).
@@ -35,6 +36,14 @@ type DB interface {
 type Service struct {
 	Stats *stats.Service
 	DB    DB
+	// Replica, when set, says how the read replica behind DB is doing: a lagging one is named
+	// on the answers and in the status frames.
+	Replica Replica
+}
+
+// Replica is the state of the read replica: *store.Reads.
+type Replica interface {
+	Status(ctx context.Context) store.ReplicaStatus
 }
 
 // Request is one query to answer. Range is the dashboard's time range and interval; Alert
@@ -102,7 +111,14 @@ func (s *Service) statsFrames(ctx context.Context, q query.Query, r period.Range
 		}
 		if res.State == cache.StateDegraded {
 			frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
-				Text: "The cache is unreachable; this answer was computed from PostgreSQL. See the datasource's health check."})
+				Text: "The shared cache is unreachable; this answer comes from this instance's own copy or from PostgreSQL. See the datasource's health check."})
+		}
+		if s.Replica != nil {
+			if rs := s.Replica.Status(ctx); rs.Lagging() {
+				frames[0].Meta.Notices = append(frames[0].Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning,
+					Text: fmt.Sprintf("Read from a replica %s behind the primary: rows written since are not in this answer yet.",
+						time.Duration(rs.LagSeconds*float64(time.Second)).Round(time.Second))})
+			}
 		}
 	}
 	return frames, nil
@@ -258,7 +274,23 @@ func (s *Service) statusFrames(ctx context.Context, alert bool) (data.Frames, er
 	cf := data.NewFrame("cache", named("backend", []string{st.Backend}),
 		named("last_error", []string{st.LastError}), named("degraded", []int64{degraded}))
 	cf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
-	return data.Frames{lf, cf}, nil
+	out := data.Frames{lf, cf}
+	if s.Replica != nil {
+		if rs := s.Replica.Status(ctx); rs.Configured {
+			flag := func(b bool) []int64 {
+				if b {
+					return []int64{1}
+				}
+				return []int64{0}
+			}
+			rf := data.NewFrame("read_replica", seconds("replica_lag_seconds", []float64{rs.LagSeconds}),
+				named("replica_up", flag(rs.Reachable)), named("reading_primary", flag(rs.ReadingPrimary)),
+				named("replica_error", []string{rs.LastError}))
+			rf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
+			out = append(out, rf)
+		}
+	}
+	return out, nil
 }
 
 // named is a field that Grafana displays by its name, however many frames come with it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/internal/summary"
 )
 
@@ -26,6 +27,11 @@ type DB interface {
 	Ping(ctx context.Context) error
 }
 
+// Replica is the state of the read replica: *store.Reads.
+type Replica interface {
+	Status(ctx context.Context) store.ReplicaStatus
+}
+
 // Logger is the logger of the handlers: *slog.Logger and the plugin SDK's logger both fit.
 type Logger interface {
 	Error(msg string, args ...any)
@@ -33,8 +39,10 @@ type Logger interface {
 
 // Deps are what the handlers need.
 type Deps struct {
-	DB    DB
-	Stats *stats.Service // answers /api/resource; its cache shows in /healthz
+	DB DB
+	// Replica, when set, says how the read replica behind DB is doing (/healthz).
+	Replica Replica
+	Stats   *stats.Service // answers /api/resource; its cache shows in /healthz
 	// Answers, when set, serves POST /api/query within QueryTimeout (0: DefaultQueryTimeout).
 	Answers      *answer.Service
 	QueryTimeout time.Duration

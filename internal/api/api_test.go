@@ -26,6 +26,7 @@ import (
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/internal/testenv"
 )
 
@@ -363,6 +364,35 @@ func TestHealthzDegradedCache(t *testing.T) {
 	b, _ := json.Marshal(h)
 	require.JSONEq(t, `{"status":"degraded","database":"ok","cache":{"backend":"redis","degraded":true}}`, string(b),
 		"categories only: no Redis address or error text")
+}
+
+// fixedReplica reports a replica state, as store.Reads would.
+type fixedReplica store.ReplicaStatus
+
+func (f fixedReplica) Status(context.Context) store.ReplicaStatus { return store.ReplicaStatus(f) }
+
+func TestHealthzReplica(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Pool(t)
+	for _, tc := range []struct {
+		name string
+		rs   store.ReplicaStatus
+		want string
+	}{
+		{"none configured", store.ReplicaStatus{}, `{"status":"ok","database":"ok"}`},
+		{"up", store.ReplicaStatus{Configured: true, Reachable: true, LagSeconds: 1.5},
+			`{"status":"ok","database":"ok","replica":{"reachable":true,"reading_primary":false,"lag_seconds":1.5}}`},
+		{"lagging", store.ReplicaStatus{Configured: true, Reachable: true, LagSeconds: 45},
+			`{"status":"degraded","database":"ok","replica":{"reachable":true,"reading_primary":false,"lag_seconds":45}}`},
+		{"down, reads on the primary", store.ReplicaStatus{Configured: true, ReadingPrimary: true, LastError: "refused"},
+			`{"status":"degraded","database":"ok","replica":{"reachable":false,"reading_primary":true,"lag_seconds":0}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(Deps{DB: pool, Replica: fixedReplica(tc.rs)}.CheckHealth(context.Background()))
+			require.NoError(t, err)
+			require.JSONEq(t, tc.want, string(b), "no address or error text")
+		})
+	}
 }
 
 // recordingLogger keeps what the handlers log.

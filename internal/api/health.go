@@ -15,6 +15,15 @@ type Health struct {
 	Status   string       `json:"status"`   // ok, degraded (cache down, queries still answered) or error
 	Database string       `json:"database"` // ok or unreachable
 	Cache    *CacheHealth `json:"cache,omitempty"`
+	// Replica is there when reads go to a streaming replica.
+	Replica *ReplicaHealth `json:"replica,omitempty"`
+}
+
+// ReplicaHealth is the read replica's part of Health.
+type ReplicaHealth struct {
+	Reachable      bool    `json:"reachable"`
+	ReadingPrimary bool    `json:"reading_primary"` // the replica is down, reads go to the primary
+	LagSeconds     float64 `json:"lag_seconds"`
 }
 
 // CacheHealth is the cache's part of Health.
@@ -27,7 +36,8 @@ type CacheHealth struct {
 const RetryAfter = 30 * time.Second
 
 // CheckHealth pings the database and the cache. Only a dead database is an error: without the
-// cache every query is still answered, from PostgreSQL.
+// cache every query is still answered, from PostgreSQL. A read replica that is down (reads go to
+// the primary) or lagging beyond store.MaxReplicaLag is degraded.
 func (d Deps) CheckHealth(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -35,6 +45,14 @@ func (d Deps) CheckHealth(ctx context.Context) Health {
 	if err := d.DB.Ping(ctx); err != nil {
 		h.Status, h.Database = "error", "unreachable"
 		d.logError("healthz", "database unreachable", err)
+	}
+	if d.Replica != nil {
+		if rs := d.Replica.Status(ctx); rs.Configured {
+			h.Replica = &ReplicaHealth{Reachable: rs.Reachable, ReadingPrimary: rs.ReadingPrimary, LagSeconds: rs.LagSeconds}
+			if (rs.ReadingPrimary || rs.Lagging()) && h.Status == "ok" {
+				h.Status = "degraded"
+			}
+		}
 	}
 	if d.Stats != nil {
 		c := d.Stats.Cache()

@@ -34,11 +34,15 @@ type Listed struct {
 	Header Entry // without the value
 }
 
-// Open builds a cache over Redis when rc is given (shared by every process that uses it), else
-// over an in-process LRU; opts.Backend is set here.
+// Open builds a cache over Redis when rc is given (shared by every process that uses it, with
+// an in-process fallback for when it fails), else over an in-process LRU; opts.Backend and
+// opts.Fallback are set here.
 func Open(rc *RedisConfig, opts Options) (*Cache, error) {
 	var err error
 	if rc != nil {
+		if opts.Fallback, err = NewMemory(DefaultFallbackEntries); err != nil {
+			return nil, err
+		}
 		opts.Backend, err = NewRedis(*rc)
 	} else {
 		opts.Backend, err = NewMemory(0)

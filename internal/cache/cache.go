@@ -35,8 +35,12 @@ type Logger interface {
 // Options configure a Cache; only Backend is required.
 type Options struct {
 	Backend Backend
-	Metrics *Metrics // nil: counted but not registered anywhere
-	Logger  Logger   // nil: silent
+	// Fallback, when set, keeps in-process copies of the answers this process served and
+	// answers from them while Backend fails, so an outage of a shared Redis does not send
+	// every request to PostgreSQL. Open sets it for Redis.
+	Fallback Backend
+	Metrics  *Metrics // nil: counted but not registered anywhere
+	Logger   Logger   // nil: silent
 	// LockTTL is how long a computation lock lives if its holder dies; longer than any query.
 	LockTTL time.Duration
 	// LockWait bounds how long a cold query waits for another process's computation before
@@ -98,10 +102,11 @@ type Status struct {
 
 // Cache is safe for concurrent use. Close it to stop background refreshes.
 type Cache struct {
-	opts    Options
-	backend Backend
-	metrics *Metrics
-	flight  singleflight.Group
+	opts     Options
+	backend  Backend
+	fallback Backend // nil: no in-process copies
+	metrics  *Metrics
+	flight   singleflight.Group
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -127,7 +132,7 @@ func New(opts Options) (*Cache, error) {
 	setDefault(&opts.RefreshTimeout, DefaultRefreshTimeout)
 	base, cancel := context.WithCancel(context.Background())
 	return &Cache{
-		opts: opts, backend: opts.Backend, metrics: opts.Metrics,
+		opts: opts, backend: opts.Backend, fallback: opts.Fallback, metrics: opts.Metrics,
 		base: base, cancel: cancel,
 		refreshing: map[string]bool{},
 		status:     Status{Backend: opts.Backend.Name()},
@@ -190,7 +195,7 @@ func (c *Cache) Get(ctx context.Context, r Request) (Result, error) {
 	if r.SkipRead {
 		c.metrics.requests.WithLabelValues(string(StateBypass)).Inc()
 		return c.shared(ctx, "bypass:"+key, StateBypass, func(ctx context.Context) ([]byte, error) {
-			return c.computeAndStore(ctx, key, r)
+			return c.computeAndStore(ctx, c.backend, key, r)
 		})
 	}
 	raw, ok, err := c.backend.Get(ctx, key)
@@ -205,10 +210,11 @@ func (c *Cache) Get(ctx context.Context, r Request) (Result, error) {
 	if ok {
 		e, err := decodeEntry(raw)
 		if err == nil {
+			c.keepLocal(key, raw, e, r)
 			state := StateHit
 			if c.due(ctx, r, e) {
 				state = StateStale
-				c.refreshInBackground(key, r)
+				c.refreshInBackground(c.backend, key, r)
 			}
 			c.metrics.requests.WithLabelValues(string(state)).Inc()
 			return Result{Entry: e, State: state}, nil
@@ -221,11 +227,36 @@ func (c *Cache) Get(ctx context.Context, r Request) (Result, error) {
 	})
 }
 
+// degraded answers while the backend fails: from the in-process fallback when there is one
+// (with the same freshness rules, so each process computes a key at most once per refresh
+// interval), else by computing, single-flighted in the process.
 func (c *Cache) degraded(ctx context.Context, key string, r Request) (Result, error) {
 	c.metrics.requests.WithLabelValues(string(StateDegraded)).Inc()
+	if c.fallback != nil {
+		if raw, ok, err := c.fallback.Get(ctx, key); err == nil && ok {
+			if e, err := decodeEntry(raw); err == nil {
+				c.metrics.fallbackHits.Inc()
+				if c.due(ctx, r, e) {
+					c.refreshInBackground(c.fallback, key, r)
+				}
+				return Result{Entry: e, State: StateDegraded}, nil
+			}
+		}
+	}
 	return c.shared(ctx, key, StateDegraded, func(ctx context.Context) ([]byte, error) {
-		return c.compute(ctx, r)
+		return c.computeAndStore(ctx, c.fallback, key, r)
 	})
+}
+
+// keepLocal copies an entry read from the shared backend into the fallback for the rest of
+// its TTL, so the first requests of an outage are answered without the database.
+func (c *Cache) keepLocal(key string, raw []byte, e Entry, r Request) {
+	if c.fallback == nil {
+		return
+	}
+	if left := r.TTL - time.Since(e.ComputedAt); left > 0 {
+		_ = c.fallback.Set(context.Background(), key, raw, left) // in-process: never fails
+	}
 }
 
 // shared runs fn once per key among concurrent callers of this process. The first caller's
@@ -259,7 +290,7 @@ func (c *Cache) fill(ctx context.Context, key string, r Request) ([]byte, error)
 				return nil, ctx.Err()
 			}
 			c.failed("lock", err)
-			return c.compute(ctx, r)
+			return c.computeAndStore(ctx, c.fallback, key, r)
 		}
 		if acquired {
 			defer release()
@@ -267,11 +298,11 @@ func (c *Cache) fill(ctx context.Context, key string, r Request) ([]byte, error)
 			if raw, ok, err := c.backend.Get(ctx, key); err == nil && ok {
 				return raw, nil
 			}
-			return c.computeAndStore(ctx, key, r)
+			return c.computeAndStore(ctx, c.backend, key, r)
 		}
 		if time.Now().After(deadline) {
 			c.warn("gave up waiting for another process's computation", "label", r.Label, "waited", c.opts.LockWait)
-			return c.computeAndStore(ctx, key, r)
+			return c.computeAndStore(ctx, c.backend, key, r)
 		}
 		select {
 		case <-ctx.Done():
@@ -284,7 +315,7 @@ func (c *Cache) fill(ctx context.Context, key string, r Request) ([]byte, error)
 				return nil, ctx.Err()
 			}
 			c.failed("get", err)
-			return c.compute(ctx, r)
+			return c.computeAndStore(ctx, c.fallback, key, r)
 		}
 		if ok {
 			return raw, nil
@@ -306,7 +337,9 @@ func (c *Cache) compute(ctx context.Context, r Request) ([]byte, error) {
 	return b, nil
 }
 
-func (c *Cache) computeAndStore(ctx context.Context, key string, r Request) ([]byte, error) {
+// computeAndStore computes r and stores it in store (the shared backend, or the fallback, which
+// may be nil); whatever it computes is also kept in the fallback.
+func (c *Cache) computeAndStore(ctx context.Context, store Backend, key string, r Request) ([]byte, error) {
 	b, err := c.compute(ctx, r)
 	if err != nil {
 		return nil, err
@@ -314,7 +347,13 @@ func (c *Cache) computeAndStore(ctx context.Context, key string, r Request) ([]b
 	// The value is worth keeping even when the query that computed it was cancelled meanwhile.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backendTimeout)
 	defer cancel()
-	if err := c.backend.Set(sctx, key, b, r.TTL); err != nil {
+	if c.fallback != nil {
+		_ = c.fallback.Set(sctx, key, b, r.TTL) // in-process: never fails
+	}
+	if store == c.fallback {
+		return b, nil
+	}
+	if err := store.Set(sctx, key, b, r.TTL); err != nil {
 		c.failed("set", err)
 	} else {
 		c.recovered()
@@ -339,9 +378,9 @@ func (c *Cache) due(ctx context.Context, r Request, e Entry) bool {
 	return wm.After(e.Watermark)
 }
 
-// refreshInBackground recomputes key once: one goroutine per key in this process, and only
-// the process that takes the Redis lock.
-func (c *Cache) refreshInBackground(key string, r Request) {
+// refreshInBackground recomputes key into store once: one goroutine per key in this process,
+// and only the process that takes the Redis lock.
+func (c *Cache) refreshInBackground(store Backend, key string, r Request) {
 	c.mu.Lock()
 	if c.closed || c.refreshing[key] {
 		c.mu.Unlock()
@@ -359,7 +398,7 @@ func (c *Cache) refreshInBackground(key string, r Request) {
 		}()
 		ctx, cancel := context.WithTimeout(c.base, c.opts.RefreshTimeout)
 		defer cancel()
-		release, acquired, err := c.backend.Lock(ctx, key, c.opts.LockTTL)
+		release, acquired, err := store.Lock(ctx, key, c.opts.LockTTL)
 		if err != nil {
 			c.failed("lock", err)
 			c.metrics.refreshes.WithLabelValues("error").Inc()
@@ -370,7 +409,7 @@ func (c *Cache) refreshInBackground(key string, r Request) {
 			return
 		}
 		defer release()
-		if _, err := c.computeAndStore(ctx, key, r); err != nil {
+		if _, err := c.computeAndStore(ctx, store, key, r); err != nil {
 			c.metrics.refreshes.WithLabelValues("error").Inc()
 			if c.base.Err() == nil {
 				c.warn("background refresh failed", "label", r.Label, "err", err)
@@ -433,7 +472,7 @@ func (c *Cache) Refresh(ctx context.Context, r Request, onlyDue bool) (bool, err
 		return false, nil
 	}
 	defer release()
-	if _, err := c.computeAndStore(ctx, key, r); err != nil {
+	if _, err := c.computeAndStore(ctx, c.backend, key, r); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -360,3 +360,78 @@ func TestWaiterSurvivesLeaderCancellation(t *testing.T) {
 	require.NoError(t, <-waiter)
 	require.Equal(t, int64(2), cnt.calls.Load(), "the waiter computed again under its own context")
 }
+
+// TestFallbackWhileRedisIsDown: with the in-process fallback, an outage of Redis costs no
+// computation for answers this process already had, and one per new key, however many
+// requests arrive.
+func TestFallbackWhileRedisIsDown(t *testing.T) {
+	ctx := context.Background()
+	s, b := mini(t)
+	c := newCache(t, b, Options{Fallback: memory(t)})
+	cnt := &counter{}
+	known := Request{Key: "known", TTL: time.Hour, RefreshAfter: time.Hour, Compute: cnt.compute}
+	r, err := c.Get(ctx, known)
+	require.NoError(t, err)
+	require.Equal(t, StateMiss, r.State)
+
+	s.Close()
+	fresh := Request{Key: "new", TTL: time.Hour, RefreshAfter: time.Hour, Compute: cnt.compute}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := known
+			if i%2 == 1 {
+				req = fresh
+			}
+			r, err := c.Get(ctx, req)
+			if err == nil && r.State != StateDegraded {
+				err = fmt.Errorf("state %s, want degraded", r.State)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(2), cnt.calls.Load(), "one computation before the outage, one for the new key during it")
+	r, err = c.Get(ctx, known)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), value(t, r), "the copy kept before the outage is served")
+	require.True(t, c.Status().Degraded)
+
+	// A copy past its refresh interval is served and refreshed once in the background.
+	stale := known
+	stale.RefreshAfter = time.Nanosecond
+	r, err = c.Get(ctx, stale)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), value(t, r))
+	require.Eventually(t, func() bool {
+		r, err := c.Get(ctx, known)
+		return err == nil && value(t, r) == 3
+	}, 5*time.Second, 10*time.Millisecond)
+
+	require.NoError(t, s.Restart())
+	// go-redis waits a moment before dialling a server that refused it.
+	require.Eventually(t, func() bool {
+		r, err := c.Get(ctx, known)
+		return err == nil && r.State == StateHit
+	}, 10*time.Second, 50*time.Millisecond, "Redis kept its entry through the restart")
+	require.False(t, c.Status().Degraded)
+}
+
+func TestOpenRedisHasFallback(t *testing.T) {
+	s := miniredis.RunT(t)
+	c, err := Open(&RedisConfig{Addrs: []string{s.Addr()}}, Options{})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NotNil(t, c.fallback)
+	m, err := Open(nil, Options{})
+	require.NoError(t, err)
+	defer m.Close()
+	require.Nil(t, m.fallback, "the in-process LRU needs no copy of itself")
+}

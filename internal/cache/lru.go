@@ -13,6 +13,10 @@ import (
 // result is a few KiB, so this stays well under 100 MiB.
 const DefaultMemoryEntries = 10_000
 
+// DefaultFallbackEntries bounds the in-process copies kept in front of Redis: the answers a
+// process served recently, a few thousand at most on a busy Grafana.
+const DefaultFallbackEntries = 2_000
+
 type memItem struct {
 	value   []byte
 	expires time.Time

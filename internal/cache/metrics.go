@@ -13,6 +13,7 @@ type Metrics struct {
 	errors       *prometheus.CounterVec
 	refreshes    *prometheus.CounterVec
 	computations prometheus.Counter
+	fallbackHits prometheus.Counter
 }
 
 // NewMetrics creates the counters and registers them with reg when it is not nil.
@@ -34,12 +35,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sview_cache_computations_total",
 			Help: "Results computed from PostgreSQL on behalf of the cache.",
 		}),
+		fallbackHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sview_cache_fallback_hits_total",
+			Help: "Degraded lookups answered from the in-process copy while the shared backend failed.",
+		}),
 	}
 	if reg != nil {
 		m.requests = reuse(reg, m.requests)
 		m.errors = reuse(reg, m.errors)
 		m.refreshes = reuse(reg, m.refreshes)
 		m.computations = reuse(reg, m.computations)
+		m.fallbackHits = reuse(reg, m.fallbackHits)
 	}
 	return m
 }

@@ -198,6 +198,8 @@ export interface SviewOptions extends DataSourceJsonData {
   sslMode?: SslMode;
   /** postgres:// URL of a streaming replica to read from, without password; user and password default to the primary's */
   readReplicaUrl?: string;
+  /** while the replica is unreachable: 'primary' (default) reads from the primary, 'none' fails the queries */
+  readReplicaFallback?: 'primary' | 'none';
   /** host:port; several comma-separated for sentinel or cluster mode; empty = in-process cache only */
   redisAddress?: string;
   redisMode?: RedisMode;

@@ -19,6 +19,7 @@ import (
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/live"
 	"github.com/sview-project/sview/internal/stats"
+	"github.com/sview-project/sview/internal/store"
 )
 
 // ID is the plugin id of plugin.json.
@@ -40,8 +41,10 @@ var (
 // Datasource is one configured sview datasource.
 type Datasource struct {
 	settings  Settings
-	primary   *pgxpool.Pool // schema checks
-	read      *pgxpool.Pool // queries (the replica when configured; else the primary)
+	primary   *pgxpool.Pool         // schema checks
+	replica   *pgxpool.Pool         // nil without a read replica
+	reads     *store.Reads          // where queries go: the replica, or the primary without one or while it is down
+	metrics   *store.ReplicaMetrics // nil without a replica
 	stats     *stats.Service
 	answers   *answer.Service
 	live      *live.Hub // the live stream's one listener, on the primary (stream.go)
@@ -67,28 +70,43 @@ func New(set Settings, logger log.Logger, reg prometheus.Registerer) (*Datasourc
 	if err != nil {
 		return nil, backend.DownstreamError(fmt.Errorf("PostgreSQL settings: %w", err))
 	}
-	read := primary
+	var replica *pgxpool.Pool
 	if set.ReadURL != set.DatabaseURL {
-		if read, err = newPool(set.ReadURL); err != nil {
+		if replica, err = newPool(set.ReadURL); err != nil {
 			primary.Close()
 			return nil, backend.DownstreamError(fmt.Errorf("read-replica settings: %w", err))
 		}
 	}
-	c, err := newCache(set, logger, reg)
-	if err != nil {
-		if read != primary {
-			read.Close()
+	closePools := func() {
+		if replica != nil {
+			replica.Close()
 		}
 		primary.Close()
+	}
+	reads, err := store.NewReads(primary, replica, set.ReadFallback)
+	if err != nil {
+		closePools()
+		return nil, backend.DownstreamError(fmt.Errorf("read-replica settings: %w", err))
+	}
+	c, err := newCache(set, logger, reg)
+	if err != nil {
+		closePools()
 		return nil, err
 	}
-	d := &Datasource{settings: set, primary: primary, read: read, logger: logger,
-		stats: stats.New(stats.Config{DB: read, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
-	d.answers = &answer.Service{Stats: d.stats, DB: read}
+	d := &Datasource{settings: set, primary: primary, replica: replica, reads: reads, logger: logger,
+		stats: stats.New(stats.Config{DB: reads, Cache: c, MaxRows: set.MaxRows, TTL: set.CacheTTL})}
+	if replica != nil && reg != nil {
+		if d.metrics, err = store.RegisterReplicaMetrics(reg); err != nil {
+			logger.Warn("no replica metrics", "err", err)
+		} else {
+			d.metrics.Attach(reads)
+		}
+	}
+	d.answers = &answer.Service{Stats: d.stats, DB: reads, Replica: reads}
 	listen := primary.Config().ConnConfig
 	listen.RuntimeParams["application_name"] = liveApplicationName
 	d.live = live.NewHub(live.Config{Conn: listen, Logf: logger.Warn})
-	d.resources = httpadapter.New(api.Resources(api.Deps{DB: read, Stats: d.stats, Logger: logger,
+	d.resources = httpadapter.New(api.Resources(api.Deps{DB: reads, Replica: reads, Stats: d.stats, Logger: logger,
 		Caller: d.resourceCaller, Claims: primary}))
 	return d, nil
 }
@@ -120,8 +138,11 @@ func (d *Datasource) Dispose() {
 	if err := d.stats.Cache().Close(); err != nil {
 		d.logger.Warn("close cache", "err", err)
 	}
-	if d.read != d.primary {
-		d.read.Close()
+	if d.metrics != nil {
+		d.metrics.Detach(d.reads)
+	}
+	if d.replica != nil {
+		d.replica.Close()
 	}
 	d.primary.Close()
 }

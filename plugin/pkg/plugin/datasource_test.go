@@ -368,7 +368,7 @@ func TestDegradedRedis(t *testing.T) {
 	dr := resp.Responses["A"]
 	require.NoError(t, dr.Error, "a dead Redis never fails a panel")
 	require.Len(t, dr.Frames[0].Meta.Notices, 1)
-	require.Contains(t, dr.Frames[0].Meta.Notices[0].Text, "computed from PostgreSQL")
+	require.Contains(t, dr.Frames[0].Meta.Notices[0].Text, "shared cache is unreachable")
 
 	h, err := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	require.NoError(t, err)
@@ -561,4 +561,54 @@ func readerDatasource(t *testing.T, pool *pgxpool.Pool, access Access) *Datasour
 		_, _ = pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
 	})
 	return d
+}
+
+// TestReplicaDown points the datasource at a read replica that does not answer: with the
+// fallback queries go to the primary and the health check warns; without it they fail with a
+// message naming the replica and the setting, and so does the health check.
+func TestReplicaDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.DatabaseURL(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, pluginharness.Seed(ctx, pool))
+	dead := "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=1"
+	open := func(fallback string) *Datasource {
+		d, err := New(Settings{DatabaseURL: url, ReadURL: dead, ReadFallback: fallback, QueryTimeout: 10 * time.Second,
+			MaxRows: 100_000, Access: testAccess(t, `{}`)}, log.DefaultLogger, prometheus.NewRegistry())
+		require.NoError(t, err)
+		t.Cleanup(d.Dispose)
+		return d
+	}
+	queries := []backend.DataQuery{dataQuery("A", `{"queryType":"stats","metric":"incidents"}`), dataQuery("S", `{"queryType":"status"}`)}
+
+	d := open("primary")
+	resp, err := d.QueryData(ctx, &backend.QueryDataRequest{Queries: queries})
+	require.NoError(t, err)
+	require.NoError(t, resp.Responses["A"].Error, "answered by the primary")
+	var replica *data.Frame
+	for _, f := range resp.Responses["S"].Frames {
+		if f.Name == "read_replica" {
+			replica = f
+		}
+	}
+	require.NotNil(t, replica, "the status frames show the replica")
+	require.Equal(t, int64(0), replica.Fields[1].At(0), "replica_up")
+	require.Equal(t, int64(1), replica.Fields[2].At(0), "reading_primary")
+	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusOk, h.Status)
+	require.Contains(t, h.Message, "the read replica at 127.0.0.1:1 is unreachable")
+	require.Contains(t, string(h.JSONDetails), `"reading_primary":true`)
+
+	d = open("none")
+	resp, err = d.QueryData(ctx, &backend.QueryDataRequest{Queries: queries[:1]})
+	require.NoError(t, err)
+	require.ErrorContains(t, resp.Responses["A"].Error, "read replica unreachable at 127.0.0.1:1")
+	h, err = d.CheckHealth(ctx, &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	require.Equal(t, backend.HealthStatusError, h.Status)
+	require.Contains(t, h.Message, `read-replica fallback is "none"`)
 }

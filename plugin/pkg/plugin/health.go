@@ -11,11 +11,11 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/migrations"
 )
 
@@ -37,12 +37,15 @@ type healthDetails struct {
 	SchemaVersion uint     `json:"schemaVersion,omitempty"`
 	Cache         string   `json:"cache"`
 	Warnings      []string `json:"warnings,omitempty"`
+	// Replica is there when queries go to a read replica.
+	Replica *store.ReplicaStatus `json:"replica,omitempty"`
 }
 
 // CheckHealth answers Grafana's "Save & test". A database that cannot be reached or whose schema
-// is behind is an error. A dead Redis and lagging aggregation are reported as warnings with
-// status OK: every query is still answered (from PostgreSQL, or from rollups that are merely
-// late), so the datasource works, degraded.
+// is behind is an error, and so is a read replica that is down when reads may not fall back to
+// the primary. A dead Redis, a replica that is down (reads on the primary) or lagging, and
+// lagging aggregation are reported as warnings with status OK: every query is still answered
+// (from PostgreSQL, or from rows that are merely late), so the datasource works, degraded.
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
@@ -52,9 +55,23 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		b, _ := json.Marshal(det)
 		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg, JSONDetails: b}, nil
 	}
-	for _, p := range d.pools() {
-		if err := p.pool.Ping(ctx); err != nil {
-			return fail(describeConnError(p.what, p.pool.Config().ConnConfig, err))
+	if err := d.primary.Ping(ctx); err != nil {
+		return fail(describeConnError("primary", d.primary.Config().ConnConfig, err))
+	}
+	if d.replica != nil {
+		rs := d.reads.Status(ctx)
+		det.Replica = &rs
+		cfg := d.replica.Config().ConnConfig
+		switch {
+		case !rs.Reachable && !rs.ReadingPrimary:
+			return fail(fmt.Sprintf("%s; queries fail until it answers (read-replica fallback is %q; %q sends them to the primary meanwhile)",
+				describeConnError("read-replica", cfg, errors.New(rs.LastError)), rs.Fallback, store.FallbackPrimary))
+		case !rs.Reachable:
+			det.Warnings = append(det.Warnings, fmt.Sprintf("the read replica at %s:%d is unreachable (%s): queries go to the primary until it answers",
+				cfg.Host, cfg.Port, rs.LastError))
+		case rs.Lagging():
+			det.Warnings = append(det.Warnings, fmt.Sprintf("the read replica is %s behind the primary (more than %s): answers miss the newest rows",
+				time.Duration(rs.LagSeconds*float64(time.Second)).Round(time.Second), store.MaxReplicaLag))
 		}
 	}
 	version, err := schemaVersion(ctx, d.primary)
@@ -67,7 +84,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		det.Cache = "degraded"
 		det.Warnings = append(det.Warnings, fmt.Sprintf("Redis is unreachable (%v): queries are answered from PostgreSQL without the shared cache", err))
 	}
-	lagging, err := lagWarnings(ctx, d.read)
+	lagging, err := lagWarnings(ctx, d.reads)
 	if err != nil {
 		det.Warnings = append(det.Warnings, "cannot read the aggregation state: "+err.Error())
 	}
@@ -79,20 +96,6 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	}
 	b, _ := json.Marshal(det)
 	return &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: msg, JSONDetails: b}, nil
-}
-
-type namedPool struct {
-	what string
-	pool *pgxpool.Pool
-}
-
-// pools lists the pools to check: the primary, and the replica when there is one.
-func (d *Datasource) pools() []namedPool {
-	out := []namedPool{{"primary", d.primary}}
-	if d.read != d.primary {
-		out = append(out, namedPool{"read-replica", d.read})
-	}
-	return out
 }
 
 // schemaVersion reads schema_migrations directly: the plugin's read-only role cannot take the

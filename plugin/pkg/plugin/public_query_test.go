@@ -23,7 +23,7 @@ import (
 func TestPublicQueryAnswersAsThePlugin(t *testing.T) {
 	t.Parallel()
 	d, _ := newSeeded(t, nil)
-	srv := httptest.NewServer(api.Public(api.Deps{DB: d.read, Stats: d.stats, Answers: d.answers, Limits: api.Limits{Rate: -1}}))
+	srv := httptest.NewServer(api.Public(api.Deps{DB: d.reads, Stats: d.stats, Answers: d.answers, Limits: api.Limits{Rate: -1}}))
 	t.Cleanup(srv.Close)
 	from, to := strconv.FormatInt(pluginharness.SeedFrom.UnixMilli(), 10), strconv.FormatInt(pluginharness.SeedTo.UnixMilli(), 10)
 	post := func(body string) (int, map[string]any) {

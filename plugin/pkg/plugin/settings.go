@@ -16,6 +16,7 @@ import (
 	"github.com/sview-project/sview/internal/cache"
 	"github.com/sview-project/sview/internal/engine"
 	"github.com/sview-project/sview/internal/period"
+	"github.com/sview-project/sview/internal/store"
 )
 
 // Defaults of the datasource settings.
@@ -38,7 +39,8 @@ type jsonData struct {
 	User           string            `json:"user"`
 	SSLMode        string            `json:"sslMode"`
 	ReadReplicaURL string            `json:"readReplicaUrl"`
-	RedisAddress   string            `json:"redisAddress"` // host:port, several comma-separated
+	ReadFallback   string            `json:"readReplicaFallback"` // primary (default) or none
+	RedisAddress   string            `json:"redisAddress"`        // host:port, several comma-separated
 	RedisMode      string            `json:"redisMode"`
 	RedisMaster    string            `json:"redisMasterName"`
 	RedisUser      string            `json:"redisUser"`
@@ -76,6 +78,7 @@ func (n *looseNumber) UnmarshalJSON(b []byte) error {
 type Settings struct {
 	DatabaseURL  string // primary: schema checks
 	ReadURL      string // where queries go: the replica when set, else the primary
+	ReadFallback string // while the replica is down: store.FallbackPrimary or FallbackNone
 	Redis        *cache.RedisConfig
 	QueryTimeout time.Duration
 	MaxRows      int
@@ -146,6 +149,15 @@ func (j jsonData) settings(secure map[string]string) (Settings, error) {
 			r.User = url.UserPassword(r.User.Username(), pw)
 		}
 		out.ReadURL = r.String()
+	}
+	switch j.ReadFallback {
+	case "", store.FallbackPrimary:
+		out.ReadFallback = store.FallbackPrimary
+	case store.FallbackNone:
+		out.ReadFallback = store.FallbackNone
+	default:
+		return Settings{}, fmt.Errorf("%w: fallback %q, want %s (reads go to the primary while the replica is down) or %s (they fail)",
+			ErrInvalidReplicaURL, j.ReadFallback, store.FallbackPrimary, store.FallbackNone)
 	}
 
 	if j.RedisAddress != "" {

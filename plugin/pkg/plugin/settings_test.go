@@ -34,6 +34,7 @@ func TestLoadSettings(t *testing.T) {
 		{name: "minimal", json: base, secure: map[string]string{"password": "p@ss"}, check: func(t *testing.T, s Settings) {
 			require.Equal(t, "postgres://grafana:p%40ss@db.example:5432/sview?sslmode=prefer", s.DatabaseURL)
 			require.Equal(t, s.DatabaseURL, s.ReadURL)
+			require.Equal(t, "primary", s.ReadFallback)
 			require.Nil(t, s.Redis)
 			require.Equal(t, DefaultQueryTimeout, s.QueryTimeout)
 			require.Equal(t, 100_000, s.MaxRows)
@@ -45,6 +46,8 @@ func TestLoadSettings(t *testing.T) {
 			secure: map[string]string{"password": "pw"}, check: func(t *testing.T, s Settings) {
 				require.Equal(t, "postgres://grafana:pw@replica:5432/sview?sslmode=require", s.ReadURL)
 			}},
+		{name: "replica without fallback", json: with("readReplicaUrl", "postgres://replica/sview", "readReplicaFallback", "none"),
+			check: func(t *testing.T, s Settings) { require.Equal(t, "none", s.ReadFallback) }},
 		{name: "redis sentinel", json: with("redisAddress", "s1:26379, s2:26379", "redisMode", "sentinel", "redisMasterName", "mymaster"),
 			secure: map[string]string{"redisPassword": "r"}, check: func(t *testing.T, s Settings) {
 				require.Equal(t, &cache.RedisConfig{Mode: "sentinel", MasterName: "mymaster", Addrs: []string{"s1:26379", "s2:26379"}, Password: "r"}, s.Redis)
@@ -63,6 +66,7 @@ func TestLoadSettings(t *testing.T) {
 		{name: "no user", json: with("user", ""), wantErr: ErrMissingUser},
 		{name: "bad sslmode", json: with("sslMode", "on"), wantErr: ErrInvalidSSLMode},
 		{name: "replica not postgres", json: with("readReplicaUrl", "mysql://x/y"), wantErr: ErrInvalidReplicaURL},
+		{name: "replica fallback unknown", json: with("readReplicaFallback", "sometimes"), wantErr: ErrInvalidReplicaURL},
 		{name: "replica with password", json: with("readReplicaUrl", "postgres://u:pw@x/y"), wantErr: ErrInvalidReplicaURL},
 		{name: "redis bad mode", json: with("redisAddress", "r:6379", "redisMode", "ring"), wantErr: ErrInvalidRedis},
 		{name: "redis bad address", json: with("redisAddress", "redis"), wantErr: ErrInvalidRedis},
