@@ -274,23 +274,36 @@ func (s *Service) statusFrames(ctx context.Context, alert bool) (data.Frames, er
 	cf := data.NewFrame("cache", named("backend", []string{st.Backend}),
 		named("last_error", []string{st.LastError}), named("degraded", []int64{degraded}))
 	cf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
-	out := data.Frames{lf, cf}
+	return data.Frames{lf, cf, s.replicaFrame(ctx)}, nil
+}
+
+// replicaFrame is the read replica's state, also without one, so System health says "not
+// configured" rather than nothing: replica_state is "not configured", "up" or "down"; the lag
+// is null without a replica; reading_primary is 1 when queries go to the primary (no replica,
+// or a replica down with fallback primary).
+func (s *Service) replicaFrame(ctx context.Context) *data.Frame {
+	var rs store.ReplicaStatus
 	if s.Replica != nil {
-		if rs := s.Replica.Status(ctx); rs.Configured {
-			flag := func(b bool) []int64 {
-				if b {
-					return []int64{1}
-				}
-				return []int64{0}
-			}
-			rf := data.NewFrame("read_replica", seconds("replica_lag_seconds", []float64{rs.LagSeconds}),
-				named("replica_up", flag(rs.Reachable)), named("reading_primary", flag(rs.ReadingPrimary)),
-				named("replica_error", []string{rs.LastError}))
-			rf.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
-			out = append(out, rf)
+		rs = s.Replica.Status(ctx)
+	}
+	flag := func(b bool) []int64 {
+		if b {
+			return []int64{1}
+		}
+		return []int64{0}
+	}
+	state, lag := "not configured", []*float64{nil}
+	if rs.Configured {
+		state, lag = "down", []*float64{&rs.LagSeconds}
+		if rs.Reachable {
+			state = "up"
 		}
 	}
-	return out, nil
+	f := data.NewFrame("read_replica", named("replica_state", []string{state}), seconds("replica_lag_seconds", lag),
+		named("replica_up", flag(rs.Reachable)), named("reading_primary", flag(!rs.Configured || rs.ReadingPrimary)),
+		named("replica_error", []string{rs.LastError}))
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return f
 }
 
 // named is a field that Grafana displays by its name, however many frames come with it.

@@ -56,12 +56,19 @@ func TestLaggingReplica(t *testing.T) {
 	require.NoError(t, err)
 	rf := frames[len(frames)-1]
 	require.Equal(t, "read_replica", rf.Name)
-	require.Equal(t, 95.0, rf.Fields[0].At(0))
-	require.Equal(t, int64(1), rf.Fields[1].At(0), "replica_up")
-	require.Equal(t, int64(0), rf.Fields[2].At(0), "reading_primary")
+	require.Equal(t, "up", rf.Fields[0].At(0), "replica_state")
+	lag, ok := rf.Fields[1].ConcreteAt(0)
+	require.True(t, ok)
+	require.Equal(t, 95.0, lag)
+	require.Equal(t, int64(1), rf.Fields[2].At(0), "replica_up")
+	require.Equal(t, int64(0), rf.Fields[3].At(0), "reading_primary")
 
 	s.Replica = fixedReplica{}
 	frames, err = s.Frames(ctx, Request{Query: status, Range: period.Range{}})
 	require.NoError(t, err)
-	require.Len(t, frames, 2, "no replica frame without a replica")
+	rf = frames[len(frames)-1]
+	require.Equal(t, "not configured", rf.Fields[0].At(0), "System health says so rather than nothing")
+	_, ok = rf.Fields[1].ConcreteAt(0)
+	require.False(t, ok, "no lag without a replica")
+	require.Equal(t, int64(1), rf.Fields[3].At(0), "every read goes to the primary")
 }

@@ -304,7 +304,7 @@ func TestStatusFramesAndCacheState(t *testing.T) {
 	require.NoError(t, err)
 	s := resp.Responses["S"]
 	require.NoError(t, s.Error)
-	require.Len(t, s.Frames, 2)
+	require.Len(t, s.Frames, 3, "lag, cache and read replica")
 	require.Equal(t, "memory", s.Frames[1].Fields[0].At(0))
 	// Grafana names a field "<frame> <field>" when frames of different names come together,
 	// unless the datasource names it: every status field carries its own name.
@@ -595,8 +595,9 @@ func TestReplicaDown(t *testing.T) {
 		}
 	}
 	require.NotNil(t, replica, "the status frames show the replica")
-	require.Equal(t, int64(0), replica.Fields[1].At(0), "replica_up")
-	require.Equal(t, int64(1), replica.Fields[2].At(0), "reading_primary")
+	require.Equal(t, "down", replica.Fields[0].At(0), "replica_state")
+	require.Equal(t, int64(0), replica.Fields[2].At(0), "replica_up")
+	require.Equal(t, int64(1), replica.Fields[3].At(0), "reading_primary")
 	h, err := d.CheckHealth(ctx, &backend.CheckHealthRequest{})
 	require.NoError(t, err)
 	require.Equal(t, backend.HealthStatusOk, h.Status)
