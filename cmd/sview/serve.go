@@ -18,6 +18,7 @@ import (
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/internal/summary"
@@ -76,6 +77,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	burst := fs.Int("burst", api.DefaultBurst, "requests a client may send at once")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "largest request body in bytes")
 	queryTimeout := fs.Duration("query-timeout", api.DefaultQueryTimeout, "longest a POST /api/query may compute")
+	rangeMB := fs.Int64("range-cache-mb", leak.DefaultRangeCacheBytes>>20, "memory for the range API's answers, in MiB")
+	rangeRefresh := fs.Duration("range-refresh", leak.DefaultRangeRefresh, "how often the range API looks for a new leak build or import")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,11 +90,17 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer qs.close()
 	log := e.logger.With("component", "api")
+	ranges, err := leak.OpenRangeStore(ctx, qs.pool, leak.RangeStoreOptions{MaxBytes: *rangeMB << 20, Refresh: *rangeRefresh,
+		OnError: func(err error) { log.Error("range store", "err", err) }})
+	if err != nil {
+		return err
+	}
+	go ranges.Run(ctx)
 	srv := &http.Server{
 		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
 			Answers: &answer.Service{Stats: qs.stats, DB: qs.pool}, QueryTimeout: *queryTimeout,
-			Summaries: summary.NewPublisher(qs.pool, qs.stats),
-			Limits:    api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
+			Summaries: summary.NewPublisher(qs.pool, qs.stats), Ranges: ranges,
+			Limits: api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      2 * time.Minute, // a cold year-long resource is computed inline
