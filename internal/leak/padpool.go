@@ -2,6 +2,8 @@ package leak
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 )
@@ -57,23 +59,31 @@ func NewPadPool() *PadPool {
 func (p *PadPool) AppendPadded(dst, body []byte) []byte {
 	n := bytes.Count(body, []byte{'\n'})
 	need := max(n, PadMin+rand.IntN(PadMax-PadMin+1)) - n
-	var bits uint64
+	// One draw from the runtime's generator seeds a wyrand stream for this answer: the choice
+	// only has to look random, and 4096 ChaCha8 draws per answer would cost more than the rest.
+	state, draws := rand.Uint64(), uint64(0)
 	for k := 0; k < PadPoolSize && need > 0; k++ {
 		// Two 32-bit draws per 64-bit number; r*remaining>>32 is a draw in [0, remaining).
 		if k%2 == 0 {
-			bits = rand.Uint64()
+			state += 0xa0761d6478bd642f
+			hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
+			draws = hi ^ lo
 		}
-		r := uint32(bits)
-		bits >>= 32
+		r := uint32(draws)
+		draws >>= 32
 		if (uint64(r)*uint64(PadPoolSize-k))>>32 >= uint64(need) {
 			continue
 		}
 		line := p.lines[k*PaddedLineLen : (k+1)*PaddedLineLen]
-		for len(body) > 0 && bytes.Compare(body[:suffixLen], line[:suffixLen]) < 0 {
+		c := -1
+		for len(body) > 0 {
+			if c = compareSuffix(body, line); c >= 0 {
+				break
+			}
 			dst, body = appendPaddedLine(dst, body)
 		}
 		// A pool suffix that is a real hash is skipped; a later pool line takes its place.
-		if len(body) > 0 && bytes.Equal(body[:suffixLen], line[:suffixLen]) {
+		if c == 0 {
 			continue
 		}
 		dst = append(dst, line...)
@@ -83,6 +93,17 @@ func (p *PadPool) AppendPadded(dst, body []byte) []byte {
 		dst, body = appendPaddedLine(dst, body)
 	}
 	return dst
+}
+
+// compareSuffix orders two lines by suffix, most often by their first eight characters alone.
+func compareSuffix(a, b []byte) int {
+	if x, y := binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b); x != y {
+		if x < y {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(a[:suffixLen], b[:suffixLen])
 }
 
 // appendPaddedLine moves the first line of body to dst with its count zero-filled.

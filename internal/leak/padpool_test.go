@@ -102,3 +102,13 @@ func TestAppendPaddedLikePad(t *testing.T) {
 	require.Equal(t, realOnly(Pad(lines, rnd)), realOnly(fast))
 	require.Equal(t, len(Pad(lines, rnd)[0]), len(fast[0]))
 }
+
+func BenchmarkAppendPadded(b *testing.B) {
+	pool := NewPadPool()
+	body := unpaddedBody(rand.New(rand.NewPCG(1, 1)), 2)
+	dst := make([]byte, 0, (PadMax+1)*PaddedLineLen)
+	for b.Loop() {
+		dst = pool.AppendPadded(dst[:0], body)
+	}
+	b.SetBytes(int64(len(dst)))
+}
