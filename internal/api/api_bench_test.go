@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -111,11 +112,19 @@ func BenchmarkRangeHotPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t0 := time.Now()
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before, t0 := heap(), time.Now()
 	if err := store.Warm(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("warmed %d hashes in %s: %d MB counted against the bound", hashes, time.Since(t0).Round(time.Millisecond), store.Bytes()>>20)
+	took := time.Since(t0)
+	warmed := fmt.Sprintf("warmed %d hashes in %s: %d MiB counted against the bound, heap grew by %d MiB", hashes, took.Round(time.Millisecond),
+		store.Bytes()>>20, (heap()-before)>>20)
 	fromStore := Public(Deps{DB: pool, Ranges: store, Limits: Limits{Rate: -1}})
 	fromDB := Public(Deps{DB: pool, Limits: Limits{Rate: -1}})
 	// perRequest serves n random prefixes and returns the mean time of one.
@@ -147,6 +156,7 @@ func BenchmarkRangeHotPath(b *testing.B) {
 				b.ReportMetric(float64(mem.Nanoseconds())/1000, "store_us/req")
 				b.ReportMetric(float64(db)/float64(mem), "x_faster")
 			}
+			b.Log(warmed)
 		})
 	}
 }
