@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -95,7 +96,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	go ranges.Run(ctx)
+	// The store polls until serve returns, and stops before the pool it reads closes.
+	runCtx, stopRanges := context.WithCancel(ctx)
+	var polling sync.WaitGroup
+	polling.Go(func() { ranges.Run(runCtx) })
+	defer func() { stopRanges(); polling.Wait() }()
 	srv := &http.Server{
 		Handler: api.Public(api.Deps{DB: qs.pool, Stats: qs.stats, Gatherer: reg, Logger: log,
 			Answers: &answer.Service{Stats: qs.stats, DB: qs.pool}, QueryTimeout: *queryTimeout,

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ const rangePrefixes = 1 << 20
 // rangeEntryOverhead is what an entry costs besides its body: the struct, the ETag text and the
 // allocator's rounding (measured by BenchmarkRangeHotPath: the heap grows by this much per
 // non-empty prefix beyond the bodies).
-const rangeEntryOverhead = 104
+const rangeEntryOverhead = 120
 
 // RangeStoreOptions configure a RangeStore; zero values take the defaults.
 type RangeStoreOptions struct {
@@ -66,6 +67,8 @@ type RangeVersion struct {
 	Gen      uint64    // increases by one per change seen
 	Modified time.Time // when the last build step or import committed; zero when none has
 	key      string
+	// lastModified is Modified in the HTTP date format, shared by the generation's entries.
+	lastModified string
 }
 
 // RangeEntry is the answer of one prefix at one generation.
@@ -76,8 +79,11 @@ type RangeEntry struct {
 	// keeps its clients' copies valid.
 	ETag     string
 	Modified time.Time
-	gen      uint64
-	used     atomic.Bool // set on use, cleared by the eviction sweep
+	// LastModified is Modified in the HTTP date format, empty when Modified is zero; kept with
+	// the entry so that answering allocates nothing for it.
+	LastModified string
+	gen          uint64
+	used         atomic.Bool // set on use, cleared by the eviction sweep
 }
 
 // OpenRangeStore reads the current version and returns an empty store; call Run to follow
@@ -222,7 +228,11 @@ func (s *RangeStore) Refresh(ctx context.Context) error {
 	if modified.Unix() <= 0 {
 		modified = time.Time{}
 	}
-	s.version.Store(&RangeVersion{Gen: old.Gen + 1, Modified: modified.UTC(), key: key})
+	v := &RangeVersion{Gen: old.Gen + 1, Modified: modified.UTC(), key: key}
+	if !modified.IsZero() {
+		v.lastModified = v.Modified.Format(http.TimeFormat)
+	}
+	s.version.Store(v)
 	return nil
 }
 
@@ -296,7 +306,7 @@ func encodeEntry(lines []string, v *RangeVersion) *RangeEntry {
 	h := fnv.New64a()
 	_, _ = h.Write(body)
 	tag := `"` + strconv.FormatUint(binary.BigEndian.Uint64(h.Sum(nil)), 36) + `"`
-	return &RangeEntry{Body: body, ETag: tag, Modified: v.Modified, gen: v.Gen}
+	return &RangeEntry{Body: body, ETag: tag, Modified: v.Modified, LastModified: v.lastModified, gen: v.Gen}
 }
 
 func entrySize(e *RangeEntry) int64 {
