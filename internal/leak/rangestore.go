@@ -248,7 +248,7 @@ func (s *RangeStore) Pad() *PadPool { return s.pad }
 // Get answers prefix, 5 hex characters in upper case (as ParseRangePrefix in internal/api
 // gives them), from memory or, on a miss, from the database.
 func (s *RangeStore) Get(ctx context.Context, prefix string) (*RangeEntry, error) {
-	idx, err := strconv.ParseUint(prefix, 16, 32)
+	idx, err := strconv.ParseUint(prefix, 16, 20)
 	if err != nil || len(prefix) != RangePrefixLen {
 		return nil, fmt.Errorf("%w %q: the range API wants exactly %d hexadecimal characters", ErrInvalidPrefix, clip(prefix), RangePrefixLen)
 	}
@@ -270,7 +270,7 @@ func (s *RangeStore) Get(ctx context.Context, prefix string) (*RangeEntry, error
 			return nil, err
 		}
 		e := s.newEntry(lines, v)
-		s.putIfOlder(int(idx), e)
+		s.putIfOlder(int(idx), e) // #nosec G115 -- ParseUint allowed 20 bits at most
 		return e, nil
 	})
 	if err != nil {
