@@ -17,7 +17,7 @@ import (
 
 // Defaults of RangeStore.
 const (
-	// DefaultRangeCacheBytes holds every prefix of a table of about 2M hashes (docs/leak.md).
+	// DefaultRangeCacheBytes holds every prefix of a table of about 2.5M hashes (docs/leak.md).
 	DefaultRangeCacheBytes = 256 << 20
 	// DefaultRangeRefresh is how often the store looks for a new leak build or import; with it,
 	// an answer is at most this much older than the table (plus the build's own commit).
@@ -147,7 +147,9 @@ func (s *RangeStore) report(ctx context.Context, err error) {
 func (s *RangeStore) Warm(ctx context.Context) error {
 	v := s.version.Load()
 	goal := s.opts.MaxBytes / 8 * 7
-	rows, err := s.db.Query(ctx, `SELECT hash, count FROM passwords_pwned ORDER BY hash`)
+	// Closing a result early still reads it to its end, so the scan asks for no more rows than
+	// could fit: each costs at least its shortest line, "SUFFIX:1\r\n".
+	rows, err := s.db.Query(ctx, `SELECT hash, count FROM passwords_pwned ORDER BY hash LIMIT $1`, goal/(suffixLen+4))
 	if err != nil {
 		return fmt.Errorf("warm the range store: %w", err)
 	}

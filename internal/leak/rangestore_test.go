@@ -206,6 +206,17 @@ func TestRangeStoreMemoryBound(t *testing.T) {
 	hotIdx, err := strconv.ParseUint(hot, 16, 32)
 	require.NoError(t, err)
 	require.NotNil(t, s.slots[hotIdx].Load(), "the hot prefix survived the sweeps")
+
+	// A warm stops at the bound; what it did not reach is read on demand.
+	cold, err := OpenRangeStore(ctx, pool, RangeStoreOptions{MaxBytes: maxBytes})
+	require.NoError(t, err)
+	require.NoError(t, cold.Warm(ctx))
+	require.LessOrEqual(t, cold.Bytes(), int64(maxBytes))
+	require.Greater(t, cold.Bytes(), int64(maxBytes/2))
+	require.Nil(t, cold.slots[rangePrefixes-1].Load(), "the end of the hash space was not reached")
+	for _, p := range []string{"FFFFF", strings.ToUpper(recs[len(recs)-1].Hash.String()[:RangePrefixLen])} {
+		require.Equal(t, wantBody(t, pool, p), getBody(t, cold, p), p)
+	}
 }
 
 // Requests racing with new generations and warms always get a whole answer, and the last
