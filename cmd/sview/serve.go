@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/sview-project/sview/internal/answer"
 	"github.com/sview-project/sview/internal/api"
 	"github.com/sview-project/sview/internal/cache"
+	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/internal/summary"
@@ -109,6 +111,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	burst := fs.Int("burst", api.DefaultBurst, "requests a client may send at once")
 	maxBody := fs.Int64("max-body", api.DefaultMaxBodyBytes, "largest request body in bytes")
 	queryTimeout := fs.Duration("query-timeout", api.DefaultQueryTimeout, "longest a POST /api/query may compute")
+	rangeMB := fs.Int64("range-cache-mb", leak.DefaultRangeCacheBytes>>20, "memory for the range API's answers, in MiB")
+	rangeRefresh := fs.Duration("range-refresh", leak.DefaultRangeRefresh, "how often the range API looks for a new leak build or import")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,11 +124,21 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer qs.close()
 	log := e.logger.With("component", "api")
+	ranges, err := leak.OpenRangeStore(ctx, qs.reads, leak.RangeStoreOptions{MaxBytes: *rangeMB << 20, Refresh: *rangeRefresh,
+		OnError: func(err error) { log.Error("range store", "err", err) }})
+	if err != nil {
+		return err
+	}
+	// The store polls until serve returns, and stops before the pool it reads closes.
+	runCtx, stopRanges := context.WithCancel(ctx)
+	var polling sync.WaitGroup
+	polling.Go(func() { ranges.Run(runCtx) })
+	defer func() { stopRanges(); polling.Wait() }()
 	srv := &http.Server{
 		Handler: api.Public(api.Deps{DB: qs.reads, Replica: qs.reads, Stats: qs.stats, Gatherer: reg, Logger: log,
 			Answers: &answer.Service{Stats: qs.stats, DB: qs.reads, Replica: qs.reads}, QueryTimeout: *queryTimeout,
-			Summaries: summary.NewPublisher(qs.reads, qs.stats),
-			Limits:    api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
+			Summaries: summary.NewPublisher(qs.reads, qs.stats), Ranges: ranges,
+			Limits: api.Limits{Rate: *rate, Burst: *burst, MaxBodyBytes: *maxBody}}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      2 * time.Minute, // a cold year-long resource is computed inline

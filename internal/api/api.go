@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sview-project/sview/internal/answer"
+	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/stats"
 	"github.com/sview-project/sview/internal/store"
 	"github.com/sview-project/sview/internal/summary"
@@ -56,6 +57,9 @@ type Deps struct {
 	Claims Claimer
 	// Summaries, when set, serves the monthly summaries (docs/summary.md).
 	Summaries *summary.Publisher
+	// Ranges, when set, answers GET /range/{prefix} from memory with validators (ETag,
+	// Last-Modified); without it every request queries the database.
+	Ranges *leak.RangeStore
 
 	errors *errorLog // set by Public and Resources
 }
