@@ -137,8 +137,14 @@ func (f fixture) do(t *testing.T, method, path, contentType, body string, hdr ..
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return send(t, req, hdr...)
+}
+
+// send adds the header pairs (name, value, …) to req, sends it and reads the whole body.
+func send(t *testing.T, req *http.Request, hdr ...string) (*http.Response, string) {
+	t.Helper()
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
