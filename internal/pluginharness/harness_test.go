@@ -132,7 +132,7 @@ func TestPluginProcess(t *testing.T) {
 		require.Equal(t, int64(100), l.Frames[0].Fields[1].At(0))
 		s := resp.Responses["status"]
 		require.NoError(t, s.Error)
-		require.Len(t, s.Frames, 2, "lag and cache frames")
+		require.Len(t, s.Frames, 3, "lag, cache and read replica frames")
 		bad := resp.Responses["bad"]
 		require.Error(t, bad.Error)
 		require.Equal(t, backend.ErrorSourceDownstream, bad.ErrorSource)

@@ -63,7 +63,7 @@ func (l Label) normalize(f *Filters) {
 func (l Label) validate(f Filters, field string) error {
 	for _, s := range l.Values(f) {
 		if len(s) > MaxLabelBytes {
-			return invalid(field, s[:32]+"…", nil, "longer than "+strconv.Itoa(MaxLabelBytes)+" bytes")
+			return invalid(field, strings.ToValidUTF8(s[:32], "")+"…", nil, "longer than "+strconv.Itoa(MaxLabelBytes)+" bytes")
 		}
 	}
 	return nil

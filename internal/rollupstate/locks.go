@@ -101,10 +101,12 @@ func Hold(ctx context.Context, cfg *pgx.ConnConfig, class, key int32, wait bool)
 	return &Held{conn: conn}, true, nil
 }
 
-// Release drops the lock. The ROLLBACK ends the transaction before Release returns; a bare
-// close would leave the lock to a backend that outlives the socket for a moment, and a
-// successor trying at once would find it still held.
+// Release drops the lock. The backend outlives the closed socket for a moment, so the
+// transaction is ended and the name dropped first, as when Hold gives up: a successor trying at
+// once gets the lock, and Locks no longer lists the session.
 func (h *Held) Release(ctx context.Context) {
-	_, _ = h.conn.Exec(ctx, "ROLLBACK") // a broken connection drops the lock with it
+	if _, err := h.conn.Exec(ctx, "ROLLBACK"); err == nil { // a broken connection drops the lock with it
+		_, _ = h.conn.Exec(ctx, "SET application_name = ''")
+	}
 	_ = h.conn.Close(ctx)
 }
