@@ -391,6 +391,10 @@ func (m *Manager) schedule() map[string]cronEntry {
 		"retention": {m.cfg.RetentionSchedule, func(ctx context.Context) error {
 			return m.runJob(ctx, "retention", m.ApplyRetention)
 		}},
+		// Well before midnight's rows need it, the next days' raw partitions are there.
+		"partitions": {"0 5 * * * *", func(ctx context.Context) error {
+			return m.runJob(ctx, "partitions", m.MaintainPartitions)
+		}},
 	}
 	for _, j := range m.cfg.Jobs {
 		out["job:"+j.Name] = cronEntry{j.Schedule, func(ctx context.Context) error { return m.runJob(ctx, j.Name, j.Run) }}
@@ -414,6 +418,9 @@ func (m *Manager) Run(ctx context.Context) error {
 			return fmt.Errorf("schedule %s with %q: %w", name, e.spec, err)
 		}
 	}
+	// Rows that waited in the raw tables' default partitions while no aggregator ran (or came
+	// from an import of old data) get their partitions first.
+	_ = m.runJob(ctx, "partitions", m.MaintainPartitions) // logged and recorded by runJob
 	m.log.Info("aggregator starting: catch-up pass", "grace", m.cfg.Grace)
 	if err := m.CatchUp(ctx, period.Quarterly); err != nil && ctx.Err() == nil {
 		m.log.Warn("catch-up pass incomplete; the schedule retries", "err", err)

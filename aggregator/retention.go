@@ -162,11 +162,17 @@ func (m *Manager) retain(ctx context.Context, name string, cutoff time.Time) (in
 
 // cut deletes the rows of one table before limit, raising the horizon of k.
 func (m *Manager) cut(ctx context.Context, name string, k rollupstate.Key, limit time.Time) (int64, error) {
-	var hyper bool
+	// Whole chunks of a hypertable, or whole day partitions of a plain PostgreSQL raw table
+	// (migration 000070), below the limit go at once; the one that straddles it is cut row by
+	// row below, so both databases keep exactly the same rows.
+	var dropWhole string
+	var hyper, partitioned bool
 	if err := m.pool.QueryRow(ctx, `
 		SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL
-		   AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`).Scan(&hyper); err != nil {
-		return 0, fmt.Errorf("detect TimescaleDB: %w", err)
+		   AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),
+		       coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass($1)), false)`,
+		name).Scan(&hyper, &partitioned); err != nil {
+		return 0, fmt.Errorf("detect the layout of %s: %w", name, err)
 	}
 	if hyper {
 		if err := m.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables WHERE hypertable_name = $1)",
@@ -174,29 +180,34 @@ func (m *Manager) cut(ctx context.Context, name string, k rollupstate.Key, limit
 			return 0, fmt.Errorf("detect hypertable: %w", err)
 		}
 	}
+	switch {
+	case hyper:
+		dropWhole = "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)"
+	case partitioned:
+		dropWhole = "SELECT raw_partitions_drop($1::regclass, $2::timestamptz)"
+	}
 	var deleted int64
-	if hyper {
-		// Whole chunks below the limit go at once; the chunk that straddles it is cut row by row
-		// below, so both databases keep exactly the same rows.
+	if dropWhole != "" {
 		err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 			if err := rollupstate.RaiseHorizon(ctx, tx, k, limit); err != nil {
 				return err
 			}
-			// Dropping a chunk waits for every reader of it, and queues every later query
-			// behind it meanwhile: a reader's long transaction must not stall the dashboards.
+			// Dropping a chunk or a partition waits for every reader of the table, and queues
+			// every later query behind it meanwhile: a reader's long transaction must not stall
+			// the dashboards.
 			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)", name, limit)
+			_, err := tx.Exec(ctx, dropWhole, name, limit)
 			return err
 		})
 		var pgErr *pgconn.PgError
 		switch {
 		case errors.As(err, &pgErr) && pgErr.Code == "55P03": // lock_not_available
 			// The deletes below cut the same rows, beside the readers.
-			m.log.Warn("retention: chunks are in use, deleting their rows instead", "table", name, "before", limit)
+			m.log.Warn("retention: the table is in use, deleting its rows instead of dropping them", "table", name, "before", limit)
 		case err != nil:
-			return 0, fmt.Errorf("drop chunks of %s before %s: %w", name, limit.Format(time.RFC3339), err)
+			return 0, fmt.Errorf("drop the parts of %s before %s: %w", name, limit.Format(time.RFC3339), err)
 		}
 	}
 	for {
@@ -207,8 +218,8 @@ func (m *Manager) cut(ctx context.Context, name string, k rollupstate.Key, limit
 			if err := rollupstate.RaiseHorizon(ctx, tx, k, limit); err != nil {
 				return err
 			}
-			// ctid is unique only within one chunk of a hypertable, so the time test is repeated:
-			// a row of another chunk with the same ctid goes only if it is below the limit too.
+			// ctid is unique only within one chunk or partition, so the time test is repeated: a
+			// row of another one with the same ctid goes only if it is below the limit too.
 			tag, err := tx.Exec(ctx, fmt.Sprintf(
 				"DELETE FROM %s WHERE time < $1 AND ctid = ANY (ARRAY(SELECT ctid FROM %s WHERE time < $1 LIMIT %d))",
 				name, name, retentionBatch), limit)

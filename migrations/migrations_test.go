@@ -60,6 +60,12 @@ func TestUpDownUp(t *testing.T) {
 	require.Equal(t, first, tables(t, url))
 	require.Equal(t, preloadsTimescale(t, url), hypertable(t, url, "incidents"),
 		"raw tables are hypertables exactly when the server preloads TimescaleDB, after down and up too")
+	for _, raw := range []string{"incidents", "passwords", "ports", "feed_events", "commands"} {
+		var kind string
+		query(t, url, `SELECT relkind::text FROM pg_class WHERE oid = $1::regclass`, &kind, raw)
+		require.Equal(t, map[bool]string{false: "p", true: "r"}[preloadsTimescale(t, url)], kind,
+			"%s: partitioned by day exactly on plain PostgreSQL", raw)
+	}
 }
 
 // preloadsTimescale tells whether the server at url preloads TimescaleDB, where the schema must
@@ -181,6 +187,15 @@ func TestUpOnOriginalSentinelDatabase(t *testing.T) {
 
 	require.NoError(t, migrations.Up(url))
 	require.Equal(t, timescale, hypertable(t, url, "incidents"))
+	if !timescale {
+		// The original rows stay in place, as the partition of everything before the upgrade.
+		var kept int
+		require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE tableoid = 'incidents_legacy'::regclass`).Scan(&kept))
+		require.Equal(t, 2, kept)
+		var bound string
+		require.NoError(t, c.QueryRow(ctx, `SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'incidents_legacy'`).Scan(&bound))
+		require.Contains(t, bound, "FROM (MINVALUE)")
+	}
 
 	var incidents, legacy int
 	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE asn IS NULL`).Scan(&incidents))
@@ -204,4 +219,54 @@ func TestUpOnOriginalSentinelDatabase(t *testing.T) {
 	require.NoError(t, c.QueryRow(ctx, `SELECT count(*) FROM rollup_invalidations
 		WHERE source = 'incidents' AND to_time - from_time = interval '1 day'`).Scan(&recorded))
 	require.Equal(t, 1, recorded, "one range for the statement")
+}
+
+// Reverting the partitioning (000070) keeps every raw row, and so does applying it again to a
+// table with rows; neither records the rows as late.
+func TestRawPartitionsDownAndUpKeepRows(t *testing.T) {
+	t.Parallel()
+	url := testenv.EmptyDatabaseURL(t)
+	require.NoError(t, migrations.Up(url))
+	if preloadsTimescale(t, url) {
+		return // hypertables are not partitioned: 000070 changes nothing there
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, `INSERT INTO identity (sn, device_token) VALUES ('0000000000000001', repeat('a', 64));
+		INSERT INTO rollup_watermarks (source, precision, watermark) VALUES ('incidents', 'quarterly', now());
+		INSERT INTO incidents (time, identity_id, trap, action, ip)
+		SELECT now() - i * interval '5 hours', 1, 'fwlogs', 'connect', '192.0.2.1' FROM generate_series(0, 99) i;
+		DELETE FROM rollup_invalidations`)
+	require.NoError(t, err)
+	count := func(q string) int {
+		var n int
+		require.NoError(t, c.QueryRow(ctx, q).Scan(&n))
+		return n
+	}
+	for { // down to the last schema without partitions
+		v, _, err := migrations.Version(url)
+		require.NoError(t, err)
+		if v < 70 {
+			require.Equal(t, uint(61), v)
+			break
+		}
+		require.NoError(t, migrations.Down(url, 1))
+	}
+	require.Equal(t, "r", func() string {
+		var k string
+		require.NoError(t, c.QueryRow(ctx, `SELECT relkind::text FROM pg_class WHERE oid = 'incidents'::regclass`).Scan(&k))
+		return k
+	}())
+	require.Equal(t, 100, count("SELECT count(*) FROM incidents"))
+	require.NoError(t, migrations.Up(url))
+	require.Equal(t, 100, count("SELECT count(*) FROM incidents"))
+	require.Positive(t, count("SELECT count(*) FROM incidents WHERE tableoid = 'incidents_legacy'::regclass"),
+		"the rows before today are kept as one partition")
+	require.Zero(t, count("SELECT count(*) FROM rollup_invalidations"), "no row was recorded as late")
+	// The triggers moved with the table both ways: a new late row is recorded.
+	_, err = c.Exec(ctx, `INSERT INTO incidents (time, identity_id, trap, action, ip) VALUES (now() - interval '1 day', 1, 'fwlogs', 'connect', '192.0.2.1')`)
+	require.NoError(t, err)
+	require.Equal(t, 1, count("SELECT count(*) FROM rollup_invalidations"))
 }

@@ -1,0 +1,102 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sview-project/sview/internal/derived"
+	"github.com/sview-project/sview/internal/period"
+)
+
+// partitionsAhead is how many days past today get their raw partitions before their rows come,
+// so a stopped aggregator has two days before new rows wait in the default partitions.
+const partitionsAhead = 2
+
+// MaintainPartitions keeps the partitions of the raw tables that plain PostgreSQL partitions by
+// day (migration 000070): today's and the next days' are made ahead, and every day with rows
+// waiting in a default partition (old data ingested, or a stopped aggregator) gets its
+// partition, with those rows moved in. Each day is one short transaction; one blocked by a long
+// reader is left to the next run. It returns the rows moved. Hypertables and plain tables are
+// skipped.
+func (m *Manager) MaintainPartitions(ctx context.Context) (int64, error) {
+	today := m.cfg.now().Truncate(24 * time.Hour)
+	var moved int64
+	for _, f := range derived.Families {
+		table := derived.RawOf(f).Name(period.Raw)
+		var schema, def *string
+		var partitioned bool
+		if err := m.pool.QueryRow(ctx, `
+			SELECT c.relkind = 'p', d.nspname::text, d.relname::text
+			FROM pg_class c LEFT JOIN LATERAL (
+				SELECT n.nspname, k.relname FROM raw_partitions(c.oid) p
+				JOIN pg_class k ON k.oid = p.partition JOIN pg_namespace n ON n.oid = k.relnamespace
+				WHERE p.is_default) d ON true
+			WHERE c.oid = to_regclass($1)`, table).Scan(&partitioned, &schema, &def); err != nil {
+			return moved, fmt.Errorf("partitions of %s: %w", table, err)
+		}
+		if !partitioned {
+			continue
+		}
+		days := make([]time.Time, 0, partitionsAhead+1)
+		for i := range partitionsAhead + 1 {
+			days = append(days, today.AddDate(0, 0, i))
+		}
+		if def != nil {
+			rows, err := m.pool.Query(ctx, fmt.Sprintf(
+				"SELECT DISTINCT date_trunc('day', time, 'UTC') FROM %s", pgx.Identifier{*schema, *def}.Sanitize()))
+			if err != nil {
+				return moved, fmt.Errorf("days waiting in %s: %w", *def, err)
+			}
+			waiting, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+			if err != nil {
+				return moved, fmt.Errorf("days waiting in %s: %w", *def, err)
+			}
+			for _, d := range waiting {
+				if !slices.ContainsFunc(days, d.Equal) {
+					days = append(days, d)
+				}
+			}
+		}
+		slices.SortFunc(days, time.Time.Compare)
+		for _, day := range days {
+			n, err := m.ensurePartition(ctx, table, day)
+			moved += n
+			if err != nil {
+				return moved, err
+			}
+		}
+	}
+	return moved, nil
+}
+
+// ensurePartition makes the partition of one day of table, moving its waiting rows in.
+func (m *Manager) ensurePartition(ctx context.Context, table string, day time.Time) (int64, error) {
+	var moved *int64
+	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		// Moving rows locks the default partition: a long reader of it must not stall the
+		// writers queued behind this lock for long.
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT raw_partition_ensure($1::regclass, $2)", table, day).Scan(&moved)
+	})
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "55P03": // lock_not_available
+		m.log.Warn("raw partition not made: its table is in use; the next run retries", "table", table, "day", day.Format(time.DateOnly))
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("partition of %s for %s: %w", table, day.Format(time.DateOnly), err)
+	}
+	if moved != nil {
+		m.log.Info("raw partition made", "table", table, "day", day.Format(time.DateOnly), "rows moved", *moved)
+		return *moved, nil
+	}
+	return 0, nil
+}
