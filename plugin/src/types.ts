@@ -181,6 +181,9 @@ export const DEFAULT_QUERY: Partial<SviewQuery> = {
 };
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+/** What queries do while the read replica is unreachable (settings.go ReadFallback). */
+export type ReadFallback = 'primary' | 'none';
+
 export type RedisMode = 'single' | 'sentinel' | 'cluster';
 
 /**
@@ -199,7 +202,7 @@ export interface SviewOptions extends DataSourceJsonData {
   /** postgres:// URL of a streaming replica to read from, without password; user and password default to the primary's */
   readReplicaUrl?: string;
   /** while the replica is unreachable: 'primary' (default) reads from the primary, 'none' fails the queries */
-  readReplicaFallback?: 'primary' | 'none';
+  readReplicaFallback?: ReadFallback;
   /** host:port; several comma-separated for sentinel or cluster mode; empty = in-process cache only */
   redisAddress?: string;
   redisMode?: RedisMode;

@@ -96,6 +96,18 @@ describe('ConfigEditor', () => {
     expect(document.getElementById('config-replica-password')).toBeInTheDocument();
   });
 
+  it('offers the read fallback once a replica is set, primary by default', () => {
+    const onOptionsChange = setup(options({ readReplicaUrl: 'postgres://reader@replica/sview' }));
+    expect(screen.getByLabelText('Use the primary')).toBeChecked();
+    fireEvent.click(screen.getByLabelText('Fail'));
+    expect(last(onOptionsChange).jsonData.readReplicaFallback).toBe('none');
+  });
+
+  it('hides the read fallback without a replica', () => {
+    setup(options());
+    expect(screen.queryByText('While the replica is down')).not.toBeInTheDocument();
+  });
+
   it('keeps passwords in secureJsonData, never in jsonData', () => {
     const onOptionsChange = setup(options());
     fireEvent.change(document.getElementById('config-password')!, { target: { value: 's3cret' } });

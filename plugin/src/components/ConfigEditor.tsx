@@ -1,10 +1,20 @@
 import React from 'react';
 import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
-import { Field, FieldSet, Input, InlineField, InlineFieldRow, SecretInput, Select, Switch } from '@grafana/ui';
+import {
+  Field,
+  FieldSet,
+  Input,
+  InlineField,
+  InlineFieldRow,
+  RadioButtonGroup,
+  SecretInput,
+  Select,
+  Switch,
+} from '@grafana/ui';
 
 import { PERIOD_OPTIONS } from '../catalog';
 import { AccessEditor } from './AccessEditor';
-import { Period, RedisMode, SslMode, SviewOptions, SviewSecureJsonData } from '../types';
+import { Period, ReadFallback, RedisMode, SslMode, SviewOptions, SviewSecureJsonData } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<SviewOptions, SviewSecureJsonData>;
 type PeriodName = Exclude<Period, ''>;
@@ -22,6 +32,11 @@ const REDIS_MODES: Array<SelectableValue<RedisMode>> = [
   { value: 'single', label: 'Single node' },
   { value: 'sentinel', label: 'Sentinel', description: 'Addresses are the sentinels; needs the master name' },
   { value: 'cluster', label: 'Cluster', description: 'Addresses are cluster nodes' },
+];
+
+const READ_FALLBACKS: Array<SelectableValue<ReadFallback>> = [
+  { value: 'primary', label: 'Use the primary', description: 'Queries go to the primary until the replica is back' },
+  { value: 'none', label: 'Fail', description: 'Queries fail, naming the unreachable replica' },
 ];
 
 // Go's time.ParseDuration syntax, as the backend parses the overrides.
@@ -200,6 +215,18 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             {secretInput('readReplicaPassword', 'config-replica-password')}
           </Field>
         )}
+        {jsonData.readReplicaUrl && (
+          <Field
+            label="While the replica is down"
+            description="Send the queries to the primary (the default), or fail them with the reason, e.g. to keep the primary free for ingest and rollups."
+          >
+            <RadioButtonGroup<ReadFallback>
+              options={READ_FALLBACKS}
+              value={jsonData.readReplicaFallback ?? 'primary'}
+              onChange={(v) => setJson('readReplicaFallback', v)}
+            />
+          </Field>
+        )}
       </FieldSet>
 
       <FieldSet label="Redis cache">
@@ -326,7 +353,10 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           </InlineFieldRow>
         </Field>
       </FieldSet>
-      <AccessEditor jsonData={jsonData} onChange={(access) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...access } })} />
+      <AccessEditor
+        jsonData={jsonData}
+        onChange={(access) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...access } })}
+      />
     </>
   );
 }
