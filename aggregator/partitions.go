@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
@@ -29,16 +30,9 @@ func (m *Manager) MaintainPartitions(ctx context.Context) (int64, error) {
 	var moved int64
 	for _, f := range derived.Families {
 		table := derived.RawOf(f).Name(period.Raw)
-		var schema, def *string
-		var partitioned bool
-		if err := m.pool.QueryRow(ctx, `
-			SELECT c.relkind = 'p', d.nspname::text, d.relname::text
-			FROM pg_class c LEFT JOIN LATERAL (
-				SELECT n.nspname, k.relname FROM raw_partitions(c.oid) p
-				JOIN pg_class k ON k.oid = p.partition JOIN pg_namespace n ON n.oid = k.relnamespace
-				WHERE p.is_default) d ON true
-			WHERE c.oid = to_regclass($1)`, table).Scan(&partitioned, &schema, &def); err != nil {
-			return moved, fmt.Errorf("partitions of %s: %w", table, err)
+		partitioned, def, err := rawLayout(ctx, m.pool, table)
+		if err != nil {
+			return moved, err
 		}
 		if !partitioned {
 			continue
@@ -47,15 +41,14 @@ func (m *Manager) MaintainPartitions(ctx context.Context) (int64, error) {
 		for i := range partitionsAhead + 1 {
 			days = append(days, today.AddDate(0, 0, i))
 		}
-		if def != nil {
-			rows, err := m.pool.Query(ctx, fmt.Sprintf(
-				"SELECT DISTINCT date_trunc('day', time, 'UTC') FROM %s", pgx.Identifier{*schema, *def}.Sanitize()))
+		if def != "" {
+			rows, err := m.pool.Query(ctx, "SELECT DISTINCT date_trunc('day', time, 'UTC') FROM "+def)
 			if err != nil {
-				return moved, fmt.Errorf("days waiting in %s: %w", *def, err)
+				return moved, fmt.Errorf("days waiting in %s: %w", def, err)
 			}
 			waiting, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
 			if err != nil {
-				return moved, fmt.Errorf("days waiting in %s: %w", *def, err)
+				return moved, fmt.Errorf("days waiting in %s: %w", def, err)
 			}
 			for _, d := range waiting {
 				if !slices.ContainsFunc(days, d.Equal) {
@@ -99,4 +92,65 @@ func (m *Manager) ensurePartition(ctx context.Context, table string, day time.Ti
 		return *moved, nil
 	}
 	return 0, nil
+}
+
+// PartitionStat describes the day partitions of one raw table of plain PostgreSQL.
+type PartitionStat struct {
+	Table string `json:"table"`
+	// Days counts the day partitions, From..To the span they cover.
+	Days int        `json:"days"`
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
+	// Legacy holds the rows from before the upgrade to partitions, until Before.
+	Legacy *time.Time `json:"legacy_before,omitempty"`
+	// Waiting counts the rows in the default partition, which the partitions job moves.
+	Waiting int64 `json:"waiting"`
+}
+
+// rawLayout tells whether a raw table is partitioned (plain PostgreSQL since migration 000070)
+// and names its default partition, quoted for SQL ("" when it has none).
+func rawLayout(ctx context.Context, pool *pgxpool.Pool, table string) (partitioned bool, def string, err error) {
+	var schema, name *string
+	if err := pool.QueryRow(ctx, `
+		SELECT c.relkind = 'p', d.nspname::text, d.relname::text
+		FROM pg_class c LEFT JOIN LATERAL (
+			SELECT n.nspname, k.relname FROM raw_partitions(c.oid) p
+			JOIN pg_class k ON k.oid = p.partition JOIN pg_namespace n ON n.oid = k.relnamespace
+			WHERE p.is_default) d ON true
+		WHERE c.oid = to_regclass($1)`, table).Scan(&partitioned, &schema, &name); err != nil {
+		return false, "", fmt.Errorf("partitions of %s: %w", table, err)
+	}
+	if name != nil {
+		def = pgx.Identifier{*schema, *name}.Sanitize()
+	}
+	return partitioned, def, nil
+}
+
+// PartitionStatus lists the partitioned raw tables; none on TimescaleDB.
+func PartitionStatus(ctx context.Context, pool *pgxpool.Pool) ([]PartitionStat, error) {
+	var out []PartitionStat
+	for _, f := range derived.Families {
+		s := PartitionStat{Table: derived.RawOf(f).Name(period.Raw)}
+		partitioned, def, err := rawLayout(ctx, pool, s.Table)
+		if err != nil {
+			return nil, err
+		}
+		if !partitioned {
+			continue
+		}
+		if err := pool.QueryRow(ctx, `
+			SELECT count(*) FILTER (WHERE lower_bound IS NOT NULL)::int, min(lower_bound),
+			       max(upper_bound) FILTER (WHERE lower_bound IS NOT NULL),
+			       max(upper_bound) FILTER (WHERE lower_bound IS NULL AND NOT is_default)
+			FROM raw_partitions($1::regclass)`, s.Table).Scan(&s.Days, &s.From, &s.To, &s.Legacy); err != nil {
+			return nil, fmt.Errorf("partitions of %s: %w", s.Table, err)
+		}
+		if def != "" {
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+def).Scan(&s.Waiting); err != nil {
+				return nil, fmt.Errorf("rows waiting in %s: %w", def, err)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

@@ -58,11 +58,31 @@ func TestPartitionsByDay(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT relkind = 'p' FROM pg_class WHERE oid = 'incidents'::regclass").Scan(&partitioned))
 	require.Equal(t, !timescale(ctx, t, pool), partitioned, "partitioned exactly on plain PostgreSQL")
 
+	status := func() []PartitionStat {
+		s, err := PartitionStatus(ctx, pool)
+		require.NoError(t, err)
+		if partitioned {
+			require.Len(t, s, 5, "every raw table")
+			require.Equal(t, "incidents", s[0].Table)
+			return s
+		}
+		require.Empty(t, s)
+		return nil
+	}
+	if partitioned {
+		require.Equal(t, int64(4*24*6), status()[0].Waiting)
+	}
 	moved, err := m.MaintainPartitions(ctx)
 	require.NoError(t, err)
 	if !partitioned {
 		require.Zero(t, moved, "hypertables are left to TimescaleDB")
+		status()
 	} else {
+		s := status()[0]
+		require.Zero(t, s.Waiting)
+		require.Equal(t, day1, s.From.UTC())
+		require.GreaterOrEqual(t, s.Days, 4+3, "the four seeded days and the clock's three")
+		require.Nil(t, s.Legacy, "a fresh database has no rows from before the upgrade")
 		require.Equal(t, int64(4*24*6), moved, "every seeded row moved out of the default partition")
 		require.Equal(t, map[string]int{
 			"incidents_p20240501": 144, "incidents_p20240502": 144, "incidents_p20240503": 144, "incidents_p20240504": 144,

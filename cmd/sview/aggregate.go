@@ -270,14 +270,19 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	partitions, err := aggregator.PartitionStatus(ctx, pool)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			rollupstate.Status
-			Twins   []aggregator.TwinLag `json:"twins"`
-			Replica *store.ReplicaStatus `json:"replica,omitempty"`
-		}{s, twins, replica})
+			Twins      []aggregator.TwinLag       `json:"twins"`
+			Replica    *store.ReplicaStatus       `json:"replica,omitempty"`
+			Partitions []aggregator.PartitionStat `json:"partitions,omitempty"`
+		}{s, twins, replica, partitions})
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if replica != nil {
@@ -307,6 +312,18 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 			running = fmtTime(*l.RunningThrough)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", l.Table, l.Precision, l.Closed, l.Pending, newest, running)
+	}
+	if len(partitions) > 0 {
+		fmt.Fprintln(w, "\nRAW PARTITIONS (one per UTC day)\nTABLE\tDAYS\tFROM\tTO\tROWS FROM BEFORE THE UPGRADE, UNTIL\tWAITING IN DEFAULT")
+		optional := func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return fmtTime(*t)
+		}
+		for _, p := range partitions {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%d\n", p.Table, p.Days, optional(p.From), optional(p.To), optional(p.Legacy), p.Waiting)
+		}
 	}
 	fmt.Fprintln(w, "\nLOCKS\nKIND\tWHAT\tPID\tAPPLICATION\tMODE\tGRANTED")
 	for _, l := range s.Locks {
