@@ -16,6 +16,7 @@ import (
 	"github.com/sview-project/sview/internal/derived"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/rollupstate"
+	"github.com/sview-project/sview/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -175,4 +176,20 @@ func rankedTwins() []derived.Table {
 		out = append(out, derived.Of(derived.Ranked, f)...)
 	}
 	return out
+}
+
+// fourDaysRolledUp seeds four days of incidents from day1, rolled up at the clock's day 5, on a
+// fresh database whose manager applies the retention given.
+func fourDaysRolledUp(ctx context.Context, t *testing.T, retention string) (*pgxpool.Pool, *Manager) {
+	t.Helper()
+	pool := testenv.Pool(t)
+	setupProbes(ctx, t, pool, 3)
+	c := &clock{}
+	c.Set(day1.Add(4 * 24 * time.Hour))
+	ret, err := ParseRetention(retention)
+	require.NoError(t, err)
+	m := newManager(t, pool, c, Config{Retention: ret})
+	seedIncidents(ctx, t, m, day1, 4*24)
+	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	return pool, m
 }

@@ -130,15 +130,7 @@ func TestRetentionKeepsWhatIsNotRolledUp(t *testing.T) {
 func TestRetentionBesideALongReader(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	setupProbes(ctx, t, pool, 3)
-	c := &clock{}
-	c.Set(day1.Add(4 * 24 * time.Hour))
-	ret, err := ParseRetention("incidents=2d")
-	require.NoError(t, err)
-	m := newManager(t, pool, c, Config{Retention: ret})
-	seedIncidents(ctx, t, m, day1, 4*24)
-	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	pool, m := fourDaysRolledUp(ctx, t, "incidents=2d")
 
 	reader, err := pool.Begin(ctx)
 	require.NoError(t, err)

@@ -8,8 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
-
-	"github.com/sview-project/sview/internal/testenv"
 )
 
 // partitionRows lists the partitions of a raw table that hold rows, with their counts.
@@ -44,15 +42,7 @@ func partitionNames(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table
 func TestPartitionsByDay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testenv.Pool(t)
-	setupProbes(ctx, t, pool, 3)
-	c := &clock{}
-	c.Set(day1.Add(4 * 24 * time.Hour))
-	ret, err := ParseRetention("incidents=2d")
-	require.NoError(t, err)
-	m := newManager(t, pool, c, Config{Retention: ret})
-	seedIncidents(ctx, t, m, day1, 4*24)
-	require.NoError(t, m.CatchUp(ctx, "quarterly"))
+	pool, m := fourDaysRolledUp(ctx, t, "incidents=2d")
 
 	var partitioned bool
 	require.NoError(t, pool.QueryRow(ctx, "SELECT relkind = 'p' FROM pg_class WHERE oid = 'incidents'::regclass").Scan(&partitioned))
