@@ -41,8 +41,8 @@ type adhoc struct {
 
 // withAdhoc folds the ad-hoc filters of fields["adhoc"] into the validated query q and reads
 // back "empty", which marks a query they left nothing to match (its canonical JSON carries
-// it). Every entry is checked on every query type; they narrow stats and greylist queries only
-// (leak lookups and status hold no attack data). An = or =| filter intersects with the query's
+// it). Every entry is checked on every query type; they narrow stats, trend, greylist and live
+// queries only (leak lookups and status hold no attack data). An = or =| filter intersects with the query's
 // own filter on its key (sets it when there is none); an empty intersection sets Empty, so the
 // query answers nothing rather than everything. A != or !=| filter adds to the exclusions. A
 // key the query cannot filter (or exclude) by is left out and named in AdhocIgnored: Grafana's
@@ -62,7 +62,7 @@ func (q Query) withAdhoc(fields map[string]json.RawMessage) (Query, error) {
 	var filterable, excludable []string
 	var cannot string
 	switch q.QueryType {
-	case TypeStats:
+	case TypeStats, TypeTrend:
 		filterable, excludable = FiltersOf(q.Table()), FiltersOf(q.Table())
 		cannot = "metric " + q.Metric + " (table " + string(q.Table()) + ") has no "
 	case TypeGreylist:

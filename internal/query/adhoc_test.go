@@ -87,6 +87,26 @@ func TestAdhoc(t *testing.T) {
 			want: Query{QueryType: "greylist", Format: "table", Filters: Filters{Tag: []string{"ssh"}}},
 		},
 		{
+			name: "trend: = sets a filter of the metric's table",
+			in:   `{"queryType":"trend","metric":"incidents","groupBy":"asn","adhoc":[{"key":"country","operator":"=","value":"US"}]}`,
+			want: Query{QueryType: "trend", Metric: "incidents", GroupBy: Grouping{"asn"}, Format: "table", Limit: 15, Direction: "rising",
+				Filters: Filters{Country: []string{"US"}}},
+		},
+		{
+			name: "trend: != adds to the exclusions, a key the table lacks is ignored and named",
+			in: `{"queryType":"trend","metric":"scans","groupBy":"port","exclude":{"country":["CN"]},"adhoc":[{"key":"country","operator":"!=","value":"US"},
+			      {"key":"trap","operator":"=","value":"fwlogs"}]}`,
+			want: Query{QueryType: "trend", Metric: "scans", GroupBy: Grouping{"port"}, Format: "table", Limit: 15, Direction: "rising",
+				Exclude: Filters{Country: []string{"CN", "US"}}, AdhocIgnored: []string{"trap = fwlogs: metric scans (table ports) has no trap"}},
+		},
+		{
+			name: "trend: an empty intersection matches nothing",
+			in: `{"queryType":"trend","metric":"usages","groupBy":"password","filters":{"country":["CZ"]},
+			      "adhoc":[{"key":"country","operator":"=","value":"US"}]}`,
+			want: Query{QueryType: "trend", Metric: "usages", GroupBy: Grouping{"password"}, Format: "table", Limit: 15, Direction: "rising",
+				Filters: Filters{Country: []string{"CZ"}}, Empty: true},
+		},
+		{
 			name: "leak lookups and status are not narrowed",
 			in:   `{"queryType":"leak","prefix":"5baa6","adhoc":[{"key":"country","operator":"=","value":"CZ"}]}`,
 			want: Query{QueryType: "leak", Prefix: "5baa6"},
