@@ -1,7 +1,11 @@
 package dashboards
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,6 +28,7 @@ var adhocSamples = map[string]string{
 // error on a panel of a mixed dashboard.
 func TestAdhocVariable(t *testing.T) {
 	require.Len(t, adhocSamples, len(query.FilterKeys), "a sample for every filter key")
+	trends := 0
 	for _, d := range load(t) {
 		var adhoc []Variable
 		for _, v := range d.Templating.List {
@@ -49,10 +54,41 @@ func TestAdhocVariable(t *testing.T) {
 					}
 					withAdhoc, err := paneltest.WithAdhoc(q, []paneltest.AdhocFilter{f})
 					require.NoError(t, err)
-					_, err = query.Parse(withAdhoc)
-					require.NoError(t, err, "%s panel %q with ad-hoc %s %s %s", d.File, tg.Panel.Title, key, op, f.Value)
+					parsed, err := query.Parse(withAdhoc)
+					what := fmt.Sprintf("%s panel %q with ad-hoc %s %s %s", d.File, tg.Panel.Title, key, op, f.Value)
+					require.NoError(t, err, what)
+					applied := adhocApplied(t, parsed, key, op == query.OpNotEqual || op == query.OpNotOneOf)
+					ignored := slices.ContainsFunc(parsed.AdhocIgnored, func(s string) bool { return strings.HasPrefix(s, key+" ") })
+					switch parsed.QueryType {
+					case query.TypeStats, query.TypeTrend, query.TypeGreylist, query.TypeLive:
+						require.True(t, applied != ignored, "%s: applied %v, ignored %v %q", what, applied, ignored, parsed.AdhocIgnored)
+					default: // leak lookups, status, annotations, probes: no attack data to narrow
+						require.Empty(t, parsed.AdhocIgnored, what)
+					}
+					if parsed.QueryType == query.TypeTrend && (key == "country" || key == "asn" || key == "ip") {
+						require.True(t, applied, "%s: a trend narrows", what)
+						trends++
+					}
 				}
 			}
 		}
 	}
+	require.Positive(t, trends, "rising.json's trend panels take ad-hoc filters")
+}
+
+// adhocApplied reports whether the parsed query q holds an ad-hoc filter on key: among its
+// exclusions (exclude) or its filters, or marked empty (an intersection with nothing left).
+func adhocApplied(t *testing.T, q query.Query, key string, exclude bool) bool {
+	f := q.Filters
+	if exclude {
+		f = q.Exclude
+	} else if q.Empty {
+		return true
+	}
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	_, ok := m[key]
+	return ok
 }

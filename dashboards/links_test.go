@@ -26,7 +26,7 @@ var eventColumns = map[string]struct {
 	want        any
 }{
 	"ip":       {query.EventsIncidents, "192.0.2.1", func(f query.Filters) any { return f.IP }, []string{"192.0.2.1"}},
-	"password": {query.EventsLogins, "p@ss w&rd#1%+", func(f query.Filters) any { return f.Password }, "p@ss w&rd#1%+"},
+	"password": {query.EventsLogins, "p@ss w&rd#1%+", func(f query.Filters) any { return f.Password }, []string{"p@ss w&rd#1%+"}},
 	"port":     {query.EventsScans, "TCP/22", func(f query.Filters) any { return f.Port }, []int64{22}},
 	"taxonomy": {query.EventsFeeds, "information-gathering", func(f query.Filters) any { return f.Taxonomy }, []string{"information-gathering"}},
 	"feed":     {query.EventsFeeds, "Scan-SSH", func(f query.Filters) any { return f.Feed }, []string{"Scan-SSH"}},

@@ -3,12 +3,14 @@ package answer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sview-project/sview/internal/activity"
+	"github.com/sview-project/sview/internal/geo"
 	"github.com/sview-project/sview/internal/greylist"
 	"github.com/sview-project/sview/internal/period"
 	"github.com/sview-project/sview/internal/query"
@@ -48,13 +50,22 @@ func (s *Service) annotationFrames(ctx context.Context, q query.Query, r period.
 		if err != nil {
 			return nil, err
 		}
+		asns := make([]int64, len(changes))
+		for i, c := range changes {
+			asns[i] = c.ASN
+		}
+		names, err := geo.ASNames(ctx, s.DB, slices.Compact(slices.Sorted(slices.Values(asns))))
+		if err != nil {
+			return nil, err
+		}
 		for _, c := range changes {
 			a := annotation{time: c.Day, tags: append([]string{"greylist", "entry"}, c.Tags...)}
 			a.title = c.IP + " entered the greylist"
 			if !c.Entered {
 				a.title, a.tags[1] = c.IP+" left the greylist", "exit"
 			}
-			a.text = fmt.Sprintf("score %g, AS%d, tags %s", c.Score, c.ASN, strings.Join(c.Tags, ", "))
+			as := strings.TrimSpace(fmt.Sprintf("AS%d %s", c.ASN, names[c.ASN])) // the name as other frames' asn_name, when known
+			a.text = fmt.Sprintf("score %g, %s, tags %s", c.Score, as, strings.Join(c.Tags, ", "))
 			rows = append(rows, a)
 		}
 	case query.AnnotationAggregation:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,7 +169,8 @@ func (d Deps) query(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseQueryRequest(body, r.URL.Query(), time.Now())
 	if err != nil {
-		writeQueryResponse(w, "A", http.StatusBadRequest, backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error()))
+		// under the query's refId once read (a bad range), "A" before (a body that is no query)
+		writeQueryResponse(w, cmp.Or(req.refID, "A"), http.StatusBadRequest, backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error()))
 		return
 	}
 	q, err := query.Parse(req.raw)

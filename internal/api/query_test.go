@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -92,13 +93,16 @@ func TestQueryEndpoint(t *testing.T) {
 		body   string
 		status int
 		want   string
+		refID  string // of the result: "A" when empty
 	}{
-		{`{"queryType":"stats","metric":"incidents","filters":{"counrty":["CZ"]}}`, 400, `unknown key "counrty"; allowed: `},
-		{`{"queryType":"stats","metric":"incidnets"}`, 400, `metric`},
-		{`{"queryType":"stats","metric":"incidents","groupBy":"probe"}`, 403, "grouping by probe shows your own probes only"},
-		{`{"queryType":"stats","metric":"incidents","filters":{"probe":[2]}}`, 403, "probe 2 is not among your probes"},
-		{`{"queries":[{"queryType":"stats"},{"queryType":"stats"}]}`, 400, "exactly one"},
-		{`{"queryType":"stats","metric":"incidents"}`, 400, `from "soon"`},
+		{`{"queryType":"stats","metric":"incidents","filters":{"counrty":["CZ"]}}`, 400, `unknown key "counrty"; allowed: `, ""},
+		{`{"queryType":"stats","metric":"incidnets"}`, 400, `metric`, ""},
+		{`{"queryType":"stats","metric":"incidents","groupBy":"probe"}`, 403, "grouping by probe shows your own probes only", ""},
+		{`{"queryType":"stats","metric":"incidents","filters":{"probe":[2]}}`, 403, "probe 2 is not among your probes", ""},
+		{`{"queries":[{"queryType":"stats"},{"queryType":"stats"}]}`, 400, "exactly one", ""},
+		{`{"queryType":"stats","metric":"incidents"}`, 400, `from "soon"`, ""},
+		{`{"refId":"R","queryType":"stats","metric":"incidents"}`, 400, `from "soon"`, "R"},
+		{`{"queries":[{"refId":"S","queryType":"stats","metric":"incidents"}],"from":"soon"}`, 400, `from "soon"`, "S"},
 	} {
 		path := "/api/query"
 		if strings.Contains(tt.want, "soon") {
@@ -108,7 +112,8 @@ func TestQueryEndpoint(t *testing.T) {
 		require.Equal(t, tt.status, resp.StatusCode, "%s: %s", tt.body, b)
 		var out map[string]any
 		require.NoError(t, json.Unmarshal([]byte(b), &out), b)
-		r := result(out, "A")
+		r := result(out, cmp.Or(tt.refID, "A"))
+		require.Len(t, out["results"], 1)
 		require.EqualValues(t, tt.status, r["status"])
 		require.Equal(t, "downstream", r["errorSource"])
 		require.Contains(t, r["error"], tt.want, tt.body)

@@ -50,10 +50,9 @@ func TestQueryModelGolden(t *testing.T) {
 		MaxGroupBy int      `json:"maxGroupBy"`
 		Formats    []string `json:"formats"`
 		Periods    []per    `json:"periods"`
-		// Filters are the keys under "filters": lists (any of several values) and texts (one value).
+		// Filters are the keys under "filters": each a list (any of several values).
 		Filters struct {
 			List []string `json:"list"`
-			Text []string `json:"text"`
 			// Labels are the list filters of free text: their values may hold commas.
 			Labels        []string `json:"labels"`
 			MaxLabelBytes int      `json:"maxLabelBytes"`
@@ -103,7 +102,7 @@ func TestQueryModelGolden(t *testing.T) {
 	// a valid value of each filter, so only the filter's name decides whether Parse accepts it
 	sample := map[string]any{
 		"probe": []int{1}, "asn": []int{1}, "country": []string{"CZ"}, "trap": []string{"fwlogs"},
-		"action": []string{"connect"}, "ip": []string{"192.0.2.1"}, "password": "123456", "username": "root",
+		"action": []string{"connect"}, "ip": []string{"192.0.2.1"}, "password": []string{"123456"}, "username": []string{"root"},
 		"port": []int{22}, "tag": []string{"ssh"}, "taxonomy": []string{"information-gathering"}, "type": []string{"scanner"},
 		"identifier": []string{"ssh"}, "feed": []string{"Drone"}, "provider": []string{"Shadowserver"}, "command": []string{"uname -a"},
 	}
@@ -124,14 +123,8 @@ func TestQueryModelGolden(t *testing.T) {
 		name, _, _ := strings.Cut(f.Field(i).Tag.Get("json"), ",")
 		require.Contains(t, sample, name, "a sample value for the new filter %s", name)
 		filterKeys = append(filterKeys, name)
-		switch f.Field(i).Type.Kind() {
-		case reflect.Slice:
-			m.Filters.List = append(m.Filters.List, name)
-		case reflect.String:
-			m.Filters.Text = append(m.Filters.Text, name)
-		default:
-			t.Fatalf("filter %s is neither a list nor a text", name)
-		}
+		require.Equal(t, reflect.Slice, f.Field(i).Type.Kind(), "filter %s is a list", name)
+		m.Filters.List = append(m.Filters.List, name)
 	}
 	for _, l := range query.Labels {
 		require.Contains(t, m.Filters.List, l.Key, "a label filter is a list")

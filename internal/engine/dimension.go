@@ -115,7 +115,7 @@ func columnsOf(f query.Filters) (cols []string) {
 	}{
 		{len(f.Probe) > 0, "identity_id"}, {len(f.ASN) > 0, "asn"}, {len(f.Country) > 0, "country"},
 		{len(f.Trap) > 0, "trap"}, {len(f.Action) > 0, "action"}, {len(f.IP) > 0, "ip"},
-		{f.Password != "", "password"}, {f.Username != "", "username"}, {len(f.Port) > 0, "port"},
+		{len(f.Password) > 0, "password"}, {len(f.Username) > 0, "username"}, {len(f.Port) > 0, "port"},
 	} {
 		if c.set {
 			cols = append(cols, c.col)

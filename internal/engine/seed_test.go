@@ -564,9 +564,9 @@ func filterSets(flt query.Filters) []filterSet {
 			sets = append(sets, filterSet{dim: l.Key, values: v})
 		}
 	}
-	for dim, v := range map[string]string{"password": flt.Password, "username": flt.Username} {
-		if v != "" {
-			sets = append(sets, filterSet{dim: dim, values: []string{v}})
+	for dim, v := range map[string][]string{"password": flt.Password, "username": flt.Username} {
+		if len(v) > 0 {
+			sets = append(sets, filterSet{dim: dim, values: v})
 		}
 	}
 	// Parsed here from the texts, not with the engine's IPPrefixes.

@@ -89,11 +89,11 @@ func (s *statement) matches(f query.Filters) []match {
 	if ps := f.IPPrefixes(); len(ps) > 0 {
 		m = append(m, match{"ip", s.ipMatch(ps)})
 	}
-	if f.Password != "" {
-		m = append(m, match{"password", "password = " + s.param(f.Password)})
+	if len(f.Password) > 0 {
+		m = append(m, match{"password", "password = ANY(" + s.param(f.Password) + "::text[])"})
 	}
-	if f.Username != "" {
-		m = append(m, match{"username", "username = " + s.param(f.Username)})
+	if len(f.Username) > 0 {
+		m = append(m, match{"username", "username = ANY(" + s.param(f.Username) + "::text[])"})
 	}
 	if len(f.Port) > 0 {
 		m = append(m, match{"port", "port = ANY(" + s.param(f.Port) + "::bigint[])"})

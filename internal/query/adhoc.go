@@ -41,8 +41,8 @@ type adhoc struct {
 
 // withAdhoc folds the ad-hoc filters of fields["adhoc"] into the validated query q and reads
 // back "empty", which marks a query they left nothing to match (its canonical JSON carries
-// it). Every entry is checked on every query type; they narrow stats and greylist queries only
-// (leak lookups and status hold no attack data). An = or =| filter intersects with the query's
+// it). Every entry is checked on every query type; they narrow stats, trend, greylist and live
+// queries only (leak lookups and status hold no attack data). An = or =| filter intersects with the query's
 // own filter on its key (sets it when there is none); an empty intersection sets Empty, so the
 // query answers nothing rather than everything. A != or !=| filter adds to the exclusions. A
 // key the query cannot filter (or exclude) by is left out and named in AdhocIgnored: Grafana's
@@ -62,7 +62,7 @@ func (q Query) withAdhoc(fields map[string]json.RawMessage) (Query, error) {
 	var filterable, excludable []string
 	var cannot string
 	switch q.QueryType {
-	case TypeStats:
+	case TypeStats, TypeTrend:
 		filterable, excludable = FiltersOf(q.Table()), FiltersOf(q.Table())
 		cannot = "metric " + q.Metric + " (table " + string(q.Table()) + ") has no "
 	case TypeGreylist:
@@ -88,9 +88,7 @@ func (q Query) withAdhoc(fields map[string]json.RawMessage) (Query, error) {
 				q.Empty = true // the panel's own filter stays: a preset may require it
 			}
 		case a.exclude && slices.Contains(excludable, a.key):
-			if q.Exclude, err = widen(q.Exclude, a); err != nil {
-				return Query{}, err
-			}
+			q.Exclude = widen(q.Exclude, a)
 		case a.exclude && q.QueryType == TypeGreylist:
 			q.AdhocIgnored = append(q.AdhocIgnored, a.text+": a greylist query has no exclusions")
 		default:
@@ -200,17 +198,10 @@ func adhocValues(name, key string, values []string) (Filters, error) {
 	case "taxonomy", "type", "identifier", "feed", "provider", "command":
 		l, _ := LabelOf(key)
 		*l.values(&f) = values
-	case "password", "username":
-		// one text each on the model
-		v := slices.Compact(slices.Sorted(slices.Values(values)))
-		if len(v) > 1 {
-			return Filters{}, unsupported(name+".values", "", nil, "a query filters or excludes one "+key+"; use = or != with one value")
-		}
-		if key == "password" {
-			f.Password = v[0]
-		} else {
-			f.Username = v[0]
-		}
+	case "password":
+		f.Password = values
+	case "username":
+		f.Username = values
 	}
 	return f.normalize(), nil
 }
@@ -247,9 +238,9 @@ func narrow(f Filters, a adhoc) (Filters, error) {
 		l, _ := LabelOf(a.key)
 		*l.values(&f) = intersect(l.Values(f), l.Values(v))
 	case "password":
-		f.Password = intersectText(f.Password, v.Password)
+		f.Password = intersect(f.Password, v.Password)
 	case "username":
-		f.Username = intersectText(f.Username, v.Username)
+		f.Username = intersect(f.Username, v.Username)
 	case "tag":
 		// An entry holds several tags: the model's "any of these tags" and the ad-hoc one
 		// combine into one list only when one list holds the other.
@@ -264,15 +255,8 @@ func narrow(f Filters, a adhoc) (Filters, error) {
 }
 
 // widen adds a's values to the exclusions f (normalised by the caller).
-func widen(f Filters, a adhoc) (Filters, error) {
+func widen(f Filters, a adhoc) Filters {
 	v := a.values
-	text := func(have, add string) (string, error) {
-		if have != "" && have != add {
-			return have, unsupported("adhoc", a.text, nil, "the query already excludes another "+a.key+", and exclude."+a.key+" holds one")
-		}
-		return add, nil
-	}
-	var err error
 	switch a.key {
 	case "probe":
 		f.Probe = append(slices.Clone(f.Probe), v.Probe...)
@@ -292,11 +276,11 @@ func widen(f Filters, a adhoc) (Filters, error) {
 		l, _ := LabelOf(a.key)
 		*l.values(&f) = append(slices.Clone(l.Values(f)), l.Values(v)...)
 	case "password":
-		f.Password, err = text(f.Password, v.Password)
+		f.Password = append(slices.Clone(f.Password), v.Password...)
 	case "username":
-		f.Username, err = text(f.Username, v.Username)
+		f.Username = append(slices.Clone(f.Username), v.Username...)
 	}
-	return f, err
+	return f
 }
 
 // intersect is have ∩ want, or want when have is empty (no filter); sorted inputs give a
@@ -312,13 +296,6 @@ func intersect[T comparable](have, want []T) []T {
 		}
 	}
 	return out
-}
-
-func intersectText(have, want string) string {
-	if have == "" || have == want {
-		return want
-	}
-	return ""
 }
 
 func isSubset[T comparable](sub, of []T) bool {

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,12 +61,26 @@ func TestAdhoc(t *testing.T) {
 			name: "password: equal or empty",
 			in: `{"metric":"usages","filters":{"password":"Secret"},"adhoc":[{"key":"password","operator":"=","value":"Secret"},
 			      {"key":"username","operator":"=","value":"Root"}]}`,
-			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries", Filters: Filters{Password: "Secret", Username: "Root"}},
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries", Filters: Filters{Password: []string{"Secret"}, Username: []string{"Root"}}},
 		},
 		{
 			name: "password: another one matches nothing",
 			in:   `{"metric":"usages","filters":{"password":"secret"},"adhoc":[{"key":"password","operator":"=","value":"Secret"}]}`,
-			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries", Filters: Filters{Password: "secret"}, Empty: true},
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries", Filters: Filters{Password: []string{"secret"}}, Empty: true},
+		},
+		{
+			name: "password and username: =| intersects lists, case kept",
+			in: `{"metric":"usages","filters":{"password":["123456","Secret","x"]},"adhoc":[{"key":"password","operator":"=|","values":["Secret","secret","123456"]},
+			      {"key":"username","operator":"=|","values":["root","admin","root"]}]}`,
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries",
+				Filters: Filters{Password: []string{"123456", "Secret"}, Username: []string{"admin", "root"}}},
+		},
+		{
+			name: "password and username: != and !=| add to the exclusions",
+			in: `{"metric":"usages","exclude":{"username":"root"},"adhoc":[{"key":"username","operator":"!=","value":"admin"},
+			      {"key":"password","operator":"!=|","values":["b","a"]},{"key":"password","operator":"!=","value":"C"}]}`,
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries",
+				Exclude: Filters{Password: []string{"C", "a", "b"}, Username: []string{"admin", "root"}}},
 		},
 		{
 			name: "a key the table lacks is ignored and named",
@@ -85,6 +100,26 @@ func TestAdhoc(t *testing.T) {
 			name: "greylist: a panel's tag within the ad-hoc ones stays",
 			in:   `{"queryType":"greylist","filters":{"tag":["ssh"]},"adhoc":[{"key":"tag","operator":"=|","values":["ssh","ftp"]}]}`,
 			want: Query{QueryType: "greylist", Format: "table", Filters: Filters{Tag: []string{"ssh"}}},
+		},
+		{
+			name: "trend: = sets a filter of the metric's table",
+			in:   `{"queryType":"trend","metric":"incidents","groupBy":"asn","adhoc":[{"key":"country","operator":"=","value":"US"}]}`,
+			want: Query{QueryType: "trend", Metric: "incidents", GroupBy: Grouping{"asn"}, Format: "table", Limit: 15, Direction: "rising",
+				Filters: Filters{Country: []string{"US"}}},
+		},
+		{
+			name: "trend: != adds to the exclusions, a key the table lacks is ignored and named",
+			in: `{"queryType":"trend","metric":"scans","groupBy":"port","exclude":{"country":["CN"]},"adhoc":[{"key":"country","operator":"!=","value":"US"},
+			      {"key":"trap","operator":"=","value":"fwlogs"}]}`,
+			want: Query{QueryType: "trend", Metric: "scans", GroupBy: Grouping{"port"}, Format: "table", Limit: 15, Direction: "rising",
+				Exclude: Filters{Country: []string{"CN", "US"}}, AdhocIgnored: []string{"trap = fwlogs: metric scans (table ports) has no trap"}},
+		},
+		{
+			name: "trend: an empty intersection matches nothing",
+			in: `{"queryType":"trend","metric":"usages","groupBy":"password","filters":{"country":["CZ"]},
+			      "adhoc":[{"key":"country","operator":"=","value":"US"}]}`,
+			want: Query{QueryType: "trend", Metric: "usages", GroupBy: Grouping{"password"}, Format: "table", Limit: 15, Direction: "rising",
+				Filters: Filters{Country: []string{"CZ"}}, Empty: true},
 		},
 		{
 			name: "leak lookups and status are not narrowed",
@@ -138,10 +173,8 @@ func TestAdhocErrors(t *testing.T) {
 		{"bad ip", `{"metric":"incidents","adhoc":[{"key":"ip","operator":"!=","value":"10.0.0.0/33"}]}`, ErrInvalidField, "adhoc[0].ip", "CIDR"},
 		{"asn not a number", `{"metric":"incidents","adhoc":[{"key":"asn","operator":"=","value":"AS64500"}]}`, ErrInvalidField,
 			"adhoc[0].value", "an integer"},
-		{"several passwords", `{"metric":"usages","adhoc":[{"key":"password","operator":"=|","values":["a","b"]}]}`, ErrUnsupported,
-			"adhoc[0].values", "one password"},
-		{"a second excluded username", `{"metric":"usages","exclude":{"username":"root"},"adhoc":[{"key":"username","operator":"!=","value":"admin"}]}`,
-			ErrUnsupported, "adhoc", "exclude.username holds one"},
+		{"a password too long", `{"metric":"usages","adhoc":[{"key":"password","operator":"=|","values":["a","` + strings.Repeat("x", 1025) + `"]}]}`,
+			ErrInvalidField, "adhoc[0].password", "longer than 1024 bytes"},
 		{"tags no list combines", `{"queryType":"greylist","filters":{"tag":["ssh","telnet"]},"adhoc":[{"key":"tag","operator":"=","value":"ftp"}]}`,
 			ErrUnsupported, "adhoc", "pick ad-hoc tags among the panel's"},
 		{"forbidden probe still checked by value", `{"metric":"incidents","adhoc":[{"key":"probe","operator":"=","value":"0"}]}`, ErrInvalidField,
@@ -168,7 +201,10 @@ func TestAdhocPasswordNotEchoed(t *testing.T) {
 	q, err := Parse([]byte(`{"metric":"scans","adhoc":[{"key":"password","operator":"=","value":"correct horse"}]}`))
 	require.NoError(t, err)
 	require.Equal(t, []string{"password = …: metric scans (table ports) has no password"}, q.AdhocIgnored)
-	_, err = Parse([]byte(`{"metric":"usages","exclude":{"password":"a"},"adhoc":[{"key":"password","operator":"!=","value":"correct horse"}]}`))
+	q, err = Parse([]byte(`{"metric":"scans","adhoc":[{"key":"password","operator":"!=|","values":["correct horse","battery"]}]}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"password !=| …: metric scans (table ports) has no password"}, q.AdhocIgnored)
+	_, err = Parse([]byte(`{"metric":"usages","adhoc":[{"key":"password","operator":"!=|","values":["battery","correct horse` + strings.Repeat(" ", 1024) + `"]}]}`))
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "correct horse")
 }

@@ -22,7 +22,7 @@ func TestParseRawEvents(t *testing.T) {
 			name: "logins filtered by address and password, before in RFC 3339 with an offset",
 			in: `{"queryType":"events","events":"logins","limit":"20","before":"2026-05-01T14:00:00.123456+02:00",
 			      "filters":{"ip":"192.0.2.7","password":"123456"},"exclude":{"country":["cn"]}}`,
-			want: Query{QueryType: "events", Limit: 20, Filters: Filters{IP: []string{"192.0.2.7"}, Password: "123456"},
+			want: Query{QueryType: "events", Limit: 20, Filters: Filters{IP: []string{"192.0.2.7"}, Password: []string{"123456"}},
 				Exclude: Filters{Country: []string{"CN"}}, RawEvents: RawEvents{Events: "logins", Before: "2026-05-01T12:00:00.123456Z"}},
 		},
 		{

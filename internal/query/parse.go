@@ -121,9 +121,10 @@ func parseFilters(fields map[string]json.RawMessage, name string, allowed []stri
 	fd.texts(&dst.Country, "country")
 	fd.texts(&dst.Trap, "trap")
 	fd.texts(&dst.Action, "action")
-	fd.texts(&dst.IP, "ip") // a single string (saved dashboards) is a list of one
-	fd.override(&dst.Password, "password", false)
-	fd.override(&dst.Username, "username", false)
+	// a single string (saved dashboards) is a list of one
+	fd.texts(&dst.IP, "ip")
+	fd.texts(&dst.Password, "password")
+	fd.texts(&dst.Username, "username")
 	fd.ports(&dst.Port, "port") // also "TCP/22", a port cell of a table (events_query.go)
 	for _, l := range Labels {
 		fd.texts(l.values(dst), l.Key)

@@ -113,14 +113,15 @@ func (g Grouping) String() string { return strings.Join(g, ",") }
 // Filters restrict a stats or greylist query. Lists are sorted and free of duplicates; within a
 // list values are alternatives (OR), across filters all must hold (AND).
 type Filters struct {
-	Probe    []int64  `json:"probe,omitempty"` // identity ids
-	ASN      []int64  `json:"asn,omitempty"`
-	Country  []string `json:"country,omitempty"` // ISO 3166 alpha-2, upper case
-	Trap     []string `json:"trap,omitempty"`
-	Action   []string `json:"action,omitempty"`
-	IP       []string `json:"ip,omitempty"` // addresses and CIDR prefixes, canonical (see Normalize)
-	Password string   `json:"password,omitempty"`
-	Username string   `json:"username,omitempty"`
+	Probe   []int64  `json:"probe,omitempty"` // identity ids
+	ASN     []int64  `json:"asn,omitempty"`
+	Country []string `json:"country,omitempty"` // ISO 3166 alpha-2, upper case
+	Trap    []string `json:"trap,omitempty"`
+	Action  []string `json:"action,omitempty"`
+	IP      []string `json:"ip,omitempty"` // addresses and CIDR prefixes, canonical (see Normalize)
+	// Passwords and usernames are compared exactly, case and spaces kept.
+	Password []string `json:"password,omitempty"`
+	Username []string `json:"username,omitempty"`
 	Port     []int64  `json:"port,omitempty"`
 	// The feed events' classification (IntelMQ taxonomy, type, identifier) and source, and
 	// the commands typed in honeypot sessions (labels.go).

@@ -3,6 +3,8 @@ package query
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +98,13 @@ func TestParse(t *testing.T) {
 			name: "exclude of logins and ports",
 			in:   `{"metric":"usages","groupBy":"password","exclude":{"password":"123456","username":"root"}}`,
 			want: Query{QueryType: "stats", Metric: "usages", GroupBy: Grouping{"password"}, Format: "timeseries", Limit: 7,
-				Exclude: Filters{Password: "123456", Username: "root"}},
+				Exclude: Filters{Password: []string{"123456"}, Username: []string{"root"}}},
+		},
+		{
+			name: "passwords and usernames: a list, sorted and deduplicated, case and spaces kept; an empty one is no filter",
+			in:   `{"metric":"usages","filters":{"password":["b","Secret"," secret","b",""],"username":""},"exclude":{"username":["root","Admin"]}}`,
+			want: Query{QueryType: "stats", Metric: "usages", Format: "timeseries",
+				Filters: Filters{Password: []string{" secret", "Secret", "b"}}, Exclude: Filters{Username: []string{"Admin", "root"}}},
 		},
 		{
 			name: "Grafana's own fields are ignored",
@@ -191,6 +199,10 @@ func TestParseErrors(t *testing.T) {
 		{"huge limit", `{"metric":"incidents","groupBy":"ip","limit":"99999999999999999"}`, ErrInvalidField, "limit", "between"},
 		{"limit not a number", `{"metric":"incidents","limit":"seven"}`, ErrInvalidJSON, "limit", "integer"},
 		{"filter not in table", `{"metric":"scans","filters":{"trap":["fwlogs"]}}`, ErrUnsupported, "filters.trap", "port"},
+		{"too many usernames", `{"metric":"usages","exclude":{"username":` + distinctTexts(MaxTexts+1) + `}}`,
+			ErrInvalidField, "exclude.username", "more than 1000 values"},
+		{"a password too long", `{"metric":"usages","filters":{"password":["a","` + strings.Repeat("x", 1025) + `"]}}`,
+			ErrInvalidField, "filters.password", "longer than 1024 bytes"},
 		{"port filter on incidents", `{"metric":"incidents","filters":{"port":22}}`, ErrUnsupported, "filters.port", "action"},
 		{"password filter on incidents", `{"metric":"attackers","filters":{"password":"123456"}}`, ErrUnsupported, "filters.password", "ip"},
 		{"bad trap", `{"metric":"incidents","filters":{"trap":["minipot_ssh"]}}`, ErrInvalidField, "filters.trap", "minipot_telnet"},
@@ -330,4 +342,14 @@ func TestPlainPasswordNotEchoed(t *testing.T) {
 	_, err := Parse([]byte(`{"queryType":"leak","password":"correct horse battery"}`))
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "correct horse")
+}
+
+// distinctTexts is a JSON list of n distinct strings.
+func distinctTexts(n int) string {
+	v := make([]string, n)
+	for i := range v {
+		v[i] = strconv.Itoa(i)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

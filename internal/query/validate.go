@@ -72,6 +72,8 @@ func (f Filters) normalize() Filters {
 	f.Action = sortedUnique(mapStrings(f.Action, keyword))
 	f.Tag = sortedUnique(mapStrings(f.Tag, keyword))
 	f.IP = canonicalIPs(f.IP)
+	f.Password = sortedUnique(nonEmpty(f.Password)) // kept as given: compared exactly
+	f.Username = sortedUnique(nonEmpty(f.Username))
 	for _, l := range Labels {
 		l.normalize(&f)
 	}
@@ -272,8 +274,18 @@ func (f Filters) validate(object string, allowed []string, cannot string) error 
 	if len(f.IP) > MaxIPs {
 		return invalid(field("ip"), "", nil, "more than "+strconv.Itoa(MaxIPs)+" addresses and prefixes")
 	}
-	if len(f.Password) > 1024 || len(f.Username) > 1024 {
-		return invalid(field("password/username"), "", nil, "longer than 1024 bytes")
+	for _, c := range []struct {
+		name   string
+		values []string
+	}{{"password", f.Password}, {"username", f.Username}} {
+		if len(c.values) > MaxTexts {
+			return invalid(field(c.name), "", nil, "more than "+strconv.Itoa(MaxTexts)+" values")
+		}
+		for _, v := range c.values {
+			if len(v) > MaxTextBytes {
+				return invalid(field(c.name), "", nil, "longer than "+strconv.Itoa(MaxTextBytes)+" bytes") // the value is not echoed
+			}
+		}
 	}
 	for _, l := range Labels {
 		if err := l.validate(f, field(l.Key)); err != nil {
@@ -285,6 +297,13 @@ func (f Filters) validate(object string, allowed []string, cannot string) error 
 
 // MaxIPs bounds the addresses and prefixes of filters.ip and exclude.ip.
 const MaxIPs = 1000
+
+// MaxTexts bounds the values of filters.password and username (and their exclusions), and
+// MaxTextBytes each value.
+const (
+	MaxTexts     = 1000
+	MaxTextBytes = 1024
+)
 
 // has reports whether the named filter is set.
 func (f Filters) has(name string) bool {
@@ -302,9 +321,9 @@ func (f Filters) has(name string) bool {
 	case "ip":
 		return len(f.IP) > 0
 	case "password":
-		return f.Password != ""
+		return len(f.Password) > 0
 	case "username":
-		return f.Username != ""
+		return len(f.Username) > 0
 	case "port":
 		return len(f.Port) > 0
 	case "tag":
@@ -421,4 +440,10 @@ func sortedUnique[T cmp.Ordered](in []T) []T {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// nonEmpty drops the empty strings of in: an empty password or username (an empty variable) is
+// no filter.
+func nonEmpty(in []string) []string {
+	return slices.DeleteFunc(slices.Clone(in), func(s string) bool { return s == "" })
 }

@@ -241,3 +241,40 @@ func TestTrendRowGuard(t *testing.T) {
 	require.ErrorContains(t, err, "trend of every asn: answer too large")
 	require.ErrorContains(t, err, "narrow it with filters or exclusions")
 }
+
+// TestTrendAdhoc: a dashboard's ad-hoc filters narrow a trend's keys as they narrow a stats
+// query, and a trend whose ad-hoc and panel filters have nothing in common ranks no key.
+func TestTrendAdhoc(t *testing.T) {
+	ctx := context.Background()
+	pool := seedTrends(t)
+	s, _ := trendService(t, pool, 0)
+	rows := func(js string) []trendRow {
+		q, err := query.Parse([]byte(js))
+		require.NoError(t, err)
+		q, err = query.Scope{All: true}.Apply(q)
+		require.NoError(t, err)
+		res, err := s.Trend(ctx, q, period.Range{}, false)
+		require.NoError(t, err)
+		require.Len(t, res.Frames, 1)
+		return trendRows(t, res.Frames[0])
+	}
+	asns := func(rs []trendRow) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.asn)
+		}
+		return out
+	}
+	const trend = `"queryType":"trend","metric":"incidents","groupBy":"asn","period":"1w"`
+	require.Equal(t, []string{"65001", "65004"}, asns(rows(`{`+trend+`}`)))
+	require.Equal(t, []string{"65004"}, asns(rows(`{`+trend+`,"adhoc":[{"key":"asn","operator":"=","value":"65004"}]}`)),
+		"only the ad-hoc key's row remains")
+	require.Equal(t, []string{"65004"}, asns(rows(`{`+trend+`,"adhoc":[{"key":"asn","operator":"!=","value":"65001"}]}`)),
+		"!= removes the key")
+	require.Equal(t, []string{"65001", "65004"}, asns(rows(`{`+trend+`,"adhoc":[{"key":"country","operator":"=|","values":["CZ","US"]}]}`)),
+		"every row is from CZ")
+	require.Empty(t, rows(`{`+trend+`,"adhoc":[{"key":"country","operator":"!=","value":"CZ"}]}`))
+	require.Empty(t, rows(`{`+trend+`,"filters":{"asn":[65001]},"adhoc":[{"key":"asn","operator":"=","value":"65004"}]}`),
+		"the panel's filter and the ad-hoc one have no ASN in common: nothing")
+	require.Empty(t, rows(`{`+trend+`,"direction":"falling","filters":{"asn":[65003]},"adhoc":[{"key":"asn","operator":"=","value":"65004"}]}`))
+	require.Len(t, rows(`{`+trend+`,"direction":"falling","filters":{"asn":[65003]}}`), 1)
+}

@@ -175,9 +175,11 @@ export const METRIC_FILTERS = Object.fromEntries(model.metrics.map((m) => [m.nam
   string[]
 >;
 
-/** The filters of the model that hold a list of values (any of them), and those that hold one text. */
+/** The filters of the model: each holds a list of values (any of them). */
 export const LIST_FILTER_KEYS = model.filters.list as ListFilterKey[];
-export const TEXT_FILTER_KEYS = model.filters.text as TextFilterKey[];
+
+/** The passwords and usernames, compared as written: like labels, their values may hold commas. */
+export const TEXT_FILTER_KEYS: TextFilterKey[] = ['password', 'username'];
 
 /** The list filters of free text (internal/query/labels.go), whose values may hold commas. */
 export const LABEL_FILTER_KEYS = model.filters.labels as LabelFilterKey[];

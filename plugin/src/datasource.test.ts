@@ -68,15 +68,17 @@ describe('applyTemplateVariables', () => {
     expect(out.filters).toEqual({ probe: ['1', '2', '3'], asn: ['64500'], port: ['22', '23'], trap: ['minipot_ftp'] });
   });
 
-  it('replaces text fields and single-value filters', () => {
+  it('replaces text fields, and passwords and usernames as lists never split on commas', () => {
     const out = ds().applyTemplateVariables(
-      stats({ preset: '$preset', period: '$period', filters: { username: '$ip', password: 'pa$$word' } }),
+      stats({ preset: '$preset', period: '$period', filters: { username: ['$ip'], password: ['pa$$word', 'a, b'] } }),
       {}
     );
     expect(out.preset).toBe('top_countries_by_incidents_graph');
     expect(out.period).toBe('1w');
-    expect(out.filters?.username).toBe('192.0.2.7');
-    expect(out.filters?.password).toBe('pa$$word');
+    expect(out.filters?.username).toEqual(['192.0.2.7']);
+    expect(out.filters?.password).toEqual(['pa$$word', 'a, b']);
+    const saved = { ...stats({}), exclude: { username: '$ips' } } as unknown as SviewQuery;
+    expect(ds().applyTemplateVariables(saved, {}).exclude).toEqual({ username: ['192.0.2.7', '192.0.2.8'] });
   });
 
   it("replaces a trend's direction and measure", () => {
@@ -88,9 +90,9 @@ describe('applyTemplateVariables', () => {
     expect([out.direction, out.measure]).toEqual(['falling', 'change']);
   });
 
-  it('joins a multi-value variable in a single-value field with commas, unquoted', () => {
-    const out = ds().applyTemplateVariables(stats({ filters: { username: '$ips' } }), {});
-    expect(out.filters?.username).toBe('192.0.2.7,192.0.2.8');
+  it('expands a multi-value variable in a username or password list to one element per value', () => {
+    const out = ds().applyTemplateVariables(stats({ filters: { username: ['$ips'] } }), {});
+    expect(out.filters?.username).toEqual(['192.0.2.7', '192.0.2.8']);
   });
 
   it('sends addresses and prefixes as a list: variables expanded, the old single string too', () => {
@@ -293,7 +295,7 @@ describe('query', () => {
       intervalMs: 60000,
       datasource: { uid: 'sview' },
     });
-    const filterKeys = [...model.filters.list, ...model.filters.text];
+    const filterKeys = model.filters.list;
     for (const f of [sentQuery.filters, sentQuery.exclude]) {
       expect(Object.keys(f as object).filter((k) => !filterKeys.includes(k))).toEqual([]);
     }
@@ -367,7 +369,7 @@ describe('variable support', () => {
 
   it('offers every filter of the model as an ad-hoc key', async () => {
     const keys = await new DataSource(settings).getTagKeys();
-    const want = [...model.filters.list, ...model.filters.text];
+    const want = model.filters.list;
     expect(keys.map((k) => k.value)).toEqual(want);
     expect(want).toEqual(
       expect.arrayContaining(['ip', 'port', 'password', 'username', 'country', 'asn', 'taxonomy', 'command'])

@@ -25,7 +25,6 @@ import {
   ListFilterKey,
   SviewOptions,
   SviewQuery,
-  TextFilterKey,
   VariableKind,
   VariableValue,
 } from './types';
@@ -146,12 +145,8 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
       const f: Filters = { ...given };
       for (const k of LIST_FILTER_KEYS) {
         if (f[k] !== undefined) {
-          f[k] = list(f[k], (LABEL_FILTER_KEYS as string[]).includes(k) ? SEP : LIST_SPLIT);
-        }
-      }
-      for (const k of TEXT_FILTER_KEYS) {
-        if (f[k] !== undefined) {
-          f[k] = text(f[k]);
+          const verbatim = (LABEL_FILTER_KEYS as string[]).includes(k) || (TEXT_FILTER_KEYS as string[]).includes(k);
+          f[k] = list(f[k], verbatim ? SEP : LIST_SPLIT);
         }
       }
       return f;
@@ -201,12 +196,12 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
 
   /** Ad-hoc filter keys: every filter of the model (a panel whose table lacks one ignores it, with a notice). */
   async getTagKeys(): Promise<MetricFindValue[]> {
-    return [...LIST_FILTER_KEYS, ...TEXT_FILTER_KEYS].map((key) => ({ text: key, value: key }));
+    return LIST_FILTER_KEYS.map((key) => ({ text: key, value: key }));
   }
 
   /** Values of an ad-hoc key: those seen within the dashboard's time range, by volume, where the key has volume. */
   async getTagValues(options: DataSourceGetTagValuesOptions<SviewQuery>): Promise<MetricFindValue[]> {
-    const kind = ADHOC_KINDS[options.key as ListFilterKey | TextFilterKey];
+    const kind = ADHOC_KINDS[options.key as ListFilterKey];
     if (!kind) {
       return [];
     }
@@ -225,7 +220,7 @@ export class DataSource extends DataSourceWithBackend<SviewQuery, SviewOptions> 
 }
 
 /** The variables endpoint listing each ad-hoc key's values. */
-const ADHOC_KINDS: Record<ListFilterKey | TextFilterKey, VariableKind> = {
+const ADHOC_KINDS: Record<ListFilterKey, VariableKind> = {
   probe: 'probes',
   asn: 'asns',
   country: 'countries',

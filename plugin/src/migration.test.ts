@@ -20,7 +20,12 @@ describe('migrateQuery', () => {
     [
       'password parameter of a password preset moves into the filters',
       legacy({ resource: 'logins_of_password_by_usages_list', password: 'admin' }),
-      legacy({ queryType: 'stats', preset: 'logins_of_password_by_usages_list', filters: { password: 'admin' } }),
+      legacy({ queryType: 'stats', preset: 'logins_of_password_by_usages_list', filters: { password: ['admin'] } }),
+    ],
+    [
+      'a password or username saved as one string is a list of one',
+      legacy({ queryType: 'stats', metric: 'usages', filters: { password: 'a, b' }, exclude: { username: 'root' } }),
+      legacy({ queryType: 'stats', metric: 'usages', filters: { password: ['a, b'] }, exclude: { username: ['root'] } }),
     ],
     [
       'device token of a my_* resource is kept: it is not a probe id',
@@ -113,7 +118,7 @@ describe('migrateQuery', () => {
       period: '',
       limit: 7,
       filters: { probe: ['$probe'], ip: ['10.0.0.0/8', '$ip'] },
-      exclude: { country: ['CN'], password: '123456' },
+      exclude: { country: ['CN'], password: ['123456'] },
     };
     expect(migrateQuery(current)).toEqual(current);
     expect(migrateQuery(migrateQuery(legacy({ resource: 'all_incidents_graph' })))).toEqual(

@@ -1,11 +1,11 @@
 // Brings saved queries of older shapes to the current model, so dashboards built against earlier
 // versions (or by hand from the original Sentinel View API) keep working. Idempotent: a current
 // query comes back unchanged.
-import { LIST_FILTER_KEYS, PRESETS, TEXT_FILTER_KEYS } from './catalog';
+import { LIST_FILTER_KEYS, PRESETS } from './catalog';
 import { sha1Hex } from './hash';
 import { Filters, GroupByKeys, SviewQuery, VariableRef } from './types';
 
-/** Older filter values: a scalar where a list is expected now (also ip), numbers for asn and port. */
+/** Older filter values: a scalar where a list is expected now (also ip, password, username), numbers for asn and port. */
 function toList(v: unknown): string[] | undefined {
   if (v === undefined || v === null || v === '') {
     return undefined;
@@ -20,12 +20,6 @@ function migrateFilters(raw: Record<string, unknown>): Filters | undefined {
     const list = toList(raw[k]);
     if (list && list.length > 0) {
       out[k] = list;
-    }
-  }
-  for (const k of TEXT_FILTER_KEYS) {
-    const v = raw[k];
-    if (v !== undefined && v !== null && v !== '') {
-      out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
     }
   }
   return Object.keys(out).length > 0 ? out : undefined;

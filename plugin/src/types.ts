@@ -73,10 +73,10 @@ export interface Filters {
   action?: string[];
   /** attacker addresses and CIDR prefixes, any of them (older versions saved one string) */
   ip?: string[];
-  /** one password (exact match) */
-  password?: string;
-  /** one username (exact match) */
-  username?: string;
+  /** passwords, any of them, each compared exactly as written (older versions saved one string) */
+  password?: string[];
+  /** usernames, any of them, each compared exactly as written (older versions saved one string) */
+  username?: string[];
   port?: string[];
   /** feed events: IntelMQ classification.taxonomy (the backend lower-cases it) */
   taxonomy?: string[];
@@ -99,8 +99,19 @@ export interface Filters {
  * hold commas and spaces (a command), so it is never split.
  */
 export type LabelFilterKey = 'taxonomy' | 'type' | 'identifier' | 'feed' | 'provider' | 'command';
-export type ListFilterKey = 'probe' | 'asn' | 'country' | 'trap' | 'action' | 'ip' | 'port' | 'tag' | LabelFilterKey;
+/** Passwords and usernames: free text compared as written, never split (a password may hold commas). */
 export type TextFilterKey = 'password' | 'username';
+export type ListFilterKey =
+  | 'probe'
+  | 'asn'
+  | 'country'
+  | 'trap'
+  | 'action'
+  | 'ip'
+  | 'port'
+  | 'tag'
+  | TextFilterKey
+  | LabelFilterKey;
 
 /** Ad-hoc filter operators the backend applies: equal, not equal, one of, not one of. */
 export type AdhocOperator = '=' | '!=' | '=|' | '!=|';

@@ -123,7 +123,7 @@ describe('isComplete', () => {
     expect(isComplete(q({ queryType: 'leak' }))).toBe(false);
     expect(isComplete(q({ queryType: 'leak', sha1: 'nothex' }))).toBe(true);
     expect(isComplete(q({ preset: 'logins_of_password_by_usages_list' }))).toBe(false);
-    expect(isComplete(q({ preset: 'logins_of_password_by_usages_list', filters: { password: 'admin' } }))).toBe(true);
+    expect(isComplete(q({ preset: 'logins_of_password_by_usages_list', filters: { password: ['admin'] } }))).toBe(true);
   });
 });
 

@@ -504,6 +504,7 @@ func TestTemplateVariable(t *testing.T) {
 		{`{"filters":{"probe":["$probe"]}}`, "$probe"},
 		{`{"filters":{"country":"${country:csv}"}}`, "${country:csv}"},
 		{`{"filters":{"password":"$ecret"}}`, ""},
+		{`{"filters":{"password":["123456","$ecret"]}}`, ""},
 		{`{"password":"pa$$word"}`, ""},
 		{`{"metric":"incidents","limit":5}`, ""},
 		{`{"filters":{"ip":"192.0.2.1"}}`, ""},

@@ -19,7 +19,7 @@ describe('EventsEditor', () => {
       preset: 'top_passwords_by_usages_list',
       metric: 'usages',
       groupBy: ['password'],
-      filters: { password: '123456', country: ['CZ'] },
+      filters: { password: ['123456'], country: ['CZ'] },
       exclude: { asn: ['64500'] },
     });
     fireEvent.click(screen.getByText('Events'));
@@ -27,7 +27,7 @@ describe('EventsEditor', () => {
       expect.objectContaining({
         queryType: 'events',
         events: 'logins',
-        filters: { password: '123456', country: ['CZ'] },
+        filters: { password: ['123456'], country: ['CZ'] },
         exclude: { asn: ['64500'] },
       })
     );
@@ -62,8 +62,8 @@ describe('EventsEditor', () => {
     const { onChange, onRunQuery } = await setup({
       queryType: 'events',
       events: 'logins',
-      filters: { password: 'admin', ip: ['192.0.2.1'] },
-      exclude: { username: 'root' },
+      filters: { password: ['admin'], ip: ['192.0.2.1'] },
+      exclude: { username: ['root'] },
     });
     fireEvent.keyDown(document.getElementById('sview-events')!, { key: 'ArrowDown' });
     fireEvent.click(screen.getByText('Scans'));
@@ -85,7 +85,7 @@ describe('EventsEditor', () => {
     const { onChange } = await setup({
       queryType: 'events',
       events: 'logins',
-      filters: { password: 'admin', probe: ['1'] },
+      filters: { password: ['admin'], probe: ['1'] },
     });
     fireEvent.keyDown(document.getElementById('sview-events')!, { key: 'ArrowDown' });
     expect(screen.getByText('Feed events (IDEA, IntelMQ)')).toBeInTheDocument();

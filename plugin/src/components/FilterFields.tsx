@@ -1,9 +1,9 @@
 import React from 'react';
 import { SelectableValue, TimeRange } from '@grafana/data';
-import { InlineField, Input, MultiSelect } from '@grafana/ui';
+import { InlineField, MultiSelect } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { Filters, ListFilterKey, TextFilterKey, VariableKind } from '../types';
+import { Filters, ListFilterKey, VariableKind } from '../types';
 import { useVariableOptions } from './useVariableOptions';
 
 const LABEL_WIDTH = 14;
@@ -65,43 +65,6 @@ export function ListFilterField({
           const values = [...new Set(split ? splitTyped(chosen) : chosen)].filter((v) => v !== '');
           onChange({ ...filters, [filter]: values.length > 0 ? values : undefined });
         }}
-      />
-    </InlineField>
-  );
-}
-
-interface TextProps {
-  filter: TextFilterKey;
-  /** the id prefix of the input: sview-filter (default) or sview-exclude */
-  idPrefix?: string;
-  label: string;
-  tooltip: string;
-  placeholder: string;
-  filters: Filters;
-  onChange: (filters: Filters) => void;
-  onBlur: () => void;
-}
-
-/** A single-value filter (one password or username); may hold a $variable. */
-export function TextFilterField({
-  filter,
-  idPrefix = 'sview-filter',
-  label,
-  tooltip,
-  placeholder,
-  filters,
-  onChange,
-  onBlur,
-}: TextProps) {
-  return (
-    <InlineField label={label} labelWidth={LABEL_WIDTH} tooltip={tooltip}>
-      <Input
-        id={`${idPrefix}-${filter}`}
-        width={40}
-        placeholder={placeholder}
-        value={filters[filter] ?? ''}
-        onChange={(e) => onChange({ ...filters, [filter]: e.currentTarget.value || undefined })}
-        onBlur={onBlur}
       />
     </InlineField>
   );

@@ -49,7 +49,7 @@ describe('QueryEditor: live', () => {
   });
 
   it('says what a live stream cannot filter by', async () => {
-    await setup({ queryType: 'live', rate: 5000, filters: { password: '123456', country: ['CZ'] } });
+    await setup({ queryType: 'live', rate: 5000, filters: { password: ['123456'], country: ['CZ'] } });
     expect(screen.getByText(/A live stream of incidents has no password/)).toBeInTheDocument();
     expect(
       screen.getByText(/Rate must be a whole number of events a second from 1 to 1000, not 5000/)

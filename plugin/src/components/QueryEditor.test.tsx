@@ -254,8 +254,10 @@ describe('QueryEditor: addresses and exclusions', () => {
   });
 
   it('shows saved exclusions, and switching them off drops them and runs', async () => {
-    const { onChange, onRunQuery } = await setup({ ...stats, metric: 'usages', exclude: { password: '123456' } });
-    expect(document.getElementById('sview-exclude-password')).toHaveValue('123456');
+    const { onChange, onRunQuery } = await setup({ ...stats, metric: 'usages', exclude: { password: ['123456', 'a, b'] } });
+    expect(document.getElementById('sview-exclude-password')).not.toBeNull();
+    expect(screen.getByText('123456')).toBeInTheDocument();
+    expect(screen.getByText('a, b')).toBeInTheDocument();
     fireEvent.click(screen.getByLabelText('Exclude'));
     expect(onChange.mock.calls.at(-1)[0]).not.toHaveProperty('exclude');
     expect(onRunQuery).toHaveBeenCalled();

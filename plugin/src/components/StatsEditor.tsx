@@ -36,10 +36,9 @@ import {
   Metric,
   Period,
   SviewQuery,
-  TextFilterKey,
   VariableKind,
 } from '../types';
-import { ListFilterField, TextFilterField } from './FilterFields';
+import { ListFilterField } from './FilterFields';
 import { useVariableOptions } from './useVariableOptions';
 import { NumberField } from './NumberField';
 
@@ -140,29 +139,20 @@ const LIST_FILTERS: Array<{
     tooltip: 'Only these commands typed in HaaS sessions, each matched whole as typed',
     excludeTooltip: 'Not these commands',
   },
-];
-
-/** The single-value filters. */
-const TEXT_FILTERS: Array<{
-  filter: TextFilterKey;
-  label: string;
-  tooltip: string;
-  excludeTooltip: string;
-  placeholder: string;
-}> = [
+  // Compared exactly as written, case and spaces kept.
   {
     filter: 'password',
-    label: 'Password',
-    tooltip: 'Only login attempts with this password',
-    excludeTooltip: 'Not login attempts with this password',
-    placeholder: 'any',
+    kind: 'passwords',
+    label: 'Passwords',
+    tooltip: 'Only login attempts with these passwords, each matched exactly',
+    excludeTooltip: 'Not login attempts with these passwords',
   },
   {
     filter: 'username',
-    label: 'Username',
-    tooltip: 'Only login attempts with this username',
-    excludeTooltip: 'Not login attempts with this username',
-    placeholder: 'any',
+    kind: 'usernames',
+    label: 'Usernames',
+    tooltip: 'Only login attempts with these usernames, each matched exactly',
+    excludeTooltip: 'Not login attempts with these usernames',
   },
 ];
 
@@ -246,8 +236,7 @@ interface FiltersAndExclusionsProps {
 
 /**
  * The filters of a query and, behind a switch, its exclusions: the statistics, trend and events
- * editors share them. A list change runs the query; a text change runs it on blur. Switching the
- * exclusions off drops them.
+ * editors share them. A change runs the query. Switching the exclusions off drops them.
  */
 export function FiltersAndExclusions({
   datasource,
@@ -286,8 +275,6 @@ export function FiltersAndExclusions({
         idPrefix="sview-filter"
         shown={shown(filterKeys, query.filters)}
         onChangeAndRun={setAndRun('filters')}
-        onChange={set('filters')}
-        onBlur={onRunQuery}
       />
       {filterError && <FieldValidationMessage>{filterError}</FieldValidationMessage>}
       <InlineFieldRow>
@@ -304,8 +291,6 @@ export function FiltersAndExclusions({
           exclude
           shown={shown(excludeKeys, query.exclude)}
           onChangeAndRun={setAndRun('exclude')}
-          onChange={set('exclude')}
-          onBlur={onRunQuery}
         />
       )}
       {excludeError && <FieldValidationMessage>{excludeError}</FieldValidationMessage>}
@@ -323,9 +308,6 @@ interface FilterRowsProps {
   shown: (key: string) => boolean;
   /** a list changed: store and run */
   onChangeAndRun: (f: Filters) => void;
-  /** a text changed: store only, onBlur runs */
-  onChange: (f: Filters) => void;
-  onBlur: () => void;
 }
 
 /** The fields of the filters or of the exclusions, the keys the metric takes (and any set). */
@@ -337,8 +319,6 @@ export function FilterRows({
   exclude,
   shown,
   onChangeAndRun,
-  onChange,
-  onBlur,
 }: FilterRowsProps) {
   return (
     <>
@@ -352,18 +332,6 @@ export function FilterRows({
           tooltip={exclude ? excludeTooltip : tooltip}
           filters={filters}
           onChange={onChangeAndRun}
-        />
-      ))}
-      {TEXT_FILTERS.filter((f) => shown(f.filter)).map(({ excludeTooltip, tooltip, ...f }) => (
-        <TextFilterField
-          key={f.filter}
-          {...f}
-          placeholder={exclude ? 'none' : f.placeholder}
-          idPrefix={idPrefix}
-          tooltip={exclude ? excludeTooltip : tooltip}
-          filters={filters}
-          onChange={onChange}
-          onBlur={onBlur}
         />
       ))}
     </>
