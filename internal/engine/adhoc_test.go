@@ -25,11 +25,14 @@ func TestAdhocNarrows(t *testing.T) {
 		require.NoError(t, err)
 		return q, frames[0].Fields[0].At(0).(int64)
 	}
-	total := func(in string) int64 {
-		t.Helper()
-		_, n := answer(`{"metric":"incidents","format":"table","period":"1y",` + in + `}`)
-		return n
+	totalOf := func(metric string) func(string) int64 {
+		return func(in string) int64 {
+			t.Helper()
+			_, n := answer(`{"metric":"` + metric + `","format":"table","period":"1y",` + in + `}`)
+			return n
+		}
 	}
+	total := totalOf("incidents")
 	all := total(`"filters":{}`)
 	us := total(`"filters":{"country":["US"]}`)
 	cn := total(`"filters":{"country":["CN"]}`)
@@ -48,6 +51,25 @@ func TestAdhocNarrows(t *testing.T) {
 	require.Equal(t, us+cn, total(`"adhoc":[{"key":"country","operator":"=|","values":["US","CN"]},{"key":"port","operator":"=","value":"22"}]`),
 		"one of, and a key the table lacks left out")
 	t.Logf("incidents over a year: all %d, US %d, CN %d, US or CN %d, US and ad-hoc CN %d, not US %d", all, us, cn, usOrCN, usAndCN, notUS)
+
+	// Passwords and usernames are lists like the other filters, so Grafana's one-of and
+	// not-one-of apply to them, as filters and as exclusions.
+	{
+		total := totalOf("usages")
+		all := total(`"filters":{}`)
+		p1, p2 := total(`"filters":{"password":"123456"}`), total(`"filters":{"password":["admin"]}`)
+		require.Positive(t, p1)
+		require.Positive(t, p2)
+		require.Equal(t, p1+p2, total(`"filters":{"password":["123456","admin"]}`))
+		require.Equal(t, p1+p2, total(`"adhoc":[{"key":"password","operator":"=|","values":["123456","admin"]}]`))
+		require.Equal(t, p1, total(`"filters":{"password":["123456","admin"]},"adhoc":[{"key":"password","operator":"=|","values":["123456","nobody"]}]`))
+		require.Equal(t, all-p1-p2, total(`"adhoc":[{"key":"password","operator":"!=|","values":["123456","admin"]}]`))
+		require.Equal(t, all-p1-p2, total(`"exclude":{"password":["admin"]},"adhoc":[{"key":"password","operator":"!=","value":"123456"}]`))
+		u1, u2 := total(`"filters":{"username":"root"}`), total(`"filters":{"username":"admin"}`)
+		require.Equal(t, u1+u2, total(`"adhoc":[{"key":"username","operator":"=|","values":["root","admin"]}]`))
+		require.Equal(t, all-u1-u2, total(`"adhoc":[{"key":"username","operator":"!=|","values":["root","admin"]}]`))
+		require.Zero(t, total(`"filters":{"username":["root"]},"adhoc":[{"key":"username","operator":"=","value":"admin"}]`))
+	}
 
 	// Nothing is an empty answer of the query's own shape, in every metric and format.
 	for _, metric := range query.Metrics {
@@ -68,32 +90,4 @@ func TestAdhocNarrows(t *testing.T) {
 			}
 		}
 	}
-}
-
-// TestAdhocPasswordsAndUsernames: passwords and usernames are lists like the other filters, so
-// Grafana's one-of and not-one-of apply to them, as filters and as exclusions.
-func TestAdhocPasswordsAndUsernames(t *testing.T) {
-	e, facts := setup(t)
-	total := func(in string) int64 {
-		t.Helper()
-		q, err := query.Scope{All: true}.Apply(mustParse(t, `{"metric":"usages","format":"table","period":"1y",`+in+`}`))
-		require.NoError(t, err)
-		check(t, e, facts, q, period.Range{})
-		frames, _, err := e.Answer(context.Background(), q, period.Range{})
-		require.NoError(t, err)
-		return frames[0].Fields[0].At(0).(int64)
-	}
-	all := total(`"filters":{}`)
-	p1, p2 := total(`"filters":{"password":"123456"}`), total(`"filters":{"password":["admin"]}`)
-	require.Positive(t, p1)
-	require.Positive(t, p2)
-	require.Equal(t, p1+p2, total(`"filters":{"password":["123456","admin"]}`))
-	require.Equal(t, p1+p2, total(`"adhoc":[{"key":"password","operator":"=|","values":["123456","admin"]}]`))
-	require.Equal(t, p1, total(`"filters":{"password":["123456","admin"]},"adhoc":[{"key":"password","operator":"=|","values":["123456","nobody"]}]`))
-	require.Equal(t, all-p1-p2, total(`"adhoc":[{"key":"password","operator":"!=|","values":["123456","admin"]}]`))
-	require.Equal(t, all-p1-p2, total(`"exclude":{"password":["admin"]},"adhoc":[{"key":"password","operator":"!=","value":"123456"}]`))
-	u1, u2 := total(`"filters":{"username":"root"}`), total(`"filters":{"username":"admin"}`)
-	require.Equal(t, u1+u2, total(`"adhoc":[{"key":"username","operator":"=|","values":["root","admin"]}]`))
-	require.Equal(t, all-u1-u2, total(`"adhoc":[{"key":"username","operator":"!=|","values":["root","admin"]}]`))
-	require.Zero(t, total(`"filters":{"username":["root"]},"adhoc":[{"key":"username","operator":"=","value":"admin"}]`))
 }
