@@ -72,8 +72,8 @@ func (m *Manager) MaintainPartitions(ctx context.Context) (int64, error) {
 func (m *Manager) ensurePartition(ctx context.Context, table string, day time.Time) (int64, error) {
 	var moved *int64
 	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		// Moving rows locks the default partition: a long reader of it must not stall the
-		// writers queued behind this lock for long.
+		// Making a partition locks the raw table: a long reader of it must not stall the
+		// readers and writers queued behind this lock for long.
 		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
 			return err
 		}

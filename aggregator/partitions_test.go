@@ -120,3 +120,42 @@ func timescale(ctx context.Context, t *testing.T, pool *pgxpool.Pool) bool {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&is))
 	return is
 }
+
+// Readers and writers of a raw table never miss a row while the partitions job moves rows
+// out of its default partition: a query planned before a new partition was attached would not
+// scan it, so making one takes the table from them for that moment.
+func TestPartitionsMoveUnderReaders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, m := fourDaysRolledUp(ctx, t, "incidents=30d")
+	if timescale(ctx, t, pool) {
+		return // hypertables have no default partition to move rows from
+	}
+	const want = 4 * 24 * 6
+	stop := make(chan struct{})
+	counts := make(chan []int, 2)
+	for range 2 {
+		go func() {
+			var wrong []int
+			for {
+				select {
+				case <-stop:
+					counts <- wrong
+					return
+				default:
+				}
+				var n int
+				if err := pool.QueryRow(ctx, "SELECT count(*) FROM incidents WHERE time >= $1", day1).Scan(&n); err == nil && n != want {
+					wrong = append(wrong, n)
+				}
+			}
+		}()
+	}
+	moved, err := m.MaintainPartitions(ctx)
+	close(stop)
+	require.NoError(t, err)
+	require.Equal(t, int64(want), moved)
+	for range 2 {
+		require.Empty(t, <-counts, "a reader saw another count than %d while rows moved", want)
+	}
+}

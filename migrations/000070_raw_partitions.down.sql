@@ -26,4 +26,5 @@ DROP FUNCTION raw_table_reshape(regclass, boolean, TEXT);
 DROP FUNCTION raw_table_retarget(TEXT, regclass, regclass);
 DROP FUNCTION raw_partitions_drop(regclass, timestamptz);
 DROP FUNCTION raw_partition_ensure(regclass, timestamptz);
+DROP FUNCTION raw_partition_covers(regclass, timestamptz, timestamptz);
 DROP FUNCTION raw_partitions(regclass);

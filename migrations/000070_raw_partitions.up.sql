@@ -19,12 +19,22 @@ LANGUAGE sql STABLE AS $$
     WHERE i.inhparent = parent
 $$;
 
+-- raw_partition_covers tells whether a partition of parent other than the default one overlaps
+-- [lo, hi).
+CREATE FUNCTION raw_partition_covers(parent regclass, lo timestamptz, hi timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM raw_partitions(parent) p
+                   WHERE NOT p.is_default AND coalesce(p.lower_bound < hi, true) AND p.upper_bound > lo)
+$$;
+
 -- raw_partition_ensure makes the partition of the UTC day holding `at`, unless a partition
 -- covers that day already, and moves that day's rows out of the default partition into it. It
 -- returns the rows moved, or NULL when the day had a partition. The rows move between
 -- partitions directly, so the raw table's statement triggers (late rows, live stream, leaks)
--- do not see them again. Callers bound the wait with lock_timeout: the default partition is
--- locked for the move.
+-- do not see them again. Making a partition locks the whole table for that moment: a query
+-- planned before the partition was attached would not scan it, and so would miss the rows just
+-- moved (attaching alone takes a weaker lock, which readers pass). Callers bound the wait for
+-- the table's readers with lock_timeout.
 CREATE FUNCTION raw_partition_ensure(parent regclass, at timestamptz) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -36,11 +46,12 @@ DECLARE
     def regclass;
     moved BIGINT := 0;
 BEGIN
-    -- Serializes makers of one table's partitions without blocking its readers and writers.
-    EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
-    IF EXISTS (SELECT 1 FROM raw_partitions(parent) p
-               WHERE NOT p.is_default AND coalesce(p.lower_bound < hi, true) AND p.upper_bound > lo) THEN
-        RETURN NULL;
+    IF raw_partition_covers(parent, lo, hi) THEN
+        RETURN NULL; -- the usual case, without taking any lock
+    END IF;
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+    IF raw_partition_covers(parent, lo, hi) THEN
+        RETURN NULL; -- made meanwhile
     END IF;
     SELECT n.nspname, c.relname || '_p' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD')
     INTO nsp, part
@@ -50,9 +61,6 @@ BEGIN
     EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', nsp, part, parent);
     SELECT p.partition INTO def FROM raw_partitions(parent) p WHERE p.is_default;
     IF def IS NOT NULL THEN
-        -- Attaching scans the default partition under this lock anyway; taking it first keeps
-        -- rows of this day from arriving there between the move and the attach.
-        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', def);
         EXECUTE format('WITH moved AS (DELETE FROM %s WHERE time >= $1 AND time < $2 RETURNING %s)
                         INSERT INTO %I.%I (%s) SELECT %s FROM moved', def, cols, nsp, part, cols, cols)
         USING lo, hi;
