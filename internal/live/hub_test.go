@@ -159,9 +159,12 @@ func TestListenerReconnectsAfterItsConnectionIsKilled(t *testing.T) {
 
 func TestLastSubscriberStopsTheListener(t *testing.T) {
 	pool, h := setup(t, Config{Poll: time.Minute})
-	for range 3 { // each round starts and stops a listener again
+	for round := range 3 { // each round starts and stops a listener again
 		subs := []*Subscription{h.Subscribe(), h.Subscribe(), h.Subscribe()}
-		require.Eventually(t, func() bool { return countListeners(t, pool) == 1 }, 5*time.Second, 10*time.Millisecond)
+		// The server lists the connection before pgx hands it over and the hub counts it:
+		// wait for both, or closing now would cancel a connect the count never saw.
+		require.Eventually(t, func() bool { return countListeners(t, pool) == 1 && h.Connects() == int64(round+1) },
+			5*time.Second, 10*time.Millisecond)
 		for _, s := range subs {
 			s.Close()
 			s.Close() // twice is harmless
