@@ -336,9 +336,7 @@ func BenchmarkRetentionByPartition(b *testing.B) {
 	c.Set(day.Add(48 * time.Hour))
 	setup := func(partition bool) (*Manager, time.Duration) {
 		pool := testenv.Pool(b)
-		var timescale bool
-		require.NoError(b, pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&timescale))
-		if timescale {
+		if timescale(ctx, b, pool) {
 			b.Fatal("day partitions are plain PostgreSQL's: run this benchmark there")
 		}
 		generateIncidents(ctx, b, pool, day, 48*time.Hour, 2*perDay)

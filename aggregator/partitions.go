@@ -101,7 +101,8 @@ type PartitionStat struct {
 	Days int        `json:"days"`
 	From *time.Time `json:"from,omitempty"`
 	To   *time.Time `json:"to,omitempty"`
-	// Legacy holds the rows from before the upgrade to partitions, until Before.
+	// Legacy is the end of the partition that holds the rows from before the upgrade to
+	// partitions (nil when there is none).
 	Legacy *time.Time `json:"legacy_before,omitempty"`
 	// Waiting counts the rows in the default partition, which the partitions job moves.
 	Waiting int64 `json:"waiting"`

@@ -114,7 +114,7 @@ func TestPartitionsByDay(t *testing.T) {
 	}
 }
 
-func timescale(ctx context.Context, t *testing.T, pool *pgxpool.Pool) bool {
+func timescale(ctx context.Context, t testing.TB, pool *pgxpool.Pool) bool {
 	t.Helper()
 	var is bool
 	require.NoError(t, pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')").Scan(&is))

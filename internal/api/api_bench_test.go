@@ -15,9 +15,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sview-project/sview/internal/leak"
 	"github.com/sview-project/sview/internal/testenv"
 )
+
+// seedPwned fills passwords_pwned with n pseudo-random hashes, about one per prefix at 1M.
+func seedPwned(ctx context.Context, b *testing.B, pool *pgxpool.Pool, n int) {
+	b.Helper()
+	if _, err := pool.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources)
+		SELECT substring(sha256(i::text::bytea) FROM 1 FOR 20), 1 + i % 1000, '{telnet}' FROM generate_series(1, $1) AS i`, n); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE passwords_pwned"); err != nil {
+		b.Fatal(err)
+	}
+}
 
 // BenchmarkRangeThroughput: the HIBP range endpoint over loopback HTTP, driven by an in-Go
 // load loop (8 keep-alive clients, bounded in requests and time), with and without padding.
@@ -28,13 +42,7 @@ func BenchmarkRangeThroughput(b *testing.B) {
 	const workers = 8
 	pool := testenv.Pool(b)
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources)
-		SELECT substring(sha256(i::text::bytea) FROM 1 FOR 20), 1 + i % 1000, '{telnet}' FROM generate_series(1, $1) AS i`, hashes); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, "ANALYZE passwords_pwned"); err != nil {
-		b.Fatal(err)
-	}
+	seedPwned(ctx, b, pool, hashes)
 	srv := httptest.NewServer(Public(Deps{DB: pool, Limits: Limits{Rate: -1}}))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
@@ -101,13 +109,7 @@ func BenchmarkRangeHotPath(b *testing.B) {
 	const dbRequests, storeRequests = 2_000, 200_000
 	pool := testenv.Pool(b)
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `INSERT INTO passwords_pwned (hash, count, sources)
-		SELECT substring(sha256(i::text::bytea) FROM 1 FOR 20), 1 + i % 1000, '{telnet}' FROM generate_series(1, $1) AS i`, hashes); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, "ANALYZE passwords_pwned"); err != nil {
-		b.Fatal(err)
-	}
+	seedPwned(ctx, b, pool, hashes)
 	store, err := leak.OpenRangeStore(ctx, pool, leak.RangeStoreOptions{})
 	if err != nil {
 		b.Fatal(err)
